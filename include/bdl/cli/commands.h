@@ -1,0 +1,40 @@
+#pragma once
+
+#include <cstdint>
+#include <iosfwd>
+#include <optional>
+#include <string>
+
+namespace bdl::cli {
+
+struct TrainArgs {
+  std::string model = "lenet5";
+  std::string data = "fashion-mnist";  // or a directory of IDX files
+  int64_t epochs = 5;
+  int64_t batch_size = 128;
+  double lr = 0.05;
+  double momentum = 0.9;
+  uint64_t seed = 1;
+  int threads = 0;  // 0: one per core
+  std::optional<int64_t> max_iteration;
+  std::optional<int64_t> train_samples;  // use only the first N training samples
+  std::optional<int64_t> test_samples;
+  std::string report;    // JSON report path, empty for none
+  std::string progress = "auto";  // auto, bar, lines, quiet
+};
+
+// Checks every argument, naming the flag at fault; throws bdl::Error.
+void validate(const TrainArgs& args);
+
+// Trains as `bdl train` does: progress on stderr, one line per epoch on out.
+// Returns the process exit code; throws bdl::Error on bad input.
+int run_train(const TrainArgs& args, std::ostream& out);
+
+struct InfoArgs {
+  std::string model;  // empty: library information only
+  int threads = 0;
+};
+
+int run_info(const InfoArgs& args, std::ostream& out);
+
+}  // namespace bdl::cli

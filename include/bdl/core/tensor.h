@@ -1,0 +1,115 @@
+#pragma once
+
+#include <cstdint>
+#include <initializer_list>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "bdl/core/dtype.h"
+#include "bdl/core/error.h"
+
+namespace bdl {
+
+using Shape = std::vector<int64_t>;
+
+std::string shape_str(std::span<const int64_t> shape);
+int64_t shape_numel(std::span<const int64_t> shape);
+
+// A 64-byte-aligned block of memory shared by a tensor and its views. Blocks of
+// 2 MiB and more are backed by transparent huge pages: on the machines bdl runs on,
+// first-touching 4 KiB pages costs far more than writing memory already mapped.
+class Storage {
+ public:
+  explicit Storage(size_t bytes);
+  ~Storage();
+  Storage(const Storage&) = delete;
+  Storage& operator=(const Storage&) = delete;
+
+  void* data() const { return data_; }
+  size_t bytes() const { return bytes_; }
+
+ private:
+  void* data_ = nullptr;
+  size_t bytes_ = 0;
+};
+
+// A dense n-dimensional array: dtype, shape, strides (in elements) and an offset
+// into shared storage. Views (narrow, select, view, transpose) share storage;
+// contiguous() and clone() copy when needed.
+class Tensor {
+ public:
+  Tensor() = default;
+  // A zero-filled contiguous tensor.
+  explicit Tensor(Shape shape, DType dtype = DType::f32);
+
+  static Tensor empty(Shape shape, DType dtype = DType::f32);
+  static Tensor zeros(Shape shape, DType dtype = DType::f32) { return Tensor(std::move(shape), dtype); }
+  static Tensor full(Shape shape, float value);
+  static Tensor from_vector(std::span<const float> values, Shape shape);
+  static Tensor from_vector(std::span<const int64_t> values, Shape shape);
+
+  bool defined() const { return storage_ != nullptr; }
+  DType dtype() const { return dtype_; }
+  const Shape& shape() const { return shape_; }
+  const Shape& strides() const { return strides_; }
+  int64_t dim() const { return static_cast<int64_t>(shape_.size()); }
+  int64_t size(int64_t d) const;
+  int64_t numel() const { return shape_numel(shape_); }
+  int64_t offset() const { return offset_; }
+  bool is_contiguous() const;
+  std::string shape_str() const { return bdl::shape_str(shape_); }
+  const std::shared_ptr<Storage>& storage() const { return storage_; }
+
+  template <typename T>
+  T* data() const {
+    check_dtype(dtype_of<T>());
+    return static_cast<T*>(raw_data());
+  }
+  float* f32() const { return data<float>(); }
+  void* raw_data() const;
+  std::span<float> span_f32() const;
+
+  // Element access by index, for tests and small code paths only.
+  float at(std::initializer_list<int64_t> index) const;
+  int64_t at_i64(std::initializer_list<int64_t> index) const;
+  float item() const;
+
+  Tensor narrow(int64_t dim, int64_t start, int64_t length) const;
+  Tensor select(int64_t dim, int64_t index) const;
+  // Same storage, new shape; the tensor must be contiguous. One entry may be -1.
+  Tensor view(Shape shape) const;
+  // view() when contiguous, otherwise a contiguous copy with the new shape.
+  Tensor reshape(Shape shape) const;
+  Tensor transpose(int64_t dim0, int64_t dim1) const;
+  Tensor contiguous() const;
+  Tensor clone() const;
+
+  // Makes this tensor contiguous with the given shape and dtype, keeping its
+  // storage when it is large enough. Contents are unspecified afterwards. This is
+  // how layers reuse their output and gradient buffers across iterations.
+  void resize(const Shape& shape, DType dtype = DType::f32);
+  // Copies values from a tensor of the same shape and dtype (any strides).
+  void copy_from(const Tensor& source);
+  void fill(float value);
+  void zero();
+  std::vector<float> to_vector() const;
+
+ private:
+  Tensor(std::shared_ptr<Storage> storage, DType dtype, Shape shape, Shape strides,
+         int64_t offset);
+  void check_dtype(DType expected) const;
+  int64_t linear_index(std::initializer_list<int64_t> index) const;
+  int64_t normalize_dim(int64_t d) const;
+
+  std::shared_ptr<Storage> storage_;
+  DType dtype_ = DType::f32;
+  Shape shape_;
+  Shape strides_;
+  int64_t offset_ = 0;
+};
+
+Shape contiguous_strides(const Shape& shape);
+
+}  // namespace bdl

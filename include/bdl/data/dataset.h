@@ -1,0 +1,74 @@
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "bdl/core/tensor.h"
+
+namespace bdl::data {
+
+// (x / 255 - mean) / std for u8 features (ToTensor then Normalize in PyTorch
+// terms); x - mean) / std for f32 features.
+struct Normalize {
+  float mean = 0.f;
+  float std = 1.f;
+};
+
+inline Normalize normalize(float mean, float std) { return {mean, std}; }
+
+// A contiguous range of sample indices: the unit of data a worker owns.
+struct Partition {
+  int64_t begin = 0;
+  int64_t end = 0;
+  int64_t size() const { return end - begin; }
+};
+
+// An in-memory labelled dataset: features (N, ...) in u8 or f32, labels (N) in
+// i64, split into partitions. Features stay in their stored dtype; batches are
+// converted and normalised as they are assembled, so the dataset costs one byte
+// per pixel for images.
+class Dataset {
+ public:
+  Dataset() = default;
+  Dataset(Tensor features, Tensor labels, std::string name = "dataset");
+
+  // A copy (sharing the data) that normalises features when batching.
+  Dataset map(Normalize transform) const;
+  // A copy (sharing the data) of the first n samples.
+  Dataset take(int64_t n) const;
+  // A copy (sharing the data) cut into k partitions of near-equal size.
+  Dataset partitioned(int64_t k) const;
+
+  int64_t size() const { return labels_.defined() ? labels_.size(0) : 0; }
+  Shape sample_shape() const;
+  const Tensor& features() const { return features_; }
+  const Tensor& labels() const { return labels_; }
+  const std::optional<Normalize>& transform() const { return transform_; }
+  const std::vector<Partition>& partitions() const { return partitions_; }
+  const std::string& name() const { return name_; }
+  int64_t num_classes() const;
+
+ private:
+  Tensor features_;
+  Tensor labels_;
+  std::optional<Normalize> transform_;
+  std::vector<Partition> partitions_;
+  std::string name_;
+};
+
+// Images and labels from a pair of IDX files; checks that they agree in count.
+Dataset idx(const std::string& images_path, const std::string& labels_path);
+
+enum class Split { train, test };
+
+// Fashion-MNIST (or MNIST) from a directory holding the four standard files,
+// gzipped or not: {train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz]. "fashion-mnist"
+// means Debian's dataset-fashion-mnist directory.
+Dataset mnist_like(const std::string& directory, Split split);
+std::string resolve_data_dir(const std::string& data);
+
+// Mean and standard deviation of Fashion-MNIST's training pixels in [0, 1].
+inline constexpr Normalize kFashionMnistNormalize{0.2860f, 0.3530f};
+
+}  // namespace bdl::data

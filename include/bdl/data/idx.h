@@ -1,0 +1,15 @@
+#pragma once
+
+#include <string>
+
+#include "bdl/core/tensor.h"
+
+namespace bdl::data {
+
+// Reads an IDX file (the MNIST format: big-endian magic 0x000008NN where NN is the
+// rank, then one u32 per dimension, then u8 data), gzip-compressed or plain.
+// Errors name the file and say what was expected: missing file, bad magic, a
+// header or body shorter than it declares, trailing bytes.
+Tensor read_idx(const std::string& path);
+
+}  // namespace bdl::data

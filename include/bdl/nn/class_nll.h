@@ -1,0 +1,22 @@
+#pragma once
+
+#include "bdl/nn/criterion.h"
+
+namespace bdl::nn {
+
+// Negative log-likelihood of log-probabilities (batch, classes) against i64 class
+// indices, averaged over the batch; with class weights the average is weighted
+// (sum w[y] * -x[y] / sum w[y]), as torch.nn.NLLLoss.
+class ClassNLL : public Criterion {
+ public:
+  ClassNLL() = default;
+  explicit ClassNLL(Tensor class_weights);
+  float forward(const Tensor& input, const Tensor& target) override;
+  const Tensor& backward(const Tensor& input, const Tensor& target) override;
+  std::string type() const override { return "ClassNLL"; }
+
+ private:
+  Tensor weights_;
+};
+
+}  // namespace bdl::nn

@@ -1,0 +1,55 @@
+#pragma once
+
+#include <memory>
+
+#include "bdl/nn/module.h"
+#include "bdl/nn/size2.h"
+
+namespace bdl::kernels {
+class Conv2dKernel;
+struct Conv2dGeometry;
+}
+
+namespace bdl::nn {
+
+struct Conv2dOptions {
+  int64_t in_channels = 0;
+  int64_t out_channels = 0;
+  Size2 kernel = 1;
+  Size2 stride = 1;
+  Size2 padding = 0;
+  Size2 dilation = 1;
+  int64_t groups = 1;
+  bool bias = true;
+};
+
+// 2-d convolution of NCHW input with OIHW weight, as torch.nn.Conv2d. Weight and
+// bias start uniform in +-1/sqrt(fan_in).
+class Conv2d : public Module {
+ public:
+  explicit Conv2d(Conv2dOptions options);
+  ~Conv2d() override;
+
+  const Tensor& forward(const Tensor& input) override;
+  const Tensor& backward(const Tensor& input, const Tensor& grad_output) override;
+  std::string type() const override { return "Conv2d"; }
+  std::string describe() const override;
+  Shape output_shape(const Shape& input) const override;
+  void own_parameters(std::vector<Parameter>& out) override;
+
+  const Conv2dOptions& options() const { return options_; }
+  Tensor& weight() { return weight_; }
+  Tensor& bias() { return bias_; }
+  // oneDNN's implementation names for an input shape (for benchmarks and `bdl info`).
+  std::string implementation(const Shape& input);
+
+ private:
+  kernels::Conv2dGeometry geometry(const Shape& input) const;
+
+  Conv2dOptions options_;
+  Tensor weight_, bias_, grad_weight_, grad_bias_;
+  Tensor scratch_weight_, scratch_bias_;
+  std::unique_ptr<kernels::Conv2dKernel> kernel_;
+};
+
+}  // namespace bdl::nn

@@ -1,0 +1,48 @@
+#pragma once
+
+#include <memory>
+
+#include "bdl/nn/module.h"
+
+namespace bdl::kernels {
+class InnerProductKernel;
+}
+
+namespace bdl::nn {
+
+struct LinearOptions {
+  int64_t in_features = 0;
+  int64_t out_features = 0;
+  bool bias = true;
+};
+
+// y = x W^T + b over the last dimension; leading dimensions are batch. Weight
+// (out, in) and bias start uniform in +-1/sqrt(in), as in PyTorch.
+class Linear : public Module {
+ public:
+  explicit Linear(LinearOptions options);
+  Linear(int64_t in_features, int64_t out_features, bool bias = true)
+      : Linear(LinearOptions{in_features, out_features, bias}) {}
+  ~Linear() override;
+
+  const Tensor& forward(const Tensor& input) override;
+  const Tensor& backward(const Tensor& input, const Tensor& grad_output) override;
+  std::string type() const override { return "Linear"; }
+  std::string describe() const override;
+  Shape output_shape(const Shape& input) const override;
+  void own_parameters(std::vector<Parameter>& out) override;
+
+  const LinearOptions& options() const { return options_; }
+  Tensor& weight() { return weight_; }
+  Tensor& bias() { return bias_; }
+
+ private:
+  int64_t batch_of(const Tensor& input) const;
+
+  LinearOptions options_;
+  Tensor weight_, bias_, grad_weight_, grad_bias_;
+  Tensor scratch_weight_, scratch_bias_;
+  std::unique_ptr<kernels::InnerProductKernel> kernel_;
+};
+
+}  // namespace bdl::nn

@@ -1,0 +1,81 @@
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "bdl/core/tensor.h"
+
+namespace bdl::nn {
+
+// A named trainable tensor of a module and its gradient. Both point at the
+// module's own members, so compact() can turn them into views of flat buffers.
+struct Parameter {
+  std::string name;
+  Tensor* value;
+  Tensor* grad;
+};
+
+// The Torch/BigDL module life cycle: forward(input) computes and keeps output();
+// backward(input, grad_output) returns the gradient with respect to the input and
+// *accumulates* parameter gradients. Output and gradient buffers are members that
+// are reused from one iteration to the next: a layer allocates only when the shape
+// of its input changes.
+class Module {
+ public:
+  virtual ~Module() = default;
+  Module() = default;
+  Module(const Module&) = delete;
+  Module& operator=(const Module&) = delete;
+
+  virtual const Tensor& forward(const Tensor& input) = 0;
+  virtual const Tensor& backward(const Tensor& input, const Tensor& grad_output) = 0;
+
+  // The layer's type ("Conv2d") and a one-line description with its options.
+  virtual std::string type() const = 0;
+  virtual std::string describe() const { return type(); }
+  // The output shape for an input shape, checking the input like forward() does.
+  virtual Shape output_shape(const Shape& input) const = 0;
+
+  // This module's own parameters, then its children's, names prefixed with the path.
+  std::vector<Parameter> parameters();
+  virtual void own_parameters(std::vector<Parameter>& /*out*/) {}
+  virtual std::vector<Module*> children() { return {}; }
+
+  void zero_grad();
+  void train(bool on = true);
+  void eval() { train(false); }
+  bool is_training() const { return training_; }
+  // A module whose input is the network input need not compute an input gradient.
+  virtual void set_needs_input_grad(bool needed) { needs_input_grad_ = needed; }
+  bool needs_input_grad() const { return needs_input_grad_; }
+
+  const std::string& name() const { return name_; }
+  void set_name(std::string name) { name_ = std::move(name); }
+  // The name for messages: the given name, or the type.
+  std::string label() const { return name_.empty() ? type() : name_; }
+
+  const Tensor& output() const { return output_; }
+  const Tensor& grad_input() const { return grad_input_; }
+
+ protected:
+  virtual void on_train(bool /*on*/) {}
+  // True until the first backward after zero_grad(): layers then write their
+  // parameter gradients directly instead of writing to scratch and adding.
+  bool grads_are_zero_ = true;
+
+  Tensor output_;
+  Tensor grad_input_;
+  bool training_ = true;
+  bool needs_input_grad_ = true;
+
+ private:
+  void collect(std::vector<Parameter>& out, const std::string& prefix);
+  std::string name_;
+};
+
+// Adds src into dst element-wise (dst += src); both contiguous, same size.
+void accumulate(Tensor& dst, const Tensor& src);
+
+}  // namespace bdl::nn

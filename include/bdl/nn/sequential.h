@@ -1,0 +1,43 @@
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "bdl/nn/module.h"
+
+namespace bdl::nn {
+
+// Runs its children one after the other; backward walks them in reverse, feeding
+// each the output its predecessor produced in forward.
+class Sequential : public Module {
+ public:
+  Sequential() = default;
+
+  template <typename M>
+  M& add(std::unique_ptr<M> module, std::string name = "") {
+    M& ref = *module;
+    if (!name.empty()) ref.set_name(std::move(name));
+    modules_.push_back(std::move(module));
+    modules_.front()->set_needs_input_grad(needs_input_grad_);
+    return ref;
+  }
+  template <typename M, typename... Args>
+  M& emplace(Args&&... args) {
+    return add(std::make_unique<M>(std::forward<Args>(args)...));
+  }
+
+  const Tensor& forward(const Tensor& input) override;
+  const Tensor& backward(const Tensor& input, const Tensor& grad_output) override;
+  std::string type() const override { return "Sequential"; }
+  Shape output_shape(const Shape& input) const override;
+  std::vector<Module*> children() override;
+  void set_needs_input_grad(bool needed) override;
+
+  size_t size() const { return modules_.size(); }
+  Module& operator[](size_t i) { return *modules_.at(i); }
+
+ private:
+  std::vector<std::unique_ptr<Module>> modules_;
+};
+
+}  // namespace bdl::nn

@@ -1,0 +1,80 @@
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "bdl/data/dataset.h"
+#include "bdl/nn/criterion.h"
+#include "bdl/nn/module.h"
+#include "bdl/optim/metrics.h"
+#include "bdl/optim/optim_method.h"
+#include "bdl/optim/progress.h"
+#include "bdl/optim/trigger.h"
+
+namespace bdl::optim {
+
+struct EpochRecord {
+  int64_t epoch = 0;
+  int64_t iterations = 0;       // in this epoch
+  double train_loss = 0;        // mean over this epoch's iterations
+  double train_seconds = 0;     // forward, backward, update and batching; no validation
+  double samples_per_sec = 0;
+  std::optional<Evaluation> validation;
+};
+
+struct TrainResult {
+  int64_t iterations = 0;
+  int64_t epochs = 0;           // epochs completed
+  double last_loss = 0;         // loss of the last iteration
+  double train_seconds = 0;
+  int64_t train_samples = 0;
+  double samples_per_sec() const { return train_seconds > 0 ? train_samples / train_seconds : 0; }
+  std::vector<EpochRecord> history;
+  std::optional<Evaluation> last_validation;
+};
+
+// The training loop (BigDL's Optimizer): a model, a dataset and a criterion, a
+// method, triggers for when to stop and validate. Each iteration is forward,
+// backward and update of the flat parameter buffers; buffers are planned at the
+// first iteration and reused.
+class Optimizer {
+ public:
+  Optimizer(nn::Module& model, const data::Dataset& train, nn::Criterion& criterion);
+
+  template <typename Method>
+  Optimizer& method(Method m) {
+    method_ = std::make_unique<Method>(std::move(m));
+    return *this;
+  }
+  Optimizer& method(std::unique_ptr<OptimMethod> m) {
+    method_ = std::move(m);
+    return *this;
+  }
+  Optimizer& batch_size(int64_t size);
+  Optimizer& end_when(Trigger trigger);
+  Optimizer& validate(Trigger when, const data::Dataset& dataset, int64_t batch_size = 1000);
+  Optimizer& seed(uint64_t seed);
+  Optimizer& progress(ProgressStyle style);
+  // Called after every epoch with its record (validation included when it ran).
+  Optimizer& on_epoch(std::function<void(const EpochRecord&)> callback);
+
+  TrainResult optimize();
+
+ private:
+  nn::Module& model_;
+  const data::Dataset& train_;
+  nn::Criterion& criterion_;
+  std::unique_ptr<OptimMethod> method_;
+  int64_t batch_size_ = 128;
+  std::optional<Trigger> end_when_;
+  std::optional<Trigger> validate_when_;
+  const data::Dataset* validation_set_ = nullptr;
+  int64_t validation_batch_ = 1000;
+  uint64_t seed_ = 1;
+  ProgressStyle progress_style_ = ProgressStyle::automatic;
+  std::function<void(const EpochRecord&)> on_epoch_;
+};
+
+}  // namespace bdl::optim

@@ -1,0 +1,153 @@
+#include <sys/resource.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <ostream>
+
+#include "bdl/cli/commands.h"
+#include "bdl/core/random.h"
+#include "bdl/core/threads.h"
+#include "bdl/data/dataset.h"
+#include "bdl/models/zoo.h"
+#include "bdl/nn/cross_entropy.h"
+#include "bdl/optim/optimizer.h"
+#include "bdl/optim/sgd.h"
+
+namespace bdl::cli {
+namespace {
+
+optim::ProgressStyle progress_style(const std::string& name) {
+  if (name == "auto") return optim::ProgressStyle::automatic;
+  if (name == "bar") return optim::ProgressStyle::bar;
+  if (name == "lines") return optim::ProgressStyle::lines;
+  if (name == "quiet") return optim::ProgressStyle::quiet;
+  fail("--progress: '", name, "' is not one of auto, bar, lines, quiet");
+}
+
+double peak_rss_mib() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return static_cast<double>(usage.ru_maxrss) / 1024.0;
+}
+
+// Written to a temporary file and renamed, so a reader never sees half a report.
+void write_report(const std::string& path, const nlohmann::json& report) {
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream file(tmp);
+    BDL_CHECK(file.good(), "--report: cannot write ", path);
+    file << report.dump(2) << "\n";
+    BDL_CHECK(file.good(), "--report: error writing ", path);
+  }
+  std::filesystem::rename(tmp, path);
+}
+
+}  // namespace
+
+void validate(const TrainArgs& a) {
+  BDL_CHECK(a.epochs > 0, "--epochs: must be a positive integer, got ", a.epochs);
+  BDL_CHECK(a.batch_size > 0, "--batch-size: must be a positive integer, got ", a.batch_size);
+  BDL_CHECK(a.lr > 0 && std::isfinite(a.lr), "--lr: must be a positive number, got ", a.lr);
+  BDL_CHECK(a.momentum >= 0 && a.momentum < 1, "--momentum: must be in [0, 1), got ", a.momentum);
+  BDL_CHECK(a.threads >= 0 && a.threads <= 1024, "--threads: must be 0 (all cores) to 1024, got ",
+            a.threads);
+  BDL_CHECK(!a.max_iteration || *a.max_iteration > 0,
+            "--max-iteration: must be a positive integer, got ", a.max_iteration.value_or(0));
+  BDL_CHECK(!a.train_samples || *a.train_samples > 0,
+            "--train-samples: must be a positive integer");
+  BDL_CHECK(!a.test_samples || *a.test_samples > 0, "--test-samples: must be a positive integer");
+  progress_style(a.progress);
+  bool known = false;
+  for (const auto& n : models::names()) known |= n == a.model;
+  if (!known) models::make(a.model);  // throws, listing the known models
+  if (!a.report.empty()) {
+    const auto parent = std::filesystem::absolute(a.report).parent_path();
+    BDL_CHECK(std::filesystem::is_directory(parent), "--report: directory ", parent.string(),
+              " does not exist");
+  }
+}
+
+int run_train(const TrainArgs& a, std::ostream& out) {
+  validate(a);
+  set_num_threads(a.threads);
+  manual_seed(a.seed);
+
+  data::Dataset train = data::mnist_like(a.data, data::Split::train)
+                            .map(data::kFashionMnistNormalize);
+  data::Dataset test = data::mnist_like(a.data, data::Split::test)
+                           .map(data::kFashionMnistNormalize);
+  if (a.train_samples) train = train.take(*a.train_samples);
+  if (a.test_samples) test = test.take(*a.test_samples);
+  BDL_CHECK(train.size() >= a.batch_size, "--batch-size: ", a.batch_size, " exceeds the ",
+            train.size(), " training samples");
+
+  auto model = models::make(a.model, 10);
+  nn::CrossEntropy criterion;
+  out << "bdl train: " << a.model << " on " << data::resolve_data_dir(a.data) << " ("
+      << train.size() << " train, " << test.size() << " test samples), batch " << a.batch_size
+      << ", " << num_threads() << " threads\n"
+      << std::flush;
+
+  optim::Trigger end = optim::max_epoch(a.epochs);
+  if (a.max_iteration) end = optim::any_of(end, optim::max_iteration(*a.max_iteration));
+
+  optim::Optimizer optimizer(*model, train, criterion);
+  optimizer.method(optim::SGD({.lr = a.lr, .momentum = a.momentum}))
+      .batch_size(a.batch_size)
+      .end_when(end)
+      .validate(optim::every_epoch(), test)
+      .seed(a.seed)
+      .progress(progress_style(a.progress))
+      .on_epoch([&](const optim::EpochRecord& r) {
+        char line[256];
+        std::snprintf(line, sizeof line, "epoch %lld: train loss %.4f, %.0f samples/s",
+                      static_cast<long long>(r.epoch), r.train_loss, r.samples_per_sec);
+        out << line;
+        if (r.validation) {
+          std::snprintf(line, sizeof line, ", test top-1 %.4f, test loss %.4f",
+                        r.validation->top1(), r.validation->loss());
+          out << line;
+        }
+        out << "\n" << std::flush;
+      });
+  const optim::TrainResult result = optimizer.optimize();
+
+  if (!a.report.empty()) {
+    nlohmann::json report = {
+        {"model", a.model},
+        {"batch_size", a.batch_size},
+        {"threads", num_threads()},
+        {"seed", a.seed},
+        {"iterations", result.iterations},
+        {"epochs", result.epochs},
+        {"train_loss", result.last_loss},
+        {"train_samples_per_sec", result.samples_per_sec()},
+        {"train_seconds", result.train_seconds},
+        {"peak_rss_mib", peak_rss_mib()},
+    };
+    if (result.last_validation) {
+      report["test_top1"] = result.last_validation->top1();
+      report["test_loss"] = result.last_validation->loss();
+      report["test_samples"] = result.last_validation->samples;
+    }
+    nlohmann::json history = nlohmann::json::array();
+    for (const auto& r : result.history) {
+      nlohmann::json e = {{"epoch", r.epoch},
+                          {"iterations", r.iterations},
+                          {"train_loss", r.train_loss},
+                          {"samples_per_sec", r.samples_per_sec}};
+      if (r.validation) {
+        e["test_top1"] = r.validation->top1();
+        e["test_loss"] = r.validation->loss();
+      }
+      history.push_back(e);
+    }
+    report["history"] = history;
+    write_report(a.report, report);
+  }
+  return 0;
+}
+
+}  // namespace bdl::cli

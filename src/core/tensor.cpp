@@ -1,0 +1,324 @@
+#include "bdl/core/tensor.h"
+
+#include <sys/mman.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <new>
+
+namespace bdl {
+namespace {
+
+constexpr size_t kAlignment = 64;
+constexpr size_t kHugePage = size_t{2} << 20;
+
+// Copies an n-d strided region element by element; used only for non-contiguous
+// copies, which no hot path makes.
+void strided_copy(char* dst, const Shape& dst_strides, const char* src, const Shape& src_strides,
+                  const Shape& shape, size_t elem, size_t d) {
+  if (d == shape.size()) {
+    std::memcpy(dst, src, elem);
+    return;
+  }
+  for (int64_t i = 0; i < shape[d]; ++i) {
+    strided_copy(dst + i * dst_strides[d] * static_cast<int64_t>(elem), dst_strides,
+                 src + i * src_strides[d] * static_cast<int64_t>(elem), src_strides, shape, elem,
+                 d + 1);
+  }
+}
+
+}  // namespace
+
+std::string shape_str(std::span<const int64_t> shape) {
+  std::string s = "[";
+  for (size_t i = 0; i < shape.size(); ++i) {
+    if (i) s += ", ";
+    s += std::to_string(shape[i]);
+  }
+  return s + "]";
+}
+
+int64_t shape_numel(std::span<const int64_t> shape) {
+  int64_t n = 1;
+  for (int64_t s : shape) n *= s;
+  return n;
+}
+
+Shape contiguous_strides(const Shape& shape) {
+  Shape strides(shape.size());
+  int64_t stride = 1;
+  for (size_t i = shape.size(); i-- > 0;) {
+    strides[i] = stride;
+    stride *= shape[i];
+  }
+  return strides;
+}
+
+Storage::Storage(size_t bytes) : bytes_(bytes) {
+  const size_t alloc = std::max<size_t>(bytes, 1);
+  if (alloc >= kHugePage) {
+    const size_t rounded = (alloc + kHugePage - 1) / kHugePage * kHugePage;
+    data_ = std::aligned_alloc(kHugePage, rounded);
+    if (data_) madvise(data_, rounded, MADV_HUGEPAGE);
+  } else {
+    data_ = std::aligned_alloc(kAlignment, (alloc + kAlignment - 1) / kAlignment * kAlignment);
+  }
+  if (!data_) fail("out of memory allocating ", bytes, " bytes");
+}
+
+Storage::~Storage() { std::free(data_); }
+
+Tensor::Tensor(std::shared_ptr<Storage> storage, DType dtype, Shape shape, Shape strides,
+               int64_t offset)
+    : storage_(std::move(storage)),
+      dtype_(dtype),
+      shape_(std::move(shape)),
+      strides_(std::move(strides)),
+      offset_(offset) {}
+
+Tensor::Tensor(Shape shape, DType dtype) : Tensor(empty(std::move(shape), dtype)) { zero(); }
+
+Tensor Tensor::empty(Shape shape, DType dtype) {
+  for (int64_t s : shape) BDL_CHECK(s >= 0, "tensor shape ", bdl::shape_str(shape), " has a negative size");
+  const auto bytes = static_cast<size_t>(shape_numel(shape)) * dtype_size(dtype);
+  Shape strides = contiguous_strides(shape);
+  return Tensor(std::make_shared<Storage>(bytes), dtype, std::move(shape), std::move(strides), 0);
+}
+
+Tensor Tensor::full(Shape shape, float value) {
+  Tensor t = empty(std::move(shape));
+  t.fill(value);
+  return t;
+}
+
+Tensor Tensor::from_vector(std::span<const float> values, Shape shape) {
+  BDL_CHECK(shape_numel(shape) == static_cast<int64_t>(values.size()), "from_vector: ",
+            values.size(), " values do not fill shape ", bdl::shape_str(shape));
+  Tensor t = empty(std::move(shape));
+  std::copy(values.begin(), values.end(), t.f32());
+  return t;
+}
+
+Tensor Tensor::from_vector(std::span<const int64_t> values, Shape shape) {
+  BDL_CHECK(shape_numel(shape) == static_cast<int64_t>(values.size()), "from_vector: ",
+            values.size(), " values do not fill shape ", bdl::shape_str(shape));
+  Tensor t = empty(std::move(shape), DType::i64);
+  std::copy(values.begin(), values.end(), t.data<int64_t>());
+  return t;
+}
+
+int64_t Tensor::normalize_dim(int64_t d) const {
+  const int64_t n = dim();
+  if (d < 0) d += n;
+  BDL_CHECK(d >= 0 && d < n, "dimension ", d, " out of range for tensor of shape ", shape_str());
+  return d;
+}
+
+int64_t Tensor::size(int64_t d) const { return shape_[normalize_dim(d)]; }
+
+bool Tensor::is_contiguous() const {
+  int64_t expected = 1;
+  for (size_t i = shape_.size(); i-- > 0;) {
+    if (shape_[i] != 1 && strides_[i] != expected) return false;
+    expected *= shape_[i];
+  }
+  return true;
+}
+
+void Tensor::check_dtype(DType expected) const {
+  BDL_CHECK(defined(), "use of an undefined tensor");
+  BDL_CHECK(dtype_ == expected, "tensor of shape ", shape_str(), " has dtype ", dtype_name(dtype_),
+            ", expected ", dtype_name(expected));
+}
+
+void* Tensor::raw_data() const {
+  BDL_CHECK(defined(), "use of an undefined tensor");
+  return static_cast<char*>(storage_->data()) + offset_ * static_cast<int64_t>(dtype_size(dtype_));
+}
+
+std::span<float> Tensor::span_f32() const {
+  BDL_CHECK(is_contiguous(), "span_f32 needs a contiguous tensor, got strides ",
+            bdl::shape_str(strides_));
+  return {f32(), static_cast<size_t>(numel())};
+}
+
+int64_t Tensor::linear_index(std::initializer_list<int64_t> index) const {
+  BDL_CHECK(static_cast<int64_t>(index.size()) == dim(), "index of rank ", index.size(),
+            " for tensor of shape ", shape_str());
+  int64_t linear = 0;
+  size_t d = 0;
+  for (int64_t i : index) {
+    BDL_CHECK(i >= 0 && i < shape_[d], "index ", i, " out of range in dimension ", d,
+              " of tensor of shape ", shape_str());
+    linear += i * strides_[d++];
+  }
+  return linear;
+}
+
+float Tensor::at(std::initializer_list<int64_t> index) const {
+  const int64_t i = linear_index(index);
+  switch (dtype_) {
+    case DType::f32:
+      return f32()[i];
+    case DType::i64:
+      return static_cast<float>(data<int64_t>()[i]);
+    case DType::u8:
+      return data<uint8_t>()[i];
+  }
+  return 0;
+}
+
+int64_t Tensor::at_i64(std::initializer_list<int64_t> index) const {
+  return data<int64_t>()[linear_index(index)];
+}
+
+float Tensor::item() const {
+  BDL_CHECK(numel() == 1, "item() on tensor of shape ", shape_str());
+  return f32()[0];
+}
+
+Tensor Tensor::narrow(int64_t d, int64_t start, int64_t length) const {
+  d = normalize_dim(d);
+  BDL_CHECK(start >= 0 && length >= 0 && start + length <= shape_[d], "narrow(", d, ", ", start,
+            ", ", length, ") out of range for tensor of shape ", shape_str());
+  Shape shape = shape_;
+  shape[d] = length;
+  return Tensor(storage_, dtype_, std::move(shape), strides_, offset_ + start * strides_[d]);
+}
+
+Tensor Tensor::select(int64_t d, int64_t index) const {
+  d = normalize_dim(d);
+  BDL_CHECK(index >= 0 && index < shape_[d], "select(", d, ", ", index,
+            ") out of range for tensor of shape ", shape_str());
+  Shape shape = shape_;
+  Shape strides = strides_;
+  shape.erase(shape.begin() + d);
+  strides.erase(strides.begin() + d);
+  return Tensor(storage_, dtype_, std::move(shape), std::move(strides),
+                offset_ + index * strides_[d]);
+}
+
+namespace {
+Shape infer_shape(Shape shape, int64_t numel, const std::string& from) {
+  int64_t known = 1;
+  int infer = -1;
+  for (size_t i = 0; i < shape.size(); ++i) {
+    if (shape[i] == -1) {
+      BDL_CHECK(infer < 0, "shape ", shape_str(shape), " has more than one -1");
+      infer = static_cast<int>(i);
+    } else {
+      BDL_CHECK(shape[i] >= 0, "shape ", shape_str(shape), " has a negative size");
+      known *= shape[i];
+    }
+  }
+  if (infer >= 0) {
+    BDL_CHECK(known > 0 && numel % known == 0, "cannot view tensor of shape ", from, " as ",
+              shape_str(shape));
+    shape[infer] = numel / known;
+  }
+  BDL_CHECK(shape_numel(shape) == numel, "cannot view tensor of shape ", from, " (", numel,
+            " elements) as ", shape_str(shape));
+  return shape;
+}
+}  // namespace
+
+Tensor Tensor::view(Shape shape) const {
+  BDL_CHECK(is_contiguous(), "view of non-contiguous tensor of shape ", shape_str(),
+            "; use reshape()");
+  shape = infer_shape(std::move(shape), numel(), shape_str());
+  Shape strides = contiguous_strides(shape);
+  return Tensor(storage_, dtype_, std::move(shape), std::move(strides), offset_);
+}
+
+Tensor Tensor::reshape(Shape shape) const {
+  return is_contiguous() ? view(std::move(shape)) : contiguous().view(std::move(shape));
+}
+
+Tensor Tensor::transpose(int64_t dim0, int64_t dim1) const {
+  dim0 = normalize_dim(dim0);
+  dim1 = normalize_dim(dim1);
+  Shape shape = shape_;
+  Shape strides = strides_;
+  std::swap(shape[dim0], shape[dim1]);
+  std::swap(strides[dim0], strides[dim1]);
+  return Tensor(storage_, dtype_, std::move(shape), std::move(strides), offset_);
+}
+
+Tensor Tensor::contiguous() const {
+  if (is_contiguous()) return *this;
+  return clone();
+}
+
+Tensor Tensor::clone() const {
+  Tensor out = empty(shape_, dtype_);
+  out.copy_from(*this);
+  return out;
+}
+
+void Tensor::resize(const Shape& shape, DType dtype) {
+  const auto bytes = static_cast<size_t>(shape_numel(shape)) * dtype_size(dtype);
+  if (storage_ && storage_->bytes() >= bytes && offset_ == 0 && shape_ == shape &&
+      dtype_ == dtype && is_contiguous()) {
+    return;
+  }
+  if (!storage_ || storage_->bytes() < bytes) storage_ = std::make_shared<Storage>(bytes);
+  dtype_ = dtype;
+  shape_ = shape;
+  strides_ = contiguous_strides(shape_);
+  offset_ = 0;
+}
+
+void Tensor::copy_from(const Tensor& source) {
+  BDL_CHECK(shape_ == source.shape_, "copy_from: shape ", source.shape_str(),
+            " does not match destination shape ", shape_str());
+  BDL_CHECK(dtype_ == source.dtype_, "copy_from: dtype ", dtype_name(source.dtype_),
+            " does not match destination dtype ", dtype_name(dtype_));
+  const size_t elem = dtype_size(dtype_);
+  if (is_contiguous() && source.is_contiguous()) {
+    std::memmove(raw_data(), source.raw_data(), static_cast<size_t>(numel()) * elem);
+    return;
+  }
+  strided_copy(static_cast<char*>(raw_data()), strides_,
+               static_cast<const char*>(source.raw_data()), source.strides_, shape_, elem, 0);
+}
+
+void Tensor::fill(float value) {
+  BDL_CHECK(is_contiguous(), "fill needs a contiguous tensor");
+  const auto n = static_cast<size_t>(numel());
+  switch (dtype_) {
+    case DType::f32:
+      std::fill_n(f32(), n, value);
+      break;
+    case DType::i64:
+      std::fill_n(data<int64_t>(), n, static_cast<int64_t>(value));
+      break;
+    case DType::u8:
+      std::fill_n(data<uint8_t>(), n, static_cast<uint8_t>(value));
+      break;
+  }
+}
+
+void Tensor::zero() {
+  if (is_contiguous()) {
+    std::memset(raw_data(), 0, static_cast<size_t>(numel()) * dtype_size(dtype_));
+    return;
+  }
+  Tensor zeros(shape_, dtype_);
+  copy_from(zeros);
+}
+
+std::vector<float> Tensor::to_vector() const {
+  const Tensor c = contiguous();
+  std::vector<float> out(static_cast<size_t>(numel()));
+  if (dtype_ == DType::f32) {
+    std::copy_n(c.f32(), out.size(), out.begin());
+  } else if (dtype_ == DType::i64) {
+    std::copy_n(c.data<int64_t>(), out.size(), out.begin());
+  } else {
+    std::copy_n(c.data<uint8_t>(), out.size(), out.begin());
+  }
+  return out;
+}
+
+}  // namespace bdl

@@ -1,0 +1,54 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace bdl::kernels {
+
+// Geometry of a 2-d convolution on NCHW data with OIHW (grouped: G,O/G,I/G,H,W)
+// weights. Padding may be asymmetric; dilation is PyTorch's (1 = dense).
+struct Conv2dGeometry {
+  int64_t batch = 0, in_channels = 0, in_height = 0, in_width = 0;
+  int64_t out_channels = 0, kernel_h = 0, kernel_w = 0;
+  int64_t stride_h = 1, stride_w = 1;
+  int64_t pad_top = 0, pad_left = 0, pad_bottom = 0, pad_right = 0;
+  int64_t dilation_h = 1, dilation_w = 1;
+  int64_t groups = 1;
+  bool has_bias = true;
+
+  int64_t out_height() const {
+    return (in_height + pad_top + pad_bottom - dilation_h * (kernel_h - 1) - 1) / stride_h + 1;
+  }
+  int64_t out_width() const {
+    return (in_width + pad_left + pad_right - dilation_w * (kernel_w - 1) - 1) / stride_w + 1;
+  }
+  std::vector<int64_t> key() const;
+};
+
+// Convolution forward, backward-data and backward-weights on oneDNN, with the
+// created primitives cached per geometry.
+class Conv2dKernel {
+ public:
+  Conv2dKernel();
+  ~Conv2dKernel();
+  Conv2dKernel(Conv2dKernel&&) noexcept;
+  Conv2dKernel& operator=(Conv2dKernel&&) noexcept;
+
+  void forward(const Conv2dGeometry& g, const float* src, const float* weight, const float* bias,
+               float* dst);
+  void backward_data(const Conv2dGeometry& g, const float* grad_dst, const float* weight,
+                     float* grad_src);
+  // Writes (does not accumulate) the weight and bias gradients.
+  void backward_weights(const Conv2dGeometry& g, const float* src, const float* grad_dst,
+                        float* grad_weight, float* grad_bias);
+  // The oneDNN implementations chosen for a geometry, for `bdl info` and benchmarks.
+  std::string implementation(const Conv2dGeometry& g);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace bdl::kernels

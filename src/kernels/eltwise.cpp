@@ -1,0 +1,122 @@
+#include "kernels/eltwise.h"
+
+#include <optional>
+
+#include "kernels/dnnl_context.h"
+
+namespace bdl::kernels {
+namespace {
+
+dnnl::algorithm algorithm_of(Eltwise kind) {
+  switch (kind) {
+    case Eltwise::relu:
+      return dnnl::algorithm::eltwise_relu;
+  }
+  return dnnl::algorithm::eltwise_relu;
+}
+
+struct EltwiseEntry {
+  dnnl::memory::desc data_d;
+  dnnl::eltwise_forward::primitive_desc fwd_pd;
+  dnnl::eltwise_forward fwd;
+  std::optional<dnnl::eltwise_backward> bwd;
+  dnnl::memory a, b, c;
+};
+
+struct SoftmaxEntry {
+  dnnl::memory::desc data_d;
+  dnnl::softmax_v2_forward::primitive_desc fwd_pd;
+  dnnl::softmax_v2_forward fwd;
+  std::optional<dnnl::softmax_v2_backward> bwd;
+  dnnl::memory a, b, c;
+};
+
+}  // namespace
+
+struct EltwiseKernel::Impl {
+  dnnl::algorithm algorithm;
+  float alpha, beta;
+  PrimitiveCache<EltwiseEntry> cache;
+
+  EltwiseEntry& entry(int64_t n) {
+    return cache.get({n}, [&] {
+      auto d = f32_desc({n}, Tag::x);
+      dnnl::eltwise_forward::desc desc(dnnl::prop_kind::forward_training, algorithm, d, alpha,
+                                       beta);
+      dnnl::eltwise_forward::primitive_desc pd(desc, cpu_engine());
+      return EltwiseEntry{d, pd, dnnl::eltwise_forward(pd), {},
+                          plain_memory(d), plain_memory(d), plain_memory(d)};
+    });
+  }
+};
+
+EltwiseKernel::EltwiseKernel(Eltwise kind, float alpha, float beta)
+    : impl_(std::make_unique<Impl>(Impl{algorithm_of(kind), alpha, beta, {}})) {}
+EltwiseKernel::~EltwiseKernel() = default;
+EltwiseKernel::EltwiseKernel(EltwiseKernel&&) noexcept = default;
+EltwiseKernel& EltwiseKernel::operator=(EltwiseKernel&&) noexcept = default;
+
+void EltwiseKernel::forward(int64_t n, const float* src, float* dst) {
+  EltwiseEntry& e = impl_->entry(n);
+  bind(e.a, src);
+  bind(e.b, dst);
+  execute(e.fwd, {{DNNL_ARG_SRC, e.a}, {DNNL_ARG_DST, e.b}});
+}
+
+void EltwiseKernel::backward(int64_t n, const float* src, const float* grad_dst,
+                             float* grad_src) {
+  EltwiseEntry& e = impl_->entry(n);
+  if (!e.bwd) {
+    dnnl::eltwise_backward::desc desc(impl_->algorithm, e.data_d, e.data_d, impl_->alpha,
+                                      impl_->beta);
+    e.bwd.emplace(dnnl::eltwise_backward::primitive_desc(desc, cpu_engine(), e.fwd_pd));
+  }
+  bind(e.a, src);
+  bind(e.b, grad_dst);
+  bind(e.c, grad_src);
+  execute(*e.bwd, {{DNNL_ARG_SRC, e.a}, {DNNL_ARG_DIFF_DST, e.b}, {DNNL_ARG_DIFF_SRC, e.c}});
+}
+
+struct SoftmaxKernel::Impl {
+  dnnl::algorithm algorithm;
+  PrimitiveCache<SoftmaxEntry> cache;
+
+  SoftmaxEntry& entry(int64_t rows, int64_t cols) {
+    return cache.get({rows, cols}, [&] {
+      auto d = f32_desc({rows, cols}, Tag::nc);
+      dnnl::softmax_v2_forward::desc desc(dnnl::prop_kind::forward_training, algorithm, d, d, 1);
+      dnnl::softmax_v2_forward::primitive_desc pd(desc, cpu_engine());
+      return SoftmaxEntry{d, pd, dnnl::softmax_v2_forward(pd), {},
+                          plain_memory(d), plain_memory(d), plain_memory(d)};
+    });
+  }
+};
+
+SoftmaxKernel::SoftmaxKernel(bool log)
+    : impl_(std::make_unique<Impl>(
+          Impl{log ? dnnl::algorithm::softmax_log : dnnl::algorithm::softmax_accurate, {}})) {}
+SoftmaxKernel::~SoftmaxKernel() = default;
+SoftmaxKernel::SoftmaxKernel(SoftmaxKernel&&) noexcept = default;
+SoftmaxKernel& SoftmaxKernel::operator=(SoftmaxKernel&&) noexcept = default;
+
+void SoftmaxKernel::forward(int64_t rows, int64_t cols, const float* src, float* dst) {
+  SoftmaxEntry& e = impl_->entry(rows, cols);
+  bind(e.a, src);
+  bind(e.b, dst);
+  execute(e.fwd, {{DNNL_ARG_SRC, e.a}, {DNNL_ARG_DST, e.b}});
+}
+
+void SoftmaxKernel::backward(int64_t rows, int64_t cols, const float* dst, const float* grad_dst,
+                             float* grad_src) {
+  SoftmaxEntry& e = impl_->entry(rows, cols);
+  if (!e.bwd) {
+    dnnl::softmax_v2_backward::desc desc(impl_->algorithm, e.data_d, e.data_d, e.data_d, 1);
+    e.bwd.emplace(dnnl::softmax_v2_backward::primitive_desc(desc, cpu_engine(), e.fwd_pd));
+  }
+  bind(e.a, dst);
+  bind(e.b, grad_dst);
+  bind(e.c, grad_src);
+  execute(*e.bwd, {{DNNL_ARG_DST, e.a}, {DNNL_ARG_DIFF_DST, e.b}, {DNNL_ARG_DIFF_SRC, e.c}});
+}
+
+}  // namespace bdl::kernels

@@ -1,0 +1,45 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+
+namespace bdl::kernels {
+
+enum class Eltwise { relu };
+
+// Element-wise activations on oneDNN over a flat array of n floats.
+class EltwiseKernel {
+ public:
+  explicit EltwiseKernel(Eltwise kind, float alpha = 0.f, float beta = 0.f);
+  ~EltwiseKernel();
+  EltwiseKernel(EltwiseKernel&&) noexcept;
+  EltwiseKernel& operator=(EltwiseKernel&&) noexcept;
+
+  void forward(int64_t n, const float* src, float* dst);
+  // grad_src = f'(src) * grad_dst.
+  void backward(int64_t n, const float* src, const float* grad_dst, float* grad_src);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Softmax or log-softmax over the last axis of a (rows, cols) array.
+class SoftmaxKernel {
+ public:
+  explicit SoftmaxKernel(bool log);
+  ~SoftmaxKernel();
+  SoftmaxKernel(SoftmaxKernel&&) noexcept;
+  SoftmaxKernel& operator=(SoftmaxKernel&&) noexcept;
+
+  void forward(int64_t rows, int64_t cols, const float* src, float* dst);
+  // Uses the forward output dst.
+  void backward(int64_t rows, int64_t cols, const float* dst, const float* grad_dst,
+                float* grad_src);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace bdl::kernels

@@ -1,0 +1,41 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+namespace bdl::kernels {
+
+enum class PoolKind { max, avg_include_padding, avg_exclude_padding };
+
+// Geometry of 2-d pooling on NCHW data. Ceil mode is expressed by the caller as
+// extra bottom/right padding, as oneDNN expects.
+struct Pool2dGeometry {
+  int64_t batch = 0, channels = 0, in_height = 0, in_width = 0;
+  int64_t kernel_h = 0, kernel_w = 0, stride_h = 1, stride_w = 1;
+  int64_t pad_top = 0, pad_left = 0, pad_bottom = 0, pad_right = 0;
+  PoolKind kind = PoolKind::max;
+
+  int64_t out_height() const { return (in_height + pad_top + pad_bottom - kernel_h) / stride_h + 1; }
+  int64_t out_width() const { return (in_width + pad_left + pad_right - kernel_w) / stride_w + 1; }
+  std::vector<int64_t> key() const;
+};
+
+// Pooling forward and backward on oneDNN. Max pooling keeps oneDNN's workspace
+// (the argmax) from the last training forward for the backward pass.
+class Pool2dKernel {
+ public:
+  Pool2dKernel();
+  ~Pool2dKernel();
+  Pool2dKernel(Pool2dKernel&&) noexcept;
+  Pool2dKernel& operator=(Pool2dKernel&&) noexcept;
+
+  void forward(const Pool2dGeometry& g, const float* src, float* dst);
+  void backward(const Pool2dGeometry& g, const float* grad_dst, float* grad_src);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace bdl::kernels

@@ -1,0 +1,31 @@
+#include "bdl/models/zoo.h"
+#include "bdl/nn/activations.h"
+#include "bdl/nn/conv2d.h"
+#include "bdl/nn/linear.h"
+#include "bdl/nn/max_pool2d.h"
+#include "bdl/nn/reshape.h"
+
+namespace bdl::models {
+
+std::unique_ptr<nn::Sequential> lenet5(int64_t classes) {
+  auto model = std::make_unique<nn::Sequential>();
+  model->add(std::make_unique<nn::Conv2d>(nn::Conv2dOptions{
+                 .in_channels = 1, .out_channels = 6, .kernel = 5, .padding = 2}),
+             "conv1");
+  model->add(std::make_unique<nn::ReLU>(), "relu1");
+  model->add(std::make_unique<nn::MaxPool2d>(2), "pool1");
+  model->add(std::make_unique<nn::Conv2d>(
+                 nn::Conv2dOptions{.in_channels = 6, .out_channels = 16, .kernel = 5}),
+             "conv2");
+  model->add(std::make_unique<nn::ReLU>(), "relu2");
+  model->add(std::make_unique<nn::MaxPool2d>(2), "pool2");
+  model->add(std::make_unique<nn::Flatten>(), "flatten");
+  model->add(std::make_unique<nn::Linear>(16 * 5 * 5, 120), "fc1");
+  model->add(std::make_unique<nn::ReLU>(), "relu3");
+  model->add(std::make_unique<nn::Linear>(120, 84), "fc2");
+  model->add(std::make_unique<nn::ReLU>(), "relu4");
+  model->add(std::make_unique<nn::Linear>(84, classes), "fc3");
+  return model;
+}
+
+}  // namespace bdl::models

@@ -1,0 +1,124 @@
+#include "bdl/nn/conv2d.h"
+
+#include <cmath>
+
+#include "kernels/conv2d.h"
+#include "nn/init.h"
+
+namespace bdl::nn {
+
+Conv2d::Conv2d(Conv2dOptions options)
+    : options_(options), kernel_(std::make_unique<kernels::Conv2dKernel>()) {
+  const auto& o = options;
+  BDL_CHECK(o.in_channels > 0 && o.out_channels > 0, "Conv2d: channels must be positive, got ",
+            o.in_channels, " -> ", o.out_channels);
+  BDL_CHECK(o.kernel.h > 0 && o.kernel.w > 0 && o.stride.h > 0 && o.stride.w > 0 &&
+                o.dilation.h > 0 && o.dilation.w > 0 && o.padding.h >= 0 && o.padding.w >= 0,
+            "Conv2d: kernel, stride and dilation must be positive and padding non-negative");
+  BDL_CHECK(o.groups > 0 && o.in_channels % o.groups == 0 && o.out_channels % o.groups == 0,
+            "Conv2d: groups ", o.groups, " must divide in_channels ", o.in_channels,
+            " and out_channels ", o.out_channels);
+  weight_ = Tensor({o.out_channels, o.in_channels / o.groups, o.kernel.h, o.kernel.w});
+  grad_weight_ = Tensor(weight_.shape());
+  const int64_t fan_in = o.in_channels / o.groups * o.kernel.h * o.kernel.w;
+  const float bound = 1.f / std::sqrt(static_cast<float>(fan_in));
+  init_uniform(weight_, bound);
+  if (o.bias) {
+    bias_ = Tensor({o.out_channels});
+    grad_bias_ = Tensor(bias_.shape());
+    init_uniform(bias_, bound);
+  }
+}
+
+Conv2d::~Conv2d() = default;
+
+std::string Conv2d::describe() const {
+  const auto& o = options_;
+  std::string s = detail::concat("Conv2d(", o.in_channels, " -> ", o.out_channels, ", ",
+                                 o.kernel.h, "x", o.kernel.w);
+  if (o.stride != Size2(1)) s += detail::concat(", stride ", o.stride.h, "x", o.stride.w);
+  if (o.padding != Size2(0)) s += detail::concat(", pad ", o.padding.h, "x", o.padding.w);
+  if (o.dilation != Size2(1)) s += detail::concat(", dilation ", o.dilation.h, "x", o.dilation.w);
+  if (o.groups != 1) s += detail::concat(", groups ", o.groups);
+  if (!o.bias) s += ", no bias";
+  return s + ")";
+}
+
+kernels::Conv2dGeometry Conv2d::geometry(const Shape& input) const {
+  BDL_CHECK(input.size() == 4, label(), ": expected input (batch, channels, height, width), got ",
+            shape_str(input));
+  BDL_CHECK(input[1] == options_.in_channels, label(), ": input has ", input[1],
+            " channels, weight expects ", options_.in_channels);
+  const auto& o = options_;
+  kernels::Conv2dGeometry g;
+  g.batch = input[0];
+  g.in_channels = input[1];
+  g.in_height = input[2];
+  g.in_width = input[3];
+  g.out_channels = o.out_channels;
+  g.kernel_h = o.kernel.h;
+  g.kernel_w = o.kernel.w;
+  g.stride_h = o.stride.h;
+  g.stride_w = o.stride.w;
+  g.pad_top = g.pad_bottom = o.padding.h;
+  g.pad_left = g.pad_right = o.padding.w;
+  g.dilation_h = o.dilation.h;
+  g.dilation_w = o.dilation.w;
+  g.groups = o.groups;
+  g.has_bias = o.bias;
+  BDL_CHECK(g.out_height() > 0 && g.out_width() > 0, label(), ": input of shape ",
+            shape_str(input), " is smaller than the ", o.kernel.h, "x", o.kernel.w,
+            " kernel (with padding and dilation)");
+  return g;
+}
+
+Shape Conv2d::output_shape(const Shape& input) const {
+  const auto g = geometry(input);
+  return {g.batch, g.out_channels, g.out_height(), g.out_width()};
+}
+
+void Conv2d::own_parameters(std::vector<Parameter>& out) {
+  out.push_back({"weight", &weight_, &grad_weight_});
+  if (options_.bias) out.push_back({"bias", &bias_, &grad_bias_});
+}
+
+const Tensor& Conv2d::forward(const Tensor& input) {
+  const auto g = geometry(input.shape());
+  output_.resize({g.batch, g.out_channels, g.out_height(), g.out_width()});
+  const Tensor x = input.contiguous();
+  kernel_->forward(g, x.f32(), weight_.f32(), options_.bias ? bias_.f32() : nullptr,
+                   output_.f32());
+  return output_;
+}
+
+const Tensor& Conv2d::backward(const Tensor& input, const Tensor& grad_output) {
+  const auto g = geometry(input.shape());
+  const Shape expected{g.batch, g.out_channels, g.out_height(), g.out_width()};
+  BDL_CHECK(grad_output.shape() == expected, label(), ": grad_output of shape ",
+            grad_output.shape_str(), ", expected ", shape_str(expected));
+  const Tensor x = input.contiguous();
+  const Tensor dy = grad_output.contiguous();
+  if (needs_input_grad_) {
+    grad_input_.resize(x.shape());
+    kernel_->backward_data(g, dy.f32(), weight_.f32(), grad_input_.f32());
+  }
+  if (grads_are_zero_) {
+    kernel_->backward_weights(g, x.f32(), dy.f32(), grad_weight_.f32(),
+                              options_.bias ? grad_bias_.f32() : nullptr);
+    grads_are_zero_ = false;
+  } else {
+    scratch_weight_.resize(weight_.shape());
+    if (options_.bias) scratch_bias_.resize(bias_.shape());
+    kernel_->backward_weights(g, x.f32(), dy.f32(), scratch_weight_.f32(),
+                              options_.bias ? scratch_bias_.f32() : nullptr);
+    accumulate(grad_weight_, scratch_weight_);
+    if (options_.bias) accumulate(grad_bias_, scratch_bias_);
+  }
+  return grad_input_;
+}
+
+std::string Conv2d::implementation(const Shape& input) {
+  return kernel_->implementation(geometry(input));
+}
+
+}  // namespace bdl::nn

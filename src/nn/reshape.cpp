@@ -1,0 +1,54 @@
+#include "bdl/nn/reshape.h"
+
+namespace bdl::nn {
+
+Reshape::Reshape(Shape sample_shape) : sample_shape_(std::move(sample_shape)) {
+  int unknown = 0;
+  for (int64_t s : sample_shape_) {
+    BDL_CHECK(s > 0 || s == -1, "Reshape: bad size ", s, " in ", shape_str(sample_shape_));
+    unknown += s == -1;
+  }
+  BDL_CHECK(unknown <= 1, "Reshape: more than one -1 in ", shape_str(sample_shape_));
+}
+
+std::string Reshape::describe() const { return "Reshape(" + shape_str(sample_shape_) + ")"; }
+
+Shape Reshape::output_shape(const Shape& input) const {
+  BDL_CHECK(!input.empty(), label(), ": input is a scalar");
+  const int64_t per_sample = input[0] == 0 ? 0 : shape_numel(input) / input[0];
+  Shape out{input[0]};
+  int64_t known = 1;
+  int64_t infer = -1;
+  for (int64_t s : sample_shape_) {
+    if (s == -1) {
+      infer = static_cast<int64_t>(out.size());
+      out.push_back(1);
+    } else {
+      known *= s;
+      out.push_back(s);
+    }
+  }
+  if (infer >= 0) {
+    BDL_CHECK(per_sample % known == 0, label(), ": cannot reshape samples of shape ",
+              shape_str(std::span(input).subspan(1)), " to ", shape_str(sample_shape_));
+    out[infer] = per_sample / known;
+  }
+  BDL_CHECK(shape_numel(out) == shape_numel(input), label(), ": cannot reshape samples of shape ",
+            shape_str(std::span(input).subspan(1)), " to ", shape_str(sample_shape_));
+  return out;
+}
+
+const Tensor& Reshape::forward(const Tensor& input) {
+  output_ = input.reshape(output_shape(input.shape()));
+  return output_;
+}
+
+const Tensor& Reshape::backward(const Tensor& input, const Tensor& grad_output) {
+  BDL_CHECK(grad_output.numel() == input.numel(), label(), ": grad_output of shape ",
+            grad_output.shape_str(), " does not match input ", input.shape_str());
+  if (!needs_input_grad_) return grad_input_;
+  grad_input_ = grad_output.reshape(input.shape());
+  return grad_input_;
+}
+
+}  // namespace bdl::nn

@@ -1,0 +1,40 @@
+#include "bdl/nn/sequential.h"
+
+namespace bdl::nn {
+
+const Tensor& Sequential::forward(const Tensor& input) {
+  const Tensor* x = &input;
+  for (auto& m : modules_) x = &m->forward(*x);
+  if (modules_.empty()) output_ = input;
+  return modules_.empty() ? output_ : *x;
+}
+
+const Tensor& Sequential::backward(const Tensor& input, const Tensor& grad_output) {
+  const Tensor* dy = &grad_output;
+  for (size_t i = modules_.size(); i-- > 0;) {
+    const Tensor& x = i == 0 ? input : modules_[i - 1]->output();
+    dy = &modules_[i]->backward(x, *dy);
+  }
+  if (modules_.empty()) grad_input_ = grad_output;
+  return modules_.empty() ? grad_input_ : *dy;
+}
+
+Shape Sequential::output_shape(const Shape& input) const {
+  Shape s = input;
+  for (const auto& m : modules_) s = m->output_shape(s);
+  return s;
+}
+
+std::vector<Module*> Sequential::children() {
+  std::vector<Module*> out;
+  out.reserve(modules_.size());
+  for (auto& m : modules_) out.push_back(m.get());
+  return out;
+}
+
+void Sequential::set_needs_input_grad(bool needed) {
+  needs_input_grad_ = needed;
+  if (!modules_.empty()) modules_.front()->set_needs_input_grad(needed);
+}
+
+}  // namespace bdl::nn

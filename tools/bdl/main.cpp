@@ -1,0 +1,61 @@
+// The `bdl` command: parses flags and dispatches to bdl::cli. Every failure is one
+// line on stderr and a non-zero exit code.
+#include <CLI/CLI.hpp>
+#include <iostream>
+
+#include "bdl/cli/commands.h"
+#include "bdl/core/error.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"bdl: data-parallel deep learning on CPU clusters"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", BDL_VERSION);
+
+  bdl::cli::TrainArgs train;
+  auto* train_cmd = app.add_subcommand("train", "Train a model of the zoo");
+  train_cmd->add_option("--model", train.model, "Model: lenet5, mlp")->capture_default_str();
+  train_cmd->add_option("--data", train.data, "fashion-mnist, or a directory of IDX files")
+      ->capture_default_str();
+  train_cmd->add_option("--epochs", train.epochs, "Epochs to train")->capture_default_str();
+  train_cmd->add_option("--batch-size", train.batch_size, "Mini-batch size")
+      ->capture_default_str();
+  train_cmd->add_option("--lr", train.lr, "Learning rate")->capture_default_str();
+  train_cmd->add_option("--momentum", train.momentum, "SGD momentum")->capture_default_str();
+  train_cmd->add_option("--seed", train.seed, "Seed of initialisation and shuffling")
+      ->capture_default_str();
+  train_cmd->add_option("--threads", train.threads, "Kernel threads (0: one per core)")
+      ->capture_default_str();
+  train_cmd->add_option("--max-iteration", train.max_iteration, "Stop after N iterations");
+  train_cmd->add_option("--train-samples", train.train_samples, "Use the first N training samples");
+  train_cmd->add_option("--test-samples", train.test_samples, "Use the first N test samples");
+  train_cmd->add_option("--report", train.report, "Write a JSON report to this file");
+  train_cmd->add_option("--progress", train.progress, "auto, bar, lines or quiet")
+      ->capture_default_str();
+
+  bdl::cli::InfoArgs info;
+  auto* info_cmd = app.add_subcommand("info", "Version, kernel ISA, threads; a model's layers");
+  info_cmd->add_option("--model", info.model, "Print this model's layer table");
+  info_cmd->add_option("--threads", info.threads, "Kernel threads (0: one per core)");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::cerr << "bdl: error: " << e.what() << "\n";
+    return 2;
+  }
+  try {
+    if (*train_cmd) return bdl::cli::run_train(train, std::cout);
+    if (*info_cmd) return bdl::cli::run_info(info, std::cout);
+  } catch (const bdl::Error& e) {
+    std::cerr << "bdl: error: " << e.what() << "\n";
+    return 1;
+  } catch (const std::exception& e) {
+    std::cerr << "bdl: internal error: " << e.what() << "\n";
+    return 3;
+  }
+  return 0;
+}
