@@ -14,6 +14,8 @@ const Tensor& Sequential::backward(const Tensor& input, const Tensor& grad_outpu
   for (size_t i = modules_.size(); i-- > 0;) {
     const Tensor& x = i == 0 ? input : modules_[i - 1]->output();
     dy = &modules_[i]->backward(x, *dy);
+    // Nothing before a module that needs no input gradient has parameters.
+    if (!modules_[i]->needs_input_grad()) return grad_input_;
   }
   if (modules_.empty()) grad_input_ = grad_output;
   return modules_.empty() ? grad_input_ : *dy;
@@ -34,7 +36,15 @@ std::vector<Module*> Sequential::children() {
 
 void Sequential::set_needs_input_grad(bool needed) {
   needs_input_grad_ = needed;
-  if (!modules_.empty()) modules_.front()->set_needs_input_grad(needed);
+  update_input_grad_flags();
+}
+
+void Sequential::update_input_grad_flags() {
+  bool needed = needs_input_grad_;
+  for (auto& m : modules_) {
+    m->set_needs_input_grad(needed);
+    needed = needed || !m->parameters().empty();
+  }
 }
 
 }  // namespace bdl::nn

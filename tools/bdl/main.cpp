@@ -37,6 +37,11 @@ int main(int argc, char** argv) {
   info_cmd->add_option("--model", info.model, "Print this model's layer table");
   info_cmd->add_option("--threads", info.threads, "Kernel threads (0: one per core)");
 
+  const std::string first = argc > 1 ? argv[1] : "";
+  if (!first.empty() && first[0] != '-' && first != "train" && first != "info") {
+    std::cerr << "bdl: error: unknown command '" << argv[1] << "' (commands: train, info)\n";
+    return 2;
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -24,7 +24,7 @@ struct MaxPool2dOptions {
 class MaxPool2d : public Module {
  public:
   explicit MaxPool2d(MaxPool2dOptions options);
-  explicit MaxPool2d(int64_t kernel) : MaxPool2d(MaxPool2dOptions{.kernel = kernel}) {}
+  explicit MaxPool2d(int64_t kernel) : MaxPool2d(MaxPool2dOptions{.kernel = kernel, .stride = {}}) {}
   ~MaxPool2d() override;
 
   const Tensor& forward(const Tensor& input) override;

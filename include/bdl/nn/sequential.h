@@ -18,7 +18,7 @@ class Sequential : public Module {
     M& ref = *module;
     if (!name.empty()) ref.set_name(std::move(name));
     modules_.push_back(std::move(module));
-    modules_.front()->set_needs_input_grad(needs_input_grad_);
+    update_input_grad_flags();
     return ref;
   }
   template <typename M, typename... Args>
@@ -37,6 +37,11 @@ class Sequential : public Module {
   Module& operator[](size_t i) { return *modules_.at(i); }
 
  private:
+  // Module i needs an input gradient only if this container needs one or a module
+  // before i has parameters: leading parameter-free layers (Flatten, ReLU) and the
+  // first layer with weights then skip work whose result nobody reads.
+  void update_input_grad_flags();
+
   std::vector<std::unique_ptr<Module>> modules_;
 };
 

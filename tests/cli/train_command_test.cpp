@@ -1,0 +1,142 @@
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "bdl/cli/commands.h"
+#include "bdl/core/error.h"
+
+namespace bdl::cli {
+namespace {
+
+struct CommandResult {
+  int exit_code;
+  std::string stderr_text;
+};
+
+// Runs the built `bdl` binary with the given arguments; captures stderr.
+CommandResult run_bdl(const std::string& args) {
+  const std::string cmd = std::string(BDL_TOOL_PATH) + " " + args + " 2>&1 1>/dev/null";
+  FILE* pipe = popen(cmd.c_str(), "r");
+  std::string text;
+  std::array<char, 512> buffer{};
+  while (fgets(buffer.data(), buffer.size(), pipe)) text += buffer.data();
+  const int status = pclose(pipe);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, text};
+}
+
+std::string error_of(const TrainArgs& args) {
+  try {
+    validate(args);
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "no error";
+}
+
+TEST(TrainArgs, EachBadValueNamesItsFlag) {
+  TrainArgs a;
+  a.epochs = 0;
+  EXPECT_EQ(error_of(a), "--epochs: must be a positive integer, got 0");
+  a = {};
+  a.batch_size = -3;
+  EXPECT_EQ(error_of(a), "--batch-size: must be a positive integer, got -3");
+  a = {};
+  a.lr = 0;
+  EXPECT_EQ(error_of(a), "--lr: must be a positive number, got 0");
+  a = {};
+  a.momentum = 1.5;
+  EXPECT_EQ(error_of(a), "--momentum: must be in [0, 1), got 1.5");
+  a = {};
+  a.threads = -1;
+  EXPECT_EQ(error_of(a), "--threads: must be 0 (all cores) to 1024, got -1");
+  a = {};
+  a.max_iteration = 0;
+  EXPECT_EQ(error_of(a), "--max-iteration: must be a positive integer, got 0");
+  a = {};
+  a.progress = "fancy";
+  EXPECT_EQ(error_of(a), "--progress: 'fancy' is not one of auto, bar, lines, quiet");
+  a = {};
+  a.model = "alexnet";
+  EXPECT_EQ(error_of(a), "unknown model 'alexnet' (known: lenet5, mlp)");
+  a = {};
+  a.report = "/nonexistent/dir/r.json";
+  EXPECT_EQ(error_of(a), "--report: directory /nonexistent/dir does not exist");
+}
+
+TEST(BdlCommand, BadInputIsOneLineAndNonZeroExit) {
+  const struct {
+    std::string args, message;
+  } cases[] = {
+      {"train --model alexnet", "bdl: error: unknown model 'alexnet' (known: lenet5, mlp)\n"},
+      {"train --epochs abc", "bdl: error: Could not convert: --epochs = abc\n"},
+      {"train --batch-size 0", "bdl: error: --batch-size: must be a positive integer, got 0\n"},
+      {"train --data /nonexistent", "bdl: error: /nonexistent: not a directory\n"},
+      {"train --bogus-flag 1", "bdl: error: The following arguments were not expected: 1 --bogus-flag\n"},
+      {"frobnicate", "bdl: error: unknown command 'frobnicate' (commands: train, info)\n"},
+  };
+  for (const auto& c : cases) {
+    const CommandResult r = run_bdl(c.args);
+    EXPECT_NE(r.exit_code, 0) << c.args;
+    EXPECT_EQ(r.stderr_text, c.message) << c.args;
+  }
+}
+
+TEST(BdlCommand, CorruptDataFileIsNamed) {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::temp_directory_path() / ("bdl_cli_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  for (const char* name : {"train-images-idx3-ubyte", "train-labels-idx1-ubyte",
+                           "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"}) {
+    std::ofstream(dir / name) << "not an idx file";
+  }
+  const CommandResult r = run_bdl("train --data " + dir.string());
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.stderr_text, "bdl: error: " + (dir / "train-images-idx3-ubyte").string() +
+                               ": bad magic number 0x6e6f7420, expected an IDX file (0x00000801 to "
+                               "0x000008ff)\n");
+  fs::remove_all(dir);
+}
+
+TEST(BdlCommand, InfoPrintsVersionIsaAndThreads) {
+  const std::string cmd = std::string(BDL_TOOL_PATH) + " info --threads 2 --model lenet5";
+  FILE* pipe = popen(cmd.c_str(), "r");
+  std::string text;
+  std::array<char, 512> buffer{};
+  while (fgets(buffer.data(), buffer.size(), pipe)) text += buffer.data();
+  EXPECT_EQ(pclose(pipe), 0);
+  EXPECT_NE(text.find("kernels: oneDNN"), std::string::npos) << text;
+  EXPECT_NE(text.find("ISA "), std::string::npos);
+  EXPECT_NE(text.find("threads: 2"), std::string::npos);
+  EXPECT_NE(text.find("parameters: 61706"), std::string::npos);
+}
+
+TEST(BdlCommand, TrainWritesReportWithRequiredFields) {
+  if (!std::filesystem::exists("/usr/share/datasets/fashion-mnist")) {
+    GTEST_SKIP() << "dataset-fashion-mnist is not installed";
+  }
+  const std::string report =
+      (std::filesystem::temp_directory_path() / ("bdl_report_" + std::to_string(::getpid()) + ".json"))
+          .string();
+  const CommandResult r = run_bdl("train --model mlp --epochs 1 --max-iteration 20 --train-samples 4000 "
+                        "--test-samples 500 --threads 2 --progress quiet --report " + report);
+  ASSERT_EQ(r.exit_code, 0) << r.stderr_text;
+  std::ifstream in(report);
+  const auto j = nlohmann::json::parse(in);
+  for (const char* key : {"test_top1", "test_loss", "train_loss", "train_samples_per_sec",
+                          "iterations", "epochs"}) {
+    EXPECT_TRUE(j.contains(key)) << key;
+  }
+  EXPECT_EQ(j["iterations"], 20);
+  EXPECT_EQ(j["epochs"], 0);
+  EXPECT_GT(j["test_top1"].get<double>(), 0.3);
+  std::filesystem::remove(report);
+}
+
+}  // namespace
+}  // namespace bdl::cli

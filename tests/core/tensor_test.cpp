@@ -1,0 +1,116 @@
+#include "bdl/core/tensor.h"
+
+#include <gtest/gtest.h>
+
+#include "bdl/core/random.h"
+
+namespace bdl {
+namespace {
+
+Tensor iota(Shape shape) {
+  Tensor t(std::move(shape));
+  float v = 0;
+  for (float& x : t.span_f32()) x = v++;
+  return t;
+}
+
+TEST(Tensor, StorageIs64ByteAligned) {
+  for (int64_t n : {1, 3, 17, 1000, 1 << 20}) {
+    Tensor t({n});
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(t.f32()) % 64, 0u) << n;
+  }
+}
+
+TEST(Tensor, NewTensorsAreZeroAndContiguous) {
+  Tensor t({2, 3, 4});
+  EXPECT_TRUE(t.is_contiguous());
+  EXPECT_EQ(t.strides(), (Shape{12, 4, 1}));
+  for (float v : t.span_f32()) EXPECT_EQ(v, 0.f);
+}
+
+TEST(Tensor, NarrowSelectAndTransposeAreViews) {
+  Tensor t = iota({3, 4});
+  Tensor row = t.select(0, 1);
+  EXPECT_EQ(row.shape(), (Shape{4}));
+  EXPECT_EQ(row.at({2}), 6.f);
+  Tensor cols = t.narrow(1, 1, 2);
+  EXPECT_FALSE(cols.is_contiguous());
+  EXPECT_EQ(cols.at({2, 1}), 10.f);
+  Tensor tr = t.transpose(0, 1);
+  EXPECT_EQ(tr.shape(), (Shape{4, 3}));
+  EXPECT_EQ(tr.at({3, 2}), 11.f);
+  row.fill(-1.f);
+  EXPECT_EQ(t.at({1, 0}), -1.f);
+}
+
+TEST(Tensor, ContiguousCopiesStridedViews) {
+  Tensor t = iota({3, 4});
+  Tensor c = t.transpose(0, 1).contiguous();
+  EXPECT_TRUE(c.is_contiguous());
+  EXPECT_EQ(c.to_vector(), (std::vector<float>{0, 4, 8, 1, 5, 9, 2, 6, 10, 3, 7, 11}));
+  Tensor same = t.contiguous();
+  EXPECT_EQ(same.f32(), t.f32());
+}
+
+TEST(Tensor, ViewInfersOneDimensionAndReshapeCopiesWhenNeeded) {
+  Tensor t = iota({2, 3, 4});
+  EXPECT_EQ(t.view({-1, 4}).shape(), (Shape{6, 4}));
+  EXPECT_THROW(t.view({5, -1}), Error);
+  EXPECT_THROW(t.transpose(0, 2).view({24}), Error);
+  Tensor r = t.transpose(0, 2).reshape({24});
+  EXPECT_EQ(r.at({1}), 12.f);
+}
+
+TEST(Tensor, ResizeReusesLargeEnoughStorage) {
+  Tensor t({4, 4});
+  const float* before = t.f32();
+  t.resize({2, 8});
+  EXPECT_EQ(t.f32(), before);
+  t.resize({3, 3});
+  EXPECT_EQ(t.f32(), before);
+  t.resize({10, 10});
+  EXPECT_NE(t.f32(), nullptr);
+  EXPECT_EQ(t.shape(), (Shape{10, 10}));
+}
+
+TEST(Tensor, ErrorsNameTheShape) {
+  Tensor t({2, 3});
+  try {
+    t.at({2, 0});
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_STREQ(e.what(), "index 2 out of range in dimension 0 of tensor of shape [2, 3]");
+  }
+  try {
+    t.data<int64_t>();
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_STREQ(e.what(), "tensor of shape [2, 3] has dtype f32, expected i64");
+  }
+  EXPECT_THROW(t.narrow(1, 2, 2), Error);
+  EXPECT_THROW(Tensor({-1}), Error);
+}
+
+TEST(Tensor, DtypesI64AndU8) {
+  Tensor a({3}, DType::i64);
+  a.data<int64_t>()[2] = int64_t{1} << 40;
+  EXPECT_EQ(a.at_i64({2}), int64_t{1} << 40);
+  Tensor b({2, 2}, DType::u8);
+  b.data<uint8_t>()[3] = 255;
+  EXPECT_EQ(b.at({1, 1}), 255.f);
+  EXPECT_EQ(b.clone().at({1, 1}), 255.f);
+}
+
+TEST(Rng, SameSeedSameStreamAndUnbiasedBelow) {
+  Rng a(42), b(42), c(43);
+  for (int i = 0; i < 10; ++i) EXPECT_EQ(a.next_u64(), b.next_u64());
+  EXPECT_NE(Rng(42).next_u64(), c.next_u64());
+  Rng r(1);
+  std::vector<int> counts(3);
+  for (int i = 0; i < 30000; ++i) ++counts[r.below(3)];
+  for (int n : counts) EXPECT_NEAR(n, 10000, 400);
+  EXPECT_NE(Rng::derive(1, 0), Rng::derive(1, 1));
+}
+
+}  // namespace
+}  // namespace bdl

@@ -1,0 +1,59 @@
+#include "bdl/nn/conv2d.h"
+
+#include "support/layer_case.h"
+
+namespace bdl::testing {
+namespace {
+
+std::unique_ptr<nn::Module> conv(nn::Conv2dOptions o) { return std::make_unique<nn::Conv2d>(o); }
+
+INSTANTIATE_TEST_SUITE_P(
+    Conv2d, LayerTest,
+    ::testing::Values(
+        LayerCase{"conv2d_pad1",
+                  [] { return conv({.in_channels = 2, .out_channels = 3, .kernel = 3, .padding = 1}); }},
+        LayerCase{"conv2d_stride2_rect",
+                  [] {
+                    return conv({.in_channels = 3, .out_channels = 4, .kernel = {3, 2}, .stride = 2});
+                  }},
+        LayerCase{"conv2d_groups_dilation",
+                  [] {
+                    return conv({.in_channels = 4, .out_channels = 6, .kernel = 3, .padding = 2,
+                                 .dilation = 2, .groups = 2, .bias = false});
+                  }},
+        LayerCase{"conv2d_lenet1",
+                  [] { return conv({.in_channels = 1, .out_channels = 6, .kernel = 5, .padding = 2}); }}),
+    case_name);
+
+TEST(Conv2d, RejectsWrongChannelCount) {
+  nn::Conv2d c({.in_channels = 1, .out_channels = 6, .kernel = 5});
+  c.set_name("conv1");
+  try {
+    c.forward(Tensor({2, 3, 28, 28}));
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_STREQ(e.what(), "conv1: input has 3 channels, weight expects 1");
+  }
+}
+
+TEST(Conv2d, RejectsInputSmallerThanKernel) {
+  nn::Conv2d c({.in_channels = 1, .out_channels = 2, .kernel = 5});
+  EXPECT_THROW(c.forward(Tensor({1, 1, 3, 3})), Error);
+  EXPECT_THROW(c.forward(Tensor({1, 28, 28})), Error);
+}
+
+TEST(Conv2d, RejectsGroupsThatDoNotDivideChannels) {
+  EXPECT_THROW(nn::Conv2d({.in_channels = 3, .out_channels = 4, .kernel = 1, .groups = 2}), Error);
+}
+
+TEST(Conv2d, HandlesSeveralBatchSizes) {
+  nn::Conv2d c({.in_channels = 2, .out_channels = 3, .kernel = 3, .padding = 1});
+  Tensor big({4, 2, 6, 6});
+  global_rng().fill_uniform(big.span_f32(), -1, 1);
+  const Tensor all = c.forward(big).clone();
+  const Tensor one = c.forward(big.narrow(0, 2, 1)).clone();
+  EXPECT_TRUE(all_close(one, all.narrow(0, 2, 1).contiguous(), 1e-6, 1e-6));
+}
+
+}  // namespace
+}  // namespace bdl::testing

@@ -1,0 +1,75 @@
+#include "bdl/nn/sequential.h"
+
+#include <gtest/gtest.h>
+
+#include "bdl/models/zoo.h"
+#include "bdl/nn/cross_entropy.h"
+#include "bdl/nn/flat_parameters.h"
+#include "support/fixtures.h"
+#include "support/tensor_matchers.h"
+
+namespace bdl::testing {
+namespace {
+
+// LeNet-5 end to end with PyTorch's weights: forward output, loss, and every
+// parameter gradient after backward through the whole stack.
+TEST(Sequential, LeNet5MatchesPyTorchEndToEnd) {
+  const auto fixture = load_fixture("lenet5.json");
+  auto model = models::lenet5(10);
+  for (auto& p : model->parameters()) {
+    ASSERT_TRUE(fixture["params"].contains(p.name)) << p.name;
+    p.value->copy_from(tensor_of(fixture["params"][p.name]));
+  }
+  const Tensor x = tensor_of(fixture["input"]);
+  const Tensor y = index_tensor_of(fixture["target"]);
+  nn::CrossEntropy ce;
+  model->zero_grad();
+  const Tensor& out = model->forward(x);
+  EXPECT_TRUE(all_close(out, tensor_of(fixture["output"]), 1e-4, 1e-5));
+  EXPECT_NEAR(ce.forward(out, y), fixture["loss"].get<double>(), 1e-5);
+  model->backward(x, ce.backward(out, y));
+  for (auto& p : model->parameters()) {
+    EXPECT_TRUE(all_close(*p.grad, tensor_of(fixture["grads"][p.name]), 1e-3, 1e-6)) << p.name;
+  }
+}
+
+TEST(FlatParameters, CompactKeepsValuesAndMakesViews) {
+  auto model = models::lenet5(10);
+  std::vector<Tensor> before;
+  for (auto& p : model->parameters()) before.push_back(p.value->clone());
+  nn::FlatParameters flat = nn::compact(*model);
+  EXPECT_EQ(flat.numel(), 61706);
+  ASSERT_EQ(flat.slots.size(), before.size());
+  auto params = model->parameters();
+  for (size_t i = 0; i < params.size(); ++i) {
+    EXPECT_EQ(flat.slots[i].name, params[i].name);
+    EXPECT_TRUE(all_close(*params[i].value, before[i], 0, 0));
+    EXPECT_EQ(params[i].value->f32(), flat.weights.f32() + flat.slots[i].offset);
+    EXPECT_EQ(params[i].grad->f32(), flat.grads.f32() + flat.slots[i].offset);
+  }
+  // Writing the flat buffer is seen by the layers.
+  flat.weights.fill(0.5f);
+  EXPECT_EQ(params[0].value->at({0, 0, 0, 0}), 0.5f);
+}
+
+TEST(Sequential, FirstLayerSkipsInputGradientWhenAsked) {
+  auto model = models::mlp(10);
+  model->set_needs_input_grad(false);
+  const Tensor x({2, 1, 28, 28});
+  model->zero_grad();
+  const Tensor& out = model->forward(x);
+  const Tensor& gx = model->backward(x, Tensor(out.shape()));
+  EXPECT_FALSE(gx.defined());
+}
+
+TEST(Models, UnknownNameListsKnownModels) {
+  try {
+    models::make("resnet9000");
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_STREQ(e.what(), "unknown model 'resnet9000' (known: lenet5, mlp)");
+  }
+}
+
+}  // namespace
+}  // namespace bdl::testing

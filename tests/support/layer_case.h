@@ -1,0 +1,54 @@
+#pragma once
+
+// The shared layer test (Caffe's per-layer test, ggml's test case): a case names
+// a PyTorch fixture, builds the bdl module, and states its tolerances. Every case
+// is checked against PyTorch's forward and backward, by finite differences, and
+// for gradient accumulation.
+
+#include <gtest/gtest.h>
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "support/fixtures.h"
+#include "support/gradient_check.h"
+#include "support/tensor_matchers.h"
+
+namespace bdl::testing {
+
+struct LayerCase {
+  std::string fixture;  // case name in tests/fixtures/layers.json
+  std::function<std::unique_ptr<nn::Module>()> make;
+  // Against PyTorch: both run float32 with different summation orders.
+  double rtol = 1e-4, atol = 1e-5;
+  GradientCheckOptions gradient_check{};
+};
+
+inline std::string case_name(const ::testing::TestParamInfo<LayerCase>& info) {
+  return info.param.fixture;
+}
+
+class LayerTest : public ::testing::TestWithParam<LayerCase> {
+ protected:
+  static const nlohmann::json& fixtures() {
+    static const nlohmann::json all = load_fixture("layers.json");
+    return all;
+  }
+  const nlohmann::json& fixture() const { return find_case(fixtures(), GetParam().fixture); }
+
+  // The module with PyTorch's parameter values.
+  std::unique_ptr<nn::Module> make_loaded() const {
+    auto m = GetParam().make();
+    const auto& params = fixture()["params"];
+    auto ours = m->parameters();
+    EXPECT_EQ(ours.size(), params.size());
+    for (auto& p : ours) {
+      EXPECT_TRUE(params.contains(p.name)) << "fixture lacks parameter " << p.name;
+      if (params.contains(p.name)) p.value->copy_from(tensor_of(params[p.name]));
+    }
+    return m;
+  }
+};
+
+}  // namespace bdl::testing
