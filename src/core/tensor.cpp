@@ -118,12 +118,23 @@ int64_t Tensor::normalize_dim(int64_t d) const {
 int64_t Tensor::size(int64_t d) const { return shape_[normalize_dim(d)]; }
 
 bool Tensor::is_contiguous() const {
+  if (layout_) return false;
   int64_t expected = 1;
   for (size_t i = shape_.size(); i-- > 0;) {
     if (shape_[i] != 1 && strides_[i] != expected) return false;
     expected *= shape_[i];
   }
   return true;
+}
+
+void Tensor::check_plain(const char* what) const {
+  BDL_CHECK(!layout_, what, " of a tensor of shape ", shape_str(), " in blocked layout ",
+            layout_->name(), "; call contiguous() first");
+}
+
+size_t Tensor::physical_bytes() const {
+  if (layout_) return layout_->bytes();
+  return static_cast<size_t>(numel()) * dtype_size(dtype_);
 }
 
 void Tensor::check_dtype(DType expected) const {
@@ -157,6 +168,7 @@ int64_t Tensor::linear_index(std::initializer_list<int64_t> index) const {
 }
 
 float Tensor::at(std::initializer_list<int64_t> index) const {
+  if (layout_) return contiguous().at(index);
   const int64_t i = linear_index(index);
   switch (dtype_) {
     case DType::f32:
@@ -170,15 +182,17 @@ float Tensor::at(std::initializer_list<int64_t> index) const {
 }
 
 int64_t Tensor::at_i64(std::initializer_list<int64_t> index) const {
+  check_plain("at_i64");
   return data<int64_t>()[linear_index(index)];
 }
 
 float Tensor::item() const {
   BDL_CHECK(numel() == 1, "item() on tensor of shape ", shape_str());
-  return f32()[0];
+  return at({0});
 }
 
 Tensor Tensor::narrow(int64_t d, int64_t start, int64_t length) const {
+  check_plain("narrow");
   d = normalize_dim(d);
   BDL_CHECK(start >= 0 && length >= 0 && start + length <= shape_[d], "narrow(", d, ", ", start,
             ", ", length, ") out of range for tensor of shape ", shape_str());
@@ -188,6 +202,7 @@ Tensor Tensor::narrow(int64_t d, int64_t start, int64_t length) const {
 }
 
 Tensor Tensor::select(int64_t d, int64_t index) const {
+  check_plain("select");
   d = normalize_dim(d);
   BDL_CHECK(index >= 0 && index < shape_[d], "select(", d, ", ", index,
             ") out of range for tensor of shape ", shape_str());
@@ -224,6 +239,7 @@ Shape infer_shape(Shape shape, int64_t numel, const std::string& from) {
 }  // namespace
 
 Tensor Tensor::view(Shape shape) const {
+  check_plain("view");
   BDL_CHECK(is_contiguous(), "view of non-contiguous tensor of shape ", shape_str(),
             "; use reshape()");
   shape = infer_shape(std::move(shape), numel(), shape_str());
@@ -236,6 +252,7 @@ Tensor Tensor::reshape(Shape shape) const {
 }
 
 Tensor Tensor::transpose(int64_t dim0, int64_t dim1) const {
+  check_plain("transpose");
   dim0 = normalize_dim(dim0);
   dim1 = normalize_dim(dim1);
   Shape shape = shape_;
@@ -247,13 +264,34 @@ Tensor Tensor::transpose(int64_t dim0, int64_t dim1) const {
 
 Tensor Tensor::contiguous() const {
   if (is_contiguous()) return *this;
-  return clone();
-}
-
-Tensor Tensor::clone() const {
   Tensor out = empty(shape_, dtype_);
   out.copy_from(*this);
   return out;
+}
+
+Tensor Tensor::clone() const {
+  Tensor out;
+  if (layout_) {
+    out.resize(shape_, layout_);
+  } else {
+    out = empty(shape_, dtype_);
+  }
+  out.copy_from(*this);
+  return out;
+}
+
+void Tensor::resize(const Shape& shape, std::shared_ptr<const Layout> layout) {
+  if (!layout) {
+    resize(shape, DType::f32);
+    return;
+  }
+  const size_t bytes = layout->bytes();
+  if (!storage_ || storage_->bytes() < bytes) storage_ = std::make_shared<Storage>(bytes);
+  dtype_ = DType::f32;
+  shape_ = shape;
+  strides_ = contiguous_strides(shape_);
+  offset_ = 0;
+  layout_ = std::move(layout);
 }
 
 void Tensor::resize(const Shape& shape, DType dtype) {
@@ -262,6 +300,7 @@ void Tensor::resize(const Shape& shape, DType dtype) {
       dtype_ == dtype && is_contiguous()) {
     return;
   }
+  layout_.reset();
   if (!storage_ || storage_->bytes() < bytes) storage_ = std::make_shared<Storage>(bytes);
   dtype_ = dtype;
   shape_ = shape;
@@ -275,6 +314,20 @@ void Tensor::copy_from(const Tensor& source) {
   BDL_CHECK(dtype_ == source.dtype_, "copy_from: dtype ", dtype_name(source.dtype_),
             " does not match destination dtype ", dtype_name(dtype_));
   const size_t elem = dtype_size(dtype_);
+  if (source.layout_) {
+    if (layout_ == source.layout_) {
+      std::memmove(raw_data(), source.raw_data(), layout_->bytes());
+      return;
+    }
+    check_plain("copy_from a blocked tensor into");
+    if (is_contiguous()) {
+      source.layout_->to_plain(source.raw_data(), raw_data());
+    } else {
+      copy_from(source.contiguous());
+    }
+    return;
+  }
+  check_plain("copy_from a plain tensor into");
   if (is_contiguous() && source.is_contiguous()) {
     std::memmove(raw_data(), source.raw_data(), static_cast<size_t>(numel()) * elem);
     return;
@@ -284,6 +337,7 @@ void Tensor::copy_from(const Tensor& source) {
 }
 
 void Tensor::fill(float value) {
+  check_plain("fill");
   BDL_CHECK(is_contiguous(), "fill needs a contiguous tensor");
   const auto n = static_cast<size_t>(numel());
   switch (dtype_) {
@@ -300,6 +354,10 @@ void Tensor::fill(float value) {
 }
 
 void Tensor::zero() {
+  if (layout_) {
+    std::memset(raw_data(), 0, layout_->bytes());
+    return;
+  }
   if (is_contiguous()) {
     std::memset(raw_data(), 0, static_cast<size_t>(numel()) * dtype_size(dtype_));
     return;

@@ -3,37 +3,40 @@
 #include <optional>
 
 #include "kernels/dnnl_context.h"
+#include "kernels/layout.h"
 
 namespace bdl::kernels {
 
 using dnnl::algorithm;
 using dnnl::prop_kind;
+using dnnl::memory;
 
 std::vector<int64_t> Conv2dGeometry::key() const {
-  return {batch,  in_channels, in_height, in_width, out_channels, kernel_h,   kernel_w,
-          stride_h, stride_w,  pad_top,   pad_left, pad_bottom,   pad_right,  dilation_h,
-          dilation_w, groups,  has_bias ? 1 : 0};
+  return {batch,    in_channels, in_height, in_width,   out_channels, kernel_h,  kernel_w,
+          stride_h, stride_w,    pad_top,   pad_left,   pad_bottom,   pad_right, dilation_h,
+          dilation_w, groups,    has_bias ? 1 : 0};
 }
 
 namespace {
 
-struct Descs {
-  dnnl::memory::desc src, weight, bias, dst;
-  Dims strides, dilation, pad_l, pad_r;
+struct Geometry {
+  Dims src, weight, bias, dst, strides, dilation, pad_l, pad_r;
+  Tag weight_tag;
 };
 
-Descs make_descs(const Conv2dGeometry& g) {
-  Descs d;
-  d.src = f32_desc({g.batch, g.in_channels, g.in_height, g.in_width}, Tag::nchw);
-  d.dst = f32_desc({g.batch, g.out_channels, g.out_height(), g.out_width()}, Tag::nchw);
+Geometry dims_of(const Conv2dGeometry& g) {
+  Geometry d;
+  d.src = {g.batch, g.in_channels, g.in_height, g.in_width};
+  d.dst = {g.batch, g.out_channels, g.out_height(), g.out_width()};
   if (g.groups == 1) {
-    d.weight = f32_desc({g.out_channels, g.in_channels, g.kernel_h, g.kernel_w}, Tag::oihw);
+    d.weight = {g.out_channels, g.in_channels, g.kernel_h, g.kernel_w};
+    d.weight_tag = Tag::oihw;
   } else {
-    d.weight = f32_desc({g.groups, g.out_channels / g.groups, g.in_channels / g.groups,
-                         g.kernel_h, g.kernel_w},
-                        Tag::goihw);
+    d.weight = {g.groups, g.out_channels / g.groups, g.in_channels / g.groups, g.kernel_h,
+                g.kernel_w};
+    d.weight_tag = Tag::goihw;
   }
-  d.bias = g.has_bias ? f32_desc({g.out_channels}, Tag::x) : dnnl::memory::desc();
+  d.bias = {g.out_channels};
   d.strides = {g.stride_h, g.stride_w};
   d.dilation = {g.dilation_h - 1, g.dilation_w - 1};
   d.pad_l = {g.pad_top, g.pad_left};
@@ -42,59 +45,72 @@ Descs make_descs(const Conv2dGeometry& g) {
 }
 
 struct Entry {
-  Descs descs;
+  Geometry dims;
+  memory::desc plain_weight, bias;
   dnnl::convolution_forward::primitive_desc fwd_pd;
   dnnl::convolution_forward fwd;
+  std::optional<dnnl::convolution_backward_data::primitive_desc> bwd_data_pd;
   std::optional<dnnl::convolution_backward_data> bwd_data;
+  std::optional<dnnl::convolution_backward_weights::primitive_desc> bwd_weights_pd;
   std::optional<dnnl::convolution_backward_weights> bwd_weights;
-  std::string bwd_data_impl, bwd_weights_impl;
-  dnnl::memory src, weight, bias, dst, grad_src, grad_weight, grad_bias, grad_dst;
+  // Reordered copies: input, weights in the primitive's layout, incoming
+  // gradient, weight gradient before it is reordered back to plain.
+  Tensor src_scratch, weight_scratch, weight_scratch2, grad_dst_scratch, grad_dst_scratch2,
+      grad_weight_scratch;
+  const float* last_weights = nullptr;  // weights as the last forward saw them
+  bool src_reordered = false;           // src_scratch holds the last forward's input
 };
 
+memory::desc any_desc(const Dims& dims) { return {dims, memory::data_type::f32, Tag::any}; }
+
 Entry make_entry(const Conv2dGeometry& g) {
-  Descs d = make_descs(g);
-  dnnl::convolution_forward::desc desc =
-      g.has_bias ? dnnl::convolution_forward::desc(prop_kind::forward_training,
-                                                   algorithm::convolution_direct, d.src,
-                                                   d.weight, d.bias, d.dst, d.strides, d.dilation,
-                                                   d.pad_l, d.pad_r)
-                 : dnnl::convolution_forward::desc(prop_kind::forward_training,
-                                                   algorithm::convolution_direct, d.src,
-                                                   d.weight, d.dst, d.strides, d.dilation,
-                                                   d.pad_l, d.pad_r);
+  Geometry d = dims_of(g);
+  const auto bias = f32_desc(d.bias, Tag::x);
+  auto desc = g.has_bias ? dnnl::convolution_forward::desc(
+                               prop_kind::forward_training, algorithm::convolution_direct,
+                               any_desc(d.src), any_desc(d.weight), bias, any_desc(d.dst),
+                               d.strides, d.dilation, d.pad_l, d.pad_r)
+                         : dnnl::convolution_forward::desc(
+                               prop_kind::forward_training, algorithm::convolution_direct,
+                               any_desc(d.src), any_desc(d.weight), any_desc(d.dst), d.strides,
+                               d.dilation, d.pad_l, d.pad_r);
   dnnl::convolution_forward::primitive_desc pd(desc, cpu_engine());
-  Entry e{d, pd, dnnl::convolution_forward(pd), {}, {}, {}, {},
-          plain_memory(d.src), plain_memory(d.weight), dnnl::memory(), plain_memory(d.dst),
-          plain_memory(d.src), plain_memory(d.weight), dnnl::memory(), plain_memory(d.dst)};
-  if (g.has_bias) {
-    e.bias = plain_memory(d.bias);
-    e.grad_bias = plain_memory(d.bias);
-  }
-  return e;
+  return Entry{d, f32_desc(d.weight, d.weight_tag), bias, pd, dnnl::convolution_forward(pd)};
 }
 
 void ensure_backward_data(Entry& e) {
   if (e.bwd_data) return;
-  const Descs& d = e.descs;
-  dnnl::convolution_backward_data::desc desc(algorithm::convolution_direct, d.src, d.weight, d.dst,
-                                             d.strides, d.dilation, d.pad_l, d.pad_r);
-  dnnl::convolution_backward_data::primitive_desc pd(desc, cpu_engine(), e.fwd_pd);
-  e.bwd_data_impl = pd.impl_info_str();
-  e.bwd_data.emplace(pd);
+  const Geometry& d = e.dims;
+  dnnl::convolution_backward_data::desc desc(algorithm::convolution_direct, any_desc(d.src),
+                                             any_desc(d.weight), any_desc(d.dst), d.strides,
+                                             d.dilation, d.pad_l, d.pad_r);
+  e.bwd_data_pd.emplace(desc, cpu_engine(), e.fwd_pd);
+  e.bwd_data.emplace(*e.bwd_data_pd);
 }
 
 void ensure_backward_weights(Entry& e, bool has_bias) {
   if (e.bwd_weights) return;
-  const Descs& d = e.descs;
+  const Geometry& d = e.dims;
   auto desc = has_bias ? dnnl::convolution_backward_weights::desc(
-                             algorithm::convolution_direct, d.src, d.weight, d.bias, d.dst,
-                             d.strides, d.dilation, d.pad_l, d.pad_r)
+                             algorithm::convolution_direct, any_desc(d.src), any_desc(d.weight),
+                             e.bias, any_desc(d.dst), d.strides, d.dilation, d.pad_l, d.pad_r)
                        : dnnl::convolution_backward_weights::desc(
-                             algorithm::convolution_direct, d.src, d.weight, d.dst, d.strides,
-                             d.dilation, d.pad_l, d.pad_r);
-  dnnl::convolution_backward_weights::primitive_desc pd(desc, cpu_engine(), e.fwd_pd);
-  e.bwd_weights_impl = pd.impl_info_str();
-  e.bwd_weights.emplace(pd);
+                             algorithm::convolution_direct, any_desc(d.src), any_desc(d.weight),
+                             any_desc(d.dst), d.strides, d.dilation, d.pad_l, d.pad_r);
+  e.bwd_weights_pd.emplace(desc, cpu_engine(), e.fwd_pd);
+  e.bwd_weights.emplace(*e.bwd_weights_pd);
+}
+
+dnnl::memory wrap(const memory::desc& desc, const void* data) {
+  return {desc, cpu_engine(), const_cast<void*>(data)};
+}
+
+// The weights in the layout `want`: the caller's plain buffer, or a reordered copy.
+const float* weights_in(Entry& e, const float* weight, const memory::desc& want) {
+  if (want == e.plain_weight) return weight;
+  resize_to(e.weight_scratch, want.dims(), want);
+  reorder(e.plain_weight, weight, want, e.weight_scratch.f32());
+  return e.weight_scratch.f32();
 }
 
 }  // namespace
@@ -111,56 +127,75 @@ Conv2dKernel::~Conv2dKernel() = default;
 Conv2dKernel::Conv2dKernel(Conv2dKernel&&) noexcept = default;
 Conv2dKernel& Conv2dKernel::operator=(Conv2dKernel&&) noexcept = default;
 
-void Conv2dKernel::forward(const Conv2dGeometry& g, const float* src, const float* weight,
-                           const float* bias, float* dst) {
+void Conv2dKernel::forward(const Conv2dGeometry& g, const Tensor& src, const float* weight,
+                           const float* bias, Tensor& dst) {
   Entry& e = impl_->entry(g);
-  bind(e.src, src);
-  bind(e.weight, weight);
-  bind(e.dst, dst);
-  std::unordered_map<int, dnnl::memory> args{
-      {DNNL_ARG_SRC, e.src}, {DNNL_ARG_WEIGHTS, e.weight}, {DNNL_ARG_DST, e.dst}};
-  if (g.has_bias) {
-    bind(e.bias, bias);
-    args.emplace(DNNL_ARG_BIAS, e.bias);
-  }
+  const auto& pd = e.fwd_pd;
+  const float* x = in_layout(src, pd.src_desc(), e.src_scratch);
+  e.src_reordered = x != src.f32();
+  const float* w = weights_in(e, weight, pd.weights_desc());
+  e.last_weights = w;
+  resize_to(dst, e.dims.dst, pd.dst_desc());
+  std::unordered_map<int, dnnl::memory> args{{DNNL_ARG_SRC, wrap(pd.src_desc(), x)},
+                                             {DNNL_ARG_WEIGHTS, wrap(pd.weights_desc(), w)},
+                                             {DNNL_ARG_DST, wrap(pd.dst_desc(), dst.f32())}};
+  if (g.has_bias) args.emplace(DNNL_ARG_BIAS, wrap(e.bias, bias));
   execute(e.fwd, args);
 }
 
-void Conv2dKernel::backward_data(const Conv2dGeometry& g, const float* grad_dst,
-                                 const float* weight, float* grad_src) {
+void Conv2dKernel::backward(const Conv2dGeometry& g, const Tensor& src, const Tensor& grad_dst,
+                            Tensor* grad_src, float* grad_weight, float* grad_bias) {
   Entry& e = impl_->entry(g);
-  ensure_backward_data(e);
-  bind(e.grad_dst, grad_dst);
-  bind(e.weight, weight);
-  bind(e.grad_src, grad_src);
-  execute(*e.bwd_data, {{DNNL_ARG_DIFF_DST, e.grad_dst},
-                        {DNNL_ARG_WEIGHTS, e.weight},
-                        {DNNL_ARG_DIFF_SRC, e.grad_src}});
-}
-
-void Conv2dKernel::backward_weights(const Conv2dGeometry& g, const float* src,
-                                    const float* grad_dst, float* grad_weight, float* grad_bias) {
-  Entry& e = impl_->entry(g);
+  BDL_CHECK(e.last_weights != nullptr, "Conv2d backward before forward");
   ensure_backward_weights(e, g.has_bias);
-  bind(e.src, src);
-  bind(e.grad_dst, grad_dst);
-  bind(e.grad_weight, grad_weight);
-  std::unordered_map<int, dnnl::memory> args{{DNNL_ARG_SRC, e.src},
-                                             {DNNL_ARG_DIFF_DST, e.grad_dst},
-                                             {DNNL_ARG_DIFF_WEIGHTS, e.grad_weight}};
-  if (g.has_bias) {
-    bind(e.grad_bias, grad_bias);
-    args.emplace(DNNL_ARG_DIFF_BIAS, e.grad_bias);
+  const auto& wpd = *e.bwd_weights_pd;
+  const float* dy = in_layout(grad_dst, wpd.diff_dst_desc(), e.grad_dst_scratch);
+
+  if (grad_src) {
+    ensure_backward_data(e);
+    const auto& dpd = *e.bwd_data_pd;
+    const float* dy_data = dpd.diff_dst_desc() == wpd.diff_dst_desc()
+                               ? dy
+                               : in_layout(grad_dst, dpd.diff_dst_desc(), e.grad_dst_scratch2);
+    // The forward's weight layout is usually the one backward wants; reorder if not.
+    const float* w = e.last_weights;
+    if (dpd.weights_desc() != e.fwd_pd.weights_desc()) {
+      resize_to(e.weight_scratch2, dpd.weights_desc().dims(), dpd.weights_desc());
+      reorder(e.fwd_pd.weights_desc(), w, dpd.weights_desc(), e.weight_scratch2.f32());
+      w = e.weight_scratch2.f32();
+    }
+    resize_to(*grad_src, e.dims.src, dpd.diff_src_desc());
+    execute(*e.bwd_data, {{DNNL_ARG_DIFF_DST, wrap(dpd.diff_dst_desc(), dy_data)},
+                          {DNNL_ARG_WEIGHTS, wrap(dpd.weights_desc(), w)},
+                          {DNNL_ARG_DIFF_SRC, wrap(dpd.diff_src_desc(), grad_src->f32())}});
   }
+
+  // The input as forward reordered it, when backward wants the same layout.
+  const float* x = e.src_reordered && wpd.src_desc() == e.fwd_pd.src_desc()
+                       ? e.src_scratch.f32()
+                       : in_layout(src, wpd.src_desc(), e.src_scratch);
+  const bool plain_weights = wpd.diff_weights_desc() == e.plain_weight;
+  float* dw = grad_weight;
+  if (!plain_weights) {
+    resize_to(e.grad_weight_scratch, wpd.diff_weights_desc().dims(), wpd.diff_weights_desc());
+    dw = e.grad_weight_scratch.f32();
+  }
+  std::unordered_map<int, dnnl::memory> args{
+      {DNNL_ARG_SRC, wrap(wpd.src_desc(), x)},
+      {DNNL_ARG_DIFF_DST, wrap(wpd.diff_dst_desc(), dy)},
+      {DNNL_ARG_DIFF_WEIGHTS, wrap(wpd.diff_weights_desc(), dw)}};
+  if (g.has_bias) args.emplace(DNNL_ARG_DIFF_BIAS, wrap(e.bias, grad_bias));
   execute(*e.bwd_weights, args);
+  if (!plain_weights) reorder(wpd.diff_weights_desc(), dw, e.plain_weight, grad_weight);
 }
 
 std::string Conv2dKernel::implementation(const Conv2dGeometry& g) {
   Entry& e = impl_->entry(g);
   ensure_backward_data(e);
   ensure_backward_weights(e, g.has_bias);
-  return std::string("fwd=") + e.fwd_pd.impl_info_str() + " bwd_data=" + e.bwd_data_impl +
-         " bwd_weights=" + e.bwd_weights_impl;
+  return std::string("fwd=") + e.fwd_pd.impl_info_str() +
+         " bwd_data=" + e.bwd_data_pd->impl_info_str() +
+         " bwd_weights=" + e.bwd_weights_pd->impl_info_str();
 }
 
 }  // namespace bdl::kernels

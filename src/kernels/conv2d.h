@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "bdl/core/tensor.h"
+
 namespace bdl::kernels {
 
 // Geometry of a 2-d convolution on NCHW data with OIHW (grouped: G,O/G,I/G,H,W)
@@ -28,7 +30,10 @@ struct Conv2dGeometry {
 };
 
 // Convolution forward, backward-data and backward-weights on oneDNN, with the
-// created primitives cached per geometry.
+// created primitives cached per geometry and input layout. Activations may come
+// in any layout; outputs are produced in the layout oneDNN prefers (channel-
+// blocked on AVX-512). Weights and gradients stay plain OIHW in the caller's
+// buffers and are reordered to and from the primitive's layout.
 class Conv2dKernel {
  public:
   Conv2dKernel();
@@ -36,13 +41,13 @@ class Conv2dKernel {
   Conv2dKernel(Conv2dKernel&&) noexcept;
   Conv2dKernel& operator=(Conv2dKernel&&) noexcept;
 
-  void forward(const Conv2dGeometry& g, const float* src, const float* weight, const float* bias,
-               float* dst);
-  void backward_data(const Conv2dGeometry& g, const float* grad_dst, const float* weight,
-                     float* grad_src);
-  // Writes (does not accumulate) the weight and bias gradients.
-  void backward_weights(const Conv2dGeometry& g, const float* src, const float* grad_dst,
-                        float* grad_weight, float* grad_bias);
+  void forward(const Conv2dGeometry& g, const Tensor& src, const float* weight,
+               const float* bias, Tensor& dst);
+  // Backward of the last forward() with this geometry: src must be the input it
+  // was given and unchanged since. Computes grad_src unless it is null, and writes
+  // (does not accumulate) the weight and bias gradients.
+  void backward(const Conv2dGeometry& g, const Tensor& src, const Tensor& grad_dst,
+                Tensor* grad_src, float* grad_weight, float* grad_bias);
   // The oneDNN implementations chosen for a geometry, for `bdl info` and benchmarks.
   std::string implementation(const Conv2dGeometry& g);
 

@@ -3,6 +3,7 @@
 #include <optional>
 
 #include "kernels/dnnl_context.h"
+#include "kernels/layout.h"
 
 namespace bdl::kernels {
 namespace {
@@ -37,44 +38,55 @@ struct EltwiseKernel::Impl {
   dnnl::algorithm algorithm;
   float alpha, beta;
   PrimitiveCache<EltwiseEntry> cache;
+  Tensor src_scratch, grad_dst_scratch;
 
-  EltwiseEntry& entry(int64_t n) {
-    return cache.get({n}, [&] {
-      auto d = f32_desc({n}, Tag::x);
+  // Dense inputs run in their own layout; strided views are made dense first.
+  static dnnl::memory::desc run_desc(const Tensor& src) {
+    if (!src.is_plain() || src.is_contiguous()) return desc_of(src);
+    return dnnl::memory::desc(src.shape(), dnnl::memory::data_type::f32,
+                              contiguous_strides(src.shape()));
+  }
+
+  EltwiseEntry& entry(const Tensor& src, const dnnl::memory::desc& d) {
+    auto key = src.shape();
+    key.push_back(layout_id(src));
+    return cache.get(key, [&] {
       dnnl::eltwise_forward::desc desc(dnnl::prop_kind::forward_training, algorithm, d, alpha,
                                        beta);
       dnnl::eltwise_forward::primitive_desc pd(desc, cpu_engine());
-      return EltwiseEntry{d, pd, dnnl::eltwise_forward(pd), {},
-                          plain_memory(d), plain_memory(d), plain_memory(d)};
+      return EltwiseEntry{d, pd, dnnl::eltwise_forward(pd), {}, {}, {}, {}};
     });
   }
 };
 
 EltwiseKernel::EltwiseKernel(Eltwise kind, float alpha, float beta)
-    : impl_(std::make_unique<Impl>(Impl{algorithm_of(kind), alpha, beta, {}})) {}
+    : impl_(std::make_unique<Impl>(Impl{algorithm_of(kind), alpha, beta, {}, {}, {}})) {}
 EltwiseKernel::~EltwiseKernel() = default;
 EltwiseKernel::EltwiseKernel(EltwiseKernel&&) noexcept = default;
 EltwiseKernel& EltwiseKernel::operator=(EltwiseKernel&&) noexcept = default;
 
-void EltwiseKernel::forward(int64_t n, const float* src, float* dst) {
-  EltwiseEntry& e = impl_->entry(n);
-  bind(e.a, src);
-  bind(e.b, dst);
-  execute(e.fwd, {{DNNL_ARG_SRC, e.a}, {DNNL_ARG_DST, e.b}});
+void EltwiseKernel::forward(const Tensor& src, Tensor& dst) {
+  const auto d = Impl::run_desc(src);
+  EltwiseEntry& e = impl_->entry(src, d);
+  const float* x = in_layout(src, d, impl_->src_scratch);
+  resize_to(dst, src.shape(), d);
+  execute(e.fwd, {{DNNL_ARG_SRC, dnnl::memory(d, cpu_engine(), const_cast<float*>(x))},
+                  {DNNL_ARG_DST, dnnl::memory(d, cpu_engine(), dst.f32())}});
 }
 
-void EltwiseKernel::backward(int64_t n, const float* src, const float* grad_dst,
-                             float* grad_src) {
-  EltwiseEntry& e = impl_->entry(n);
+void EltwiseKernel::backward(const Tensor& src, const Tensor& grad_dst, Tensor& grad_src) {
+  const auto d = Impl::run_desc(src);
+  EltwiseEntry& e = impl_->entry(src, d);
   if (!e.bwd) {
-    dnnl::eltwise_backward::desc desc(impl_->algorithm, e.data_d, e.data_d, impl_->alpha,
-                                      impl_->beta);
+    dnnl::eltwise_backward::desc desc(impl_->algorithm, d, d, impl_->alpha, impl_->beta);
     e.bwd.emplace(dnnl::eltwise_backward::primitive_desc(desc, cpu_engine(), e.fwd_pd));
   }
-  bind(e.a, src);
-  bind(e.b, grad_dst);
-  bind(e.c, grad_src);
-  execute(*e.bwd, {{DNNL_ARG_SRC, e.a}, {DNNL_ARG_DIFF_DST, e.b}, {DNNL_ARG_DIFF_SRC, e.c}});
+  const float* x = in_layout(src, d, impl_->src_scratch);
+  const float* dy = in_layout(grad_dst, d, impl_->grad_dst_scratch);
+  resize_to(grad_src, src.shape(), d);
+  execute(*e.bwd, {{DNNL_ARG_SRC, dnnl::memory(d, cpu_engine(), const_cast<float*>(x))},
+                   {DNNL_ARG_DIFF_DST, dnnl::memory(d, cpu_engine(), const_cast<float*>(dy))},
+                   {DNNL_ARG_DIFF_SRC, dnnl::memory(d, cpu_engine(), grad_src.f32())}});
 }
 
 struct SoftmaxKernel::Impl {

@@ -3,11 +3,14 @@
 #include <cstdint>
 #include <memory>
 
+#include "bdl/core/tensor.h"
+
 namespace bdl::kernels {
 
 enum class Eltwise { relu };
 
-// Element-wise activations on oneDNN over a flat array of n floats.
+// Element-wise activations on oneDNN, in the layout of their input (plain or
+// blocked, padding kept as oneDNN requires).
 class EltwiseKernel {
  public:
   explicit EltwiseKernel(Eltwise kind, float alpha = 0.f, float beta = 0.f);
@@ -15,9 +18,9 @@ class EltwiseKernel {
   EltwiseKernel(EltwiseKernel&&) noexcept;
   EltwiseKernel& operator=(EltwiseKernel&&) noexcept;
 
-  void forward(int64_t n, const float* src, float* dst);
-  // grad_src = f'(src) * grad_dst.
-  void backward(int64_t n, const float* src, const float* grad_dst, float* grad_src);
+  void forward(const Tensor& src, Tensor& dst);
+  // grad_src = f'(src) * grad_dst, in src's layout.
+  void backward(const Tensor& src, const Tensor& grad_dst, Tensor& grad_src);
 
  private:
   struct Impl;

@@ -4,6 +4,7 @@
 
 #include "bdl/core/error.h"
 #include "kernels/dnnl_context.h"
+#include "kernels/layout.h"
 
 namespace bdl::kernels {
 
@@ -28,34 +29,46 @@ dnnl::algorithm algorithm_of(PoolKind kind) {
 }
 
 struct Entry {
-  dnnl::memory::desc src_d, dst_d;
+  Pool2dGeometry geometry;
   dnnl::pooling_forward::primitive_desc fwd_pd;
   dnnl::pooling_forward fwd;
+  std::optional<dnnl::pooling_backward::primitive_desc> bwd_pd;
   std::optional<dnnl::pooling_backward> bwd;
-  dnnl::memory src, dst, workspace;
-  bool has_workspace = false;
+  Tensor workspace;  // raw bytes for max pooling's argmax
+  Tensor src_scratch, grad_dst_scratch;
 };
 
-Entry make_entry(const Pool2dGeometry& g) {
-  auto src_d = f32_desc({g.batch, g.channels, g.in_height, g.in_width}, Tag::nchw);
-  auto dst_d = f32_desc({g.batch, g.channels, g.out_height(), g.out_width()}, Tag::nchw);
-  dnnl::pooling_forward::desc desc(dnnl::prop_kind::forward_training, algorithm_of(g.kind), src_d,
-                                   dst_d, {g.stride_h, g.stride_w}, {g.kernel_h, g.kernel_w},
+Entry make_entry(const Pool2dGeometry& g, const dnnl::memory::desc& src) {
+  const dnnl::memory::desc dst({g.batch, g.channels, g.out_height(), g.out_width()},
+                               dnnl::memory::data_type::f32, Tag::any);
+  dnnl::pooling_forward::desc desc(dnnl::prop_kind::forward_training, algorithm_of(g.kind), src,
+                                   dst, {g.stride_h, g.stride_w}, {g.kernel_h, g.kernel_w},
                                    {g.pad_top, g.pad_left}, {g.pad_bottom, g.pad_right});
   dnnl::pooling_forward::primitive_desc pd(desc, cpu_engine());
-  Entry e{src_d, dst_d, pd, dnnl::pooling_forward(pd), {}, plain_memory(src_d),
-          plain_memory(dst_d), dnnl::memory(), false};
+  Entry e{g, pd, dnnl::pooling_forward(pd)};
   if (g.kind == PoolKind::max) {
-    e.workspace = dnnl::memory(pd.workspace_desc(), cpu_engine());
-    e.has_workspace = true;
+    const auto bytes = static_cast<int64_t>(pd.workspace_desc().get_size());
+    e.workspace.resize({bytes}, DType::u8);
   }
   return e;
+}
+
+dnnl::memory wrap(const dnnl::memory::desc& desc, const void* data) {
+  return {desc, cpu_engine(), const_cast<void*>(data)};
+}
+
+// The descriptor a pooling input is run in: its own when dense (plain or
+// blocked), plain row-major otherwise.
+dnnl::memory::desc run_desc(const Tensor& src) {
+  if (!src.is_plain() || src.is_contiguous()) return desc_of(src);
+  return f32_desc(src.shape(), Tag::nchw);
 }
 
 }  // namespace
 
 struct Pool2dKernel::Impl {
   PrimitiveCache<Entry> cache;
+  Entry* last = nullptr;
 };
 
 Pool2dKernel::Pool2dKernel() : impl_(std::make_unique<Impl>()) {}
@@ -63,30 +76,44 @@ Pool2dKernel::~Pool2dKernel() = default;
 Pool2dKernel::Pool2dKernel(Pool2dKernel&&) noexcept = default;
 Pool2dKernel& Pool2dKernel::operator=(Pool2dKernel&&) noexcept = default;
 
-void Pool2dKernel::forward(const Pool2dGeometry& g, const float* src, float* dst) {
-  Entry& e = impl_->cache.get(g.key(), [&] { return make_entry(g); });
-  bind(e.src, src);
-  bind(e.dst, dst);
-  std::unordered_map<int, dnnl::memory> args{{DNNL_ARG_SRC, e.src}, {DNNL_ARG_DST, e.dst}};
-  if (e.has_workspace) args.emplace(DNNL_ARG_WORKSPACE, e.workspace);
+void Pool2dKernel::forward(const Pool2dGeometry& g, const Tensor& src, Tensor& dst) {
+  const dnnl::memory::desc src_desc = run_desc(src);
+  auto key = g.key();
+  key.push_back(layout_id(src));
+  Entry& e = impl_->cache.get(key, [&] { return make_entry(g, src_desc); });
+  impl_->last = &e;
+  const float* x = in_layout(src, src_desc, e.src_scratch);
+  resize_to(dst, {g.batch, g.channels, g.out_height(), g.out_width()}, e.fwd_pd.dst_desc());
+  std::unordered_map<int, dnnl::memory> args{{DNNL_ARG_SRC, wrap(e.fwd_pd.src_desc(), x)},
+                                             {DNNL_ARG_DST, wrap(e.fwd_pd.dst_desc(), dst.f32())}};
+  if (e.workspace.defined()) {
+    args.emplace(DNNL_ARG_WORKSPACE, wrap(e.fwd_pd.workspace_desc(), e.workspace.raw_data()));
+  }
   execute(e.fwd, args);
 }
 
-void Pool2dKernel::backward(const Pool2dGeometry& g, const float* grad_dst, float* grad_src) {
-  Entry& e = impl_->cache.get(g.key(), [&] { return make_entry(g); });
-  if (!e.bwd) {
-    dnnl::pooling_backward::desc desc(algorithm_of(g.kind), e.src_d, e.dst_d,
-                                      {g.stride_h, g.stride_w}, {g.kernel_h, g.kernel_w},
-                                      {g.pad_top, g.pad_left}, {g.pad_bottom, g.pad_right});
-    dnnl::pooling_backward::primitive_desc pd(desc, cpu_engine(), e.fwd_pd);
-    e.bwd.emplace(pd);
+void Pool2dKernel::backward(const Pool2dGeometry& g, const Tensor& grad_dst, Tensor& grad_src) {
+  Entry* e = impl_->last;
+  BDL_CHECK(e != nullptr && e->geometry.key() == g.key(),
+            "pooling backward without a forward of the same shape");
+  if (!e->bwd) {
+    dnnl::pooling_backward::desc desc(algorithm_of(g.kind), e->fwd_pd.src_desc(),
+                                      e->fwd_pd.dst_desc(), {g.stride_h, g.stride_w},
+                                      {g.kernel_h, g.kernel_w}, {g.pad_top, g.pad_left},
+                                      {g.pad_bottom, g.pad_right});
+    e->bwd_pd.emplace(desc, cpu_engine(), e->fwd_pd);
+    e->bwd.emplace(*e->bwd_pd);
   }
-  bind(e.dst, grad_dst);
-  bind(e.src, grad_src);
-  std::unordered_map<int, dnnl::memory> args{{DNNL_ARG_DIFF_DST, e.dst},
-                                             {DNNL_ARG_DIFF_SRC, e.src}};
-  if (e.has_workspace) args.emplace(DNNL_ARG_WORKSPACE, e.workspace);
-  execute(*e.bwd, args);
+  const auto& pd = *e->bwd_pd;
+  const float* dy = in_layout(grad_dst, pd.diff_dst_desc(), e->grad_dst_scratch);
+  resize_to(grad_src, {g.batch, g.channels, g.in_height, g.in_width}, pd.diff_src_desc());
+  std::unordered_map<int, dnnl::memory> args{
+      {DNNL_ARG_DIFF_DST, wrap(pd.diff_dst_desc(), dy)},
+      {DNNL_ARG_DIFF_SRC, wrap(pd.diff_src_desc(), grad_src.f32())}};
+  if (e->workspace.defined()) {
+    args.emplace(DNNL_ARG_WORKSPACE, wrap(pd.workspace_desc(), e->workspace.raw_data()));
+  }
+  execute(*e->bwd, args);
 }
 
 }  // namespace bdl::kernels

@@ -4,6 +4,8 @@
 #include <memory>
 #include <vector>
 
+#include "bdl/core/tensor.h"
+
 namespace bdl::kernels {
 
 enum class PoolKind { max, avg_include_padding, avg_exclude_padding };
@@ -21,8 +23,9 @@ struct Pool2dGeometry {
   std::vector<int64_t> key() const;
 };
 
-// Pooling forward and backward on oneDNN. Max pooling keeps oneDNN's workspace
-// (the argmax) from the last training forward for the backward pass.
+// Pooling forward and backward on oneDNN, in the layout of its input (plain or
+// blocked). Max pooling keeps oneDNN's workspace (the argmax) from the last
+// forward for the backward pass.
 class Pool2dKernel {
  public:
   Pool2dKernel();
@@ -30,8 +33,9 @@ class Pool2dKernel {
   Pool2dKernel(Pool2dKernel&&) noexcept;
   Pool2dKernel& operator=(Pool2dKernel&&) noexcept;
 
-  void forward(const Pool2dGeometry& g, const float* src, float* dst);
-  void backward(const Pool2dGeometry& g, const float* grad_dst, float* grad_src);
+  void forward(const Pool2dGeometry& g, const Tensor& src, Tensor& dst);
+  // Backward of the last forward(), which must have had geometry g.
+  void backward(const Pool2dGeometry& g, const Tensor& grad_dst, Tensor& grad_src);
 
  private:
   struct Impl;

@@ -8,9 +8,7 @@ ReLU::ReLU() : kernel_(std::make_unique<kernels::EltwiseKernel>(kernels::Eltwise
 ReLU::~ReLU() = default;
 
 const Tensor& ReLU::forward(const Tensor& input) {
-  output_.resize(input.shape());
-  const Tensor x = input.contiguous();
-  kernel_->forward(x.numel(), x.f32(), output_.f32());
+  kernel_->forward(input, output_);
   return output_;
 }
 
@@ -18,10 +16,7 @@ const Tensor& ReLU::backward(const Tensor& input, const Tensor& grad_output) {
   BDL_CHECK(grad_output.shape() == input.shape(), label(), ": grad_output of shape ",
             grad_output.shape_str(), ", expected ", input.shape_str());
   if (!needs_input_grad_) return grad_input_;
-  grad_input_.resize(input.shape());
-  const Tensor x = input.contiguous();
-  const Tensor dy = grad_output.contiguous();
-  kernel_->backward(x.numel(), x.f32(), dy.f32(), grad_input_.f32());
+  kernel_->backward(input, grad_output, grad_input_);
   return grad_input_;
 }
 

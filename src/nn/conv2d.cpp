@@ -83,11 +83,8 @@ void Conv2d::own_parameters(std::vector<Parameter>& out) {
 }
 
 const Tensor& Conv2d::forward(const Tensor& input) {
-  const auto g = geometry(input.shape());
-  output_.resize({g.batch, g.out_channels, g.out_height(), g.out_width()});
-  const Tensor x = input.contiguous();
-  kernel_->forward(g, x.f32(), weight_.f32(), options_.bias ? bias_.f32() : nullptr,
-                   output_.f32());
+  kernel_->forward(geometry(input.shape()), input, weight_.f32(),
+                   options_.bias ? bias_.f32() : nullptr, output_);
   return output_;
 }
 
@@ -96,21 +93,16 @@ const Tensor& Conv2d::backward(const Tensor& input, const Tensor& grad_output) {
   const Shape expected{g.batch, g.out_channels, g.out_height(), g.out_width()};
   BDL_CHECK(grad_output.shape() == expected, label(), ": grad_output of shape ",
             grad_output.shape_str(), ", expected ", shape_str(expected));
-  const Tensor x = input.contiguous();
-  const Tensor dy = grad_output.contiguous();
-  if (needs_input_grad_) {
-    grad_input_.resize(x.shape());
-    kernel_->backward_data(g, dy.f32(), weight_.f32(), grad_input_.f32());
-  }
+  Tensor* grad_input = needs_input_grad_ ? &grad_input_ : nullptr;
   if (grads_are_zero_) {
-    kernel_->backward_weights(g, x.f32(), dy.f32(), grad_weight_.f32(),
-                              options_.bias ? grad_bias_.f32() : nullptr);
+    kernel_->backward(g, input, grad_output, grad_input, grad_weight_.f32(),
+                      options_.bias ? grad_bias_.f32() : nullptr);
     grads_are_zero_ = false;
   } else {
     scratch_weight_.resize(weight_.shape());
     if (options_.bias) scratch_bias_.resize(bias_.shape());
-    kernel_->backward_weights(g, x.f32(), dy.f32(), scratch_weight_.f32(),
-                              options_.bias ? scratch_bias_.f32() : nullptr);
+    kernel_->backward(g, input, grad_output, grad_input, scratch_weight_.f32(),
+                      options_.bias ? scratch_bias_.f32() : nullptr);
     accumulate(grad_weight_, scratch_weight_);
     if (options_.bias) accumulate(grad_bias_, scratch_bias_);
   }

@@ -73,10 +73,7 @@ Shape MaxPool2d::output_shape(const Shape& input) const {
 }
 
 const Tensor& MaxPool2d::forward(const Tensor& input) {
-  const auto g = geometry(input.shape());
-  output_.resize({g.batch, g.channels, g.out_height(), g.out_width()});
-  const Tensor x = input.contiguous();
-  kernel_->forward(g, x.f32(), output_.f32());
+  kernel_->forward(geometry(input.shape()), input, output_);
   return output_;
 }
 
@@ -86,9 +83,7 @@ const Tensor& MaxPool2d::backward(const Tensor& input, const Tensor& grad_output
   BDL_CHECK(grad_output.shape() == expected, label(), ": grad_output of shape ",
             grad_output.shape_str(), ", expected ", shape_str(expected));
   if (!needs_input_grad_) return grad_input_;
-  grad_input_.resize(input.shape());
-  const Tensor dy = grad_output.contiguous();
-  kernel_->backward(g, dy.f32(), grad_input_.f32());
+  kernel_->backward(g, grad_output, grad_input_);
   return grad_input_;
 }
 

@@ -39,7 +39,15 @@ Shape Reshape::output_shape(const Shape& input) const {
 }
 
 const Tensor& Reshape::forward(const Tensor& input) {
-  output_ = input.reshape(output_shape(input.shape()));
+  const Shape shape = output_shape(input.shape());
+  if (input.is_contiguous()) {
+    output_ = input.view(shape);
+    return output_;
+  }
+  // Blocked or strided input: one plain copy into a buffer kept across iterations.
+  dense_.resize(input.shape());
+  dense_.copy_from(input);
+  output_ = dense_.view(shape);
   return output_;
 }
 
@@ -47,7 +55,13 @@ const Tensor& Reshape::backward(const Tensor& input, const Tensor& grad_output) 
   BDL_CHECK(grad_output.numel() == input.numel(), label(), ": grad_output of shape ",
             grad_output.shape_str(), " does not match input ", input.shape_str());
   if (!needs_input_grad_) return grad_input_;
-  grad_input_ = grad_output.reshape(input.shape());
+  if (grad_output.is_contiguous()) {
+    grad_input_ = grad_output.view(input.shape());
+  } else {
+    dense_grad_.resize(grad_output.shape());
+    dense_grad_.copy_from(grad_output);
+    grad_input_ = dense_grad_.view(input.shape());
+  }
   return grad_input_;
 }
 

@@ -35,6 +35,19 @@ class Storage {
   size_t bytes_ = 0;
 };
 
+// A physical arrangement of a tensor's elements other than strided row-major,
+// such as oneDNN's channel-blocked nChw16c. The kernels define layouts; core only
+// needs to size their storage and convert them back to plain.
+class Layout {
+ public:
+  virtual ~Layout() = default;
+  virtual std::string name() const = 0;
+  // Bytes of storage a tensor in this layout occupies (blocked layouts pad).
+  virtual size_t bytes() const = 0;
+  // Writes the elements in plain contiguous row-major order to dst.
+  virtual void to_plain(const void* src, void* dst) const = 0;
+};
+
 // A dense n-dimensional array: dtype, shape, strides (in elements) and an offset
 // into shared storage. Views (narrow, select, view, transpose) share storage;
 // contiguous() and clone() copy when needed.
@@ -58,7 +71,13 @@ class Tensor {
   int64_t size(int64_t d) const;
   int64_t numel() const { return shape_numel(shape_); }
   int64_t offset() const { return offset_; }
+  // Plain and densely packed in row-major order (never true of a blocked layout).
   bool is_contiguous() const;
+  // Strided row-major (possibly a non-contiguous view), as opposed to blocked.
+  bool is_plain() const { return layout_ == nullptr; }
+  const std::shared_ptr<const Layout>& layout() const { return layout_; }
+  // Bytes the elements occupy in storage from the offset on.
+  size_t physical_bytes() const;
   std::string shape_str() const { return bdl::shape_str(shape_); }
   const std::shared_ptr<Storage>& storage() const { return storage_; }
 
@@ -71,7 +90,8 @@ class Tensor {
   void* raw_data() const;
   std::span<float> span_f32() const;
 
-  // Element access by index, for tests and small code paths only.
+  // Element access by index, for tests and small code paths only (a blocked
+  // tensor is converted to plain for each call).
   float at(std::initializer_list<int64_t> index) const;
   int64_t at_i64(std::initializer_list<int64_t> index) const;
   float item() const;
@@ -83,14 +103,20 @@ class Tensor {
   // view() when contiguous, otherwise a contiguous copy with the new shape.
   Tensor reshape(Shape shape) const;
   Tensor transpose(int64_t dim0, int64_t dim1) const;
+  // This tensor when contiguous, otherwise a plain contiguous copy (converting
+  // from a blocked layout).
   Tensor contiguous() const;
+  // A copy in the same layout.
   Tensor clone() const;
 
   // Makes this tensor contiguous with the given shape and dtype, keeping its
   // storage when it is large enough. Contents are unspecified afterwards. This is
   // how layers reuse their output and gradient buffers across iterations.
   void resize(const Shape& shape, DType dtype = DType::f32);
-  // Copies values from a tensor of the same shape and dtype (any strides).
+  // Like resize(), but f32 in the given blocked layout (plain when null).
+  void resize(const Shape& shape, std::shared_ptr<const Layout> layout);
+  // Copies values from a tensor of the same shape and dtype (any strides); from a
+  // blocked tensor into a plain one, or between tensors of the same layout.
   void copy_from(const Tensor& source);
   void fill(float value);
   void zero();
@@ -100,6 +126,7 @@ class Tensor {
   Tensor(std::shared_ptr<Storage> storage, DType dtype, Shape shape, Shape strides,
          int64_t offset);
   void check_dtype(DType expected) const;
+  void check_plain(const char* what) const;
   int64_t linear_index(std::initializer_list<int64_t> index) const;
   int64_t normalize_dim(int64_t d) const;
 
@@ -108,6 +135,7 @@ class Tensor {
   Shape shape_;
   Shape strides_;
   int64_t offset_ = 0;
+  std::shared_ptr<const Layout> layout_;
 };
 
 Shape contiguous_strides(const Shape& shape);

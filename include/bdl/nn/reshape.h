@@ -17,6 +17,7 @@ class Reshape : public Module {
 
  private:
   Shape sample_shape_;
+  Tensor dense_, dense_grad_;
 };
 
 // (batch, d1, d2, ...) -> (batch, d1*d2*...).
