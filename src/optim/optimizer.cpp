@@ -113,7 +113,8 @@ TrainResult Optimizer::optimize() {
       state.epoch_end = true;
     }
     if (validation_set_ && (done || (validate_when_ && validate_when_->fires(state)))) {
-      record.validation = evaluate(model_, criterion_, *validation_set_, validation_batch_);
+      record.validation = evaluate(model_, criterion_, *validation_set_,
+                                   validation_batch_ > 0 ? validation_batch_ : batch_size_);
       result.last_validation = record.validation;
     }
     result.history.push_back(record);

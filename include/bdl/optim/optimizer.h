@@ -54,7 +54,8 @@ class Optimizer {
   }
   Optimizer& batch_size(int64_t size);
   Optimizer& end_when(Trigger trigger);
-  Optimizer& validate(Trigger when, const data::Dataset& dataset, int64_t batch_size = 1000);
+  // Validation batch 0 means the training batch size (whose buffers exist already).
+  Optimizer& validate(Trigger when, const data::Dataset& dataset, int64_t batch_size = 0);
   Optimizer& seed(uint64_t seed);
   Optimizer& progress(ProgressStyle style);
   // Called after every epoch with its record (validation included when it ran).
@@ -71,7 +72,7 @@ class Optimizer {
   std::optional<Trigger> end_when_;
   std::optional<Trigger> validate_when_;
   const data::Dataset* validation_set_ = nullptr;
-  int64_t validation_batch_ = 1000;
+  int64_t validation_batch_ = 0;  // 0: the training batch size
   uint64_t seed_ = 1;
   ProgressStyle progress_style_ = ProgressStyle::automatic;
   std::function<void(const EpochRecord&)> on_epoch_;

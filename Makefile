@@ -1,0 +1,41 @@
+# The two commands of the README, and a few more. Each installs what is missing
+# (Debian packages), builds, and runs.
+BUILD ?= build
+JOBS ?= $(shell nproc)
+CMAKE_FLAGS ?=
+EPOCHS ?= 5
+THREADS ?= 0
+
+.PHONY: all deps build run test bench bench-deps clean format
+
+all: build
+
+deps:
+	@scripts/install-deps.sh
+
+$(BUILD)/build.ninja: | deps
+	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release $(CMAKE_FLAGS)
+
+build: deps $(BUILD)/build.ninja
+	cmake --build $(BUILD) -j $(JOBS)
+
+# The main job: LeNet-5 on Fashion-MNIST, test accuracy after every epoch.
+run: build
+	$(BUILD)/bdl train --model lenet5 --data fashion-mnist --epochs $(EPOCHS) --threads $(THREADS)
+
+# Every test, through CTest.
+test: build
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+bench-deps:
+	@scripts/install-deps.sh --bench
+
+# Side-by-side with PyTorch; see BENCHMARKS.md.
+bench: bench-deps build
+	bench/compare_train.sh
+
+format:
+	clang-format -i $$(git ls-files '*.cpp' '*.h')
+
+clean:
+	rm -rf $(BUILD)
