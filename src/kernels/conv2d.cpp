@@ -74,8 +74,13 @@ Entry make_entry(const Conv2dGeometry& g) {
                                prop_kind::forward_training, algorithm::convolution_direct,
                                any_desc(d.src), any_desc(d.weight), any_desc(d.dst), d.strides,
                                d.dilation, d.pad_l, d.pad_r);
-  dnnl::convolution_forward::primitive_desc pd(desc, cpu_engine());
-  return Entry{d, f32_desc(d.weight, d.weight_tag), bias, pd, dnnl::convolution_forward(pd)};
+  Entry e;
+  e.dims = d;
+  e.plain_weight = f32_desc(d.weight, d.weight_tag);
+  e.bias = bias;
+  e.fwd_pd = dnnl::convolution_forward::primitive_desc(desc, cpu_engine());
+  e.fwd = dnnl::convolution_forward(e.fwd_pd);
+  return e;
 }
 
 void ensure_backward_data(Entry& e) {

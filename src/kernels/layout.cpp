@@ -1,6 +1,7 @@
 #include "kernels/layout.h"
 
 #include <mutex>
+#include <sstream>
 #include <vector>
 
 namespace bdl::kernels {
@@ -35,12 +36,12 @@ dnnl::memory::desc plain_desc(const dnnl::memory::dims& dims) {
 
 std::string DnnlLayout::name() const {
   const auto& blocking = desc_.data.format_desc.blocking;
-  std::string s = "blocked";
+  std::ostringstream s;
+  s << "blocked";
   for (int i = 0; i < blocking.inner_nblks; ++i) {
-    s += ":" + std::to_string(blocking.inner_blks[i]) + "ch" +
-         std::to_string(blocking.inner_idxs[i]);
+    s << ':' << blocking.inner_blks[i] << "x" << static_cast<char>('a' + blocking.inner_idxs[i]);
   }
-  return s;
+  return s.str();
 }
 
 void DnnlLayout::to_plain(const void* src, void* dst) const {

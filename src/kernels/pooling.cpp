@@ -44,10 +44,12 @@ Entry make_entry(const Pool2dGeometry& g, const dnnl::memory::desc& src) {
   dnnl::pooling_forward::desc desc(dnnl::prop_kind::forward_training, algorithm_of(g.kind), src,
                                    dst, {g.stride_h, g.stride_w}, {g.kernel_h, g.kernel_w},
                                    {g.pad_top, g.pad_left}, {g.pad_bottom, g.pad_right});
-  dnnl::pooling_forward::primitive_desc pd(desc, cpu_engine());
-  Entry e{g, pd, dnnl::pooling_forward(pd)};
+  Entry e;
+  e.geometry = g;
+  e.fwd_pd = dnnl::pooling_forward::primitive_desc(desc, cpu_engine());
+  e.fwd = dnnl::pooling_forward(e.fwd_pd);
   if (g.kind == PoolKind::max) {
-    const auto bytes = static_cast<int64_t>(pd.workspace_desc().get_size());
+    const auto bytes = static_cast<int64_t>(e.fwd_pd.workspace_desc().get_size());
     e.workspace.resize({bytes}, DType::u8);
   }
   return e;
