@@ -74,10 +74,10 @@ int run_train(const TrainArgs& a, std::ostream& out) {
   set_num_threads(a.threads);
   manual_seed(a.seed);
 
-  data::Dataset train = data::mnist_like(a.data, data::Split::train)
-                            .map(data::kFashionMnistNormalize);
-  data::Dataset test = data::mnist_like(a.data, data::Split::test)
-                           .map(data::kFashionMnistNormalize);
+  data::Dataset train =
+      data::mnist_like(a.data, data::Split::train).map(data::kFashionMnistNormalize);
+  data::Dataset test =
+      data::mnist_like(a.data, data::Split::test).map(data::kFashionMnistNormalize);
   if (a.train_samples) train = train.take(*a.train_samples);
   if (a.test_samples) test = test.take(*a.test_samples);
   BDL_CHECK(train.size() >= a.batch_size, "--batch-size: ", a.batch_size, " exceeds the ",

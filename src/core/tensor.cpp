@@ -3,6 +3,7 @@
 #include <sys/mman.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdlib>
 #include <cstring>
 #include <new>
@@ -11,6 +12,7 @@ namespace bdl {
 namespace {
 
 constexpr size_t kAlignment = 64;
+std::atomic<int64_t> g_allocations{0};
 constexpr size_t kHugePage = size_t{2} << 20;
 
 // Copies an n-d strided region element by element; used only for non-contiguous
@@ -65,7 +67,10 @@ Storage::Storage(size_t bytes) : bytes_(bytes) {
     data_ = std::aligned_alloc(kAlignment, (alloc + kAlignment - 1) / kAlignment * kAlignment);
   }
   if (!data_) fail("out of memory allocating ", bytes, " bytes");
+  g_allocations.fetch_add(1, std::memory_order_relaxed);
 }
+
+int64_t Storage::allocations() { return g_allocations.load(std::memory_order_relaxed); }
 
 Storage::~Storage() { std::free(data_); }
 
@@ -80,7 +85,8 @@ Tensor::Tensor(std::shared_ptr<Storage> storage, DType dtype, Shape shape, Shape
 Tensor::Tensor(Shape shape, DType dtype) : Tensor(empty(std::move(shape), dtype)) { zero(); }
 
 Tensor Tensor::empty(Shape shape, DType dtype) {
-  for (int64_t s : shape) BDL_CHECK(s >= 0, "tensor shape ", bdl::shape_str(shape), " has a negative size");
+  for (int64_t s : shape)
+    BDL_CHECK(s >= 0, "tensor shape ", bdl::shape_str(shape), " has a negative size");
   const auto bytes = static_cast<size_t>(shape_numel(shape)) * dtype_size(dtype);
   Shape strides = contiguous_strides(shape);
   return Tensor(std::make_shared<Storage>(bytes), dtype, std::move(shape), std::move(strides), 0);
@@ -93,16 +99,16 @@ Tensor Tensor::full(Shape shape, float value) {
 }
 
 Tensor Tensor::from_vector(std::span<const float> values, Shape shape) {
-  BDL_CHECK(shape_numel(shape) == static_cast<int64_t>(values.size()), "from_vector: ",
-            values.size(), " values do not fill shape ", bdl::shape_str(shape));
+  BDL_CHECK(shape_numel(shape) == static_cast<int64_t>(values.size()),
+            "from_vector: ", values.size(), " values do not fill shape ", bdl::shape_str(shape));
   Tensor t = empty(std::move(shape));
   std::copy(values.begin(), values.end(), t.f32());
   return t;
 }
 
 Tensor Tensor::from_vector(std::span<const int64_t> values, Shape shape) {
-  BDL_CHECK(shape_numel(shape) == static_cast<int64_t>(values.size()), "from_vector: ",
-            values.size(), " values do not fill shape ", bdl::shape_str(shape));
+  BDL_CHECK(shape_numel(shape) == static_cast<int64_t>(values.size()),
+            "from_vector: ", values.size(), " values do not fill shape ", bdl::shape_str(shape));
   Tensor t = empty(std::move(shape), DType::i64);
   std::copy(values.begin(), values.end(), t.data<int64_t>());
   return t;

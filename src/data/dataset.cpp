@@ -9,12 +9,13 @@ namespace bdl::data {
 
 Dataset::Dataset(Tensor features, Tensor labels, std::string name)
     : features_(std::move(features)), labels_(std::move(labels)), name_(std::move(name)) {
-  BDL_CHECK(features_.defined() && features_.dim() >= 1, name_, ": features must have a sample dimension");
+  BDL_CHECK(features_.defined() && features_.dim() >= 1, name_,
+            ": features must have a sample dimension");
   BDL_CHECK(labels_.dtype() == DType::i64 && labels_.dim() == 1, name_,
             ": labels must be a 1-d i64 tensor, got ", dtype_name(labels_.dtype()), " ",
             labels_.shape_str());
-  BDL_CHECK(features_.size(0) == labels_.size(0), name_, ": ", features_.size(0),
-            " samples but ", labels_.size(0), " labels");
+  BDL_CHECK(features_.size(0) == labels_.size(0), name_, ": ", features_.size(0), " samples but ",
+            labels_.size(0), " labels");
   BDL_CHECK(features_.dtype() == DType::u8 || features_.dtype() == DType::f32, name_,
             ": features must be u8 or f32");
   features_ = features_.contiguous();

@@ -68,8 +68,8 @@ Tensor read_idx(const std::string& path) {
   BDL_CHECK(body == count, path, ": truncated, shape ", shape_str(shape), " needs ", count,
             " data bytes but the file has ", body);
   char extra;
-  BDL_CHECK(read_fully(file.get(), &extra, 1, path) == 0, path,
-            ": has trailing bytes after the ", count, " data bytes of shape ", shape_str(shape));
+  BDL_CHECK(read_fully(file.get(), &extra, 1, path) == 0, path, ": has trailing bytes after the ",
+            count, " data bytes of shape ", shape_str(shape));
   return out;
 }
 

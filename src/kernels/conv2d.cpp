@@ -8,13 +8,13 @@
 namespace bdl::kernels {
 
 using dnnl::algorithm;
-using dnnl::prop_kind;
 using dnnl::memory;
+using dnnl::prop_kind;
 
 std::vector<int64_t> Conv2dGeometry::key() const {
-  return {batch,    in_channels, in_height, in_width,   out_channels, kernel_h,  kernel_w,
-          stride_h, stride_w,    pad_top,   pad_left,   pad_bottom,   pad_right, dilation_h,
-          dilation_w, groups,    has_bias ? 1 : 0};
+  return {batch,     in_channels, in_height,  in_width, out_channels,    kernel_h,
+          kernel_w,  stride_h,    stride_w,   pad_top,  pad_left,        pad_bottom,
+          pad_right, dilation_h,  dilation_w, groups,   has_bias ? 1 : 0};
 }
 
 namespace {
@@ -66,14 +66,14 @@ memory::desc any_desc(const Dims& dims) { return {dims, memory::data_type::f32, 
 Entry make_entry(const Conv2dGeometry& g) {
   Geometry d = dims_of(g);
   const auto bias = f32_desc(d.bias, Tag::x);
-  auto desc = g.has_bias ? dnnl::convolution_forward::desc(
-                               prop_kind::forward_training, algorithm::convolution_direct,
-                               any_desc(d.src), any_desc(d.weight), bias, any_desc(d.dst),
-                               d.strides, d.dilation, d.pad_l, d.pad_r)
-                         : dnnl::convolution_forward::desc(
-                               prop_kind::forward_training, algorithm::convolution_direct,
-                               any_desc(d.src), any_desc(d.weight), any_desc(d.dst), d.strides,
-                               d.dilation, d.pad_l, d.pad_r);
+  auto desc =
+      g.has_bias
+          ? dnnl::convolution_forward::desc(
+                prop_kind::forward_training, algorithm::convolution_direct, any_desc(d.src),
+                any_desc(d.weight), bias, any_desc(d.dst), d.strides, d.dilation, d.pad_l, d.pad_r)
+          : dnnl::convolution_forward::desc(
+                prop_kind::forward_training, algorithm::convolution_direct, any_desc(d.src),
+                any_desc(d.weight), any_desc(d.dst), d.strides, d.dilation, d.pad_l, d.pad_r);
   Entry e;
   e.dims = d;
   e.plain_weight = f32_desc(d.weight, d.weight_tag);

@@ -41,8 +41,8 @@ class Conv2dKernel {
   Conv2dKernel(Conv2dKernel&&) noexcept;
   Conv2dKernel& operator=(Conv2dKernel&&) noexcept;
 
-  void forward(const Conv2dGeometry& g, const Tensor& src, const float* weight,
-               const float* bias, Tensor& dst);
+  void forward(const Conv2dGeometry& g, const Tensor& src, const float* weight, const float* bias,
+               Tensor& dst);
   // Backward of the last forward() with this geometry: src must be the input it
   // was given and unchanged since. Computes grad_src unless it is null, and writes
   // (does not accumulate) the weight and bias gradients.

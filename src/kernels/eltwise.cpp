@@ -98,8 +98,13 @@ struct SoftmaxKernel::Impl {
       auto d = f32_desc({rows, cols}, Tag::nc);
       dnnl::softmax_v2_forward::desc desc(dnnl::prop_kind::forward_training, algorithm, d, d, 1);
       dnnl::softmax_v2_forward::primitive_desc pd(desc, cpu_engine());
-      return SoftmaxEntry{d, pd, dnnl::softmax_v2_forward(pd), {},
-                          plain_memory(d), plain_memory(d), plain_memory(d)};
+      return SoftmaxEntry{d,
+                          pd,
+                          dnnl::softmax_v2_forward(pd),
+                          {},
+                          plain_memory(d),
+                          plain_memory(d),
+                          plain_memory(d)};
     });
   }
 };

@@ -22,13 +22,25 @@ Entry make_entry(int64_t batch, int64_t in, int64_t out, bool has_bias) {
   auto weight_d = f32_desc({out, in}, Tag::oi);
   auto bias_d = has_bias ? f32_desc({out}, Tag::x) : dnnl::memory::desc();
   auto dst_d = f32_desc({batch, out}, Tag::nc);
-  auto desc = has_bias ? dnnl::inner_product_forward::desc(dnnl::prop_kind::forward_training,
-                                                           src_d, weight_d, bias_d, dst_d)
-                       : dnnl::inner_product_forward::desc(dnnl::prop_kind::forward_training,
-                                                           src_d, weight_d, dst_d);
+  auto desc = has_bias ? dnnl::inner_product_forward::desc(dnnl::prop_kind::forward_training, src_d,
+                                                           weight_d, bias_d, dst_d)
+                       : dnnl::inner_product_forward::desc(dnnl::prop_kind::forward_training, src_d,
+                                                           weight_d, dst_d);
   dnnl::inner_product_forward::primitive_desc pd(desc, cpu_engine());
-  Entry e{src_d, weight_d, bias_d, dst_d, pd, dnnl::inner_product_forward(pd), {}, {}, {}, {},
-          plain_memory(src_d), plain_memory(weight_d), dnnl::memory(), plain_memory(dst_d)};
+  Entry e{src_d,
+          weight_d,
+          bias_d,
+          dst_d,
+          pd,
+          dnnl::inner_product_forward(pd),
+          {},
+          {},
+          {},
+          {},
+          plain_memory(src_d),
+          plain_memory(weight_d),
+          dnnl::memory(),
+          plain_memory(dst_d)};
   if (has_bias) e.bias = plain_memory(bias_d);
   return e;
 }
@@ -50,10 +62,9 @@ struct InnerProductKernel::Impl {
   }
   void ensure_backward_weights(Entry& e, bool has_bias) {
     if (e.bwd_weights) return;
-    auto desc = has_bias
-                    ? dnnl::inner_product_backward_weights::desc(e.src_d, e.weight_d, e.bias_d,
-                                                                 e.dst_d)
-                    : dnnl::inner_product_backward_weights::desc(e.src_d, e.weight_d, e.dst_d);
+    auto desc = has_bias ? dnnl::inner_product_backward_weights::desc(e.src_d, e.weight_d, e.bias_d,
+                                                                      e.dst_d)
+                         : dnnl::inner_product_backward_weights::desc(e.src_d, e.weight_d, e.dst_d);
     dnnl::inner_product_backward_weights::primitive_desc pd(desc, cpu_engine(), e.fwd_pd);
     e.bwd_weights_impl = pd.impl_info_str();
     e.bwd_weights.emplace(pd);
@@ -90,9 +101,8 @@ void InnerProductKernel::backward_data(int64_t batch, int64_t in, int64_t out,
   bind(e.dst, grad_dst);
   bind(e.weight, weight);
   bind(e.src, grad_src);
-  execute(*e.bwd_data, {{DNNL_ARG_DIFF_DST, e.dst},
-                        {DNNL_ARG_WEIGHTS, e.weight},
-                        {DNNL_ARG_DIFF_SRC, e.src}});
+  execute(*e.bwd_data,
+          {{DNNL_ARG_DIFF_DST, e.dst}, {DNNL_ARG_WEIGHTS, e.weight}, {DNNL_ARG_DIFF_SRC, e.src}});
 }
 
 void InnerProductKernel::backward_weights(int64_t batch, int64_t in, int64_t out, bool has_bias,
@@ -103,9 +113,8 @@ void InnerProductKernel::backward_weights(int64_t batch, int64_t in, int64_t out
   bind(e.src, src);
   bind(e.dst, grad_dst);
   bind(e.weight, grad_weight);
-  std::unordered_map<int, dnnl::memory> args{{DNNL_ARG_SRC, e.src},
-                                             {DNNL_ARG_DIFF_DST, e.dst},
-                                             {DNNL_ARG_DIFF_WEIGHTS, e.weight}};
+  std::unordered_map<int, dnnl::memory> args{
+      {DNNL_ARG_SRC, e.src}, {DNNL_ARG_DIFF_DST, e.dst}, {DNNL_ARG_DIFF_WEIGHTS, e.weight}};
   if (has_bias) {
     bind(e.bias, grad_bias);
     args.emplace(DNNL_ARG_DIFF_BIAS, e.bias);

@@ -9,8 +9,18 @@
 namespace bdl::kernels {
 
 std::vector<int64_t> Pool2dGeometry::key() const {
-  return {batch,    channels, in_height, in_width,   kernel_h,  kernel_w,
-          stride_h, stride_w, pad_top,   pad_left,   pad_bottom, pad_right,
+  return {batch,
+          channels,
+          in_height,
+          in_width,
+          kernel_h,
+          kernel_w,
+          stride_h,
+          stride_w,
+          pad_top,
+          pad_left,
+          pad_bottom,
+          pad_right,
           static_cast<int64_t>(kind)};
 }
 
@@ -99,10 +109,9 @@ void Pool2dKernel::backward(const Pool2dGeometry& g, const Tensor& grad_dst, Ten
   BDL_CHECK(e != nullptr && e->geometry.key() == g.key(),
             "pooling backward without a forward of the same shape");
   if (!e->bwd) {
-    dnnl::pooling_backward::desc desc(algorithm_of(g.kind), e->fwd_pd.src_desc(),
-                                      e->fwd_pd.dst_desc(), {g.stride_h, g.stride_w},
-                                      {g.kernel_h, g.kernel_w}, {g.pad_top, g.pad_left},
-                                      {g.pad_bottom, g.pad_right});
+    dnnl::pooling_backward::desc desc(
+        algorithm_of(g.kind), e->fwd_pd.src_desc(), e->fwd_pd.dst_desc(), {g.stride_h, g.stride_w},
+        {g.kernel_h, g.kernel_w}, {g.pad_top, g.pad_left}, {g.pad_bottom, g.pad_right});
     e->bwd_pd.emplace(desc, cpu_engine(), e->fwd_pd);
     e->bwd.emplace(*e->bwd_pd);
   }

@@ -18,7 +18,9 @@ struct Pool2dGeometry {
   int64_t pad_top = 0, pad_left = 0, pad_bottom = 0, pad_right = 0;
   PoolKind kind = PoolKind::max;
 
-  int64_t out_height() const { return (in_height + pad_top + pad_bottom - kernel_h) / stride_h + 1; }
+  int64_t out_height() const {
+    return (in_height + pad_top + pad_bottom - kernel_h) / stride_h + 1;
+  }
   int64_t out_width() const { return (in_width + pad_left + pad_right - kernel_w) / stride_w + 1; }
   std::vector<int64_t> key() const;
 };

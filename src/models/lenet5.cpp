@@ -9,8 +9,8 @@ namespace bdl::models {
 
 std::unique_ptr<nn::Sequential> lenet5(int64_t classes) {
   auto model = std::make_unique<nn::Sequential>();
-  model->add(std::make_unique<nn::Conv2d>(nn::Conv2dOptions{
-                 .in_channels = 1, .out_channels = 6, .kernel = 5, .padding = 2}),
+  model->add(std::make_unique<nn::Conv2d>(
+                 nn::Conv2dOptions{.in_channels = 1, .out_channels = 6, .kernel = 5, .padding = 2}),
              "conv1");
   model->add(std::make_unique<nn::ReLU>(), "relu1");
   model->add(std::make_unique<nn::MaxPool2d>(2), "pool1");

@@ -4,9 +4,8 @@
 
 namespace bdl::nn {
 
-ClassNLL::ClassNLL(Tensor class_weights) : weights_(class_weights.contiguous()) {
-  BDL_CHECK(weights_.dim() == 1, "ClassNLL: class weights must be 1-d, got ",
-            weights_.shape_str());
+ClassNLL::ClassNLL(const Tensor& class_weights) : weights_(class_weights.contiguous()) {
+  BDL_CHECK(weights_.dim() == 1, "ClassNLL: class weights must be 1-d, got ", weights_.shape_str());
 }
 
 namespace {

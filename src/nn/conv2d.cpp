@@ -34,8 +34,8 @@ Conv2d::~Conv2d() = default;
 
 std::string Conv2d::describe() const {
   const auto& o = options_;
-  std::string s = detail::concat("Conv2d(", o.in_channels, " -> ", o.out_channels, ", ",
-                                 o.kernel.h, "x", o.kernel.w);
+  std::string s = detail::concat("Conv2d(", o.in_channels, " -> ", o.out_channels, ", ", o.kernel.h,
+                                 "x", o.kernel.w);
   if (o.stride != Size2(1)) s += detail::concat(", stride ", o.stride.h, "x", o.stride.w);
   if (o.padding != Size2(0)) s += detail::concat(", pad ", o.padding.h, "x", o.padding.w);
   if (o.dilation != Size2(1)) s += detail::concat(", dilation ", o.dilation.h, "x", o.dilation.w);
@@ -66,8 +66,8 @@ kernels::Conv2dGeometry Conv2d::geometry(const Shape& input) const {
   g.dilation_w = o.dilation.w;
   g.groups = o.groups;
   g.has_bias = o.bias;
-  BDL_CHECK(g.out_height() > 0 && g.out_width() > 0, label(), ": input of shape ",
-            shape_str(input), " is smaller than the ", o.kernel.h, "x", o.kernel.w,
+  BDL_CHECK(g.out_height() > 0 && g.out_width() > 0, label(), ": input of shape ", shape_str(input),
+            " is smaller than the ", o.kernel.h, "x", o.kernel.w,
             " kernel (with padding and dilation)");
   return g;
 }

@@ -8,7 +8,7 @@
 namespace bdl::nn {
 
 CrossEntropy::CrossEntropy() : log_softmax_(std::make_unique<kernels::SoftmaxKernel>(true)) {}
-CrossEntropy::CrossEntropy(Tensor class_weights) : CrossEntropy() {
+CrossEntropy::CrossEntropy(const Tensor& class_weights) : CrossEntropy() {
   weights_ = class_weights.contiguous();
   BDL_CHECK(weights_.dim() == 1, "CrossEntropy: class weights must be 1-d, got ",
             weights_.shape_str());
@@ -18,8 +18,8 @@ CrossEntropy::CrossEntropy(CrossEntropy&&) noexcept = default;
 
 void CrossEntropy::compute_log_probs(const Tensor& input, const Tensor& target) {
   check_class_targets("CrossEntropy", input, target);
-  BDL_CHECK(!weights_.defined() || weights_.numel() == input.size(1), "CrossEntropy: ",
-            weights_.numel(), " class weights for ", input.size(1), " classes");
+  BDL_CHECK(!weights_.defined() || weights_.numel() == input.size(1),
+            "CrossEntropy: ", weights_.numel(), " class weights for ", input.size(1), " classes");
   const Tensor x = input.contiguous();
   log_probs_.resize(x.shape());
   log_softmax_->forward(x.size(0), x.size(1), x.f32(), log_probs_.f32());

@@ -39,9 +39,7 @@ Shape Linear::output_shape(const Shape& input) const {
   return out;
 }
 
-int64_t Linear::batch_of(const Tensor& input) const {
-  return input.numel() / options_.in_features;
-}
+int64_t Linear::batch_of(const Tensor& input) const { return input.numel() / options_.in_features; }
 
 void Linear::own_parameters(std::vector<Parameter>& out) {
   out.push_back({"weight", &weight_, &grad_weight_});
@@ -51,8 +49,8 @@ void Linear::own_parameters(std::vector<Parameter>& out) {
 const Tensor& Linear::forward(const Tensor& input) {
   output_.resize(output_shape(input.shape()));
   const Tensor x = input.contiguous();
-  kernel_->forward(batch_of(x), options_.in_features, options_.out_features, options_.bias,
-                   x.f32(), weight_.f32(), options_.bias ? bias_.f32() : nullptr, output_.f32());
+  kernel_->forward(batch_of(x), options_.in_features, options_.out_features, options_.bias, x.f32(),
+                   weight_.f32(), options_.bias ? bias_.f32() : nullptr, output_.f32());
   return output_;
 }
 

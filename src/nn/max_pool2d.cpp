@@ -59,8 +59,8 @@ kernels::Pool2dGeometry MaxPool2d::geometry(const Shape& input) const {
   BDL_CHECK(g.in_height + 2 * g.pad_top >= g.kernel_h && g.in_width + 2 * g.pad_left >= g.kernel_w,
             label(), ": input of shape ", shape_str(input), " is smaller than the ", g.kernel_h,
             "x", g.kernel_w, " window");
-  g.pad_bottom = pooled_length(g.in_height, g.kernel_h, g.stride_h, g.pad_top, options_.ceil_mode)
-                     .second;
+  g.pad_bottom =
+      pooled_length(g.in_height, g.kernel_h, g.stride_h, g.pad_top, options_.ceil_mode).second;
   g.pad_right =
       pooled_length(g.in_width, g.kernel_w, g.stride_w, g.pad_left, options_.ceil_mode).second;
   g.kind = kernels::PoolKind::max;

@@ -34,8 +34,7 @@ void Module::train(bool on) {
 }
 
 void accumulate(Tensor& dst, const Tensor& src) {
-  BDL_CHECK(dst.numel() == src.numel(), "accumulate: ", src.shape_str(), " into ",
-            dst.shape_str());
+  BDL_CHECK(dst.numel() == src.numel(), "accumulate: ", src.shape_str(), " into ", dst.shape_str());
   float* d = dst.f32();
   const float* s = src.f32();
   const int64_t n = dst.numel();

@@ -47,7 +47,8 @@ void Progress::draw(int64_t done, double loss, double rate) {
   const double eta = done ? elapsed * static_cast<double>(iterations_ - done) / done : 0.0;
   std::string bar(filled, '=');
   if (filled < kWidth) bar += '>' + std::string(kWidth - filled - 1, ' ');
-  std::fprintf(out_, "\repoch %lld/%lld [%s] %lld/%lld  loss %.4f  %.0f samples/s  ETA %.0fs \x1b[K",
+  std::fprintf(out_,
+               "\repoch %lld/%lld [%s] %lld/%lld  loss %.4f  %.0f samples/s  ETA %.0fs \x1b[K",
                static_cast<long long>(epoch_), static_cast<long long>(total_epochs_), bar.c_str(),
                static_cast<long long>(done), static_cast<long long>(iterations_), loss, rate, eta);
   std::fflush(out_);

@@ -19,8 +19,8 @@ std::string SGD::describe() const {
 }
 
 void SGD::step(std::span<float> weights, std::span<const float> grads) {
-  BDL_CHECK(weights.size() == grads.size(), "SGD: ", weights.size(), " weights but ",
-            grads.size(), " gradients");
+  BDL_CHECK(weights.size() == grads.size(), "SGD: ", weights.size(), " weights but ", grads.size(),
+            " gradients");
   const auto n = static_cast<int64_t>(weights.size());
   const auto lr = static_cast<float>(options_.lr);
   const auto wd = static_cast<float>(options_.weight_decay);

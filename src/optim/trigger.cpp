@@ -22,11 +22,12 @@ Trigger every_epoch() {
 
 Trigger several_iteration(int64_t interval) {
   BDL_CHECK(interval > 0, "several_iteration: interval must be positive, got ", interval);
-  return {"several_iteration(" + std::to_string(interval) + ")",
-          [interval](const TrainState& s) { return s.iteration > 0 && s.iteration % interval == 0; }};
+  return {"several_iteration(" + std::to_string(interval) + ")", [interval](const TrainState& s) {
+            return s.iteration > 0 && s.iteration % interval == 0;
+          }};
 }
 
-Trigger any_of(Trigger a, Trigger b) {
+Trigger any_of(const Trigger& a, const Trigger& b) {
   return {a.name + " or " + b.name,
           [a, b](const TrainState& s) { return a.fires(s) || b.fires(s); }};
 }

@@ -77,7 +77,8 @@ TEST(BdlCommand, BadInputIsOneLineAndNonZeroExit) {
       {"train --epochs abc", "bdl: error: Could not convert: --epochs = abc\n"},
       {"train --batch-size 0", "bdl: error: --batch-size: must be a positive integer, got 0\n"},
       {"train --data /nonexistent", "bdl: error: /nonexistent: not a directory\n"},
-      {"train --bogus-flag 1", "bdl: error: The following arguments were not expected: 1 --bogus-flag\n"},
+      {"train --bogus-flag 1",
+       "bdl: error: The following arguments were not expected: 1 --bogus-flag\n"},
       {"frobnicate", "bdl: error: unknown command 'frobnicate' (commands: train, info)\n"},
   };
   for (const auto& c : cases) {
@@ -120,16 +121,18 @@ TEST(BdlCommand, TrainWritesReportWithRequiredFields) {
   if (!std::filesystem::exists("/usr/share/datasets/fashion-mnist")) {
     GTEST_SKIP() << "dataset-fashion-mnist is not installed";
   }
-  const std::string report =
-      (std::filesystem::temp_directory_path() / ("bdl_report_" + std::to_string(::getpid()) + ".json"))
-          .string();
-  const CommandResult r = run_bdl("train --model mlp --epochs 1 --max-iteration 20 --train-samples 4000 "
-                        "--test-samples 500 --threads 2 --progress quiet --report " + report);
+  const std::string report = (std::filesystem::temp_directory_path() /
+                              ("bdl_report_" + std::to_string(::getpid()) + ".json"))
+                                 .string();
+  const CommandResult r = run_bdl(
+      "train --model mlp --epochs 1 --max-iteration 20 --train-samples 4000 "
+      "--test-samples 500 --threads 2 --progress quiet --report " +
+      report);
   ASSERT_EQ(r.exit_code, 0) << r.stderr_text;
   std::ifstream in(report);
   const auto j = nlohmann::json::parse(in);
-  for (const char* key : {"test_top1", "test_loss", "train_loss", "train_samples_per_sec",
-                          "iterations", "epochs"}) {
+  for (const char* key :
+       {"test_top1", "test_loss", "train_loss", "train_samples_per_sec", "iterations", "epochs"}) {
     EXPECT_TRUE(j.contains(key)) << key;
   }
   EXPECT_EQ(j["iterations"], 20);

@@ -42,7 +42,8 @@ class IdxTest : public ::testing::Test {
       gzclose(f);
     } else {
       std::ofstream(path, std::ios::binary)
-          .write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+          .write(reinterpret_cast<const char*>(bytes.data()),
+                 static_cast<std::streamsize>(bytes.size()));
     }
     return path;
   }
@@ -93,7 +94,8 @@ TEST_F(IdxTest, TruncatedFileNamesTheFile) {
 
 TEST_F(IdxTest, TruncatedHeaderIsReported) {
   const std::string path = write("h", {0, 0, 8, 3, 0, 0});
-  EXPECT_EQ(error_of([&] { read_idx(path); }), path + ": header is truncated (3 dimensions declared)");
+  EXPECT_EQ(error_of([&] { read_idx(path); }),
+            path + ": header is truncated (3 dimensions declared)");
   const std::string empty = write("e", {});
   EXPECT_EQ(error_of([&] { read_idx(empty); }),
             empty + ": file has 0 bytes, too short for an IDX header");
@@ -102,8 +104,9 @@ TEST_F(IdxTest, TruncatedHeaderIsReported) {
 TEST_F(IdxTest, WrongMagicNumberIsReported) {
   auto b = header(0x12345678, {1});
   const std::string path = write("m", b);
-  EXPECT_EQ(error_of([&] { read_idx(path); }),
-            path + ": bad magic number 0x12345678, expected an IDX file (0x00000801 to 0x000008ff)");
+  EXPECT_EQ(
+      error_of([&] { read_idx(path); }),
+      path + ": bad magic number 0x12345678, expected an IDX file (0x00000801 to 0x000008ff)");
   const std::string floats = write("f", header(0x0D01, {1}));
   EXPECT_EQ(error_of([&] { read_idx(floats); }),
             floats + ": IDX element type 0xd is not supported, expected 0x08 (unsigned byte)");
@@ -128,8 +131,7 @@ TEST_F(IdxTest, TrailingBytesAreReported) {
 TEST_F(IdxTest, ImageAndLabelCountMismatchNamesBothFiles) {
   const std::string im = images("im.gz", 5);
   const std::string lb = labels("lb.gz", 4);
-  EXPECT_EQ(error_of([&] { idx(im, lb); }),
-            im + " has 5 images but " + lb + " has 4 labels");
+  EXPECT_EQ(error_of([&] { idx(im, lb); }), im + " has 5 images but " + lb + " has 4 labels");
 }
 
 TEST_F(IdxTest, DirectoryWithMissingFileNamesIt) {

@@ -1,4 +1,5 @@
 #include "bdl/nn/activations.h"
+
 #include "bdl/nn/log_softmax.h"
 #include "bdl/nn/reshape.h"
 #include "support/layer_case.h"

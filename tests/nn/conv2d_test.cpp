@@ -10,19 +10,27 @@ std::unique_ptr<nn::Module> conv(nn::Conv2dOptions o) { return std::make_unique<
 INSTANTIATE_TEST_SUITE_P(
     Conv2d, LayerTest,
     ::testing::Values(
-        LayerCase{"conv2d_pad1",
-                  [] { return conv({.in_channels = 2, .out_channels = 3, .kernel = 3, .padding = 1}); }},
-        LayerCase{"conv2d_stride2_rect",
-                  [] {
-                    return conv({.in_channels = 3, .out_channels = 4, .kernel = {3, 2}, .stride = 2});
-                  }},
+        LayerCase{
+            "conv2d_pad1",
+            [] { return conv({.in_channels = 2, .out_channels = 3, .kernel = 3, .padding = 1}); }},
+        LayerCase{
+            "conv2d_stride2_rect",
+            [] {
+              return conv({.in_channels = 3, .out_channels = 4, .kernel = {3, 2}, .stride = 2});
+            }},
         LayerCase{"conv2d_groups_dilation",
                   [] {
-                    return conv({.in_channels = 4, .out_channels = 6, .kernel = 3, .padding = 2,
-                                 .dilation = 2, .groups = 2, .bias = false});
+                    return conv({.in_channels = 4,
+                                 .out_channels = 6,
+                                 .kernel = 3,
+                                 .padding = 2,
+                                 .dilation = 2,
+                                 .groups = 2,
+                                 .bias = false});
                   }},
-        LayerCase{"conv2d_lenet1",
-                  [] { return conv({.in_channels = 1, .out_channels = 6, .kernel = 5, .padding = 2}); }}),
+        LayerCase{
+            "conv2d_lenet1",
+            [] { return conv({.in_channels = 1, .out_channels = 6, .kernel = 5, .padding = 2}); }}),
     case_name);
 
 TEST(Conv2d, RejectsWrongChannelCount) {

@@ -47,8 +47,8 @@ TEST_P(LayerTest, SkipsInputGradientWhenNotNeeded) {
   m->forward(x);
   m->backward(x, tensor_of(fixture()["grad_output"]));
   for (auto& p : m->parameters()) {
-    EXPECT_TRUE(all_close(*p.grad, tensor_of(fixture()["grads"][p.name]), GetParam().rtol,
-                          GetParam().atol))
+    EXPECT_TRUE(
+        all_close(*p.grad, tensor_of(fixture()["grads"][p.name]), GetParam().rtol, GetParam().atol))
         << p.name;
   }
 }

@@ -7,10 +7,10 @@ namespace {
 
 INSTANTIATE_TEST_SUITE_P(
     Linear, LayerTest,
-    ::testing::Values(LayerCase{"linear", [] { return std::make_unique<nn::Linear>(5, 3); }},
-                      LayerCase{"linear_no_bias",
-                                [] { return std::make_unique<nn::Linear>(6, 4, false); }},
-                      LayerCase{"linear_batch_1", [] { return std::make_unique<nn::Linear>(7, 2); }}),
+    ::testing::Values(
+        LayerCase{"linear", [] { return std::make_unique<nn::Linear>(5, 3); }},
+        LayerCase{"linear_no_bias", [] { return std::make_unique<nn::Linear>(6, 4, false); }},
+        LayerCase{"linear_batch_1", [] { return std::make_unique<nn::Linear>(7, 2); }}),
     case_name);
 
 TEST(Linear, RejectsInputOfWrongWidth) {

@@ -35,8 +35,8 @@ TEST(Triggers, FireWhenTheirConditionHolds) {
 }
 
 TEST(Metrics, CountTop1AndCombineExactly) {
-  const Tensor out = Tensor::from_vector(std::vector<float>{0.1f, 0.9f, 0.8f, 0.2f, 0.3f, 0.7f},
-                                         {3, 2});
+  const Tensor out =
+      Tensor::from_vector(std::vector<float>{0.1f, 0.9f, 0.8f, 0.2f, 0.3f, 0.7f}, {3, 2});
   const Tensor y = Tensor::from_vector(std::vector<int64_t>{1, 1, 1}, {3});
   EXPECT_EQ(count_top1(out, y), 2);
   Evaluation a{3, 2, 1.5}, b{1, 1, 0.5};
@@ -83,7 +83,8 @@ TEST(Optimizer, SameSeedGivesIdenticalWeights) {
     Tensor x({256, 1, 28, 28}, DType::u8);
     Tensor y({256}, DType::i64);
     Rng rng(3);
-    for (int64_t i = 0; i < x.numel(); ++i) x.data<uint8_t>()[i] = static_cast<uint8_t>(rng.below(256));
+    for (int64_t i = 0; i < x.numel(); ++i)
+      x.data<uint8_t>()[i] = static_cast<uint8_t>(rng.below(256));
     for (int64_t i = 0; i < 256; ++i) y.data<int64_t>()[i] = static_cast<int64_t>(rng.below(10));
     const data::Dataset d(x, y, "random");
     auto model = models::lenet5(10);
@@ -101,6 +102,34 @@ TEST(Optimizer, SameSeedGivesIdenticalWeights) {
   EXPECT_NE(run(5), run(6));
 }
 
+// Buffers are planned at the first iteration for a batch shape and reused: later
+// iterations allocate no tensor storage (first-touching fresh pages is what makes
+// frameworks slow on machines like this one).
+TEST(Optimizer, IterationsAfterTheFirstAllocateNoTensorStorage) {
+  for (const char* name : {"lenet5", "mlp"}) {
+    manual_seed(1);
+    auto model = models::make(name);
+    nn::FlatParameters flat = nn::compact(*model);
+    model->set_needs_input_grad(false);
+    Tensor x({32, 1, 28, 28});
+    global_rng().fill_uniform(x.span_f32(), -1, 1);
+    Tensor y({32}, DType::i64);
+    nn::CrossEntropy ce;
+    SGD sgd({.lr = 0.01, .momentum = 0.9});
+    auto step = [&] {
+      model->zero_grad();
+      const Tensor& out = model->forward(x);
+      ce.forward(out, y);
+      model->backward(x, ce.backward(out, y));
+      sgd.step(flat.weights.span_f32(), flat.grads.span_f32());
+    };
+    step();  // plans every buffer for this batch shape
+    const int64_t before = Storage::allocations();
+    for (int i = 0; i < 5; ++i) step();
+    EXPECT_EQ(Storage::allocations(), before) << name;
+  }
+}
+
 TEST(Optimizer, MaxIterationStopsMidEpoch) {
   Tensor x({100, 4});
   Tensor y({100}, DType::i64);
@@ -109,8 +138,10 @@ TEST(Optimizer, MaxIterationStopsMidEpoch) {
   model.emplace<nn::Linear>(4, 2);
   nn::CrossEntropy ce;
   Optimizer opt(model, d, ce);
-  opt.method(SGD({.lr = 0.1})).batch_size(10).end_when(max_iteration(7)).progress(
-      ProgressStyle::quiet);
+  opt.method(SGD({.lr = 0.1}))
+      .batch_size(10)
+      .end_when(max_iteration(7))
+      .progress(ProgressStyle::quiet);
   const TrainResult r = opt.optimize();
   EXPECT_EQ(r.iterations, 7);
   EXPECT_EQ(r.epochs, 0);

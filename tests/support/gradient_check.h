@@ -30,14 +30,13 @@ inline double weighted_sum(const Tensor& out, const std::vector<float>& r) {
   return s;
 }
 
-inline ::testing::AssertionResult compare_gradient(const char* what, int64_t index,
-                                                   double numeric, double analytic,
-                                                   const GradientCheckOptions& o) {
+inline ::testing::AssertionResult compare_gradient(const char* what, int64_t index, double numeric,
+                                                   double analytic, const GradientCheckOptions& o) {
   if (std::abs(numeric - analytic) <= o.atol + o.rtol * std::abs(numeric)) {
     return ::testing::AssertionSuccess();
   }
-  return ::testing::AssertionFailure() << what << "[" << index << "]: finite difference "
-                                       << numeric << ", backward " << analytic;
+  return ::testing::AssertionFailure()
+         << what << "[" << index << "]: finite difference " << numeric << ", backward " << analytic;
 }
 
 inline ::testing::AssertionResult check_module_gradients(nn::Module& m, const Tensor& input,

@@ -29,9 +29,9 @@ inline ::testing::AssertionResult all_close(const Tensor& actual, const Tensor& 
     }
   }
   if (worst > 0) {
-    return ::testing::AssertionFailure() << "element " << worst_i << ": " << a[worst_i]
-                                         << " vs expected " << e[worst_i] << " (rtol " << rtol
-                                         << ", atol " << atol << ")";
+    return ::testing::AssertionFailure()
+           << "element " << worst_i << ": " << a[worst_i] << " vs expected " << e[worst_i]
+           << " (rtol " << rtol << ", atol " << atol << ")";
   }
   return ::testing::AssertionSuccess();
 }

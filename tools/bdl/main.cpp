@@ -17,8 +17,7 @@ int main(int argc, char** argv) {
   train_cmd->add_option("--data", train.data, "fashion-mnist, or a directory of IDX files")
       ->capture_default_str();
   train_cmd->add_option("--epochs", train.epochs, "Epochs to train")->capture_default_str();
-  train_cmd->add_option("--batch-size", train.batch_size, "Mini-batch size")
-      ->capture_default_str();
+  train_cmd->add_option("--batch-size", train.batch_size, "Mini-batch size")->capture_default_str();
   train_cmd->add_option("--lr", train.lr, "Learning rate")->capture_default_str();
   train_cmd->add_option("--momentum", train.momentum, "SGD momentum")->capture_default_str();
   train_cmd->add_option("--seed", train.seed, "Seed of initialisation and shuffling")

@@ -19,7 +19,7 @@ struct TrainArgs {
   std::optional<int64_t> max_iteration;
   std::optional<int64_t> train_samples;  // use only the first N training samples
   std::optional<int64_t> test_samples;
-  std::string report;    // JSON report path, empty for none
+  std::string report;             // JSON report path, empty for none
   std::string progress = "auto";  // auto, bar, lines, quiet
 };
 

@@ -31,9 +31,9 @@ template <typename... Parts>
   throw Error(detail::concat(std::forward<Parts>(parts)...));
 }
 
-#define BDL_CHECK(cond, ...)                   \
-  do {                                         \
-    if (!(cond)) ::bdl::fail(__VA_ARGS__);     \
+#define BDL_CHECK(cond, ...)               \
+  do {                                     \
+    if (!(cond)) ::bdl::fail(__VA_ARGS__); \
   } while (0)
 
 }  // namespace bdl

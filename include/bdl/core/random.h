@@ -15,7 +15,9 @@ class Rng {
   uint64_t next_u64();
   // Uniform in [0, 1).
   double uniform();
-  float uniform(float low, float high) { return low + static_cast<float>(uniform()) * (high - low); }
+  float uniform(float low, float high) {
+    return low + static_cast<float>(uniform()) * (high - low);
+  }
   double normal();
   // Uniform integer in [0, n).
   uint64_t below(uint64_t n);

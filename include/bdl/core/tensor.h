@@ -30,6 +30,10 @@ class Storage {
   void* data() const { return data_; }
   size_t bytes() const { return bytes_; }
 
+  // Storage blocks allocated by this process so far: tests use it to check that
+  // a training iteration after the first allocates none.
+  static int64_t allocations();
+
  private:
   void* data_ = nullptr;
   size_t bytes_ = 0;
@@ -58,7 +62,9 @@ class Tensor {
   explicit Tensor(Shape shape, DType dtype = DType::f32);
 
   static Tensor empty(Shape shape, DType dtype = DType::f32);
-  static Tensor zeros(Shape shape, DType dtype = DType::f32) { return Tensor(std::move(shape), dtype); }
+  static Tensor zeros(Shape shape, DType dtype = DType::f32) {
+    return Tensor(std::move(shape), dtype);
+  }
   static Tensor full(Shape shape, float value);
   static Tensor from_vector(std::span<const float> values, Shape shape);
   static Tensor from_vector(std::span<const int64_t> values, Shape shape);
@@ -123,8 +129,7 @@ class Tensor {
   std::vector<float> to_vector() const;
 
  private:
-  Tensor(std::shared_ptr<Storage> storage, DType dtype, Shape shape, Shape strides,
-         int64_t offset);
+  Tensor(std::shared_ptr<Storage> storage, DType dtype, Shape shape, Shape strides, int64_t offset);
   void check_dtype(DType expected) const;
   void check_plain(const char* what) const;
   int64_t linear_index(std::initializer_list<int64_t> index) const;

@@ -10,7 +10,7 @@ namespace bdl::nn {
 class ClassNLL : public Criterion {
  public:
   ClassNLL() = default;
-  explicit ClassNLL(Tensor class_weights);
+  explicit ClassNLL(const Tensor& class_weights);
   float forward(const Tensor& input, const Tensor& target) override;
   const Tensor& backward(const Tensor& input, const Tensor& target) override;
   std::string type() const override { return "ClassNLL"; }

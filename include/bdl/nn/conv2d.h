@@ -8,7 +8,7 @@
 namespace bdl::kernels {
 class Conv2dKernel;
 struct Conv2dGeometry;
-}
+}  // namespace bdl::kernels
 
 namespace bdl::nn {
 

@@ -15,7 +15,7 @@ namespace bdl::nn {
 class CrossEntropy : public Criterion {
  public:
   CrossEntropy();
-  explicit CrossEntropy(Tensor class_weights);
+  explicit CrossEntropy(const Tensor& class_weights);
   ~CrossEntropy() override;
   CrossEntropy(CrossEntropy&&) noexcept;
   float forward(const Tensor& input, const Tensor& target) override;

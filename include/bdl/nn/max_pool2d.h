@@ -9,7 +9,7 @@
 namespace bdl::kernels {
 class Pool2dKernel;
 struct Pool2dGeometry;
-}
+}  // namespace bdl::kernels
 
 namespace bdl::nn {
 
@@ -24,7 +24,8 @@ struct MaxPool2dOptions {
 class MaxPool2d : public Module {
  public:
   explicit MaxPool2d(MaxPool2dOptions options);
-  explicit MaxPool2d(int64_t kernel) : MaxPool2d(MaxPool2dOptions{.kernel = kernel, .stride = {}}) {}
+  explicit MaxPool2d(int64_t kernel)
+      : MaxPool2d(MaxPool2dOptions{.kernel = kernel, .stride = {}}) {}
   ~MaxPool2d() override;
 
   const Tensor& forward(const Tensor& input) override;

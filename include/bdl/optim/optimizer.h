@@ -17,17 +17,17 @@ namespace bdl::optim {
 
 struct EpochRecord {
   int64_t epoch = 0;
-  int64_t iterations = 0;       // in this epoch
-  double train_loss = 0;        // mean over this epoch's iterations
-  double train_seconds = 0;     // forward, backward, update and batching; no validation
+  int64_t iterations = 0;    // in this epoch
+  double train_loss = 0;     // mean over this epoch's iterations
+  double train_seconds = 0;  // forward, backward, update and batching; no validation
   double samples_per_sec = 0;
   std::optional<Evaluation> validation;
 };
 
 struct TrainResult {
   int64_t iterations = 0;
-  int64_t epochs = 0;           // epochs completed
-  double last_loss = 0;         // loss of the last iteration
+  int64_t epochs = 0;    // epochs completed
+  double last_loss = 0;  // loss of the last iteration
   double train_seconds = 0;
   int64_t train_samples = 0;
   double samples_per_sec() const { return train_seconds > 0 ? train_samples / train_seconds : 0; }
