@@ -62,14 +62,5 @@ TEST(Sequential, FirstLayerSkipsInputGradientWhenAsked) {
   EXPECT_FALSE(gx.defined());
 }
 
-TEST(Models, UnknownNameListsKnownModels) {
-  try {
-    models::make("resnet9000");
-    FAIL() << "no error";
-  } catch (const Error& e) {
-    EXPECT_STREQ(e.what(), "unknown model 'resnet9000' (known: lenet5, mlp)");
-  }
-}
-
 }  // namespace
 }  // namespace bdl::testing
