@@ -94,18 +94,9 @@ const Tensor& Conv2d::backward(const Tensor& input, const Tensor& grad_output) {
   BDL_CHECK(grad_output.shape() == expected, label(), ": grad_output of shape ",
             grad_output.shape_str(), ", expected ", shape_str(expected));
   Tensor* grad_input = needs_input_grad_ ? &grad_input_ : nullptr;
-  if (grads_are_zero_) {
-    kernel_->backward(g, input, grad_output, grad_input, grad_weight_.f32(),
-                      options_.bias ? grad_bias_.f32() : nullptr);
-    grads_are_zero_ = false;
-  } else {
-    scratch_weight_.resize(weight_.shape());
-    if (options_.bias) scratch_bias_.resize(bias_.shape());
-    kernel_->backward(g, input, grad_output, grad_input, scratch_weight_.f32(),
-                      options_.bias ? scratch_bias_.f32() : nullptr);
-    accumulate(grad_weight_, scratch_weight_);
-    if (options_.bias) accumulate(grad_bias_, scratch_bias_);
-  }
+  accumulate_grads(grad_weight_, grad_bias_, [&](float* grad_weight, float* grad_bias) {
+    kernel_->backward(g, input, grad_output, grad_input, grad_weight, grad_bias);
+  });
   return grad_input_;
 }
 

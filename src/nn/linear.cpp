@@ -65,18 +65,10 @@ const Tensor& Linear::backward(const Tensor& input, const Tensor& grad_output) {
     grad_input_.resize(x.shape());
     kernel_->backward_data(batch, in, out, dy.f32(), weight_.f32(), grad_input_.f32());
   }
-  if (grads_are_zero_) {
-    kernel_->backward_weights(batch, in, out, options_.bias, x.f32(), dy.f32(), grad_weight_.f32(),
-                              options_.bias ? grad_bias_.f32() : nullptr);
-    grads_are_zero_ = false;
-  } else {
-    scratch_weight_.resize(weight_.shape());
-    if (options_.bias) scratch_bias_.resize(bias_.shape());
-    kernel_->backward_weights(batch, in, out, options_.bias, x.f32(), dy.f32(),
-                              scratch_weight_.f32(), options_.bias ? scratch_bias_.f32() : nullptr);
-    accumulate(grad_weight_, scratch_weight_);
-    if (options_.bias) accumulate(grad_bias_, scratch_bias_);
-  }
+  accumulate_grads(grad_weight_, grad_bias_, [&](float* grad_weight, float* grad_bias) {
+    kernel_->backward_weights(batch, in, out, options_.bias, x.f32(), dy.f32(), grad_weight,
+                              grad_bias);
+  });
   return grad_input_;
 }
 

@@ -48,7 +48,6 @@ class Conv2d : public Module {
 
   Conv2dOptions options_;
   Tensor weight_, bias_, grad_weight_, grad_bias_;
-  Tensor scratch_weight_, scratch_bias_;
   std::unique_ptr<kernels::Conv2dKernel> kernel_;
 };
 

@@ -41,7 +41,6 @@ class Linear : public Module {
 
   LinearOptions options_;
   Tensor weight_, bias_, grad_weight_, grad_bias_;
-  Tensor scratch_weight_, scratch_bias_;
   std::unique_ptr<kernels::InnerProductKernel> kernel_;
 };
 

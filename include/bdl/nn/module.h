@@ -22,6 +22,9 @@ struct Parameter {
 // *accumulates* parameter gradients. Output and gradient buffers are members that
 // are reused from one iteration to the next: a layer allocates only when the shape
 // of its input changes.
+// Adds src into dst element-wise (dst += src); both contiguous, same size.
+void accumulate(Tensor& dst, const Tensor& src);
+
 class Module {
  public:
   virtual ~Module() = default;
@@ -61,6 +64,29 @@ class Module {
 
  protected:
   virtual void on_train(bool /*on*/) {}
+
+  // Parameter gradients accumulate. write(weight_grad, bias_grad) is a kernel that
+  // overwrites its outputs: right after zero_grad() it writes into the gradients
+  // directly, otherwise into scratch buffers that are then added. bias_grad is null
+  // when grad_bias is undefined.
+  template <typename Write>
+  void accumulate_grads(Tensor& grad_weight, Tensor& grad_bias, Write&& write) {
+    float* bias = nullptr;
+    if (grads_are_zero_) {
+      if (grad_bias.defined()) bias = grad_bias.f32();
+      write(grad_weight.f32(), bias);
+      grads_are_zero_ = false;
+      return;
+    }
+    grad_scratch_[0].resize(grad_weight.shape());
+    if (grad_bias.defined()) {
+      grad_scratch_[1].resize(grad_bias.shape());
+      bias = grad_scratch_[1].f32();
+    }
+    write(grad_scratch_[0].f32(), bias);
+    accumulate(grad_weight, grad_scratch_[0]);
+    if (grad_bias.defined()) accumulate(grad_bias, grad_scratch_[1]);
+  }
   // True until the first backward after zero_grad(): layers then write their
   // parameter gradients directly instead of writing to scratch and adding.
   bool grads_are_zero_ = true;
@@ -71,11 +97,9 @@ class Module {
   bool needs_input_grad_ = true;
 
  private:
+  Tensor grad_scratch_[2];
   void collect(std::vector<Parameter>& out, const std::string& prefix);
   std::string name_;
 };
-
-// Adds src into dst element-wise (dst += src); both contiguous, same size.
-void accumulate(Tensor& dst, const Tensor& src);
 
 }  // namespace bdl::nn
