@@ -23,13 +23,14 @@ int64_t count_top1(const Tensor& output, const Tensor& target) {
 }
 
 Evaluation evaluate(nn::Module& model, nn::Criterion& criterion, const data::Dataset& dataset,
-                    int64_t batch_size) {
+                    int64_t batch_size, std::span<const int64_t> partitions) {
   const bool was_training = model.is_training();
   model.eval();
   data::Batcher batcher(dataset, batch_size, /*drop_last=*/false);
   std::vector<int64_t> all(dataset.partitions().size());
   for (size_t i = 0; i < all.size(); ++i) all[i] = static_cast<int64_t>(i);
-  batcher.set_order(data::epoch_order(dataset, all, 0, 0, /*shuffle=*/false));
+  if (partitions.empty()) partitions = all;
+  batcher.set_order(data::epoch_order(dataset, partitions, 0, 0, /*shuffle=*/false));
   Evaluation result;
   for (int64_t b = 0; b < batcher.num_batches(); ++b) {
     const data::MiniBatch& batch = batcher.batch(b);

@@ -4,10 +4,23 @@
 #include <cmath>
 #include <numeric>
 
+#include "bdl/core/random.h"
 #include "bdl/data/batcher.h"
 #include "bdl/nn/flat_parameters.h"
 
 namespace bdl::optim {
+namespace {
+
+// Partitions p with p % size == rank: each worker reads only its own.
+std::vector<int64_t> owned_partitions(const data::Dataset& d, int rank, int size) {
+  std::vector<int64_t> owned;
+  for (int64_t p = rank; p < static_cast<int64_t>(d.partitions().size()); p += size) {
+    owned.push_back(p);
+  }
+  return owned;
+}
+
+}  // namespace
 
 Optimizer::Optimizer(nn::Module& model, const data::Dataset& train, nn::Criterion& criterion)
     : model_(model), train_(train), criterion_(criterion) {}
@@ -35,6 +48,17 @@ Optimizer& Optimizer::seed(uint64_t seed) {
   return *this;
 }
 
+Optimizer& Optimizer::sync(ParameterSync& sync) {
+  sync_ = &sync;
+  return *this;
+}
+
+Optimizer& Optimizer::sync_every(int64_t k) {
+  BDL_CHECK(k > 0, "sync_every: must be positive, got ", k);
+  sync_every_ = k;
+  return *this;
+}
+
 Optimizer& Optimizer::progress(ProgressStyle style) {
   progress_style_ = style;
   return *this;
@@ -48,18 +72,34 @@ Optimizer& Optimizer::on_epoch(std::function<void(const EpochRecord&)> callback)
 TrainResult Optimizer::optimize() {
   BDL_CHECK(method_ != nullptr, "Optimizer: no optimisation method set");
   BDL_CHECK(end_when_.has_value(), "Optimizer: no end trigger set");
-  BDL_CHECK(train_.size() >= batch_size_, "Optimizer: batch size ", batch_size_, " exceeds the ",
-            train_.size(), " training samples of ", train_.name());
+  const int rank = sync_->rank();
+  const int workers = sync_->size();
+  BDL_CHECK(batch_size_ % workers == 0, "batch size ", batch_size_, " is not divisible by the ",
+            workers, " workers (each takes an equal share)");
+  const int64_t local_batch = batch_size_ / workers;
+
+  // Each worker owns partitions rank, rank + N, ...; a dataset with fewer
+  // partitions than workers is cut by index ranges.
+  data::Dataset train = train_;
+  if (static_cast<int>(train.partitions().size()) < workers) train = train.partitioned(workers);
+  const std::vector<int64_t> owned = owned_partitions(train, rank, workers);
+  std::optional<data::Dataset> validation;
+  std::vector<int64_t> validation_owned;
+  if (validation_set_) {
+    validation = validation_set_->partitioned(std::max<int64_t>(
+        workers, static_cast<int64_t>(validation_set_->partitions().size())));
+    validation_owned = owned_partitions(*validation, rank, workers);
+  }
 
   nn::FlatParameters flat = nn::compact(model_);
+  sync_->start(flat);
   model_.train();
   // The network input needs no gradient: the first layer skips that work.
   model_.set_needs_input_grad(false);
 
-  std::vector<int64_t> partitions(train_.partitions().size());
-  std::iota(partitions.begin(), partitions.end(), 0);
-  data::Batcher batcher(train_, batch_size_, /*drop_last=*/true);
-  Progress progress(progress_style_);
+  data::Batcher batcher(train, local_batch, /*drop_last=*/true);
+  const uint64_t worker_seed = Rng::derive(seed_, static_cast<uint64_t>(rank));
+  Progress progress(rank == 0 ? progress_style_ : ProgressStyle::quiet);
 
   // Epoch count for display: known when the end trigger is max_epoch, else unknown (0).
   int64_t shown_epochs = 0;
@@ -72,12 +112,18 @@ TrainResult Optimizer::optimize() {
   bool done = false;
   using Clock = std::chrono::steady_clock;
   while (!done) {
-    batcher.set_order(data::epoch_order(train_, partitions, seed_, state.epoch, true));
-    const int64_t batches = batcher.num_batches();
+    batcher.set_order(data::epoch_order(train, owned, worker_seed, state.epoch, true));
+    // Workers may own a few samples more or less: all run the smallest count.
+    double batches_d = static_cast<double>(batcher.num_batches());
+    sync_->min(std::span(&batches_d, 1));
+    const auto batches = static_cast<int64_t>(batches_d);
+    BDL_CHECK(batches > 0, "worker ", rank, " has fewer than ", local_batch,
+              " training samples: lower the batch size");
     progress.start_epoch(state.epoch, shown_epochs, batches);
     EpochRecord record;
     record.epoch = state.epoch;
-    double loss_sum = 0;
+    double group[2] = {0, 0};  // loss sum and iterations since the last boundary
+    double epoch_loss = 0, epoch_iterations = 0;
     const auto epoch_start = Clock::now();
     for (int64_t b = 0; b < batches; ++b) {
       const data::MiniBatch& batch = batcher.batch(b);
@@ -85,40 +131,52 @@ TrainResult Optimizer::optimize() {
       const Tensor& output = model_.forward(batch.input);
       const float loss = criterion_.forward(output, batch.target);
       BDL_CHECK(std::isfinite(loss), "training diverged: loss is ", loss, " at iteration ",
-                state.iteration + 1, " (lower the learning rate)");
+                state.iteration + 1, " on worker ", rank, " (lower the learning rate)");
       model_.backward(batch.input, criterion_.backward(output, batch.target));
-      method_->step(flat.weights.span_f32(), flat.grads.span_f32());
+      sync_->step(flat, *method_);
 
       ++state.iteration;
       ++record.iterations;
-      loss_sum += loss;
-      result.last_loss = loss;
-      result.train_samples += batch.size();
-      const double elapsed = std::chrono::duration<double>(Clock::now() - epoch_start).count();
-      progress.update(b + 1, loss, static_cast<double>(record.iterations * batch_size_) / elapsed);
-      if (end_when_->fires(state)) {
-        done = true;
-        break;
+      group[0] += loss;
+      group[1] += 1;
+      result.train_samples += batch_size_;
+      // Iteration-based triggers fire on every worker at the same iteration.
+      done = end_when_->fires(state);
+      if (done || b + 1 == batches || state.iteration % sync_every_ == 0) {
+        sync_->sum(group);  // a group boundary: the only metric exchange
+        result.last_loss = group[0] / group[1];
+        epoch_loss += group[0];
+        epoch_iterations += group[1];
+        group[0] = group[1] = 0;
+        const double elapsed = std::chrono::duration<double>(Clock::now() - epoch_start).count();
+        progress.update(b + 1, result.last_loss,
+                        static_cast<double>(record.iterations * batch_size_) / elapsed);
       }
+      if (done) break;
     }
     record.train_seconds = std::chrono::duration<double>(Clock::now() - epoch_start).count();
-    record.train_loss = record.iterations ? loss_sum / record.iterations : 0;
+    record.train_loss = epoch_iterations > 0 ? epoch_loss / epoch_iterations : 0;
     record.samples_per_sec = record.iterations * batch_size_ / record.train_seconds;
     result.train_seconds += record.train_seconds;
     progress.end_epoch();
 
-    const bool epoch_complete = record.iterations == batches;
-    if (epoch_complete) {
+    if (record.iterations == batches) {
       ++state.epochs_completed;
       state.epoch_end = true;
     }
-    if (validation_set_ && (done || (validate_when_ && validate_when_->fires(state)))) {
-      record.validation = evaluate(model_, criterion_, *validation_set_,
-                                   validation_batch_ > 0 ? validation_batch_ : batch_size_);
+    if (validation && (done || (validate_when_ && validate_when_->fires(state)))) {
+      const Evaluation local =
+          evaluate(model_, criterion_, *validation,
+                   validation_batch_ > 0 ? validation_batch_ : local_batch, validation_owned);
+      double counts[3] = {static_cast<double>(local.samples), static_cast<double>(local.correct),
+                          local.loss_sum};
+      sync_->sum(counts);
+      record.validation = Evaluation{static_cast<int64_t>(counts[0]),
+                                     static_cast<int64_t>(counts[1]), counts[2]};
       result.last_validation = record.validation;
     }
     result.history.push_back(record);
-    if (on_epoch_) on_epoch_(record);
+    if (on_epoch_ && rank == 0) on_epoch_(record);
     if (!done && end_when_->fires(state)) done = true;
     state.epoch_end = false;
     ++state.epoch;

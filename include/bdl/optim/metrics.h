@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 
 #include "bdl/data/dataset.h"
 #include "bdl/nn/criterion.h"
@@ -28,9 +29,9 @@ struct Evaluation {
 // Number of rows of a (batch, classes) output whose arg-max equals the target.
 int64_t count_top1(const Tensor& output, const Tensor& target);
 
-// Runs the model in evaluation mode over the whole dataset (restoring the mode
-// it found) and counts top-1 hits and summed loss.
+// Runs the model in evaluation mode over the given partitions of the dataset (all
+// when empty), restoring the mode it found, and counts top-1 hits and summed loss.
 Evaluation evaluate(nn::Module& model, nn::Criterion& criterion, const data::Dataset& dataset,
-                    int64_t batch_size);
+                    int64_t batch_size, std::span<const int64_t> partitions = {});
 
 }  // namespace bdl::optim

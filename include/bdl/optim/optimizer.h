@@ -1,6 +1,7 @@
 #pragma once
 
 #include <functional>
+#include <span>
 #include <memory>
 #include <optional>
 #include <vector>
@@ -10,6 +11,7 @@
 #include "bdl/nn/module.h"
 #include "bdl/optim/metrics.h"
 #include "bdl/optim/optim_method.h"
+#include "bdl/optim/parameter_sync.h"
 #include "bdl/optim/progress.h"
 #include "bdl/optim/trigger.h"
 
@@ -18,7 +20,7 @@ namespace bdl::optim {
 struct EpochRecord {
   int64_t epoch = 0;
   int64_t iterations = 0;    // in this epoch
-  double train_loss = 0;     // mean over this epoch's iterations
+  double train_loss = 0;     // mean over this epoch's iterations and all workers
   double train_seconds = 0;  // forward, backward, update and batching; no validation
   double samples_per_sec = 0;
   std::optional<Evaluation> validation;
@@ -29,7 +31,7 @@ struct TrainResult {
   int64_t epochs = 0;    // epochs completed
   double last_loss = 0;  // loss of the last iteration
   double train_seconds = 0;
-  int64_t train_samples = 0;
+  int64_t train_samples = 0;  // over all workers
   double samples_per_sec() const { return train_seconds > 0 ? train_samples / train_seconds : 0; }
   std::vector<EpochRecord> history;
   std::optional<Evaluation> last_validation;
@@ -39,6 +41,14 @@ struct TrainResult {
 // method, triggers for when to stop and validate. Each iteration is forward,
 // backward and update of the flat parameter buffers; buffers are planned at the
 // first iteration and reused.
+//
+// The same loop runs data-parallel when given a ParameterSync of N workers: the
+// batch size is global (each worker takes 1/N of it from its own partitions,
+// shuffled by a stream derived from seed, rank and epoch), the only
+// communication per iteration is the sync's gradient and weight exchange, and
+// losses are combined, progress shown and validation run at group boundaries
+// every sync_every() iterations and at epoch ends. Validation is distributed:
+// each worker scores its share of the validation set and the counts are summed.
 class Optimizer {
  public:
   Optimizer(nn::Module& model, const data::Dataset& train, nn::Criterion& criterion);
@@ -57,6 +67,10 @@ class Optimizer {
   // Validation batch 0 means the training batch size (whose buffers exist already).
   Optimizer& validate(Trigger when, const data::Dataset& dataset, int64_t batch_size = 0);
   Optimizer& seed(uint64_t seed);
+  // Data-parallel training through this sync (not owned); LocalSync by default.
+  Optimizer& sync(ParameterSync& sync);
+  // Group boundary every k iterations (and at every epoch end).
+  Optimizer& sync_every(int64_t k);
   Optimizer& progress(ProgressStyle style);
   // Called after every epoch with its record (validation included when it ran).
   Optimizer& on_epoch(std::function<void(const EpochRecord&)> callback);
@@ -74,6 +88,9 @@ class Optimizer {
   const data::Dataset* validation_set_ = nullptr;
   int64_t validation_batch_ = 0;  // 0: the training batch size
   uint64_t seed_ = 1;
+  LocalSync local_sync_;
+  ParameterSync* sync_ = &local_sync_;
+  int64_t sync_every_ = 50;
   ProgressStyle progress_style_ = ProgressStyle::automatic;
   std::function<void(const EpochRecord&)> on_epoch_;
 };

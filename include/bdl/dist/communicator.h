@@ -1,0 +1,65 @@
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+
+namespace bdl::dist {
+
+enum class ReduceOp { sum, min, max };
+
+// The collectives and point-to-point transfers bdl needs from a distributed
+// engine. MPI implements it for N processes; a size-1 implementation serves a
+// program that was not started by mpirun or srun. Every wait has a deadline:
+// when a peer sends nothing for timeout(), the call throws bdl::Error naming that
+// peer, rather than hanging.
+class Communicator {
+ public:
+  virtual ~Communicator() = default;
+  virtual int rank() const = 0;
+  virtual int size() const = 0;
+  virtual std::string describe() const = 0;
+
+  // Non-blocking transfers of raw bytes; wait_all() completes every request
+  // posted since the last wait_all().
+  virtual void isend(const void* data, size_t bytes, int peer, int tag) = 0;
+  virtual void irecv(void* data, size_t bytes, int peer, int tag) = 0;
+  virtual void wait_all(const char* what) = 0;
+  // Waits for the receives posted since the last wait_all() one by one, in the
+  // order they were posted, calling on_received(index) as each arrives: the caller
+  // reduces a chunk while later ones are still in flight.
+  virtual void wait_receives(const char* what, const std::function<void(size_t)>& on_received) = 0;
+
+  virtual void allreduce(std::span<double> values, ReduceOp op) = 0;
+  // Sum of float buffers across workers by the engine's own algorithm (MPI_Allreduce).
+  virtual void allreduce_sum(std::span<float> values) = 0;
+  virtual void broadcast(std::span<float> values, int root) = 0;
+  // Rank root receives every worker's send buffer, rank-ordered, into recv (size() * send.size()).
+  virtual void gather(std::span<const float> send, std::span<float> recv, int root) = 0;
+  virtual void barrier() = 0;
+  // Ends every process of the job with this exit code (MPI_Abort); never returns.
+  [[noreturn]] virtual void abort(int code) = 0;
+
+  void set_timeout(std::chrono::milliseconds timeout) { timeout_ = timeout; }
+  std::chrono::milliseconds timeout() const { return timeout_; }
+
+ protected:
+  std::chrono::milliseconds timeout_{60000};
+};
+
+// A communicator of one worker: collectives are identities.
+std::unique_ptr<Communicator> local_communicator();
+
+// True when this process was started by mpirun/mpiexec or srun.
+bool launched_by_mpi();
+
+// The world of an MPI launch (initialises MPI); finalised when the last one is destroyed.
+std::unique_ptr<Communicator> mpi_world();
+
+// mpi_world() when launched by MPI, otherwise local_communicator().
+std::unique_ptr<Communicator> world();
+
+}  // namespace bdl::dist

@@ -1,0 +1,47 @@
+#pragma once
+
+#include <span>
+#include <string>
+
+#include "bdl/nn/flat_parameters.h"
+#include "bdl/optim/optim_method.h"
+
+namespace bdl::optim {
+
+// How the training loop works with the other workers of a data-parallel job. The
+// loop itself is the same on 1 or N workers; what differs is behind this
+// interface. LocalSync is the single-worker case; bdl::dist provides the MPI ones
+// (BigDL's sharded sync, MPI_Allreduce, driver-style).
+class ParameterSync {
+ public:
+  virtual ~ParameterSync() = default;
+  virtual int rank() const = 0;
+  virtual int size() const = 0;
+  virtual std::string describe() const = 0;
+
+  // Before the first iteration: every worker adopts the same weights.
+  virtual void start(nn::FlatParameters& flat) = 0;
+  // One iteration's exchange: flat.grads holds this worker's gradient (a mean over
+  // its share of the batch). Afterwards the method has been applied to the mean
+  // gradient over all workers and every worker holds the same weights.
+  virtual void step(nn::FlatParameters& flat, OptimMethod& method) = 0;
+
+  // Metrics at group boundaries (element-wise over workers).
+  virtual void sum(std::span<double> values) = 0;
+  virtual void min(std::span<double> values) = 0;
+};
+
+class LocalSync : public ParameterSync {
+ public:
+  int rank() const override { return 0; }
+  int size() const override { return 1; }
+  std::string describe() const override { return "1 worker"; }
+  void start(nn::FlatParameters&) override {}
+  void step(nn::FlatParameters& flat, OptimMethod& method) override {
+    method.step(flat.weights.span_f32(), flat.grads.span_f32());
+  }
+  void sum(std::span<double>) override {}
+  void min(std::span<double>) override {}
+};
+
+}  // namespace bdl::optim
