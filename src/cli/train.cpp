@@ -1,7 +1,9 @@
 #include <sys/resource.h>
 
 #include <cstdio>
+#include <chrono>
 #include <filesystem>
+#include <iostream>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <ostream>
@@ -10,6 +12,8 @@
 #include "bdl/core/random.h"
 #include "bdl/core/threads.h"
 #include "bdl/data/dataset.h"
+#include "bdl/dist/communicator.h"
+#include "bdl/dist/sync.h"
 #include "bdl/models/zoo.h"
 #include "bdl/nn/cross_entropy.h"
 #include "bdl/optim/optimizer.h"
@@ -59,6 +63,13 @@ void validate(const TrainArgs& a) {
             "--train-samples: must be a positive integer");
   BDL_CHECK(!a.test_samples || *a.test_samples > 0, "--test-samples: must be a positive integer");
   progress_style(a.progress);
+  const auto strategy = dist::parse_sync_strategy(a.sync);
+  const auto format = dist::parse_wire_format(a.compress);
+  BDL_CHECK(format == dist::WireFormat::fp32 || strategy == dist::SyncStrategy::sharded,
+            "--compress ", a.compress, " needs --sync sharded");
+  BDL_CHECK(a.sync_every > 0, "--sync-every: must be a positive integer, got ", a.sync_every);
+  BDL_CHECK(a.comm_timeout_ms >= 100, "--comm-timeout-ms: must be at least 100, got ",
+            a.comm_timeout_ms);
   bool known = false;
   for (const auto& n : models::names()) known |= n == a.model;
   if (!known) models::make(a.model);  // throws, listing the known models
@@ -69,8 +80,12 @@ void validate(const TrainArgs& a) {
   }
 }
 
-int run_train(const TrainArgs& a, std::ostream& out) {
-  validate(a);
+namespace {
+// Training on this worker of the job described by comm.
+int train_on(const TrainArgs& a, dist::Communicator& comm, std::ostream& all_out) {
+  // Only rank 0 talks to the user.
+  std::ostream null_stream(nullptr);
+  std::ostream& out = comm.rank() == 0 ? all_out : null_stream;
   set_num_threads(a.threads);
   manual_seed(a.seed);
 
@@ -83,11 +98,15 @@ int run_train(const TrainArgs& a, std::ostream& out) {
   BDL_CHECK(train.size() >= a.batch_size, "--batch-size: ", a.batch_size, " exceeds the ",
             train.size(), " training samples");
 
+  BDL_CHECK(a.batch_size % comm.size() == 0, "--batch-size: ", a.batch_size,
+            " is not divisible by the ", comm.size(), " workers");
   auto model = models::make(a.model, 10);
   nn::CrossEntropy criterion;
+  auto sync = dist::make_sync(dist::parse_sync_strategy(a.sync), comm,
+                              dist::parse_wire_format(a.compress));
   out << "bdl train: " << a.model << " on " << data::resolve_data_dir(a.data) << " ("
       << train.size() << " train, " << test.size() << " test samples), batch " << a.batch_size
-      << ", " << num_threads() << " threads\n"
+      << ", " << num_threads() << " threads per worker, " << sync->describe() << "\n"
       << std::flush;
 
   optim::Trigger end = optim::max_epoch(a.epochs);
@@ -99,6 +118,8 @@ int run_train(const TrainArgs& a, std::ostream& out) {
       .end_when(end)
       .validate(optim::every_epoch(), test)
       .seed(a.seed)
+      .sync(*sync)
+      .sync_every(a.sync_every)
       .progress(progress_style(a.progress))
       .on_epoch([&](const optim::EpochRecord& r) {
         char line[256];
@@ -114,8 +135,11 @@ int run_train(const TrainArgs& a, std::ostream& out) {
       });
   const optim::TrainResult result = optimizer.optimize();
 
-  if (!a.report.empty()) {
+  if (!a.report.empty() && comm.rank() == 0) {
     nlohmann::json report = {
+        {"workers", comm.size()},
+        {"sync", a.sync},
+        {"compress", a.compress},
         {"model", a.model},
         {"batch_size", a.batch_size},
         {"threads", num_threads()},
@@ -148,6 +172,24 @@ int run_train(const TrainArgs& a, std::ostream& out) {
     write_report(a.report, report);
   }
   return 0;
+}
+
+}  // namespace
+
+int run_train(const TrainArgs& a, std::ostream& out) {
+  validate(a);
+  auto comm = dist::world();
+  comm->set_timeout(std::chrono::milliseconds(a.comm_timeout_ms));
+  try {
+    return train_on(a, *comm, out);
+  } catch (const Error& e) {
+    if (comm->size() == 1) throw;
+    // One worker failing must end the whole job, naming this worker; the others
+    // would otherwise wait for it until their own timeout.
+    std::cerr << "bdl: error: rank " << comm->rank() << ": " << e.what() << std::endl;
+    comm->abort(1);
+  }
+  return 1;  // not reached: abort() ends every process of the job
 }
 
 }  // namespace bdl::cli

@@ -30,6 +30,16 @@ int main(int argc, char** argv) {
   train_cmd->add_option("--report", train.report, "Write a JSON report to this file");
   train_cmd->add_option("--progress", train.progress, "auto, bar, lines or quiet")
       ->capture_default_str();
+  train_cmd->add_option("--sync", train.sync, "Under MPI: sharded, allreduce or driver")
+      ->capture_default_str();
+  train_cmd->add_option("--compress", train.compress, "Wire format of the sync: none, fp16, bf16")
+      ->capture_default_str();
+  train_cmd->add_option("--sync-every", train.sync_every,
+                        "Iterations between group boundaries (metrics, progress)")
+      ->capture_default_str();
+  train_cmd->add_option("--comm-timeout-ms", train.comm_timeout_ms,
+                        "A peer silent this long is reported lost")
+      ->capture_default_str();
 
   bdl::cli::InfoArgs info;
   auto* info_cmd = app.add_subcommand("info", "Version, kernel ISA, threads; a model's layers");

@@ -1,0 +1,81 @@
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "bdl/dist/all_reduce_parameter.h"
+#include "bdl/dist/communicator.h"
+#include "bdl/optim/parameter_sync.h"
+
+namespace bdl::dist {
+
+enum class SyncStrategy {
+  sharded,    // BigDL: reduce-scatter, each owner updates its slice, all-gather
+  allreduce,  // MPI_Allreduce of gradients, every worker runs the whole update
+  driver,     // Spark MLlib: gather gradients to rank 0, update there, broadcast
+};
+
+SyncStrategy parse_sync_strategy(const std::string& name);
+std::string sync_strategy_name(SyncStrategy strategy);
+
+// BigDL's synchronisation: the optimizer runs on this worker's slice only, so its
+// state (momentum, Adam moments) is 1/N of the model per worker.
+class ShardedSync : public optim::ParameterSync {
+ public:
+  ShardedSync(Communicator& comm, WireFormat format = WireFormat::fp32);
+  int rank() const override { return comm_.rank(); }
+  int size() const override { return comm_.size(); }
+  std::string describe() const override;
+  void start(nn::FlatParameters& flat) override;
+  void step(nn::FlatParameters& flat, optim::OptimMethod& method) override;
+  void sum(std::span<double> values) override { comm_.allreduce(values, ReduceOp::sum); }
+  void min(std::span<double> values) override { comm_.allreduce(values, ReduceOp::min); }
+  Slice own_slice() const { return parameter_ ? parameter_->own_slice() : Slice{}; }
+
+ private:
+  Communicator& comm_;
+  WireFormat format_;
+  std::unique_ptr<AllReduceParameter> parameter_;
+  std::vector<float> own_before_;
+};
+
+// For comparison: the MPI library's allreduce of the whole gradient, and the
+// optimizer replicated on every worker (full optimizer state everywhere).
+class AllreduceSync : public optim::ParameterSync {
+ public:
+  explicit AllreduceSync(Communicator& comm) : comm_(comm) {}
+  int rank() const override { return comm_.rank(); }
+  int size() const override { return comm_.size(); }
+  std::string describe() const override;
+  void start(nn::FlatParameters& flat) override;
+  void step(nn::FlatParameters& flat, optim::OptimMethod& method) override;
+  void sum(std::span<double> values) override { comm_.allreduce(values, ReduceOp::sum); }
+  void min(std::span<double> values) override { comm_.allreduce(values, ReduceOp::min); }
+
+ private:
+  Communicator& comm_;
+};
+
+// For comparison: what a driver-based system does. Rank 0 receives every
+// worker's whole gradient, sums and updates, and broadcasts the weights.
+class DriverSync : public optim::ParameterSync {
+ public:
+  explicit DriverSync(Communicator& comm) : comm_(comm) {}
+  int rank() const override { return comm_.rank(); }
+  int size() const override { return comm_.size(); }
+  std::string describe() const override;
+  void start(nn::FlatParameters& flat) override;
+  void step(nn::FlatParameters& flat, optim::OptimMethod& method) override;
+  void sum(std::span<double> values) override { comm_.allreduce(values, ReduceOp::sum); }
+  void min(std::span<double> values) override { comm_.allreduce(values, ReduceOp::min); }
+
+ private:
+  Communicator& comm_;
+  std::vector<float> gathered_;
+};
+
+std::unique_ptr<optim::ParameterSync> make_sync(SyncStrategy strategy, Communicator& comm,
+                                                WireFormat format);
+
+}  // namespace bdl::dist
