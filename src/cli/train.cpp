@@ -186,7 +186,9 @@ int run_train(const TrainArgs& a, std::ostream& out) {
     if (comm->size() == 1) throw;
     // One worker failing must end the whole job, naming this worker; the others
     // would otherwise wait for it until their own timeout.
-    std::cerr << "bdl: error: rank " << comm->rank() << ": " << e.what() << std::endl;
+    const std::string what = e.what();
+    const std::string rank = "rank " + std::to_string(comm->rank()) + ": ";
+    std::cerr << "bdl: error: " << (what.rfind(rank, 0) == 0 ? "" : rank) << what << std::endl;
     comm->abort(1);
   }
   return 1;  // not reached: abort() ends every process of the job
