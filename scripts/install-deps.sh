@@ -9,7 +9,7 @@ packages=(
   build-essential cmake ninja-build pkg-config
   libdnnl-dev zlib1g-dev nlohmann-json3-dev libcli11-dev libopenmpi-dev openmpi-bin
   libgtest-dev libgmock-dev libbenchmark-dev
-  dataset-fashion-mnist bc procps
+  dataset-fashion-mnist bc procps iproute2
 )
 if [[ "${1:-}" == "--bench" ]]; then
   # PyTorch for the side-by-side benchmarks and the fixture generator; OpenBLAS

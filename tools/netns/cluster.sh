@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Runs an MPI job across N "hosts" made of network namespaces on this machine:
+# each host is a namespace with one veth link to a bridge (in a namespace of its
+# own), addressed 10.199.77.1..N, optionally shaped with tc to RATE; mpirun starts
+# one rank per host through a launcher that runs `ip netns exec` instead of ssh,
+# and only TCP is used between ranks. Everything is removed afterwards.
+#   tools/netns/cluster.sh [--hosts N] [--rate 10gbit] -- COMMAND [ARGS...]
+# Exit code: the job's, or 77 when namespaces cannot be made here (not root, no
+# iproute2, no permission), with the reason printed.
+set -u
+hosts=3
+rate=""
+while [[ $# -gt 0 && "$1" != "--" ]]; do
+  case "$1" in
+    --hosts) hosts=$2; shift 2 ;;
+    --rate) rate=$2; shift 2 ;;
+    *) echo "cluster.sh: unknown option $1" >&2; exit 2 ;;
+  esac
+done
+shift
+skip() { echo "SKIP: $*"; exit 77; }
+[[ $(id -u) -eq 0 ]] || skip "not root: network namespaces need root"
+command -v ip >/dev/null || skip "no ip command (iproute2)"
+mpiexec=$(command -v mpiexec) || skip "no mpiexec"
+
+tag="bdl$$"
+work=$(mktemp -d)
+cleanup() {
+  for i in $(seq 1 "$hosts") sw; do ip netns del "${tag}h${i}" 2>/dev/null; done
+  ip netns del "${tag}sw" 2>/dev/null
+  rm -rf "$work"
+}
+trap cleanup EXIT
+ip netns add "${tag}sw" 2>/dev/null || skip "cannot create network namespaces here"
+{ ip -n "${tag}sw" link add br0 type bridge && ip -n "${tag}sw" link set br0 up; } ||
+  skip "cannot create a bridge"
+for i in $(seq 1 "$hosts"); do
+  ip netns add "${tag}h${i}"
+  ip link add "${tag}v${i}" type veth peer name "${tag}p${i}" || skip "cannot create veth pairs"
+  ip link set "${tag}v${i}" netns "${tag}h${i}"
+  ip link set "${tag}p${i}" netns "${tag}sw"
+  ip -n "${tag}sw" link set "${tag}p${i}" master br0 up
+  ip -n "${tag}h${i}" addr add "10.199.77.${i}/24" dev "${tag}v${i}"
+  ip -n "${tag}h${i}" link set "${tag}v${i}" up
+  ip -n "${tag}h${i}" link set lo up
+  if [[ -n "$rate" ]]; then
+    ip netns exec "${tag}h${i}" tc qdisc add dev "${tag}v${i}" root tbf rate "$rate" \
+      burst 4mb latency 50ms || skip "tc cannot shape the links"
+  fi
+done
+# OpenMPI's launcher calls "<agent> <host> <command...>" where it would call ssh.
+cat >"$work/netns-agent" <<AGENT
+#!/bin/sh
+host=\$1
+shift
+exec ip netns exec ${tag}\$host sh -c "\$*"
+AGENT
+chmod +x "$work/netns-agent"
+for i in $(seq 1 "$hosts"); do echo "h${i} slots=1"; done >"$work/hosts"
+
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+# Each rank must run in its own namespace: each sees a different address.
+seen=$(ip netns exec "${tag}h1" "$mpiexec" --hostfile "$work/hosts" -np "$hosts" \
+  --mca plm_rsh_agent "$work/netns-agent" --mca oob_tcp_if_include 10.199.77.0/24 \
+  sh -c 'ip -o -4 addr show | grep -o "10\.199\.77\.[0-9]*"' 2>&1 | sort -u | wc -w)
+if [[ "$seen" -ne "$hosts" ]]; then
+  echo "cluster.sh: the ranks did not run in $hosts namespaces ($seen addresses seen)" >&2
+  exit 1
+fi
+echo "cluster.sh: $hosts hosts in network namespaces${rate:+, links shaped to $rate}" >&2
+ip netns exec "${tag}h1" "$mpiexec" --hostfile "$work/hosts" -np "$hosts" \
+  --mca plm_rsh_agent "$work/netns-agent" --mca btl tcp,self \
+  --mca btl_tcp_if_include 10.199.77.0/24 --mca oob_tcp_if_include 10.199.77.0/24 "$@"
