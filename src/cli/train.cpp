@@ -149,6 +149,7 @@ int train_on(const TrainArgs& a, dist::Communicator& comm, std::ostream& all_out
         {"train_loss", result.last_loss},
         {"train_samples_per_sec", result.samples_per_sec()},
         {"train_seconds", result.train_seconds},
+        {"sync_seconds", result.sync_seconds},
         {"peak_rss_mib", peak_rss_mib()},
     };
     if (result.last_validation) {

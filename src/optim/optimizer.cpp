@@ -133,7 +133,9 @@ TrainResult Optimizer::optimize() {
       BDL_CHECK(std::isfinite(loss), "training diverged: loss is ", loss, " at iteration ",
                 state.iteration + 1, " on worker ", rank, " (lower the learning rate)");
       model_.backward(batch.input, criterion_.backward(output, batch.target));
+      const auto sync_start = Clock::now();
       sync_->step(flat, *method_);
+      result.sync_seconds += std::chrono::duration<double>(Clock::now() - sync_start).count();
 
       ++state.iteration;
       ++record.iterations;
