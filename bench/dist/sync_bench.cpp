@@ -70,7 +70,8 @@ int main(int argc, char** argv) {
         comm->barrier();
         const auto t0 = std::chrono::steady_clock::now();
         sync->step(flat, none);
-        double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+        double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0)
+                        .count();
         // The slowest worker's time is the sync's time.
         comm->allreduce(std::span(&ms, 1), dist::ReduceOp::max);
         if (r >= 2) times.push_back(ms);

@@ -1,10 +1,10 @@
 #include <sys/resource.h>
 
-#include <cstdio>
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
-#include <iostream>
 #include <fstream>
+#include <iostream>
 #include <nlohmann/json.hpp>
 #include <ostream>
 
@@ -102,8 +102,8 @@ int train_on(const TrainArgs& a, dist::Communicator& comm, std::ostream& all_out
             " is not divisible by the ", comm.size(), " workers");
   auto model = models::make(a.model, 10);
   nn::CrossEntropy criterion;
-  auto sync = dist::make_sync(dist::parse_sync_strategy(a.sync), comm,
-                              dist::parse_wire_format(a.compress));
+  auto sync =
+      dist::make_sync(dist::parse_sync_strategy(a.sync), comm, dist::parse_wire_format(a.compress));
   out << "bdl train: " << a.model << " on " << data::resolve_data_dir(a.data) << " ("
       << train.size() << " train, " << test.size() << " test samples), batch " << a.batch_size
       << ", " << num_threads() << " threads per worker, " << sync->describe() << "\n"

@@ -75,11 +75,12 @@ void AllReduceParameter::reduce_scatter(std::span<float> grads) {
                                                  : static_cast<void*>(recv_16_.data() + p.offset);
       comm_.irecv(target, static_cast<size_t>(p.length) * unit, previous(), kReduceScatterTag);
     }
-    const std::span<const float> out_values = grads.subspan(static_cast<size_t>(out.offset),
-                                                            static_cast<size_t>(out.length));
+    const std::span<const float> out_values =
+        grads.subspan(static_cast<size_t>(out.offset), static_cast<size_t>(out.length));
     for (int64_t first = 0; first < out.length; first += chunk_elems_) {
       const int64_t length = std::min(chunk_elems_, out.length - first);
-      const auto piece = out_values.subspan(static_cast<size_t>(first), static_cast<size_t>(length));
+      const auto piece =
+          out_values.subspan(static_cast<size_t>(first), static_cast<size_t>(length));
       if (format_ == WireFormat::fp32) {
         comm_.isend(piece.data(), static_cast<size_t>(length) * 4, next(), kReduceScatterTag);
       } else {
@@ -90,8 +91,8 @@ void AllReduceParameter::reduce_scatter(std::span<float> grads) {
     }
     comm_.wait_receives("reduce-scatter of gradients", [&](size_t i) {
       const Slice& p = pieces[i];
-      const auto target = grads.subspan(static_cast<size_t>(in.offset + p.offset),
-                                        static_cast<size_t>(p.length));
+      const auto target =
+          grads.subspan(static_cast<size_t>(in.offset + p.offset), static_cast<size_t>(p.length));
       if (format_ == WireFormat::fp32) {
         const float* src = recv_f32_.data() + p.offset;
         float* dst = target.data();

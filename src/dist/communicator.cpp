@@ -1,7 +1,8 @@
+#include "bdl/dist/communicator.h"
+
 #include <cstdlib>
 
 #include "bdl/core/error.h"
-#include "bdl/dist/communicator.h"
 
 namespace bdl::dist {
 namespace {
@@ -34,9 +35,7 @@ class LocalCommunicator : public Communicator {
 
 }  // namespace
 
-std::unique_ptr<Communicator> local_communicator() {
-  return std::make_unique<LocalCommunicator>();
-}
+std::unique_ptr<Communicator> local_communicator() { return std::make_unique<LocalCommunicator>(); }
 
 bool launched_by_mpi() {
   for (const char* var : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_RANK", "MPI_LOCALNRANKS"}) {

@@ -78,14 +78,16 @@ class MpiCommunicator : public Communicator {
   void isend(const void* data, size_t bytes, int peer, int tag) override {
     BDL_CHECK(bytes <= kMaxMessageBytes, "isend: message of ", bytes, " bytes");
     MPI_Request r;
-    check_mpi(MPI_Isend(data, static_cast<int>(bytes), MPI_BYTE, peer, tag, comm_, &r), "MPI_Isend");
+    check_mpi(MPI_Isend(data, static_cast<int>(bytes), MPI_BYTE, peer, tag, comm_, &r),
+              "MPI_Isend");
     sends_.push_back({r, peer});
   }
 
   void irecv(void* data, size_t bytes, int peer, int tag) override {
     BDL_CHECK(bytes <= kMaxMessageBytes, "irecv: message of ", bytes, " bytes");
     MPI_Request r;
-    check_mpi(MPI_Irecv(data, static_cast<int>(bytes), MPI_BYTE, peer, tag, comm_, &r), "MPI_Irecv");
+    check_mpi(MPI_Irecv(data, static_cast<int>(bytes), MPI_BYTE, peer, tag, comm_, &r),
+              "MPI_Irecv");
     receives_.push_back({r, peer});
   }
 
@@ -129,8 +131,9 @@ class MpiCommunicator : public Communicator {
     for (size_t first = 0; first < values.size(); first += kMaxMessageBytes / 4) {
       const size_t count = std::min(values.size() - first, kMaxMessageBytes / 4);
       MPI_Request r;
-      check_mpi(MPI_Ibcast(values.data() + first, static_cast<int>(count), MPI_FLOAT, root, comm_, &r),
-                "MPI_Ibcast");
+      check_mpi(
+          MPI_Ibcast(values.data() + first, static_cast<int>(count), MPI_FLOAT, root, comm_, &r),
+          "MPI_Ibcast");
       Pending p{r, root};
       wait_one(p, "broadcast", "from");
     }
@@ -177,8 +180,8 @@ class MpiCommunicator : public Communicator {
       if (done) return;
       if (std::chrono::steady_clock::now() > deadline) {
         if (p.peer >= 0) {
-          fail("rank ", rank_, ": lost rank ", p.peer, ": ", what, " ", direction, " rank ",
-               p.peer, " made no progress for ", timeout_.count(), " ms");
+          fail("rank ", rank_, ": lost rank ", p.peer, ": ", what, " ", direction, " rank ", p.peer,
+               " made no progress for ", timeout_.count(), " ms");
         }
         fail("rank ", rank_, ": lost a peer: ", what, " made no progress for ", timeout_.count(),
              " ms");

@@ -53,11 +53,13 @@ void ShardedSync::step(nn::FlatParameters& flat, optim::OptimMethod& method) {
   const auto weights = flat.weights.span_f32();
   parameter_->reduce_scatter(grads);
   const Slice own = parameter_->own_slice();
-  const auto own_grads = grads.subspan(static_cast<size_t>(own.offset), static_cast<size_t>(own.length));
+  const auto own_grads =
+      grads.subspan(static_cast<size_t>(own.offset), static_cast<size_t>(own.length));
   const auto own_weights =
       weights.subspan(static_cast<size_t>(own.offset), static_cast<size_t>(own.length));
   scale(own_grads, 1.f / static_cast<float>(comm_.size()));
-  if (format_ != WireFormat::fp32) std::copy(own_weights.begin(), own_weights.end(), own_before_.begin());
+  if (format_ != WireFormat::fp32)
+    std::copy(own_weights.begin(), own_weights.end(), own_before_.begin());
   method.step(own_weights, own_grads);
   parameter_->all_gather(weights, own_before_);
 }
@@ -66,9 +68,7 @@ std::string AllreduceSync::describe() const {
   return "MPI_Allreduce sync over " + comm_.describe();
 }
 
-void AllreduceSync::start(nn::FlatParameters& flat) {
-  comm_.broadcast(flat.weights.span_f32(), 0);
-}
+void AllreduceSync::start(nn::FlatParameters& flat) { comm_.broadcast(flat.weights.span_f32(), 0); }
 
 void AllreduceSync::step(nn::FlatParameters& flat, optim::OptimMethod& method) {
   const auto grads = flat.grads.span_f32();
@@ -105,8 +105,8 @@ void DriverSync::step(nn::FlatParameters& flat, optim::OptimMethod& method) {
 
 std::unique_ptr<optim::ParameterSync> make_sync(SyncStrategy strategy, Communicator& comm,
                                                 WireFormat format) {
-  BDL_CHECK(format == WireFormat::fp32 || strategy == SyncStrategy::sharded,
-            "--compress ", wire_format_name(format), " needs --sync sharded");
+  BDL_CHECK(format == WireFormat::fp32 || strategy == SyncStrategy::sharded, "--compress ",
+            wire_format_name(format), " needs --sync sharded");
   switch (strategy) {
     case SyncStrategy::sharded:
       return std::make_unique<ShardedSync>(comm, format);

@@ -20,8 +20,8 @@ std::string Adam::describe() const {
 }
 
 void Adam::step(std::span<float> weights, std::span<const float> grads) {
-  BDL_CHECK(weights.size() == grads.size(), "Adam: ", weights.size(), " weights but ",
-            grads.size(), " gradients");
+  BDL_CHECK(weights.size() == grads.size(), "Adam: ", weights.size(), " weights but ", grads.size(),
+            " gradients");
   if (m_.size() != weights.size()) {
     BDL_CHECK(t_ == 0, "Adam: slice size changed from ", m_.size(), " to ", weights.size());
     m_.assign(weights.size(), 0.f);

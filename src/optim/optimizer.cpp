@@ -86,8 +86,8 @@ TrainResult Optimizer::optimize() {
   std::optional<data::Dataset> validation;
   std::vector<int64_t> validation_owned;
   if (validation_set_) {
-    validation = validation_set_->partitioned(std::max<int64_t>(
-        workers, static_cast<int64_t>(validation_set_->partitions().size())));
+    validation = validation_set_->partitioned(
+        std::max<int64_t>(workers, static_cast<int64_t>(validation_set_->partitions().size())));
     validation_owned = owned_partitions(*validation, rank, workers);
   }
 
@@ -173,8 +173,8 @@ TrainResult Optimizer::optimize() {
       double counts[3] = {static_cast<double>(local.samples), static_cast<double>(local.correct),
                           local.loss_sum};
       sync_->sum(counts);
-      record.validation = Evaluation{static_cast<int64_t>(counts[0]),
-                                     static_cast<int64_t>(counts[1]), counts[2]};
+      record.validation =
+          Evaluation{static_cast<int64_t>(counts[0]), static_cast<int64_t>(counts[1]), counts[2]};
       result.last_validation = record.validation;
     }
     result.history.push_back(record);

@@ -183,7 +183,8 @@ std::vector<float> train(const Problem& problem, optim::ParameterSync& sync, boo
   data.fill_uniform(x_all.span_f32(), -1.f, 1.f);
   Tensor y_all({global * iterations}, DType::i64);
   for (int64_t i = 0; i < y_all.numel(); ++i) {
-    y_all.data<int64_t>()[i] = static_cast<int64_t>(data.below(static_cast<uint64_t>(problem.classes)));
+    y_all.data<int64_t>()[i] =
+        static_cast<int64_t>(data.below(static_cast<uint64_t>(problem.classes)));
   }
   for (int64_t t = 0; t < iterations; ++t) {
     const int64_t first = t * global + sync.rank() * per_worker_batch;
@@ -198,18 +199,16 @@ std::vector<float> train(const Problem& problem, optim::ParameterSync& sync, boo
   return flat.weights.to_vector();
 }
 
-class Equivalence
-    : public ::testing::TestWithParam<std::tuple<std::string, SyncStrategy, bool>> {};
+class Equivalence : public ::testing::TestWithParam<std::tuple<std::string, SyncStrategy, bool>> {};
 
 // The bar: within 1e-5 relative (max |difference| over max |weight|)
 // after 20 iterations; only the order of float summation differs.
 TEST_P(Equivalence, NWorkersEqualOneWorkerWithNTimesTheBatch) {
   const auto& [model_name, strategy, adam] = GetParam();
   set_num_threads(1);
-  const Problem problem =
-      model_name == "lenet5"
-          ? Problem{[] { return models::lenet5(10); }, {1, 28, 28}, 10}
-          : Problem{[] { return odd_mlp(); }, {10}, 3};
+  const Problem problem = model_name == "lenet5"
+                              ? Problem{[] { return models::lenet5(10); }, {1, 28, 28}, 10}
+                              : Problem{[] { return odd_mlp(); }, {10}, 3};
   Communicator& comm = world_comm();
   auto sync = make_sync(strategy, comm, WireFormat::fp32);
   const auto distributed = train(problem, *sync, adam, 4, 20);
@@ -230,16 +229,17 @@ TEST_P(Equivalence, NWorkersEqualOneWorkerWithNTimesTheBatch) {
             0.0);
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Sync, Equivalence,
-    ::testing::Combine(::testing::Values("odd_mlp", "lenet5"),
-                       ::testing::Values(SyncStrategy::sharded, SyncStrategy::allreduce,
-                                         SyncStrategy::driver),
-                       ::testing::Bool()),
-    [](const auto& info) {
-      return std::get<0>(info.param) + "_" + sync_strategy_name(std::get<1>(info.param)) +
-             (std::get<2>(info.param) ? "_adam" : "_sgd");
-    });
+INSTANTIATE_TEST_SUITE_P(Sync, Equivalence,
+                         ::testing::Combine(::testing::Values("odd_mlp", "lenet5"),
+                                            ::testing::Values(SyncStrategy::sharded,
+                                                              SyncStrategy::allreduce,
+                                                              SyncStrategy::driver),
+                                            ::testing::Bool()),
+                         [](const auto& info) {
+                           return std::get<0>(info.param) + "_" +
+                                  sync_strategy_name(std::get<1>(info.param)) +
+                                  (std::get<2>(info.param) ? "_adam" : "_sgd");
+                         });
 
 TEST(ShardedSync, OptimizerStateIsOneSliceOfTheModel) {
   Communicator& comm = world_comm();

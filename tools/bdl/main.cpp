@@ -34,11 +34,13 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   train_cmd->add_option("--compress", train.compress, "Wire format of the sync: none, fp16, bf16")
       ->capture_default_str();
-  train_cmd->add_option("--sync-every", train.sync_every,
-                        "Iterations between group boundaries (metrics, progress)")
+  train_cmd
+      ->add_option("--sync-every", train.sync_every,
+                   "Iterations between group boundaries (metrics, progress)")
       ->capture_default_str();
-  train_cmd->add_option("--comm-timeout-ms", train.comm_timeout_ms,
-                        "A peer silent this long is reported lost")
+  train_cmd
+      ->add_option("--comm-timeout-ms", train.comm_timeout_ms,
+                   "A peer silent this long is reported lost")
       ->capture_default_str();
 
   bdl::cli::InfoArgs info;

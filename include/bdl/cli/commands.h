@@ -22,10 +22,10 @@ struct TrainArgs {
   std::string report;             // JSON report path, empty for none
   std::string progress = "auto";  // auto, bar, lines, quiet
   // Data-parallel training when started by mpirun or srun.
-  std::string sync = "sharded";    // sharded, allreduce, driver
-  std::string compress = "none";   // none, fp16, bf16 (sharded only)
-  int64_t sync_every = 50;         // iterations between group boundaries
-  int64_t comm_timeout_ms = 60000; // a peer silent this long is reported lost
+  std::string sync = "sharded";     // sharded, allreduce, driver
+  std::string compress = "none";    // none, fp16, bf16 (sharded only)
+  int64_t sync_every = 50;          // iterations between group boundaries
+  int64_t comm_timeout_ms = 60000;  // a peer silent this long is reported lost
 };
 
 // Checks every argument, naming the flag at fault; throws bdl::Error.

@@ -46,7 +46,9 @@ class AllReduceParameter {
  private:
   int next() const { return (comm_.rank() + 1) % comm_.size(); }
   int previous() const { return (comm_.rank() + comm_.size() - 1) % comm_.size(); }
-  int wrap(int64_t r) const { return static_cast<int>(((r % comm_.size()) + comm_.size()) % comm_.size()); }
+  int wrap(int64_t r) const {
+    return static_cast<int>(((r % comm_.size()) + comm_.size()) % comm_.size());
+  }
 
   Communicator& comm_;
   int64_t numel_;

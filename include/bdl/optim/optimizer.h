@@ -1,9 +1,9 @@
 #pragma once
 
 #include <functional>
-#include <span>
 #include <memory>
 #include <optional>
+#include <span>
 #include <vector>
 
 #include "bdl/data/dataset.h"
@@ -32,7 +32,7 @@ struct TrainResult {
   double last_loss = 0;  // loss of the last iteration
   double train_seconds = 0;
   int64_t train_samples = 0;  // over all workers
-  double sync_seconds = 0;     // in ParameterSync::step (exchange and update), on rank 0
+  double sync_seconds = 0;    // in ParameterSync::step (exchange and update), on rank 0
   double samples_per_sec() const { return train_seconds > 0 ? train_samples / train_seconds : 0; }
   std::vector<EpochRecord> history;
   std::optional<Evaluation> last_validation;
