@@ -14,14 +14,15 @@ export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMP_NUM_THREADS
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 
-"$mpiexec" --oversubscribe -np 3 "$bdl" train --model mlp --epochs 50 --threads 1 \
+# --seed $$ makes this job's command line unique: the pgrep/pkill below touch no other job.
+"$mpiexec" --oversubscribe -np 3 "$bdl" train --model mlp --epochs 50 --seed $$ --threads 1 \
   --batch-size 96 --progress quiet --comm-timeout-ms 5000 >"$log" 2>&1 &
 launcher=$!
 
 # Find rank 1 once training runs (its environment carries its rank).
 victim=""
 for _ in $(seq 1 200); do
-  for pid in $(pgrep -f "$bdl train --model mlp --epochs 50" || true); do
+  for pid in $(pgrep -f "$bdl train --model mlp --epochs 50 --seed $$" || true); do
     if tr '\0' '\n' <"/proc/$pid/environ" 2>/dev/null | grep -qx 'OMPI_COMM_WORLD_RANK=1'; then
       victim=$pid
     fi
@@ -43,13 +44,13 @@ for _ in $(seq 1 400); do
 done
 if kill -0 "$launcher" 2>/dev/null; then
   echo "FAIL: the job still runs 40 s after rank 1 was killed (hang)"
-  pkill -9 -f "$bdl train --model mlp --epochs 50"; kill -9 "$launcher"; cat "$log"; exit 1
+  pkill -9 -f "$bdl train --model mlp --epochs 50 --seed $$"; kill -9 "$launcher"; cat "$log"; exit 1
 fi
 wait "$launcher"
 code=$?
 elapsed=$(echo "$(date +%s.%N) - $start" | bc)
 echo "job exited with code $code, ${elapsed} s after rank 1 got SIG$signal"
-pkill -9 -f "$bdl train --model mlp --epochs 50" 2>/dev/null  # a stopped worker, if left
+pkill -9 -f "$bdl train --model mlp --epochs 50 --seed $$" 2>/dev/null  # a stopped worker, if left
 cat "$log"
 if [[ $code -eq 0 ]]; then echo "FAIL: exit code 0"; exit 1; fi
 if (( $(echo "$elapsed > 30" | bc) )); then echo "FAIL: took more than 30 s"; exit 1; fi

@@ -60,11 +60,13 @@ for i in $(seq 1 "$hosts"); do echo "h${i} slots=1"; done >"$work/hosts"
 
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 # Each rank must run in its own namespace: each sees a different address.
-seen=$(ip netns exec "${tag}h1" "$mpiexec" --hostfile "$work/hosts" -np "$hosts" \
+ip netns exec "${tag}h1" "$mpiexec" --hostfile "$work/hosts" -np "$hosts" \
   --mca plm_rsh_agent "$work/netns-agent" --mca oob_tcp_if_include 10.199.77.0/24 \
-  sh -c 'ip -o -4 addr show | grep -o "10\.199\.77\.[0-9]*"' 2>&1 | sort -u | wc -w)
+  sh -c 'ip -o -4 addr show' >"$work/addresses" 2>&1
+seen=$(grep -o "10\.199\.77\.[0-9]*" "$work/addresses" | sort -u | wc -l)
 if [[ "$seen" -ne "$hosts" ]]; then
-  echo "cluster.sh: the ranks did not run in $hosts namespaces ($seen addresses seen)" >&2
+  echo "cluster.sh: the ranks did not run in $hosts namespaces ($seen addresses seen):" >&2
+  cat "$work/addresses" >&2
   exit 1
 fi
 echo "cluster.sh: $hosts hosts in network namespaces${rate:+, links shaped to $rate}" >&2
