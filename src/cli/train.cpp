@@ -89,10 +89,16 @@ int train_on(const TrainArgs& a, dist::Communicator& comm, std::ostream& all_out
   set_num_threads(a.threads);
   manual_seed(a.seed);
 
-  data::Dataset train =
-      data::mnist_like(a.data, data::Split::train).map(data::kFashionMnistNormalize);
-  data::Dataset test =
-      data::mnist_like(a.data, data::Split::test).map(data::kFashionMnistNormalize);
+  // A partitioned directory gives each worker its own parts; a plain one is read
+  // whole by every worker and cut by index ranges.
+  const bool partitioned = data::is_partitioned_dir(data::resolve_data_dir(a.data));
+  auto load = [&](data::Split split) {
+    return (partitioned ? data::partitioned_idx(a.data, split, comm.rank(), comm.size())
+                        : data::mnist_like(a.data, split))
+        .map(data::kFashionMnistNormalize);
+  };
+  data::Dataset train = load(data::Split::train);
+  data::Dataset test = load(data::Split::test);
   if (a.train_samples) train = train.take(*a.train_samples);
   if (a.test_samples) test = test.take(*a.test_samples);
   BDL_CHECK(train.size() >= a.batch_size, "--batch-size: ", a.batch_size, " exceeds the ",

@@ -1,6 +1,7 @@
 #include "bdl/data/dataset.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <filesystem>
 
 #include "bdl/data/idx.h"
@@ -75,6 +76,100 @@ Dataset idx(const std::string& images_path, const std::string& labels_path) {
   if (images.dim() == 3) images = images.view({images.size(0), 1, images.size(1), images.size(2)});
   return Dataset(std::move(images), std::move(labels),
                  std::filesystem::path(images_path).filename().string());
+}
+
+Dataset concat_partitions(std::vector<Dataset> parts, std::string name) {
+  BDL_CHECK(!parts.empty(), name, ": no partitions");
+  int64_t total = 0;
+  for (const auto& p : parts) {
+    BDL_CHECK(p.sample_shape() == parts[0].sample_shape() &&
+                  p.features().dtype() == parts[0].features().dtype(),
+              name, ": partition ", p.name(), " has samples of shape ", shape_str(p.sample_shape()),
+              ", expected ", shape_str(parts[0].sample_shape()));
+    total += p.size();
+  }
+  Shape shape = parts[0].features().shape();
+  shape[0] = total;
+  Tensor features = Tensor::empty(shape, parts[0].features().dtype());
+  Tensor labels = Tensor::empty({total}, DType::i64);
+  std::vector<Partition> ranges;
+  int64_t next = 0;
+  for (const auto& p : parts) {
+    features.narrow(0, next, p.size()).copy_from(p.features());
+    labels.narrow(0, next, p.size()).copy_from(p.labels());
+    ranges.push_back({next, next + p.size()});
+    next += p.size();
+  }
+  Dataset d(std::move(features), std::move(labels), std::move(name));
+  d.partitions_ = std::move(ranges);
+  d.worker_shard_ = true;
+  return d;
+}
+
+namespace {
+std::string part_file(const std::string& dir, int64_t part, const char* kind) {
+  char name[64];
+  std::snprintf(name, sizeof name, "part-%05lld-%s-ubyte.gz", static_cast<long long>(part), kind);
+  return (std::filesystem::path(dir) / name).string();
+}
+const char* split_dir(Split split) { return split == Split::train ? "train" : "test"; }
+}  // namespace
+
+bool is_partitioned_dir(const std::string& directory) {
+  return std::filesystem::is_directory(std::filesystem::path(directory) / "train");
+}
+
+Dataset partitioned_idx(const std::string& directory, Split split, int rank, int workers) {
+  const auto dir = (std::filesystem::path(directory) / split_dir(split)).string();
+  BDL_CHECK(std::filesystem::is_directory(dir), dir, ": not a directory");
+  // Only this worker's parts need to be present (a machine may hold no others).
+  std::vector<int64_t> mine;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    const std::string name = entry.path().filename().string();
+    long long part = -1;
+    char rest[32] = {};
+    if (std::sscanf(name.c_str(), "part-%5lld-%31s", &part, rest) == 2 &&
+        std::string(rest).rfind("images-idx3-ubyte", 0) == 0 && part % workers == rank) {
+      mine.push_back(part);
+    }
+  }
+  std::sort(mine.begin(), mine.end());
+  BDL_CHECK(!mine.empty(), dir, ": no part files for worker ", rank, " of ", workers,
+            " (part-NNNNN-images-idx3-ubyte.gz with NNNNN % ", workers, " == ", rank, ")");
+  std::vector<Dataset> parts;
+  // Part files may be gzipped or not.
+  auto existing = [](std::string path) {
+    if (!std::filesystem::exists(path)) path.resize(path.size() - 3);
+    return path;
+  };
+  for (int64_t p : mine) {
+    parts.push_back(idx(existing(part_file(dir, p, "images-idx3")),
+                        existing(part_file(dir, p, "labels-idx1"))));
+  }
+  return concat_partitions(std::move(parts), dir);
+}
+
+void write_partitioned(const Dataset& dataset, const std::string& directory, Split split,
+                       int64_t parts) {
+  const auto dir = (std::filesystem::path(directory) / split_dir(split)).string();
+  std::filesystem::create_directories(dir);
+  const Dataset cut = dataset.partitioned(parts);
+  for (int64_t p = 0; p < parts; ++p) {
+    const Partition& range = cut.partitions()[p];
+    Tensor images = dataset.features().narrow(0, range.begin, range.size());
+    if (images.dim() == 4 && images.size(1) == 1) {
+      images = images.contiguous().view({images.size(0), images.size(2), images.size(3)});
+    }
+    const Tensor labels64 = dataset.labels().narrow(0, range.begin, range.size());
+    Tensor labels = Tensor::empty({range.size()}, DType::u8);
+    for (int64_t i = 0; i < range.size(); ++i) {
+      const int64_t y = labels64.at_i64({i});
+      BDL_CHECK(y >= 0 && y < 256, dataset.name(), ": label ", y, " does not fit an IDX byte");
+      labels.data<uint8_t>()[i] = static_cast<uint8_t>(y);
+    }
+    write_idx(part_file(dir, p, "images-idx3"), images);
+    write_idx(part_file(dir, p, "labels-idx1"), labels);
+  }
 }
 
 std::string resolve_data_dir(const std::string& data) {

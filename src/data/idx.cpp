@@ -6,6 +6,7 @@
 #include <cstring>
 #include <filesystem>
 #include <memory>
+#include <vector>
 
 namespace bdl::data {
 namespace {
@@ -71,6 +72,33 @@ Tensor read_idx(const std::string& path) {
   BDL_CHECK(read_fully(file.get(), &extra, 1, path) == 0, path, ": has trailing bytes after the ",
             count, " data bytes of shape ", shape_str(shape));
   return out;
+}
+
+void write_idx(const std::string& path, const Tensor& data) {
+  BDL_CHECK(data.dtype() == DType::u8, path, ": IDX files hold u8 data, got ",
+            dtype_name(data.dtype()));
+  BDL_CHECK(data.dim() >= 1 && data.dim() <= 4, path, ": IDX rank ", data.dim(),
+            ", expected 1 to 4");
+  const Tensor c = data.contiguous();
+  std::vector<unsigned char> header{0, 0, 0x08, static_cast<unsigned char>(c.dim())};
+  for (int64_t d : c.shape()) {
+    for (int s = 24; s >= 0; s -= 8) header.push_back(static_cast<unsigned char>(d >> s));
+  }
+  const std::string tmp = path + ".tmp";
+  const bool gz = path.size() > 3 && path.compare(path.size() - 3, 3, ".gz") == 0;
+  gzFile f = gzopen(tmp.c_str(), gz ? "wb6" : "wbT");
+  BDL_CHECK(f != nullptr, tmp, ": cannot create (", std::strerror(errno), ")");
+  bool ok = gzwrite(f, header.data(), static_cast<unsigned>(header.size())) ==
+            static_cast<int>(header.size());
+  const auto* bytes = static_cast<const char*>(c.raw_data());
+  for (int64_t done = 0; ok && done < c.numel();) {
+    const auto chunk = static_cast<unsigned>(std::min<int64_t>(c.numel() - done, int64_t{1} << 30));
+    ok = gzwrite(f, bytes + done, chunk) == static_cast<int>(chunk);
+    done += chunk;
+  }
+  ok = (gzclose(f) == Z_OK) && ok;
+  BDL_CHECK(ok, tmp, ": write failed");
+  std::filesystem::rename(tmp, path);
 }
 
 }  // namespace bdl::data

@@ -80,12 +80,20 @@ TrainResult Optimizer::optimize() {
 
   // Each worker owns partitions rank, rank + N, ...; a dataset with fewer
   // partitions than workers is cut by index ranges.
+  // A worker's shard (loaded from a partitioned directory) is all this worker's.
   data::Dataset train = train_;
-  if (static_cast<int>(train.partitions().size()) < workers) train = train.partitioned(workers);
-  const std::vector<int64_t> owned = owned_partitions(train, rank, workers);
+  if (!train.is_worker_shard() && static_cast<int>(train.partitions().size()) < workers) {
+    train = train.partitioned(workers);
+  }
+  const std::vector<int64_t> owned = train.is_worker_shard()
+                                         ? owned_partitions(train, 0, 1)
+                                         : owned_partitions(train, rank, workers);
   std::optional<data::Dataset> validation;
   std::vector<int64_t> validation_owned;
-  if (validation_set_) {
+  if (validation_set_ && validation_set_->is_worker_shard()) {
+    validation = *validation_set_;
+    validation_owned = owned_partitions(*validation, 0, 1);
+  } else if (validation_set_) {
     validation = validation_set_->partitioned(
         std::max<int64_t>(workers, static_cast<int64_t>(validation_set_->partitions().size())));
     validation_owned = owned_partitions(*validation, rank, workers);

@@ -79,7 +79,7 @@ TEST(BdlCommand, BadInputIsOneLineAndNonZeroExit) {
       {"train --data /nonexistent", "bdl: error: /nonexistent: not a directory\n"},
       {"train --bogus-flag 1",
        "bdl: error: The following arguments were not expected: 1 --bogus-flag\n"},
-      {"frobnicate", "bdl: error: unknown command 'frobnicate' (commands: train, info)\n"},
+      {"frobnicate", "bdl: error: unknown command 'frobnicate' (commands: train, info, split)\n"},
   };
   for (const auto& c : cases) {
     const CommandResult r = run_bdl(c.args);

@@ -1,8 +1,10 @@
 #include "bdl/data/batcher.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <filesystem>
 
 namespace bdl::data {
 namespace {
@@ -60,6 +62,40 @@ TEST(Batcher, ShuffleIsSeededPerEpochAndAPermutation) {
   const auto part = epoch_order(d, some, 7, 1, false);
   EXPECT_EQ(part.front(), d.partitions()[1].begin);
   EXPECT_EQ(static_cast<int64_t>(part.size()), d.partitions()[1].size() + d.partitions()[3].size());
+}
+
+}  // namespace
+}  // namespace bdl::data
+
+namespace bdl::data {
+namespace {
+
+// A machine holds only its own parts: worker 1 of 2 loads parts 1 and 3 and
+// needs no other file.
+TEST(PartitionedDirectory, EachWorkerReadsOnlyItsParts) {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::temp_directory_path() / ("bdl_parts_" + std::to_string(::getpid()));
+  Tensor x({10, 1, 2, 2}, DType::u8);
+  Tensor y({10}, DType::i64);
+  for (int64_t i = 0; i < 10; ++i) {
+    y.data<int64_t>()[i] = i;
+    x.data<uint8_t>()[i * 4] = static_cast<uint8_t>(100 + i);
+  }
+  write_partitioned(Dataset(x, y, "ten"), dir.string(), Split::train, 4);
+  for (int p : {0, 2}) {
+    fs::remove(dir / "train" / ("part-0000" + std::to_string(p) + "-images-idx3-ubyte.gz"));
+    fs::remove(dir / "train" / ("part-0000" + std::to_string(p) + "-labels-idx1-ubyte.gz"));
+  }
+  const Dataset mine = partitioned_idx(dir.string(), Split::train, 1, 2);
+  EXPECT_TRUE(mine.is_worker_shard());
+  ASSERT_EQ(mine.partitions().size(), 2u);
+  // Parts of 10 in 4: [0,2) [2,5) [5,7) [7,10); worker 1 has parts 1 and 3.
+  std::vector<int64_t> labels;
+  for (int64_t i = 0; i < mine.size(); ++i) labels.push_back(mine.labels().at_i64({i}));
+  EXPECT_EQ(labels, (std::vector<int64_t>{2, 3, 4, 7, 8, 9}));
+  EXPECT_EQ(mine.features().at({3, 0, 0, 0}), 107.f);
+  EXPECT_THROW(partitioned_idx(dir.string(), Split::train, 0, 2), Error);  // its parts are gone
+  fs::remove_all(dir);
 }
 
 }  // namespace

@@ -49,10 +49,19 @@ int main(int argc, char** argv) {
   info_cmd->add_option("--threads", info.threads, "Kernel threads (0: one per core)");
 
   const std::string first = argc > 1 ? argv[1] : "";
-  if (!first.empty() && first[0] != '-' && first != "train" && first != "info") {
-    std::cerr << "bdl: error: unknown command '" << argv[1] << "' (commands: train, info)\n";
+  if (!first.empty() && first[0] != '-' && first != "train" && first != "info" &&
+      first != "split") {
+    std::cerr << "bdl: error: unknown command '" << argv[1] << "' (commands: train, info, split)\n";
     return 2;
   }
+  bdl::cli::SplitArgs split;
+  auto* split_cmd = app.add_subcommand(
+      "split", "Write a dataset as a directory of partitions, one set per worker");
+  split_cmd->add_option("--data", split.data, "fashion-mnist, or a directory of IDX files")
+      ->capture_default_str();
+  split_cmd->add_option("--parts", split.parts, "Number of parts")->capture_default_str();
+  split_cmd->add_option("-o,--output", split.output, "Directory to write")->required();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -66,6 +75,7 @@ int main(int argc, char** argv) {
   try {
     if (*train_cmd) return bdl::cli::run_train(train, std::cout);
     if (*info_cmd) return bdl::cli::run_info(info, std::cout);
+    if (*split_cmd) return bdl::cli::run_split(split, std::cout);
   } catch (const bdl::Error& e) {
     std::cerr << "bdl: error: " << e.what() << "\n";
     return 1;

@@ -42,4 +42,14 @@ struct InfoArgs {
 
 int run_info(const InfoArgs& args, std::ostream& out);
 
+struct SplitArgs {
+  std::string data = "fashion-mnist";  // or a directory of IDX files
+  int64_t parts = 4;
+  std::string output;
+};
+
+// Writes a partitioned dataset directory (data::write_partitioned) for training
+// where each machine holds only its own parts.
+int run_split(const SplitArgs& args, std::ostream& out);
+
 }  // namespace bdl::cli

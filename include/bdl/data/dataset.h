@@ -39,6 +39,9 @@ class Dataset {
   Dataset take(int64_t n) const;
   // A copy (sharing the data) cut into k partitions of near-equal size.
   Dataset partitioned(int64_t k) const;
+  // True when this dataset holds only one worker's partitions (loaded from a
+  // partitioned directory): the training loop then uses all of it on this worker.
+  bool is_worker_shard() const { return worker_shard_; }
 
   int64_t size() const { return labels_.defined() ? labels_.size(0) : 0; }
   Shape sample_shape() const;
@@ -55,7 +58,14 @@ class Dataset {
   std::optional<Normalize> transform_;
   std::vector<Partition> partitions_;
   std::string name_;
+  bool worker_shard_ = false;
+
+  friend Dataset concat_partitions(std::vector<Dataset> parts, std::string name);
 };
+
+// One dataset whose partitions are the given datasets (same sample shape and
+// feature dtype), marked as one worker's shard.
+Dataset concat_partitions(std::vector<Dataset> parts, std::string name);
 
 // Images and labels from a pair of IDX files; checks that they agree in count.
 Dataset idx(const std::string& images_path, const std::string& labels_path);
@@ -66,6 +76,15 @@ enum class Split { train, test };
 // gzipped or not: {train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz]. "fashion-mnist"
 // means Debian's dataset-fashion-mnist directory.
 Dataset mnist_like(const std::string& directory, Split split);
+
+// A partitioned dataset directory, the way to give each machine its own data:
+// DIR/{train,test}/part-NNNNN-{images-idx3,labels-idx1}-ubyte[.gz]. Worker `rank`
+// of `workers` loads only parts whose number is rank modulo workers.
+bool is_partitioned_dir(const std::string& directory);
+Dataset partitioned_idx(const std::string& directory, Split split, int rank, int workers);
+// Writes a dataset as such a directory split, in `parts` parts of near-equal size.
+void write_partitioned(const Dataset& dataset, const std::string& directory, Split split,
+                       int64_t parts);
 std::string resolve_data_dir(const std::string& data);
 
 // Mean and standard deviation of Fashion-MNIST's training pixels in [0, 1].

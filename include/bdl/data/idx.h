@@ -12,4 +12,8 @@ namespace bdl::data {
 // header or body shorter than it declares, trailing bytes.
 Tensor read_idx(const std::string& path);
 
+// Writes a u8 tensor as an IDX file, gzip-compressed when the path ends in ".gz".
+// Written to a temporary file and renamed: a reader never sees half a file.
+void write_idx(const std::string& path, const Tensor& data);
+
 }  // namespace bdl::data
