@@ -35,7 +35,8 @@ std::string sync_strategy_name(SyncStrategy strategy) {
   return "?";
 }
 
-ShardedSync::ShardedSync(Communicator& comm, WireFormat format) : comm_(comm), format_(format) {}
+ShardedSync::ShardedSync(Communicator& comm, WireFormat format)
+    : CommunicatorSync(comm), format_(format) {}
 
 std::string ShardedSync::describe() const {
   return "sharded sync (" + wire_format_name(format_) + " on the wire) over " + comm_.describe();

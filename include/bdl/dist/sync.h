@@ -19,22 +19,31 @@ enum class SyncStrategy {
 SyncStrategy parse_sync_strategy(const std::string& name);
 std::string sync_strategy_name(SyncStrategy strategy);
 
-// BigDL's synchronisation: the optimizer runs on this worker's slice only, so its
-// state (momentum, Adam moments) is 1/N of the model per worker.
-class ShardedSync : public optim::ParameterSync {
+// What every strategy shares: the workers are a Communicator's, and metrics are
+// reduced with its allreduce.
+class CommunicatorSync : public optim::ParameterSync {
  public:
-  ShardedSync(Communicator& comm, WireFormat format = WireFormat::fp32);
+  explicit CommunicatorSync(Communicator& comm) : comm_(comm) {}
   int rank() const override { return comm_.rank(); }
   int size() const override { return comm_.size(); }
+  void sum(std::span<double> values) override { comm_.allreduce(values, ReduceOp::sum); }
+  void min(std::span<double> values) override { comm_.allreduce(values, ReduceOp::min); }
+
+ protected:
+  Communicator& comm_;
+};
+
+// BigDL's synchronisation: the optimizer runs on this worker's slice only, so its
+// state (momentum, Adam moments) is 1/N of the model per worker.
+class ShardedSync : public CommunicatorSync {
+ public:
+  explicit ShardedSync(Communicator& comm, WireFormat format = WireFormat::fp32);
   std::string describe() const override;
   void start(nn::FlatParameters& flat) override;
   void step(nn::FlatParameters& flat, optim::OptimMethod& method) override;
-  void sum(std::span<double> values) override { comm_.allreduce(values, ReduceOp::sum); }
-  void min(std::span<double> values) override { comm_.allreduce(values, ReduceOp::min); }
   Slice own_slice() const { return parameter_ ? parameter_->own_slice() : Slice{}; }
 
  private:
-  Communicator& comm_;
   WireFormat format_;
   std::unique_ptr<AllReduceParameter> parameter_;
   std::vector<float> own_before_;
@@ -42,36 +51,24 @@ class ShardedSync : public optim::ParameterSync {
 
 // For comparison: the MPI library's allreduce of the whole gradient, and the
 // optimizer replicated on every worker (full optimizer state everywhere).
-class AllreduceSync : public optim::ParameterSync {
+class AllreduceSync : public CommunicatorSync {
  public:
-  explicit AllreduceSync(Communicator& comm) : comm_(comm) {}
-  int rank() const override { return comm_.rank(); }
-  int size() const override { return comm_.size(); }
+  explicit AllreduceSync(Communicator& comm) : CommunicatorSync(comm) {}
   std::string describe() const override;
   void start(nn::FlatParameters& flat) override;
   void step(nn::FlatParameters& flat, optim::OptimMethod& method) override;
-  void sum(std::span<double> values) override { comm_.allreduce(values, ReduceOp::sum); }
-  void min(std::span<double> values) override { comm_.allreduce(values, ReduceOp::min); }
-
- private:
-  Communicator& comm_;
 };
 
 // For comparison: what a driver-based system does. Rank 0 receives every
 // worker's whole gradient, sums and updates, and broadcasts the weights.
-class DriverSync : public optim::ParameterSync {
+class DriverSync : public CommunicatorSync {
  public:
-  explicit DriverSync(Communicator& comm) : comm_(comm) {}
-  int rank() const override { return comm_.rank(); }
-  int size() const override { return comm_.size(); }
+  explicit DriverSync(Communicator& comm) : CommunicatorSync(comm) {}
   std::string describe() const override;
   void start(nn::FlatParameters& flat) override;
   void step(nn::FlatParameters& flat, optim::OptimMethod& method) override;
-  void sum(std::span<double> values) override { comm_.allreduce(values, ReduceOp::sum); }
-  void min(std::span<double> values) override { comm_.allreduce(values, ReduceOp::min); }
 
  private:
-  Communicator& comm_;
   std::vector<float> gathered_;
 };
 
