@@ -6,7 +6,7 @@
 #include "bdl/nn/activations.h"
 #include "bdl/nn/conv2d.h"
 #include "bdl/nn/linear.h"
-#include "bdl/nn/max_pool2d.h"
+#include "bdl/nn/pooling.h"
 
 namespace {
 

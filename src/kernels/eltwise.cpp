@@ -12,6 +12,19 @@ dnnl::algorithm algorithm_of(Eltwise kind) {
   switch (kind) {
     case Eltwise::relu:
       return dnnl::algorithm::eltwise_relu;
+    case Eltwise::elu:
+      return dnnl::algorithm::eltwise_elu;
+    case Eltwise::tanh:
+      return dnnl::algorithm::eltwise_tanh;
+    case Eltwise::sigmoid:
+      return dnnl::algorithm::eltwise_logistic;
+    case Eltwise::gelu_erf:
+      return dnnl::algorithm::eltwise_gelu_erf;
+    case Eltwise::gelu_tanh:
+      return dnnl::algorithm::eltwise_gelu_tanh;
+    case Eltwise::clip:
+      // clip_v2: gradient 1 strictly between the bounds, as PyTorch's hardtanh.
+      return dnnl::algorithm::eltwise_clip_v2;
   }
   return dnnl::algorithm::eltwise_relu;
 }
@@ -93,9 +106,9 @@ struct SoftmaxKernel::Impl {
   dnnl::algorithm algorithm;
   PrimitiveCache<SoftmaxEntry> cache;
 
-  SoftmaxEntry& entry(int64_t rows, int64_t cols) {
-    return cache.get({rows, cols}, [&] {
-      auto d = f32_desc({rows, cols}, Tag::nc);
+  SoftmaxEntry& entry(int64_t outer, int64_t axis, int64_t inner) {
+    return cache.get({outer, axis, inner}, [&] {
+      auto d = f32_desc({outer, axis, inner}, Tag::abc);
       dnnl::softmax_v2_forward::desc desc(dnnl::prop_kind::forward_training, algorithm, d, d, 1);
       dnnl::softmax_v2_forward::primitive_desc pd(desc, cpu_engine());
       return SoftmaxEntry{d,
@@ -116,16 +129,17 @@ SoftmaxKernel::~SoftmaxKernel() = default;
 SoftmaxKernel::SoftmaxKernel(SoftmaxKernel&&) noexcept = default;
 SoftmaxKernel& SoftmaxKernel::operator=(SoftmaxKernel&&) noexcept = default;
 
-void SoftmaxKernel::forward(int64_t rows, int64_t cols, const float* src, float* dst) {
-  SoftmaxEntry& e = impl_->entry(rows, cols);
+void SoftmaxKernel::forward(int64_t outer, int64_t axis, int64_t inner, const float* src,
+                            float* dst) {
+  SoftmaxEntry& e = impl_->entry(outer, axis, inner);
   bind(e.a, src);
   bind(e.b, dst);
   execute(e.fwd, {{DNNL_ARG_SRC, e.a}, {DNNL_ARG_DST, e.b}});
 }
 
-void SoftmaxKernel::backward(int64_t rows, int64_t cols, const float* dst, const float* grad_dst,
-                             float* grad_src) {
-  SoftmaxEntry& e = impl_->entry(rows, cols);
+void SoftmaxKernel::backward(int64_t outer, int64_t axis, int64_t inner, const float* dst,
+                             const float* grad_dst, float* grad_src) {
+  SoftmaxEntry& e = impl_->entry(outer, axis, inner);
   if (!e.bwd) {
     dnnl::softmax_v2_backward::desc desc(impl_->algorithm, e.data_d, e.data_d, e.data_d, 1);
     e.bwd.emplace(dnnl::softmax_v2_backward::primitive_desc(desc, cpu_engine(), e.fwd_pd));

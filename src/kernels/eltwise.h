@@ -7,7 +7,9 @@
 
 namespace bdl::kernels {
 
-enum class Eltwise { relu };
+// alpha and beta as oneDNN defines them: relu's negative slope, elu's alpha,
+// clip's bounds.
+enum class Eltwise : int { relu, elu, tanh, sigmoid, gelu_erf, gelu_tanh, clip };
 
 // Element-wise activations on oneDNN, in the layout of their input (plain or
 // blocked, padding kept as oneDNN requires).
@@ -27,7 +29,7 @@ class EltwiseKernel {
   std::unique_ptr<Impl> impl_;
 };
 
-// Softmax or log-softmax over the last axis of a (rows, cols) array.
+// Softmax or log-softmax over the middle axis of an (outer, axis, inner) array.
 class SoftmaxKernel {
  public:
   explicit SoftmaxKernel(bool log);
@@ -35,10 +37,10 @@ class SoftmaxKernel {
   SoftmaxKernel(SoftmaxKernel&&) noexcept;
   SoftmaxKernel& operator=(SoftmaxKernel&&) noexcept;
 
-  void forward(int64_t rows, int64_t cols, const float* src, float* dst);
+  void forward(int64_t outer, int64_t axis, int64_t inner, const float* src, float* dst);
   // Uses the forward output dst.
-  void backward(int64_t rows, int64_t cols, const float* dst, const float* grad_dst,
-                float* grad_src);
+  void backward(int64_t outer, int64_t axis, int64_t inner, const float* dst,
+                const float* grad_dst, float* grad_src);
 
  private:
   struct Impl;

@@ -1,5 +1,6 @@
 #include "kernels/layout.h"
 
+#include <cstring>
 #include <mutex>
 #include <sstream>
 #include <vector>
@@ -107,6 +108,33 @@ const float* in_layout(const Tensor& t, const dnnl::memory::desc& want, Tensor& 
 
 void resize_to(Tensor& out, const Shape& shape, const dnnl::memory::desc& want) {
   out.resize(shape, layout_for(want));
+}
+
+}  // namespace bdl::kernels
+
+namespace bdl::kernels {
+
+void copy_into(Tensor& dst, const Tensor& src) {
+  if (src.is_plain()) {
+    dst.resize(src.shape());
+    dst.copy_from(src);
+    return;
+  }
+  dst.resize(src.shape(), src.layout());
+  std::memcpy(dst.raw_data(), src.raw_data(), src.physical_bytes());
+}
+
+void add_into(Tensor& acc, const Tensor& x, Tensor& scratch) {
+  BDL_CHECK(acc.shape() == x.shape(), "add: shapes ", acc.shape_str(), " and ", x.shape_str(),
+            " differ");
+  BDL_CHECK(acc.is_contiguous() || !acc.is_plain(), "add: the accumulator of shape ",
+            acc.shape_str(), " is a strided view");
+  const dnnl::memory::desc want = desc_of(acc);
+  const float* src = in_layout(x, want, scratch);
+  float* dst = acc.f32();
+  const auto n = static_cast<int64_t>(want.get_size() / sizeof(float));
+#pragma omp parallel for simd if (n > 65536)
+  for (int64_t i = 0; i < n; ++i) dst[i] += src[i];
 }
 
 }  // namespace bdl::kernels

@@ -2,7 +2,7 @@
 #include "bdl/nn/activations.h"
 #include "bdl/nn/conv2d.h"
 #include "bdl/nn/linear.h"
-#include "bdl/nn/max_pool2d.h"
+#include "bdl/nn/pooling.h"
 #include "bdl/nn/reshape.h"
 
 namespace bdl::models {

@@ -13,7 +13,8 @@ Conv2d::Conv2d(Conv2dOptions options)
   BDL_CHECK(o.in_channels > 0 && o.out_channels > 0, "Conv2d: channels must be positive, got ",
             o.in_channels, " -> ", o.out_channels);
   BDL_CHECK(o.kernel.h > 0 && o.kernel.w > 0 && o.stride.h > 0 && o.stride.w > 0 &&
-                o.dilation.h > 0 && o.dilation.w > 0 && o.padding.h >= 0 && o.padding.w >= 0,
+                o.dilation.h > 0 && o.dilation.w > 0 && o.padding.h >= 0 && o.padding.w >= 0 &&
+                (!o.padding_end || (o.padding_end->h >= 0 && o.padding_end->w >= 0)),
             "Conv2d: kernel, stride and dilation must be positive and padding non-negative");
   BDL_CHECK(o.groups > 0 && o.in_channels % o.groups == 0 && o.out_channels % o.groups == 0,
             "Conv2d: groups ", o.groups, " must divide in_channels ", o.in_channels,
@@ -38,6 +39,9 @@ std::string Conv2d::describe() const {
                                  "x", o.kernel.w);
   if (o.stride != Size2(1)) s += detail::concat(", stride ", o.stride.h, "x", o.stride.w);
   if (o.padding != Size2(0)) s += detail::concat(", pad ", o.padding.h, "x", o.padding.w);
+  if (o.padding_end && *o.padding_end != o.padding) {
+    s += detail::concat(", pad end ", o.padding_end->h, "x", o.padding_end->w);
+  }
   if (o.dilation != Size2(1)) s += detail::concat(", dilation ", o.dilation.h, "x", o.dilation.w);
   if (o.groups != 1) s += detail::concat(", groups ", o.groups);
   if (!o.bias) s += ", no bias";
@@ -60,8 +64,11 @@ kernels::Conv2dGeometry Conv2d::geometry(const Shape& input) const {
   g.kernel_w = o.kernel.w;
   g.stride_h = o.stride.h;
   g.stride_w = o.stride.w;
-  g.pad_top = g.pad_bottom = o.padding.h;
-  g.pad_left = g.pad_right = o.padding.w;
+  const Size2 end = o.padding_end.value_or(o.padding);
+  g.pad_top = o.padding.h;
+  g.pad_left = o.padding.w;
+  g.pad_bottom = end.h;
+  g.pad_right = end.w;
   g.dilation_h = o.dilation.h;
   g.dilation_w = o.dilation.w;
   g.groups = o.groups;

@@ -1,16 +1,42 @@
 #include "bdl/nn/module.h"
 
+#include "bdl/core/random.h"
+
 namespace bdl::nn {
+namespace {
+
+std::string child_prefix(const std::string& prefix, Module& child, size_t index) {
+  return prefix + (child.name().empty() ? std::to_string(index) : child.name()) + ".";
+}
+
+}  // namespace
 
 void Module::collect(std::vector<Parameter>& out, const std::string& prefix) {
   const size_t first = out.size();
   own_parameters(out);
   for (size_t i = first; i < out.size(); ++i) out[i].name = prefix + out[i].name;
   auto kids = children();
-  for (size_t i = 0; i < kids.size(); ++i) {
-    const std::string child = kids[i]->name().empty() ? std::to_string(i) : kids[i]->name();
-    kids[i]->collect(out, prefix + child + ".");
-  }
+  for (size_t i = 0; i < kids.size(); ++i) kids[i]->collect(out, child_prefix(prefix, *kids[i], i));
+}
+
+void Module::collect(std::vector<Buffer>& out, const std::string& prefix) {
+  const size_t first = out.size();
+  own_buffers(out);
+  for (size_t i = first; i < out.size(); ++i) out[i].name = prefix + out[i].name;
+  auto kids = children();
+  for (size_t i = 0; i < kids.size(); ++i) kids[i]->collect(out, child_prefix(prefix, *kids[i], i));
+}
+
+std::vector<Buffer> Module::buffers() {
+  std::vector<Buffer> out;
+  collect(out, "");
+  return out;
+}
+
+void Module::seed(uint64_t seed) {
+  on_seed(seed);
+  auto kids = children();
+  for (size_t i = 0; i < kids.size(); ++i) kids[i]->seed(Rng::derive(seed, i + 1));
 }
 
 std::vector<Parameter> Module::parameters() {

@@ -1,6 +1,9 @@
 #include "bdl/nn/activations.h"
 
-#include "bdl/nn/log_softmax.h"
+#include <cmath>
+
+#include "bdl/nn/conv2d.h"
+#include "bdl/nn/softmax.h"
 #include "bdl/nn/reshape.h"
 #include "support/layer_case.h"
 
@@ -10,10 +13,49 @@ namespace {
 // ReLU's fixture input keeps every value at least 0.05 from the kink at 0.
 INSTANTIATE_TEST_SUITE_P(
     Activations, LayerTest,
-    ::testing::Values(LayerCase{"relu", [] { return std::make_unique<nn::ReLU>(); }},
-                      LayerCase{"log_softmax", [] { return std::make_unique<nn::LogSoftMax>(); }},
-                      LayerCase{"flatten", [] { return std::make_unique<nn::Flatten>(); }}),
+    ::testing::Values(
+        LayerCase{"relu", [] { return std::make_unique<nn::ReLU>(); }},
+        LayerCase{"log_softmax", [] { return std::make_unique<nn::LogSoftMax>(); }},
+        LayerCase{"flatten", [] { return std::make_unique<nn::Flatten>(); }},
+        LayerCase{"tanh", [] { return std::make_unique<nn::Tanh>(); }},
+        LayerCase{"sigmoid", [] { return std::make_unique<nn::Sigmoid>(); }},
+        LayerCase{"leaky_relu", [] { return std::make_unique<nn::LeakyReLU>(0.1f); }},
+        LayerCase{"elu", [] { return std::make_unique<nn::ELU>(1.3f); }},
+        LayerCase{"gelu", [] { return std::make_unique<nn::GELU>(); }},
+        LayerCase{"gelu_tanh", [] { return std::make_unique<nn::GELU>(true); }},
+        LayerCase{"softplus", [] { return std::make_unique<nn::SoftPlus>(2.f, 3.f); }},
+        LayerCase{"hardtanh", [] { return std::make_unique<nn::HardTanh>(-0.5f, 0.8f); }},
+        LayerCase{"prelu", [] { return std::make_unique<nn::PReLU>(); }},
+        LayerCase{"prelu_channels", [] { return std::make_unique<nn::PReLU>(3, 0.1f); }},
+        LayerCase{"softmax_dim1", [] { return std::make_unique<nn::SoftMax>(1); }},
+        LayerCase{"log_softmax_dim1", [] { return std::make_unique<nn::LogSoftMax>(1); }},
+        LayerCase{"identity", [] { return std::make_unique<nn::Identity>(); }}),
     case_name);
+
+TEST(Activations, WorkInTheLayoutOfABlockedConvolutionOutput) {
+  // A convolution's output may be in oneDNN's channel-blocked layout; an eltwise
+  // activation runs on it as it is and gives the same values as on plain data.
+  nn::Conv2d conv({.in_channels = 3, .out_channels = 16, .kernel = 3, .padding = 1});
+  Tensor x({2, 3, 6, 6});
+  global_rng().fill_uniform(x.span_f32(), -1, 1);
+  const Tensor& y = conv.forward(x);
+  nn::Tanh tanh;
+  const Tensor z = tanh.forward(y).contiguous();
+  const auto plain = y.contiguous().to_vector();
+  const auto got = z.to_vector();
+  ASSERT_EQ(got.size(), plain.size());
+  for (size_t i = 0; i < got.size(); ++i) EXPECT_NEAR(got[i], std::tanh(plain[i]), 1e-6) << i;
+}
+
+TEST(Activations, RejectBadOptions) {
+  EXPECT_THROW(nn::HardTanh(1.f, -1.f), Error);
+  EXPECT_THROW(nn::SoftPlus(0.f), Error);
+  EXPECT_THROW(nn::PReLU(0), Error);
+  nn::PReLU per_channel(3);
+  EXPECT_THROW(per_channel.forward(Tensor({2, 4, 5})), Error);
+  nn::SoftMax bad_dim(3);
+  EXPECT_THROW(bad_dim.forward(Tensor({2, 3})), Error);
+}
 
 TEST(Reshape, ViewsWithoutCopying) {
   nn::Reshape r({2, -1});

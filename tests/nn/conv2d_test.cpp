@@ -65,3 +65,29 @@ TEST(Conv2d, HandlesSeveralBatchSizes) {
 
 }  // namespace
 }  // namespace bdl::testing
+
+namespace bdl::testing {
+namespace {
+
+INSTANTIATE_TEST_SUITE_P(
+    Conv2dMore, LayerTest,
+    ::testing::Values(LayerCase{"conv2d_asymmetric_pad",
+                                [] {
+                                  return conv({.in_channels = 2,
+                                               .out_channels = 3,
+                                               .kernel = 3,
+                                               .stride = 2,
+                                               .padding = {1, 0},
+                                               .padding_end = nn::Size2{2, 1}});
+                                }},
+                      LayerCase{"conv2d_batch_1",
+                                [] {
+                                  return conv({.in_channels = 3,
+                                               .out_channels = 4,
+                                               .kernel = 3,
+                                               .padding = 1});
+                                }}),
+    case_name);
+
+}  // namespace
+}  // namespace bdl::testing

@@ -11,6 +11,12 @@ TEST_P(LayerTest, MatchesPyTorch) {
   EXPECT_TRUE(all_close(m->forward(x), tensor_of(fixture()["output"]), c.rtol, c.atol))
       << "forward";
   EXPECT_EQ(m->output_shape(x.shape()), tensor_of(fixture()["output"]).shape());
+  if (fixture().contains("buffers_after")) {
+    for (auto& b : m->buffers()) {
+      EXPECT_TRUE(all_close(*b.value, tensor_of(fixture()["buffers_after"][b.name]), c.rtol, c.atol))
+          << "buffer " << b.name << " after forward";
+    }
+  }
   const Tensor& gx = m->backward(x, tensor_of(fixture()["grad_output"]));
   EXPECT_TRUE(all_close(gx, tensor_of(fixture()["grad_input"]), c.rtol, c.atol)) << "grad input";
   for (auto& p : m->parameters()) {
@@ -20,7 +26,7 @@ TEST_P(LayerTest, MatchesPyTorch) {
 }
 
 TEST_P(LayerTest, BackwardMatchesFiniteDifferences) {
-  auto m = GetParam().make();
+  auto m = make_loaded();
   EXPECT_TRUE(check_module_gradients(*m, tensor_of(fixture()["input"]), GetParam().gradient_check));
 }
 

@@ -25,6 +25,9 @@ struct LayerCase {
   GradientCheckOptions gradient_check{};
 };
 
+// gtest prints the case by its fixture name, not as bytes.
+inline void PrintTo(const LayerCase& c, std::ostream* os) { *os << c.fixture; }
+
 inline std::string case_name(const ::testing::TestParamInfo<LayerCase>& info) {
   return info.param.fixture;
 }
@@ -37,9 +40,21 @@ class LayerTest : public ::testing::TestWithParam<LayerCase> {
   }
   const nlohmann::json& fixture() const { return find_case(fixtures(), GetParam().fixture); }
 
-  // The module with PyTorch's parameter values.
+  bool training() const { return fixture().value("training", true); }
+
+  // The module with PyTorch's parameter and buffer values, in PyTorch's mode.
   std::unique_ptr<nn::Module> make_loaded() const {
     auto m = GetParam().make();
+    m->train(training());
+    if (fixture().contains("buffers")) {
+      const auto& buffers = fixture()["buffers"];
+      auto ours = m->buffers();
+      EXPECT_EQ(ours.size(), buffers.size());
+      for (auto& b : ours) {
+        EXPECT_TRUE(buffers.contains(b.name)) << "fixture lacks buffer " << b.name;
+        if (buffers.contains(b.name)) b.value->copy_from(tensor_of(buffers[b.name]));
+      }
+    }
     const auto& params = fixture()["params"];
     auto ours = m->parameters();
     EXPECT_EQ(ours.size(), params.size());

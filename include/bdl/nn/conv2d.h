@@ -1,6 +1,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 
 #include "bdl/nn/module.h"
 #include "bdl/nn/size2.h"
@@ -17,7 +18,8 @@ struct Conv2dOptions {
   int64_t out_channels = 0;
   Size2 kernel = 1;
   Size2 stride = 1;
-  Size2 padding = 0;
+  Size2 padding = 0;  // top and left; also bottom and right unless padding_end says
+  std::optional<Size2> padding_end = {};  // bottom and right, for asymmetric (ONNX) padding
   Size2 dilation = 1;
   int64_t groups = 1;
   bool bias = true;

@@ -11,11 +11,13 @@ class SoftmaxKernel;
 namespace bdl::nn {
 
 // Log-softmax and negative log-likelihood in one step on logits (batch, classes),
-// as torch.nn.CrossEntropyLoss (mean over the batch, optional class weights).
+// as torch.nn.CrossEntropyLoss: mean over the batch weighted by the targets'
+// class weights, and optional label smoothing (the target distribution is
+// 1 - s on the label plus s / classes everywhere).
 class CrossEntropy : public Criterion {
  public:
   CrossEntropy();
-  explicit CrossEntropy(const Tensor& class_weights);
+  explicit CrossEntropy(const Tensor& class_weights, float label_smoothing = 0.f);
   ~CrossEntropy() override;
   CrossEntropy(CrossEntropy&&) noexcept;
   float forward(const Tensor& input, const Tensor& target) override;
@@ -27,6 +29,7 @@ class CrossEntropy : public Criterion {
   void compute_log_probs(const Tensor& input, const Tensor& target);
 
   Tensor weights_;
+  float smoothing_ = 0.f;
   Tensor log_probs_;
   std::unique_ptr<kernels::SoftmaxKernel> log_softmax_;
 };

@@ -17,6 +17,13 @@ struct Parameter {
   Tensor* grad;
 };
 
+// Named state that is not trained by gradients but belongs to the model
+// (BatchNorm's running statistics): saved with it, averaged across workers.
+struct Buffer {
+  std::string name;
+  Tensor* value;
+};
+
 // The Torch/BigDL module life cycle: forward(input) computes and keeps output();
 // backward(input, grad_output) returns the gradient with respect to the input and
 // *accumulates* parameter gradients. Output and gradient buffers are members that
@@ -45,6 +52,13 @@ class Module {
   std::vector<Parameter> parameters();
   virtual void own_parameters(std::vector<Parameter>& /*out*/) {}
   virtual std::vector<Module*> children() { return {}; }
+  // Non-trainable state, named and ordered like parameters().
+  std::vector<Buffer> buffers();
+  virtual void own_buffers(std::vector<Buffer>& /*out*/) {}
+
+  // Seeds the random streams of this module and its children (Dropout masks);
+  // each module gets its own stream derived from the seed and its position.
+  void seed(uint64_t seed);
 
   void zero_grad();
   void train(bool on = true);
@@ -64,6 +78,7 @@ class Module {
 
  protected:
   virtual void on_train(bool /*on*/) {}
+  virtual void on_seed(uint64_t /*seed*/) {}
 
   // Parameter gradients accumulate. write(weight_grad, bias_grad) is a kernel that
   // overwrites its outputs: right after zero_grad() it writes into the gradients
@@ -99,6 +114,7 @@ class Module {
  private:
   Tensor grad_scratch_[2];
   void collect(std::vector<Parameter>& out, const std::string& prefix);
+  void collect(std::vector<Buffer>& out, const std::string& prefix);
   std::string name_;
 };
 

@@ -1,0 +1,42 @@
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "bdl/nn/multi_input.h"
+
+namespace bdl::nn {
+
+// Torch's Concat container: every branch gets the same input and their outputs
+// are concatenated along one dimension (channels by default), as in an
+// Inception block. Backward sums the branches' input gradients.
+class Concat : public Module {
+ public:
+  explicit Concat(int64_t dim = 1) : join_(dim) {}
+
+  template <typename M>
+  M& add(std::unique_ptr<M> module, std::string name = "") {
+    M& ref = *module;
+    if (!name.empty()) ref.set_name(std::move(name));
+    ref.set_needs_input_grad(needs_input_grad_);
+    branches_.push_back(std::move(module));
+    return ref;
+  }
+
+  const Tensor& forward(const Tensor& input) override;
+  const Tensor& backward(const Tensor& input, const Tensor& grad_output) override;
+  std::string type() const override { return "Concat"; }
+  std::string describe() const override;
+  Shape output_shape(const Shape& input) const override;
+  std::vector<Module*> children() override;
+  void set_needs_input_grad(bool needed) override;
+  size_t size() const { return branches_.size(); }
+
+ private:
+  std::vector<std::unique_ptr<Module>> branches_;
+  JoinTable join_;
+  std::vector<const Tensor*> outputs_;
+  Tensor scratch_;
+};
+
+}  // namespace bdl::nn

@@ -1,0 +1,35 @@
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "bdl/core/random.h"
+#include "bdl/nn/module.h"
+
+namespace bdl::nn {
+
+// Zeroes each element with probability p during training and scales the rest by
+// 1 / (1 - p); the identity in evaluation. Masks come from the module's own
+// stream: seeded from the global one when built, and by Module::seed() (the
+// training loop seeds it per worker), so a run is reproducible.
+class Dropout : public Module {
+ public:
+  explicit Dropout(float p = 0.5f);
+  const Tensor& forward(const Tensor& input) override;
+  const Tensor& backward(const Tensor& input, const Tensor& grad_output) override;
+  std::string type() const override { return "Dropout"; }
+  std::string describe() const override;
+  Shape output_shape(const Shape& input) const override { return input; }
+  float p() const { return p_; }
+
+ protected:
+  void on_seed(uint64_t seed) override { rng_.reseed(seed); }
+
+ private:
+  float p_;
+  Rng rng_;
+  std::vector<uint8_t> mask_;
+  Tensor dense_input_, dense_grad_;
+};
+
+}  // namespace bdl::nn

@@ -1,0 +1,73 @@
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "bdl/nn/multi_input.h"
+
+namespace bdl::nn {
+
+// A directed acyclic graph of modules (BigDL's Graph, Keras' functional model):
+// nodes are the graph's inputs and modules fed by earlier nodes, so the order
+// nodes are added in is a topological order. Forward runs the nodes in that
+// order; backward runs them in reverse and sums the gradients of a node whose
+// output feeds several others (fan-in of gradients). A node that does not lead
+// to the output gets no gradient.
+//
+//   Graph g;
+//   auto x = g.add_input();
+//   auto c = g.add(std::make_unique<Conv2d>(...), {x});
+//   auto r = g.add(std::make_unique<Add>(), {c, x});
+//   g.set_output(r);
+class Graph : public MultiInputModule {
+ public:
+  using Node = int;
+
+  Node add_input(std::string name = "");
+  // A module fed by the given nodes: one for a single-input module, one or more
+  // for a MultiInputModule. Becomes the output until set_output() says otherwise.
+  Node add(std::unique_ptr<Module> module, const std::vector<Node>& from, std::string name = "");
+  void set_output(Node node);
+  Node output_node() const { return out_node_; }
+
+  const Tensor& forward_many(Inputs inputs) override;
+  const std::vector<Tensor>& backward_many(Inputs inputs, const Tensor& grad_output) override;
+  Shape output_shape_many(std::span<const Shape> inputs) const override;
+  size_t arity() const override { return inputs_.size(); }
+  std::string type() const override { return "Graph"; }
+  std::string describe() const override;
+  std::vector<Module*> children() override;
+  void set_needs_input_grad(bool needed) override;
+
+  size_t node_count() const { return nodes_.size(); }
+  Module* module(Node node) { return nodes_.at(static_cast<size_t>(node)).module.get(); }
+  const std::vector<Node>& inputs_of(Node node) const {
+    return nodes_.at(static_cast<size_t>(node)).from;
+  }
+
+ private:
+  struct NodeData {
+    std::unique_ptr<Module> module;  // null for a graph input
+    MultiInputModule* multi = nullptr;
+    std::vector<Node> from;
+    std::string name;
+    int uses = 0;             // edges out of this node, the graph output counting as one
+    bool needs_grad = false;  // whether anything upstream wants this node's gradient
+  };
+  void update_flags();
+  void check_node(Node node, const char* what) const;
+  void contribute(Node node, const Tensor& grad);
+
+  std::vector<NodeData> nodes_;
+  std::vector<Node> inputs_;
+  Node out_node_ = -1;
+  // Per pass: each node's output and gradient (a module's own buffers, an input,
+  // or an accumulation buffer where gradients fan in).
+  std::vector<const Tensor*> outs_, grads_;
+  std::vector<Tensor> accumulated_;
+  std::vector<const Tensor*> args_;
+  Tensor scratch_;
+};
+
+}  // namespace bdl::nn

@@ -1,0 +1,69 @@
+#pragma once
+
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "bdl/nn/module.h"
+
+namespace bdl::kernels {
+class ConcatKernel;
+}
+
+namespace bdl::nn {
+
+// A module of several inputs: what joins a Graph's branches (Add for a residual,
+// JoinTable for Inception's concatenation). The single-input Module interface
+// treats the input as the only one.
+class MultiInputModule : public Module {
+ public:
+  using Inputs = std::span<const Tensor* const>;
+
+  virtual const Tensor& forward_many(Inputs inputs) = 0;
+  // The gradient with respect to each input, valid until the next call.
+  virtual const std::vector<Tensor>& backward_many(Inputs inputs, const Tensor& grad_output) = 0;
+  virtual Shape output_shape_many(std::span<const Shape> inputs) const = 0;
+  // How many inputs it takes; 0 for any number of at least one.
+  virtual size_t arity() const { return 0; }
+
+  const Tensor& forward(const Tensor& input) override;
+  const Tensor& backward(const Tensor& input, const Tensor& grad_output) override;
+  Shape output_shape(const Shape& input) const override;
+
+ protected:
+  std::vector<Tensor> grad_inputs_;
+};
+
+// The element-wise sum of its inputs, all of one shape (a residual connection).
+// Inputs may come in different layouts; the sum takes the first one's.
+class Add : public MultiInputModule {
+ public:
+  const Tensor& forward_many(Inputs inputs) override;
+  const std::vector<Tensor>& backward_many(Inputs inputs, const Tensor& grad_output) override;
+  Shape output_shape_many(std::span<const Shape> inputs) const override;
+  std::string type() const override { return "Add"; }
+
+ private:
+  Tensor scratch_;
+};
+
+// Its inputs concatenated along one dimension (channels by default), as torch.cat.
+class JoinTable : public MultiInputModule {
+ public:
+  explicit JoinTable(int64_t dim = 1);
+  ~JoinTable() override;
+  const Tensor& forward_many(Inputs inputs) override;
+  const std::vector<Tensor>& backward_many(Inputs inputs, const Tensor& grad_output) override;
+  Shape output_shape_many(std::span<const Shape> inputs) const override;
+  std::string type() const override { return "JoinTable"; }
+  std::string describe() const override;
+  int64_t dim() const { return dim_; }
+
+ private:
+  int64_t axis(size_t rank) const;
+  int64_t dim_;
+  std::unique_ptr<kernels::ConcatKernel> kernel_;
+  std::vector<const Tensor*> srcs_;
+};
+
+}  // namespace bdl::nn

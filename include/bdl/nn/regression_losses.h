@@ -1,0 +1,117 @@
+#pragma once
+
+#include "bdl/nn/criterion.h"
+
+namespace bdl::nn {
+
+// How a criterion reduces its per-element losses.
+enum class Reduction { mean, sum };
+
+// Base of the criteria that compare an input with a target of the same shape
+// element by element: loss = reduce(f(input - target)).
+class ElementwiseLoss : public Criterion {
+ public:
+  float forward(const Tensor& input, const Tensor& target) override;
+  const Tensor& backward(const Tensor& input, const Tensor& target) override;
+  Reduction reduction() const { return reduction_; }
+
+ protected:
+  explicit ElementwiseLoss(Reduction reduction) : reduction_(reduction) {}
+  // The loss of one element and its derivative with respect to the input.
+  virtual double loss(float input, float target) const = 0;
+  virtual float grad(float input, float target) const = 0;
+
+ private:
+  void check(const Tensor& input, const Tensor& target) const;
+  Reduction reduction_;
+  Tensor dense_input_, dense_target_;
+};
+
+// (x - y)^2, as torch.nn.MSELoss.
+class MSE : public ElementwiseLoss {
+ public:
+  explicit MSE(Reduction reduction = Reduction::mean) : ElementwiseLoss(reduction) {}
+  std::string type() const override { return "MSE"; }
+
+ protected:
+  double loss(float x, float y) const override;
+  float grad(float x, float y) const override;
+};
+
+// |x - y|, as torch.nn.L1Loss (gradient 0 where x == y).
+class L1 : public ElementwiseLoss {
+ public:
+  explicit L1(Reduction reduction = Reduction::mean) : ElementwiseLoss(reduction) {}
+  std::string type() const override { return "L1"; }
+
+ protected:
+  double loss(float x, float y) const override;
+  float grad(float x, float y) const override;
+};
+
+// Huber-like: 0.5 (x - y)^2 / beta where |x - y| < beta, |x - y| - 0.5 beta
+// otherwise, as torch.nn.SmoothL1Loss.
+class SmoothL1 : public ElementwiseLoss {
+ public:
+  explicit SmoothL1(float beta = 1.f, Reduction reduction = Reduction::mean);
+  std::string type() const override { return "SmoothL1"; }
+
+ protected:
+  double loss(float x, float y) const override;
+  float grad(float x, float y) const override;
+
+ private:
+  float beta_;
+};
+
+// Binary cross-entropy on probabilities in [0, 1], as torch.nn.BCELoss (the log
+// clamped at -100 as there).
+class BCE : public ElementwiseLoss {
+ public:
+  explicit BCE(Reduction reduction = Reduction::mean) : ElementwiseLoss(reduction) {}
+  std::string type() const override { return "BCE"; }
+
+ protected:
+  double loss(float p, float y) const override;
+  float grad(float p, float y) const override;
+};
+
+// Sigmoid and binary cross-entropy in one numerically stable step on logits, as
+// torch.nn.BCEWithLogitsLoss; pos_weight (one per class, the last dimension)
+// weighs the positive term: fraud detection's rare class.
+class BCEWithLogits : public Criterion {
+ public:
+  explicit BCEWithLogits(Tensor pos_weight = {}, Reduction reduction = Reduction::mean);
+  float forward(const Tensor& input, const Tensor& target) override;
+  const Tensor& backward(const Tensor& input, const Tensor& target) override;
+  std::string type() const override { return "BCEWithLogits"; }
+
+ private:
+  void check(const Tensor& input, const Tensor& target) const;
+  float pos_weight_of(int64_t i, int64_t classes) const {
+    return pos_weight_.defined() ? pos_weight_.f32()[i % classes] : 1.f;
+  }
+  Tensor pos_weight_;
+  Reduction reduction_;
+  Tensor dense_input_, dense_target_;
+};
+
+// Kullback-Leibler divergence of a target distribution from the input's: input
+// holds log-probabilities, target probabilities, as torch.nn.KLDivLoss. Batch
+// mean (sum over all elements / batch size) is the default: it is the true KL
+// divergence per sample, which PyTorch's element mean is not.
+class KLDiv : public Criterion {
+ public:
+  enum class Mode { batch_mean, mean, sum };
+  explicit KLDiv(Mode mode = Mode::batch_mean) : mode_(mode) {}
+  float forward(const Tensor& input, const Tensor& target) override;
+  const Tensor& backward(const Tensor& input, const Tensor& target) override;
+  std::string type() const override { return "KLDiv"; }
+
+ private:
+  double divisor(const Tensor& input) const;
+  Mode mode_;
+  Tensor dense_input_, dense_target_;
+};
+
+}  // namespace bdl::nn

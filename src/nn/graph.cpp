@@ -1,0 +1,187 @@
+#include "bdl/nn/graph.h"
+
+#include "kernels/layout.h"
+
+namespace bdl::nn {
+
+void Graph::check_node(Node node, const char* what) const {
+  BDL_CHECK(node >= 0 && static_cast<size_t>(node) < nodes_.size(), label(), ": ", what, " ", node,
+            " is not a node of this graph (it has ", nodes_.size(), ")");
+}
+
+Graph::Node Graph::add_input(std::string name) {
+  NodeData n;
+  n.name = name.empty() ? detail::concat("input", inputs_.size()) : std::move(name);
+  nodes_.push_back(std::move(n));
+  inputs_.push_back(static_cast<Node>(nodes_.size() - 1));
+  update_flags();
+  return inputs_.back();
+}
+
+Graph::Node Graph::add(std::unique_ptr<Module> module, const std::vector<Node>& from,
+                       std::string name) {
+  BDL_CHECK(module != nullptr, label(), ": null module");
+  for (Node f : from) check_node(f, "input node");
+  auto* multi = dynamic_cast<MultiInputModule*>(module.get());
+  if (multi == nullptr) {
+    BDL_CHECK(from.size() == 1, label(), ": ", module->label(), " takes one input, given ",
+              from.size());
+  } else {
+    BDL_CHECK(!from.empty(), label(), ": ", module->label(), " given no inputs");
+    BDL_CHECK(multi->arity() == 0 || multi->arity() == from.size(), label(), ": ", module->label(),
+              " takes ", multi->arity(), " inputs, given ", from.size());
+  }
+  if (!name.empty()) module->set_name(name);
+  NodeData n;
+  n.module = std::move(module);
+  n.multi = multi;
+  n.from = from;
+  n.name = n.module->name();
+  nodes_.push_back(std::move(n));
+  out_node_ = static_cast<Node>(nodes_.size() - 1);
+  update_flags();
+  return out_node_;
+}
+
+void Graph::set_output(Node node) {
+  check_node(node, "output");
+  out_node_ = node;
+  update_flags();
+}
+
+std::string Graph::describe() const {
+  return detail::concat("Graph(", inputs_.size(), " inputs, ", nodes_.size() - inputs_.size(),
+                        " modules)");
+}
+
+std::vector<Module*> Graph::children() {
+  std::vector<Module*> out;
+  for (auto& n : nodes_) {
+    if (n.module) out.push_back(n.module.get());
+  }
+  return out;
+}
+
+void Graph::set_needs_input_grad(bool needed) {
+  needs_input_grad_ = needed;
+  update_flags();
+}
+
+// A node's gradient is needed when it is an input whose gradient the graph must
+// return, has parameters, or is fed by a node whose gradient is needed.
+void Graph::update_flags() {
+  for (auto& n : nodes_) n.uses = 0;
+  for (auto& n : nodes_) {
+    for (Node f : n.from) ++nodes_[static_cast<size_t>(f)].uses;
+  }
+  if (out_node_ >= 0) ++nodes_[static_cast<size_t>(out_node_)].uses;
+  for (auto& n : nodes_) {
+    if (!n.module) {
+      n.needs_grad = needs_input_grad_;
+      continue;
+    }
+    bool upstream = false;
+    for (Node f : n.from) upstream = upstream || nodes_[static_cast<size_t>(f)].needs_grad;
+    n.module->set_needs_input_grad(upstream);
+    n.needs_grad = upstream || !n.module->parameters().empty();
+  }
+}
+
+Shape Graph::output_shape_many(std::span<const Shape> inputs) const {
+  BDL_CHECK(out_node_ >= 0, label(), ": no output node");
+  BDL_CHECK(inputs.size() == inputs_.size(), label(), ": given ", inputs.size(),
+            " inputs, the graph has ", inputs_.size());
+  std::vector<Shape> shapes(nodes_.size());
+  for (size_t i = 0; i < inputs_.size(); ++i) shapes[static_cast<size_t>(inputs_[i])] = inputs[i];
+  for (size_t i = 0; i < nodes_.size(); ++i) {
+    const auto& n = nodes_[i];
+    if (!n.module) continue;
+    if (n.multi) {
+      std::vector<Shape> in;
+      for (Node f : n.from) in.push_back(shapes[static_cast<size_t>(f)]);
+      shapes[i] = n.multi->output_shape_many(in);
+    } else {
+      shapes[i] = n.module->output_shape(shapes[static_cast<size_t>(n.from[0])]);
+    }
+  }
+  return shapes[static_cast<size_t>(out_node_)];
+}
+
+const Tensor& Graph::forward_many(Inputs inputs) {
+  BDL_CHECK(out_node_ >= 0, label(), ": no output node");
+  BDL_CHECK(inputs.size() == inputs_.size(), label(), ": given ", inputs.size(),
+            " inputs, the graph has ", inputs_.size());
+  outs_.assign(nodes_.size(), nullptr);
+  for (size_t i = 0; i < inputs_.size(); ++i) outs_[static_cast<size_t>(inputs_[i])] = inputs[i];
+  for (size_t i = 0; i < nodes_.size(); ++i) {
+    auto& n = nodes_[i];
+    if (!n.module) continue;
+    if (n.multi) {
+      args_.clear();
+      for (Node f : n.from) args_.push_back(outs_[static_cast<size_t>(f)]);
+      outs_[i] = &n.multi->forward_many(args_);
+    } else {
+      outs_[i] = &n.module->forward(*outs_[static_cast<size_t>(n.from[0])]);
+    }
+  }
+  output_ = *outs_[static_cast<size_t>(out_node_)];
+  return output_;
+}
+
+void Graph::contribute(Node node, const Tensor& grad) {
+  const auto i = static_cast<size_t>(node);
+  if (!nodes_[i].needs_grad) return;
+  if (nodes_[i].uses == 1) {
+    grads_[i] = &grad;
+  } else if (grads_[i] == nullptr) {
+    kernels::copy_into(accumulated_[i], grad);
+    grads_[i] = &accumulated_[i];
+  } else {
+    kernels::add_into(accumulated_[i], grad, scratch_);
+  }
+}
+
+const std::vector<Tensor>& Graph::backward_many(Inputs inputs, const Tensor& grad_output) {
+  BDL_CHECK(outs_.size() == nodes_.size(), label(), ": backward before forward");
+  BDL_CHECK(grad_output.shape() == outs_[static_cast<size_t>(out_node_)]->shape(), label(),
+            ": grad_output of shape ", grad_output.shape_str(), ", expected ",
+            outs_[static_cast<size_t>(out_node_)]->shape_str());
+  grads_.assign(nodes_.size(), nullptr);
+  accumulated_.resize(nodes_.size());
+  {
+    // The output's gradient arrives from outside: always a contribution.
+    const auto o = static_cast<size_t>(out_node_);
+    const bool saved = nodes_[o].needs_grad;
+    nodes_[o].needs_grad = true;
+    contribute(out_node_, grad_output);
+    nodes_[o].needs_grad = saved;
+  }
+  for (size_t i = nodes_.size(); i-- > 0;) {
+    auto& n = nodes_[i];
+    if (!n.module || grads_[i] == nullptr) continue;
+    if (n.multi) {
+      args_.clear();
+      for (Node f : n.from) args_.push_back(outs_[static_cast<size_t>(f)]);
+      const auto& g = n.multi->backward_many(args_, *grads_[i]);
+      for (size_t k = 0; k < n.from.size(); ++k) contribute(n.from[k], g[k]);
+    } else {
+      const Tensor& g = n.module->backward(*outs_[static_cast<size_t>(n.from[0])], *grads_[i]);
+      contribute(n.from[0], g);
+    }
+  }
+  grad_inputs_.resize(inputs_.size());
+  for (size_t k = 0; k < inputs_.size(); ++k) {
+    const auto i = static_cast<size_t>(inputs_[k]);
+    if (!needs_input_grad_) {
+      grad_inputs_[k] = Tensor();
+    } else if (grads_[i] != nullptr) {
+      grad_inputs_[k] = *grads_[i];
+    } else {
+      // An input that does not lead to the output: its gradient is zero.
+      grad_inputs_[k] = Tensor::zeros(inputs[k]->shape());
+    }
+  }
+  return grad_inputs_;
+}
+
+}  // namespace bdl::nn

@@ -1,0 +1,150 @@
+// Concat, JoinTable, Add and Graph: the containers that join branches.
+#include "bdl/nn/activations.h"
+#include "bdl/nn/batch_norm.h"
+#include "bdl/nn/concat.h"
+#include "bdl/nn/conv2d.h"
+#include "bdl/nn/graph.h"
+#include "bdl/nn/linear.h"
+#include "bdl/nn/pooling.h"
+#include "bdl/nn/sequential.h"
+#include "support/layer_case.h"
+
+namespace bdl::testing {
+namespace {
+
+using nn::Conv2dOptions;
+
+std::unique_ptr<nn::Conv2d> conv(Conv2dOptions o) { return std::make_unique<nn::Conv2d>(o); }
+
+std::unique_ptr<nn::Module> inception_like() {
+  auto c = std::make_unique<nn::Concat>(1);
+  c->add(conv({.in_channels = 3, .out_channels = 2, .kernel = 1}));
+  auto b1 = std::make_unique<nn::Sequential>();
+  b1->add(conv({.in_channels = 3, .out_channels = 2, .kernel = 1}));
+  b1->emplace<nn::ReLU>();
+  b1->add(conv({.in_channels = 2, .out_channels = 4, .kernel = 3, .padding = 1}));
+  c->add(std::move(b1));
+  auto b2 = std::make_unique<nn::Sequential>();
+  b2->add(std::make_unique<nn::MaxPool2d>(nn::Pool2dOptions{.kernel = 3, .stride = 1, .padding = 1}));
+  b2->add(conv({.in_channels = 3, .out_channels = 1, .kernel = 1}));
+  c->add(std::move(b2));
+  return c;
+}
+
+std::unique_ptr<nn::Module> residual_block(int64_t c) {
+  auto g = std::make_unique<nn::Graph>();
+  const auto x = g->add_input();
+  auto n = g->add(conv({.in_channels = c, .out_channels = c, .kernel = 3, .padding = 1, .bias = false}),
+                  {x}, "conv1");
+  n = g->add(std::make_unique<nn::BatchNorm>(c), {n}, "bn1");
+  n = g->add(std::make_unique<nn::ReLU>(), {n});
+  n = g->add(conv({.in_channels = c, .out_channels = c, .kernel = 3, .padding = 1, .bias = false}),
+             {n}, "conv2");
+  n = g->add(std::make_unique<nn::BatchNorm>(c), {n}, "bn2");
+  n = g->add(std::make_unique<nn::Add>(), {n, x});
+  g->add(std::make_unique<nn::ReLU>(), {n});
+  return g;
+}
+
+INSTANTIATE_TEST_SUITE_P(Containers, LayerTest,
+                         // ReLUs inside: a smaller step keeps finite differences off their kinks.
+                         ::testing::Values(LayerCase{"concat_branches", inception_like, 1e-4, 1e-5,
+                                                     {.step = 1e-3f}},
+                                           LayerCase{"residual_graph", [] { return residual_block(3); },
+                                                     1e-4, 1e-5, {.step = 1e-3f}}),
+                         case_name);
+
+Tensor random(Shape shape) {
+  Tensor t(std::move(shape));
+  global_rng().fill_uniform(t.span_f32(), -1, 1);
+  return t;
+}
+
+TEST(Graph, SumsTheGradientsOfANodeUsedTwice) {
+  nn::Graph g;
+  const auto x = g.add_input();
+  g.add(std::make_unique<nn::Add>(), {x, x});
+  const Tensor in = random({2, 3});
+  const auto y = g.forward(in).to_vector();
+  const auto xs = in.to_vector();
+  for (size_t i = 0; i < xs.size(); ++i) EXPECT_FLOAT_EQ(y[i], 2 * xs[i]);
+  const auto gx = g.backward(in, Tensor::full({2, 3}, 1.5f)).to_vector();
+  for (float v : gx) EXPECT_FLOAT_EQ(v, 3.f);
+}
+
+TEST(Graph, TakesSeveralInputs) {
+  nn::Graph g;
+  const auto a = g.add_input("a");
+  const auto b = g.add_input("b");
+  auto la = g.add(std::make_unique<nn::Linear>(nn::LinearOptions{.in_features = 3, .out_features = 2}), {a});
+  g.add(std::make_unique<nn::JoinTable>(1), {la, b});
+  EXPECT_EQ(g.arity(), 2U);
+  const Tensor ta = random({4, 3}), tb = random({4, 5});
+  const Tensor* inputs[] = {&ta, &tb};
+  EXPECT_EQ(g.forward_many(inputs).shape(), (Shape{4, 7}));
+  const auto& grads = g.backward_many(inputs, Tensor::full({4, 7}, 1.f));
+  ASSERT_EQ(grads.size(), 2U);
+  EXPECT_EQ(grads[0].shape(), (Shape{4, 3}));
+  for (float v : grads[1].to_vector()) EXPECT_FLOAT_EQ(v, 1.f);
+  EXPECT_THROW(g.forward(ta), Error);  // one input given, two needed
+}
+
+TEST(Graph, GivesZeroGradientToAnInputThatDoesNotReachTheOutput) {
+  nn::Graph g;
+  const auto a = g.add_input();
+  const auto b = g.add_input();
+  g.add(std::make_unique<nn::Tanh>(), {b});
+  g.add(std::make_unique<nn::Sigmoid>(), {a});  // becomes the output
+  const Tensor ta = random({2, 2}), tb = random({2, 2});
+  const Tensor* inputs[] = {&ta, &tb};
+  g.forward_many(inputs);
+  const auto& grads = g.backward_many(inputs, Tensor::full({2, 2}, 1.f));
+  for (float v : grads[1].to_vector()) EXPECT_EQ(v, 0.f);
+}
+
+TEST(Graph, RejectsBadWiring) {
+  nn::Graph g;
+  const auto x = g.add_input();
+  EXPECT_THROW(g.add(std::make_unique<nn::ReLU>(), {x, x}), Error);  // one input only
+  EXPECT_THROW(g.add(std::make_unique<nn::ReLU>(), {5}), Error);     // no such node
+  EXPECT_THROW(g.add(std::make_unique<nn::Add>(), {}), Error);
+  EXPECT_THROW(g.set_output(9), Error);
+  g.add(std::make_unique<nn::Add>(), {x, x});
+  EXPECT_EQ(g.forward(Tensor({2, 2})).shape(), (Shape{2, 2}));
+}
+
+TEST(Add, NamesMismatchedShapes) {
+  nn::Add add;
+  const Tensor a({2, 3}), b({3, 2});
+  const Tensor* inputs[] = {&a, &b};
+  try {
+    add.forward_many(inputs);
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_STREQ(e.what(), "Add: input 1 has shape [3, 2], input 0 has [2, 3]");
+  }
+}
+
+TEST(JoinTable, NamesMismatchedShapes) {
+  nn::JoinTable join(1);
+  const Tensor a({2, 3, 4}), b({2, 3, 5});
+  const Tensor* inputs[] = {&a, &b};
+  EXPECT_THROW(join.forward_many(inputs), Error);
+}
+
+TEST(Concat, JoinsBlockedConvolutionOutputsAndSplitsTheirGradients) {
+  // Branches of 16 and 32 channels come out of oneDNN channel-blocked; the
+  // concatenation and the split of its gradient must match plain arithmetic.
+  nn::Concat c(1);
+  auto& a = c.add(conv({.in_channels = 8, .out_channels = 16, .kernel = 1}));
+  auto& b = c.add(conv({.in_channels = 8, .out_channels = 32, .kernel = 3, .padding = 1}));
+  const Tensor x = random({2, 8, 5, 5});
+  const Tensor y = c.forward(x).contiguous();
+  const Tensor ya = a.forward(x).contiguous();
+  const Tensor yb = b.forward(x).contiguous();
+  for (int64_t ch : {0, 15}) EXPECT_FLOAT_EQ(y.at({1, ch, 2, 3}), ya.at({1, ch, 2, 3}));
+  for (int64_t ch : {0, 31}) EXPECT_FLOAT_EQ(y.at({1, 16 + ch, 4, 0}), yb.at({1, ch, 4, 0}));
+}
+
+}  // namespace
+}  // namespace bdl::testing
