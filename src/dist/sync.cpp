@@ -61,6 +61,8 @@ void ShardedSync::step(nn::FlatParameters& flat, optim::OptimMethod& method) {
   scale(own_grads, 1.f / static_cast<float>(comm_.size()));
   if (format_ != WireFormat::fp32)
     std::copy(own_weights.begin(), own_weights.end(), own_before_.begin());
+  method.set_context({&flat.slots, own.offset,
+                      [this](std::span<double> v) { comm_.allreduce(v, ReduceOp::sum); }});
   method.step(own_weights, own_grads);
   parameter_->all_gather(weights, own_before_);
 }
@@ -75,6 +77,7 @@ void AllreduceSync::step(nn::FlatParameters& flat, optim::OptimMethod& method) {
   const auto grads = flat.grads.span_f32();
   comm_.allreduce_sum(grads);
   scale(grads, 1.f / static_cast<float>(comm_.size()));
+  method.set_context({&flat.slots, 0, nullptr});
   method.step(flat.weights.span_f32(), grads);
 }
 
@@ -99,6 +102,7 @@ void DriverSync::step(nn::FlatParameters& flat, optim::OptimMethod& method) {
       for (int64_t i = 0; i < n; ++i) g[i] += other[i];
     }
     scale(grads, 1.f / static_cast<float>(comm_.size()));
+    method.set_context({&flat.slots, 0, nullptr});
     method.step(flat.weights.span_f32(), grads);
   }
   comm_.broadcast(flat.weights.span_f32(), 0);

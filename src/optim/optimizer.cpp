@@ -31,6 +31,34 @@ Optimizer& Optimizer::batch_size(int64_t size) {
   return *this;
 }
 
+Optimizer& Optimizer::schedule(std::unique_ptr<Schedule> schedule) {
+  schedule_ = std::move(schedule);
+  return *this;
+}
+
+namespace {
+
+// Workers update their BatchNorm statistics from their own batches: averaging
+// them gives every worker the same model (the statistics of the global batch,
+// up to the variance of the means).
+void average_buffers(nn::Module& model, ParameterSync& sync) {
+  if (sync.size() == 1) return;
+  auto buffers = model.buffers();
+  std::vector<double> values;
+  for (auto& b : buffers) {
+    for (float v : b.value->span_f32()) values.push_back(v);
+  }
+  if (values.empty()) return;
+  sync.sum(values);
+  size_t k = 0;
+  const double n = sync.size();
+  for (auto& b : buffers) {
+    for (float& v : b.value->span_f32()) v = static_cast<float>(values[k++] / n);
+  }
+}
+
+}  // namespace
+
 Optimizer& Optimizer::end_when(Trigger trigger) {
   end_when_ = std::move(trigger);
   return *this;
@@ -107,6 +135,9 @@ TrainResult Optimizer::optimize() {
 
   data::Batcher batcher(train, local_batch, /*drop_last=*/true);
   const uint64_t worker_seed = Rng::derive(seed_, static_cast<uint64_t>(rank));
+  // Dropout masks: reproducible per (seed, rank), different across workers.
+  model_.seed(Rng::derive(worker_seed, 0xD50));
+  const double base_lr = method_->learning_rate();
   Progress progress(rank == 0 ? progress_style_ : ProgressStyle::quiet);
 
   // Epoch count for display: known when the end trigger is max_epoch, else unknown (0).
@@ -135,6 +166,10 @@ TrainResult Optimizer::optimize() {
     const auto epoch_start = Clock::now();
     for (int64_t b = 0; b < batches; ++b) {
       const data::MiniBatch& batch = batcher.batch(b);
+      if (schedule_) {
+        method_->set_learning_rate(
+            schedule_->rate(base_lr, ScheduleClock{state.iteration, state.epoch, batches}));
+      }
       model_.zero_grad();
       const Tensor& output = model_.forward(batch.input);
       const float loss = criterion_.forward(output, batch.target);
@@ -174,7 +209,9 @@ TrainResult Optimizer::optimize() {
       ++state.epochs_completed;
       state.epoch_end = true;
     }
-    if (validation && (done || (validate_when_ && validate_when_->fires(state)))) {
+    const bool validate_now = validation && (done || (validate_when_ && validate_when_->fires(state)));
+    if (validate_now) average_buffers(model_, *sync_);
+    if (validate_now) {
       const Evaluation local =
           evaluate(model_, criterion_, *validation,
                    validation_batch_ > 0 ? validation_batch_ : local_batch, validation_owned);
@@ -184,6 +221,10 @@ TrainResult Optimizer::optimize() {
       record.validation =
           Evaluation{static_cast<int64_t>(counts[0]), static_cast<int64_t>(counts[1]), counts[2]};
       result.last_validation = record.validation;
+      if (schedule_ && record.validation->samples > 0) {
+        schedule_->on_validation(record.validation->loss_sum /
+                                 static_cast<double>(record.validation->samples));
+      }
     }
     result.history.push_back(record);
     if (on_epoch_ && rank == 0) on_epoch_(record);
@@ -191,6 +232,7 @@ TrainResult Optimizer::optimize() {
     state.epoch_end = false;
     ++state.epoch;
   }
+  average_buffers(model_, *sync_);
   result.iterations = state.iteration;
   result.epochs = state.epochs_completed;
   return result;

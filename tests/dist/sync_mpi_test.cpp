@@ -16,6 +16,7 @@
 #include "bdl/nn/cross_entropy.h"
 #include "bdl/nn/linear.h"
 #include "bdl/optim/adam.h"
+#include "bdl/optim/methods.h"
 #include "bdl/optim/sgd.h"
 
 namespace bdl::dist {
@@ -159,14 +160,22 @@ struct Problem {
 // N (measured on LeNet-5: 1.3e-4 relative, the same for all three strategies).
 // eps 1e-4 keeps such gradients in Adam's linear regime, so the comparison is of
 // the synchronisation and the sharded moments, not of rounding noise.
-std::unique_ptr<optim::OptimMethod> method(bool adam) {
-  if (adam) return std::make_unique<optim::Adam>(optim::AdamOptions{.lr = 0.002, .eps = 1e-4});
+// LARS needs whole-tensor norms while each worker holds a slice cut through
+// tensors: its per-tensor partial sums are added over the workers.
+std::unique_ptr<optim::OptimMethod> method(const std::string& name) {
+  if (name == "adam") {
+    return std::make_unique<optim::Adam>(optim::AdamOptions{.lr = 0.002, .eps = 1e-4});
+  }
+  if (name == "lars") {
+    return std::make_unique<optim::LARS>(optim::LARSOptions{
+        .lr = 0.5, .momentum = 0.9, .weight_decay = 1e-4, .trust_coefficient = 0.01});
+  }
   return std::make_unique<optim::SGD>(optim::SGDOptions{.lr = 0.05, .momentum = 0.9});
 }
 
 // Trains for `iterations` on a fixed random data set; worker `rank` of `workers`
 // takes its share of each global batch. Returns the final flat weights.
-std::vector<float> train(const Problem& problem, optim::ParameterSync& sync, bool adam,
+std::vector<float> train(const Problem& problem, optim::ParameterSync& sync, const std::string& name,
                          int64_t per_worker_batch, int64_t iterations) {
   const int64_t global = per_worker_batch * sync.size();
   manual_seed(42);
@@ -174,7 +183,7 @@ std::vector<float> train(const Problem& problem, optim::ParameterSync& sync, boo
   nn::FlatParameters flat = nn::compact(*model);
   model->set_needs_input_grad(false);
   sync.start(flat);
-  auto m = method(adam);
+  auto m = method(name);
   nn::CrossEntropy ce;
   Shape x_shape = problem.sample;
   x_shape.insert(x_shape.begin(), global * iterations);
@@ -199,22 +208,23 @@ std::vector<float> train(const Problem& problem, optim::ParameterSync& sync, boo
   return flat.weights.to_vector();
 }
 
-class Equivalence : public ::testing::TestWithParam<std::tuple<std::string, SyncStrategy, bool>> {};
+class Equivalence
+    : public ::testing::TestWithParam<std::tuple<std::string, SyncStrategy, std::string>> {};
 
 // The bar: within 1e-5 relative (max |difference| over max |weight|)
 // after 20 iterations; only the order of float summation differs.
 TEST_P(Equivalence, NWorkersEqualOneWorkerWithNTimesTheBatch) {
-  const auto& [model_name, strategy, adam] = GetParam();
+  const auto& [model_name, strategy, method_name] = GetParam();
   set_num_threads(1);
   const Problem problem = model_name == "lenet5"
                               ? Problem{[] { return models::lenet5(10); }, {1, 28, 28}, 10}
                               : Problem{[] { return odd_mlp(); }, {10}, 3};
   Communicator& comm = world_comm();
   auto sync = make_sync(strategy, comm, WireFormat::fp32);
-  const auto distributed = train(problem, *sync, adam, 4, 20);
+  const auto distributed = train(problem, *sync, method_name, 4, 20);
   // The reference: one worker, the whole global batch, no communication.
   optim::LocalSync one;
-  const std::vector<float> reference = train(problem, one, adam, 4 * comm.size(), 20);
+  const std::vector<float> reference = train(problem, one, method_name, 4 * comm.size(), 20);
   double max_diff = 0, max_weight = 0;
   for (size_t i = 0; i < reference.size(); ++i) {
     max_diff = std::max(max_diff, std::abs(double{distributed[i]} - reference[i]));
@@ -234,11 +244,11 @@ INSTANTIATE_TEST_SUITE_P(Sync, Equivalence,
                                             ::testing::Values(SyncStrategy::sharded,
                                                               SyncStrategy::allreduce,
                                                               SyncStrategy::driver),
-                                            ::testing::Bool()),
+                                            ::testing::Values("sgd", "adam", "lars")),
                          [](const auto& info) {
                            return std::get<0>(info.param) + "_" +
-                                  sync_strategy_name(std::get<1>(info.param)) +
-                                  (std::get<2>(info.param) ? "_adam" : "_sgd");
+                                  sync_strategy_name(std::get<1>(info.param)) + "_" +
+                                  std::get<2>(info.param);
                          });
 
 TEST(ShardedSync, OptimizerStateIsOneSliceOfTheModel) {

@@ -1,9 +1,24 @@
 #pragma once
 
+#include <functional>
 #include <span>
 #include <string>
+#include <vector>
+
+#include "bdl/nn/flat_parameters.h"
 
 namespace bdl::optim {
+
+// Where the slice given to step() lies among the model's parameters, for methods
+// that work per parameter tensor (LARS's layer-wise trust ratio). A parameter
+// may be cut by a slice boundary: sum_over_workers adds up per-parameter partial
+// results over the workers holding the other slices (null when this worker
+// holds the whole buffer).
+struct SliceContext {
+  const std::vector<nn::ParameterSlot>* slots = nullptr;
+  int64_t offset = 0;
+  std::function<void(std::span<double>)> sum_over_workers;
+};
 
 // An optimisation method updates a slice of the flat weight buffer from the same
 // slice of the flat gradient buffer. Its state (momentum, moments) is sized to
@@ -16,6 +31,8 @@ class OptimMethod {
   virtual std::string describe() const = 0;
   virtual double learning_rate() const = 0;
   virtual void set_learning_rate(double lr) = 0;
+  // Called by the parameter sync before each step; most methods ignore it.
+  virtual void set_context(SliceContext /*context*/) {}
 };
 
 }  // namespace bdl::optim

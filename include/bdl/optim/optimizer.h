@@ -11,6 +11,7 @@
 #include "bdl/nn/module.h"
 #include "bdl/optim/metrics.h"
 #include "bdl/optim/optim_method.h"
+#include "bdl/optim/schedule.h"
 #include "bdl/optim/parameter_sync.h"
 #include "bdl/optim/progress.h"
 #include "bdl/optim/trigger.h"
@@ -50,6 +51,8 @@ struct TrainResult {
 // losses are combined, progress shown and validation run at group boundaries
 // every sync_every() iterations and at epoch ends. Validation is distributed:
 // each worker scores its share of the validation set and the counts are summed.
+// Module buffers (BatchNorm's running statistics) are averaged over the workers
+// before validation and at the end, so every worker holds the same model.
 class Optimizer {
  public:
   Optimizer(nn::Module& model, const data::Dataset& train, nn::Criterion& criterion);
@@ -64,6 +67,8 @@ class Optimizer {
     return *this;
   }
   Optimizer& batch_size(int64_t size);
+  // Learning rate per iteration from the method's rate as given (its base).
+  Optimizer& schedule(std::unique_ptr<Schedule> schedule);
   Optimizer& end_when(Trigger trigger);
   // Validation batch 0 means the training batch size (whose buffers exist already).
   Optimizer& validate(Trigger when, const data::Dataset& dataset, int64_t batch_size = 0);
@@ -83,6 +88,7 @@ class Optimizer {
   const data::Dataset& train_;
   nn::Criterion& criterion_;
   std::unique_ptr<OptimMethod> method_;
+  std::unique_ptr<Schedule> schedule_;
   int64_t batch_size_ = 128;
   std::optional<Trigger> end_when_;
   std::optional<Trigger> validate_when_;

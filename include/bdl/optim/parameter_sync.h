@@ -38,6 +38,7 @@ class LocalSync : public ParameterSync {
   std::string describe() const override { return "1 worker"; }
   void start(nn::FlatParameters&) override {}
   void step(nn::FlatParameters& flat, OptimMethod& method) override {
+    method.set_context({&flat.slots, 0, nullptr});
     method.step(flat.weights.span_f32(), flat.grads.span_f32());
   }
   void sum(std::span<double>) override {}
