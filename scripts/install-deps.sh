@@ -14,7 +14,8 @@ packages=(
 if [[ "${1:-}" == "--bench" ]]; then
   # PyTorch for the side-by-side benchmarks and the fixture generator; OpenBLAS
   # so that PyTorch does not fall back to the reference BLAS.
-  packages+=(python3-torch python3-numpy libopenblas0-pthread)
+  # torchvision for the reference networks; matplotlib for the plots in docs/.
+  packages+=(python3-torch python3-torchvision python3-numpy python3-matplotlib libopenblas0-pthread)
 fi
 
 missing=()

@@ -1,3 +1,4 @@
+#include <cstdio>
 #include <ostream>
 
 #include "bdl/cli/commands.h"
@@ -5,8 +6,42 @@
 #include "bdl/kernels/backend.h"
 #include "bdl/models/zoo.h"
 #include "bdl/nn/module.h"
+#include "bdl/nn/sequential.h"
 
 namespace bdl::cli {
+namespace {
+
+int64_t parameter_count(nn::Module& m) {
+  int64_t n = 0;
+  for (const auto& p : m.parameters()) n += p.value->numel();
+  return n;
+}
+
+// One row per layer; Sequential containers down to depth 2 are opened (a ResNet
+// stage shows its blocks), other containers are one row.
+void print_rows(nn::Module& m, const std::string& path, Shape& shape, int depth,
+                std::ostream& out) {
+  auto* seq = dynamic_cast<nn::Sequential*>(&m);
+  if (seq != nullptr && depth < 2) {
+    auto kids = seq->children();
+    for (size_t i = 0; i < kids.size(); ++i) {
+      const std::string name = kids[i]->name().empty() ? std::to_string(i) : kids[i]->name();
+      print_rows(*kids[i], path.empty() ? name : path + "." + name, shape, depth + 1, out);
+    }
+    return;
+  }
+  const double flops = m.flops(shape);
+  shape = m.output_shape(shape);
+  std::string what = m.describe();
+  if (what.size() > 44) what = what.substr(0, 41) + "...";
+  char line[256];
+  std::snprintf(line, sizeof line, "  %-22s %-44s %-20s %11lld %9.1f\n", path.c_str(),
+                what.c_str(), shape_str(shape).c_str(),
+                static_cast<long long>(parameter_count(m)), flops / 1e6);
+  out << line;
+}
+
+}  // namespace
 
 int run_info(const InfoArgs& args, std::ostream& out) {
   set_num_threads(args.threads);
@@ -14,24 +49,26 @@ int run_info(const InfoArgs& args, std::ostream& out) {
       << "kernels: " << kernels::backend_version() << ", ISA " << kernels::backend_isa() << "\n"
       << "threads: " << num_threads() << "\n";
   if (args.model.empty()) return 0;
-  auto model = models::make(args.model);
-  out << "\nmodel " << args.model << "\n";
-  Shape shape{1, 1, 28, 28};
-  int64_t total = 0;
-  for (nn::Module* layer : model->children()) {
-    shape = layer->output_shape(shape);
-    int64_t count = 0;
-    std::vector<nn::Parameter> params;
-    layer->own_parameters(params);
-    for (const auto& p : params) count += p.value->numel();
-    total += count;
-    char line[200];
-    std::snprintf(line, sizeof line, "  %-10s %-34s %-18s %10lld\n", layer->label().c_str(),
-                  layer->describe().c_str(), shape_str(shape).c_str(),
-                  static_cast<long long>(count));
-    out << line;
+  const auto& info = models::find(args.model);
+  auto model = info.make(info.default_classes);
+  Shape shape = info.sample;
+  if (args.image_size) {
+    BDL_CHECK(shape.size() == 3, "--image-size: model ", args.model, " does not take images");
+    BDL_CHECK(*args.image_size >= 8 && *args.image_size <= 4096,
+              "--image-size: must be between 8 and 4096, got ", *args.image_size);
+    shape[1] = shape[2] = *args.image_size;
   }
-  out << "  parameters: " << total << "\n";
+  shape.insert(shape.begin(), 1);
+  out << "\nmodel " << info.name << ": " << info.description << ", input " << shape_str(shape)
+      << "\n";
+  char header[256];
+  std::snprintf(header, sizeof header, "  %-22s %-44s %-20s %11s %9s\n", "layer", "type",
+                "output", "parameters", "MFLOPs");
+  out << header;
+  const double total_flops = model->flops(shape);
+  print_rows(*model, "", shape, 0, out);
+  out << "  parameters: " << parameter_count(*model) << ", forward: " << total_flops / 1e9
+      << " GFLOPs per sample (convolutions and matrix products, multiply-add = 2)\n";
   return 0;
 }
 

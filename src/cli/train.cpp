@@ -18,6 +18,7 @@
 #include "bdl/nn/cross_entropy.h"
 #include "bdl/optim/optimizer.h"
 #include "bdl/optim/sgd.h"
+#include "cli/recipe.h"
 
 namespace bdl::cli {
 namespace {
@@ -70,9 +71,17 @@ void validate(const TrainArgs& a) {
   BDL_CHECK(a.sync_every > 0, "--sync-every: must be a positive integer, got ", a.sync_every);
   BDL_CHECK(a.comm_timeout_ms >= 100, "--comm-timeout-ms: must be at least 100, got ",
             a.comm_timeout_ms);
-  bool known = false;
-  for (const auto& n : models::names()) known |= n == a.model;
-  if (!known) models::make(a.model);  // throws, listing the known models
+  const auto& info = models::find(a.model);  // throws, listing the known models
+  make_method(a);                           // checks --optimizer and its options
+  make_schedule(a);                         // checks --schedule and --warmup-epochs
+  BDL_CHECK(!a.scale_lr_from || *a.scale_lr_from > 0,
+            "--scale-lr-from: must be a positive batch size");
+  BDL_CHECK(!a.image_size || (*a.image_size >= 8 && *a.image_size <= 4096),
+            "--image-size: must be between 8 and 4096, got ", a.image_size.value_or(0));
+  BDL_CHECK(!a.image_size || a.synthetic, "--image-size: only with --synthetic");
+  BDL_CHECK(!a.image_size || info.sample.size() == 3,
+            "--image-size: model ", a.model, " does not take images");
+  BDL_CHECK(a.synthetic_samples >= 0, "--synthetic-samples: must be non-negative");
   if (!a.report.empty()) {
     const auto parent = std::filesystem::absolute(a.report).parent_path();
     BDL_CHECK(std::filesystem::is_directory(parent), "--report: directory ", parent.string(),
@@ -89,40 +98,69 @@ int train_on(const TrainArgs& a, dist::Communicator& comm, std::ostream& all_out
   set_num_threads(a.threads);
   manual_seed(a.seed);
 
-  // A partitioned directory gives each worker its own parts; a plain one is read
-  // whole by every worker and cut by index ranges.
-  const bool partitioned = data::is_partitioned_dir(data::resolve_data_dir(a.data));
-  auto load = [&](data::Split split) {
-    return (partitioned ? data::partitioned_idx(a.data, split, comm.rank(), comm.size())
-                        : data::mnist_like(a.data, split))
-        .map(data::kFashionMnistNormalize);
-  };
-  data::Dataset train = load(data::Split::train);
-  data::Dataset test = load(data::Split::test);
+  const auto& info = models::find(a.model);
+  data::Dataset train, test;
+  int64_t classes = 10;
+  std::string source;
+  if (a.synthetic) {
+    // Random images of the model's input shape: every worker makes the same set.
+    Shape sample = info.sample;
+    if (a.image_size) sample[1] = sample[2] = *a.image_size;
+    classes = info.default_classes;
+    const int64_t n =
+        a.synthetic_samples > 0 ? a.synthetic_samples : std::max<int64_t>(256, 8 * a.batch_size);
+    train = data::synthetic(sample, n, classes, a.seed);
+    source = detail::concat("synthetic ", shape_str(sample), " data");
+  } else {
+    // A partitioned directory gives each worker its own parts; a plain one is
+    // read whole by every worker and cut by index ranges.
+    const bool partitioned = data::is_partitioned_dir(data::resolve_data_dir(a.data));
+    auto load = [&](data::Split split) {
+      return (partitioned ? data::partitioned_idx(a.data, split, comm.rank(), comm.size())
+                          : data::mnist_like(a.data, split))
+          .map(data::kFashionMnistNormalize);
+    };
+    train = load(data::Split::train);
+    test = load(data::Split::test);
+    source = data::resolve_data_dir(a.data);
+  }
   if (a.train_samples) train = train.take(*a.train_samples);
-  if (a.test_samples) test = test.take(*a.test_samples);
+  if (a.test_samples && test.size() > 0) test = test.take(*a.test_samples);
   BDL_CHECK(train.size() >= a.batch_size, "--batch-size: ", a.batch_size, " exceeds the ",
             train.size(), " training samples");
 
   BDL_CHECK(a.batch_size % comm.size() == 0, "--batch-size: ", a.batch_size,
             " is not divisible by the ", comm.size(), " workers");
-  auto model = models::make(a.model, 10);
+  auto model = models::make(a.model, classes);
+  if (a.image_size) {
+    Shape in = train.sample_shape();
+    in.insert(in.begin(), 1);
+    try {
+      model->output_shape(in);
+    } catch (const Error& e) {
+      fail("--image-size: model ", a.model, " does not take ", *a.image_size, "x",
+           *a.image_size, " images (", e.what(), ")");
+    }
+  }
   nn::CrossEntropy criterion;
   auto sync =
       dist::make_sync(dist::parse_sync_strategy(a.sync), comm, dist::parse_wire_format(a.compress));
-  out << "bdl train: " << a.model << " on " << data::resolve_data_dir(a.data) << " ("
-      << train.size() << " train, " << test.size() << " test samples), batch " << a.batch_size
+  auto method = make_method(a);
+  auto schedule = make_schedule(a);
+  out << "bdl train: " << a.model << " on " << source << " (" << train.size() << " train, "
+      << test.size() << " test samples), batch " << a.batch_size
       << ", " << num_threads() << " threads per worker, " << sync->describe() << "\n"
+      << "  " << method->describe() << (schedule ? ", " + schedule->describe() : "") << "\n"
       << std::flush;
 
   optim::Trigger end = optim::max_epoch(a.epochs);
   if (a.max_iteration) end = optim::any_of(end, optim::max_iteration(*a.max_iteration));
 
   optim::Optimizer optimizer(*model, train, criterion);
-  optimizer.method(optim::SGD({.lr = a.lr, .momentum = a.momentum}))
+  optimizer.method(std::move(method))
+      .schedule(std::move(schedule))
       .batch_size(a.batch_size)
       .end_when(end)
-      .validate(optim::every_epoch(), test)
       .seed(a.seed)
       .sync(*sync)
       .sync_every(a.sync_every)
@@ -139,6 +177,7 @@ int train_on(const TrainArgs& a, dist::Communicator& comm, std::ostream& all_out
         }
         out << "\n" << std::flush;
       });
+  if (test.size() > 0) optimizer.validate(optim::every_epoch(), test);
   const optim::TrainResult result = optimizer.optimize();
 
   if (!a.report.empty() && comm.rank() == 0) {
@@ -147,6 +186,11 @@ int train_on(const TrainArgs& a, dist::Communicator& comm, std::ostream& all_out
         {"sync", a.sync},
         {"compress", a.compress},
         {"model", a.model},
+        {"optimizer", a.optimizer},
+        {"lr", effective_lr(a)},
+        {"schedule", a.schedule},
+        {"warmup_epochs", a.warmup_epochs},
+        {"synthetic", a.synthetic},
         {"batch_size", a.batch_size},
         {"threads", num_threads()},
         {"seed", a.seed},

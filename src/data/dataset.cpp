@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "bdl/core/random.h"
 #include "bdl/data/idx.h"
 
 namespace bdl::data {
@@ -190,6 +191,26 @@ Dataset mnist_like(const std::string& directory, Split split) {
     fail(dir, ": missing ", stem, "[.gz]");
   };
   return idx(find(prefix + "-images-idx3-ubyte"), find(prefix + "-labels-idx1-ubyte"));
+}
+
+Dataset synthetic(const Shape& sample, int64_t samples, int64_t classes, uint64_t seed) {
+  BDL_CHECK(samples > 0 && classes > 0, "synthetic data: samples and classes must be positive");
+  Shape shape = sample;
+  shape.insert(shape.begin(), samples);
+  Tensor features(shape, DType::u8);
+  Tensor labels({samples}, DType::i64);
+  Rng rng(seed);
+  auto* bytes = features.data<uint8_t>();
+  for (int64_t i = 0; i < features.numel(); i += 8) {
+    const uint64_t r = rng.next_u64();
+    for (int64_t k = 0; k < 8 && i + k < features.numel(); ++k) {
+      bytes[i + k] = static_cast<uint8_t>(r >> (8 * k));
+    }
+  }
+  for (int64_t i = 0; i < samples; ++i) {
+    labels.data<int64_t>()[i] = static_cast<int64_t>(rng.below(static_cast<uint64_t>(classes)));
+  }
+  return Dataset(features, labels, "synthetic").map(Normalize{0.5f, 0.29f});
 }
 
 }  // namespace bdl::data

@@ -15,6 +15,12 @@ Shape Concat::output_shape(const Shape& input) const {
   return join_.output_shape_many(shapes);
 }
 
+double Concat::flops(const Shape& input) const {
+  double total = 0;
+  for (const auto& b : branches_) total += b->flops(input);
+  return total;
+}
+
 std::vector<Module*> Concat::children() {
   std::vector<Module*> out;
   for (auto& b : branches_) out.push_back(b.get());

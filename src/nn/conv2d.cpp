@@ -84,6 +84,12 @@ Shape Conv2d::output_shape(const Shape& input) const {
   return {g.batch, g.out_channels, g.out_height(), g.out_width()};
 }
 
+double Conv2d::flops(const Shape& input) const {
+  const auto g = geometry(input);
+  return 2.0 * static_cast<double>(g.batch * g.out_channels * g.out_height() * g.out_width()) *
+         static_cast<double>(g.in_channels / g.groups * g.kernel_h * g.kernel_w);
+}
+
 void Conv2d::own_parameters(std::vector<Parameter>& out) {
   out.push_back({"weight", &weight_, &grad_weight_});
   if (options_.bias) out.push_back({"bias", &bias_, &grad_bias_});

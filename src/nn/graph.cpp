@@ -89,6 +89,20 @@ void Graph::update_flags() {
 
 Shape Graph::output_shape_many(std::span<const Shape> inputs) const {
   BDL_CHECK(out_node_ >= 0, label(), ": no output node");
+  return node_shapes(inputs)[static_cast<size_t>(out_node_)];
+}
+
+double Graph::flops(const Shape& input) const {
+  const auto shapes = node_shapes(std::span<const Shape>(&input, 1));
+  double total = 0;
+  for (size_t i = 0; i < nodes_.size(); ++i) {
+    const auto& n = nodes_[i];
+    if (n.module && !n.multi) total += n.module->flops(shapes[static_cast<size_t>(n.from[0])]);
+  }
+  return total;
+}
+
+std::vector<Shape> Graph::node_shapes(std::span<const Shape> inputs) const {
   BDL_CHECK(inputs.size() == inputs_.size(), label(), ": given ", inputs.size(),
             " inputs, the graph has ", inputs_.size());
   std::vector<Shape> shapes(nodes_.size());
@@ -104,7 +118,7 @@ Shape Graph::output_shape_many(std::span<const Shape> inputs) const {
       shapes[i] = n.module->output_shape(shapes[static_cast<size_t>(n.from[0])]);
     }
   }
-  return shapes[static_cast<size_t>(out_node_)];
+  return shapes;
 }
 
 const Tensor& Graph::forward_many(Inputs inputs) {

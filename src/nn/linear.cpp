@@ -41,6 +41,11 @@ Shape Linear::output_shape(const Shape& input) const {
 
 int64_t Linear::batch_of(const Tensor& input) const { return input.numel() / options_.in_features; }
 
+double Linear::flops(const Shape& input) const {
+  const Shape out = output_shape(input);
+  return 2.0 * static_cast<double>(shape_numel(out)) * static_cast<double>(options_.in_features);
+}
+
 void Linear::own_parameters(std::vector<Parameter>& out) {
   out.push_back({"weight", &weight_, &grad_weight_});
   if (options_.bias) out.push_back({"bias", &bias_, &grad_bias_});

@@ -5,8 +5,10 @@ namespace bdl::nn {
 const Tensor& Sequential::forward(const Tensor& input) {
   const Tensor* x = &input;
   for (auto& m : modules_) x = &m->forward(*x);
-  if (modules_.empty()) output_ = input;
-  return modules_.empty() ? output_ : *x;
+  // output() of a nested Sequential is what the next module backward reads: a
+  // handle on the last module's output (no copy).
+  output_ = *x;
+  return output_;
 }
 
 const Tensor& Sequential::backward(const Tensor& input, const Tensor& grad_output) {
@@ -25,6 +27,16 @@ Shape Sequential::output_shape(const Shape& input) const {
   Shape s = input;
   for (const auto& m : modules_) s = m->output_shape(s);
   return s;
+}
+
+double Sequential::flops(const Shape& input) const {
+  Shape s = input;
+  double total = 0;
+  for (const auto& m : modules_) {
+    total += m->flops(s);
+    s = m->output_shape(s);
+  }
+  return total;
 }
 
 std::vector<Module*> Sequential::children() {

@@ -63,7 +63,28 @@ TEST(TrainArgs, EachBadValueNamesItsFlag) {
   EXPECT_EQ(error_of(a), "--progress: 'fancy' is not one of auto, bar, lines, quiet");
   a = {};
   a.model = "alexnet";
-  EXPECT_EQ(error_of(a), "unknown model 'alexnet' (known: lenet5, mlp)");
+  EXPECT_EQ(error_of(a),
+            "unknown model 'alexnet' (known: lenet5, mlp, vgg16, vgg16_cifar, resnet18, "
+            "resnet18_cifar, resnet50, resnet50_cifar, inception_v1, inception_v1_bn)");
+  a = {};
+  a.optimizer = "sgdx";
+  EXPECT_EQ(error_of(a),
+            "--optimizer: 'sgdx' is not one of sgd, adam, adamw, adagrad, rmsprop, lars");
+  a = {};
+  a.schedule = "step:3";
+  EXPECT_EQ(error_of(a),
+            "--schedule: 'step:3' is not one of none, step:EPOCHS:GAMMA, multistep:E1,E2,...:GAMMA, "
+            "exp:GAMMA, poly:POWER, cosine, plateau:FACTOR:PATIENCE");
+  a = {};
+  a.schedule = "exp:fast";
+  EXPECT_EQ(error_of(a), "--schedule: 'fast' is not a number");
+  a = {};
+  a.warmup_epochs = 5;
+  EXPECT_EQ(error_of(a), "--warmup-epochs: must be in [0, 5), got 5");
+  a = {};
+  a.image_size = 64;
+  EXPECT_EQ(error_of(a), "--image-size: only with --synthetic");
+
   a = {};
   a.report = "/nonexistent/dir/r.json";
   EXPECT_EQ(error_of(a), "--report: directory /nonexistent/dir does not exist");
@@ -73,7 +94,14 @@ TEST(BdlCommand, BadInputIsOneLineAndNonZeroExit) {
   const struct {
     std::string args, message;
   } cases[] = {
-      {"train --model alexnet", "bdl: error: unknown model 'alexnet' (known: lenet5, mlp)\n"},
+      {"train --model alexnet",
+       "bdl: error: unknown model 'alexnet' (known: lenet5, mlp, vgg16, vgg16_cifar, resnet18, "
+       "resnet18_cifar, resnet50, resnet50_cifar, inception_v1, inception_v1_bn)\n"},
+      {"train --model lenet5 --synthetic --image-size 32",
+       "bdl: error: --image-size: model lenet5 does not take 32x32 images (fc1: input of shape "
+       "[1, 576] does not end in in_features 400)\n"},
+      {"train --optimizer lars --trust-coefficient 0",
+       "bdl: error: --trust-coefficient: must be positive, got 0\n"},
       {"train --epochs abc", "bdl: error: Could not convert: --epochs = abc\n"},
       {"train --batch-size 0", "bdl: error: --batch-size: must be a positive integer, got 0\n"},
       {"train --data /nonexistent", "bdl: error: /nonexistent: not a directory\n"},

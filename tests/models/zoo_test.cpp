@@ -2,7 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "bdl/nn/flat_parameters.h"
+#include "support/fixtures.h"
 
 namespace bdl::models {
 namespace {
@@ -25,12 +28,60 @@ TEST(Zoo, ParameterCountsAndOutputShapes) {
   EXPECT_EQ(mlp(3)->output_shape({2, 784}), (Shape{2, 3}));
 }
 
+// The small models run forward on a batch of one here; the 224x224 ones are
+// checked by shape (their forward runs in the training smoke test below and in
+// the benchmarks).
 TEST(Zoo, ForwardRunsOnBatchOfOne) {
-  for (const auto& name : names()) {
-    auto model = make(name);
+  for (const auto& info : zoo()) {
+    auto model = info.make(10);
+    Shape in = info.sample;
+    in.insert(in.begin(), 1);
+    EXPECT_EQ(model->output_shape(in), (Shape{1, 10})) << info.name;
+    if (in[2] > 32) continue;
     model->eval();
-    const Tensor& out = model->forward(Tensor({1, 1, 28, 28}));
-    EXPECT_EQ(out.shape(), (Shape{1, 10})) << name;
+    EXPECT_EQ(model->forward(Tensor(in)).shape(), (Shape{1, 10})) << info.name;
+  }
+}
+
+// Names and shapes of every parameter and buffer as torchvision has them
+// (tests/fixtures/zoo.json from tools/fixtures/gen_zoo.py), so that torchvision
+// weights load by name.
+TEST(Zoo, MatchesTorchvisionNameForName) {
+  const auto fixture = bdl::testing::load_fixture("zoo.json");
+  for (const auto& [name, expected] : fixture.items()) {
+    auto model = make(name, 1000);
+    std::vector<std::pair<std::string, Shape>> params, buffers;
+    for (const auto& p : model->parameters()) params.emplace_back(p.name, p.value->shape());
+    for (const auto& b : model->buffers()) buffers.emplace_back(b.name, b.value->shape());
+    std::vector<std::pair<std::string, Shape>> want_params, want_buffers;
+    for (const auto& p : expected["parameters"]) want_params.emplace_back(p[0], p[1].get<Shape>());
+    for (const auto& b : expected["buffers"]) want_buffers.emplace_back(b[0], b[1].get<Shape>());
+    auto sorted = [](auto v) {
+      std::sort(v.begin(), v.end());
+      return v;
+    };
+    EXPECT_EQ(sorted(params), sorted(want_params)) << name;
+    EXPECT_EQ(sorted(buffers), sorted(want_buffers)) << name;
+  }
+}
+
+// Published counts: ResNet-18 11,689,512 and 1.82 G multiply-adds; ResNet-50
+// 25,557,032 and 4.09 G; VGG-16 138,357,544 and 15.5 G; torchvision's GoogLeNet
+// 6,624,904 and 1.5 G.
+TEST(Zoo, ImageNetModelSizesAndFlops) {
+  const struct {
+    const char* name;
+    int64_t parameters;
+    double gmacs;
+  } cases[] = {{"resnet18", 11689512, 1.82},
+               {"resnet50", 25557032, 4.09},
+               {"vgg16", 138357544, 15.47},
+               {"inception_v1_bn", 6624904, 1.50}};
+  for (const auto& c : cases) {
+    auto model = make(c.name, 1000);
+    EXPECT_EQ(parameter_count(*model), c.parameters) << c.name;
+    EXPECT_NEAR(model->flops({1, 3, 224, 224}) / 2e9, c.gmacs, 0.02 * c.gmacs) << c.name;
+    EXPECT_EQ(model->output_shape({2, 3, 224, 224}), (Shape{2, 1000})) << c.name;
   }
 }
 
@@ -58,7 +109,9 @@ TEST(Zoo, UnknownNameListsKnownModels) {
     make("resnet9000");
     FAIL() << "no error";
   } catch (const Error& e) {
-    EXPECT_STREQ(e.what(), "unknown model 'resnet9000' (known: lenet5, mlp)");
+    EXPECT_STREQ(e.what(),
+                 "unknown model 'resnet9000' (known: lenet5, mlp, vgg16, vgg16_cifar, resnet18, "
+                 "resnet18_cifar, resnet50, resnet50_cifar, inception_v1, inception_v1_bn)");
   }
 }
 

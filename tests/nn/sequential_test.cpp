@@ -4,7 +4,10 @@
 
 #include "bdl/models/zoo.h"
 #include "bdl/nn/cross_entropy.h"
+#include "bdl/core/random.h"
+#include "bdl/nn/activations.h"
 #include "bdl/nn/flat_parameters.h"
+#include "bdl/nn/linear.h"
 #include "support/fixtures.h"
 #include "support/tensor_matchers.h"
 
@@ -60,6 +63,37 @@ TEST(Sequential, FirstLayerSkipsInputGradientWhenAsked) {
   const Tensor& out = model->forward(x);
   const Tensor& gx = model->backward(x, Tensor(out.shape()));
   EXPECT_FALSE(gx.defined());
+}
+
+}  // namespace
+}  // namespace bdl::testing
+
+namespace bdl::testing {
+namespace {
+
+// A Sequential inside a Sequential, followed by a layer: the outer backward feeds
+// the layer after it the inner Sequential's output as that layer's input.
+TEST(Sequential, NestedSequentialPassesItsOutputToBackward) {
+  manual_seed(3);
+  nn::Sequential outer;
+  auto inner = std::make_unique<nn::Sequential>();
+  inner->emplace<nn::Linear>(4, 3);
+  inner->emplace<nn::ReLU>();
+  outer.add(std::move(inner));
+  auto& last = outer.emplace<nn::Linear>(3, 2);
+  Tensor x({5, 4});
+  global_rng().fill_uniform(x.span_f32(), -1, 1);
+  outer.zero_grad();
+  const Tensor y = outer.forward(x).clone();
+  EXPECT_EQ(y.shape(), (Shape{5, 2}));
+  outer.backward(x, Tensor::full({5, 2}, 1.f));
+  // d(sum y)/d(last.weight)[j][k] = sum over the batch of the inner output k.
+  const Tensor h = outer[0].output().contiguous();
+  for (int64_t k = 0; k < 3; ++k) {
+    double s = 0;
+    for (int64_t b = 0; b < 5; ++b) s += h.at({b, k});
+    EXPECT_NEAR(last.parameters()[0].grad->at({0, k}), s, 1e-5);
+  }
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "bdl/cli/commands.h"
+#include "bdl/models/zoo.h"
 #include "bdl/core/error.h"
 
 int main(int argc, char** argv) {
@@ -13,13 +14,36 @@ int main(int argc, char** argv) {
 
   bdl::cli::TrainArgs train;
   auto* train_cmd = app.add_subcommand("train", "Train a model of the zoo");
-  train_cmd->add_option("--model", train.model, "Model: lenet5, mlp")->capture_default_str();
+  std::string model_names;
+  for (const auto& n : bdl::models::names()) model_names += (model_names.empty() ? "" : ", ") + n;
+  train_cmd->add_option("--model", train.model, "Model: " + model_names)->capture_default_str();
   train_cmd->add_option("--data", train.data, "fashion-mnist, or a directory of IDX files")
       ->capture_default_str();
   train_cmd->add_option("--epochs", train.epochs, "Epochs to train")->capture_default_str();
   train_cmd->add_option("--batch-size", train.batch_size, "Mini-batch size")->capture_default_str();
   train_cmd->add_option("--lr", train.lr, "Learning rate")->capture_default_str();
-  train_cmd->add_option("--momentum", train.momentum, "SGD momentum")->capture_default_str();
+  train_cmd->add_option("--momentum", train.momentum, "Momentum of SGD and LARS")
+      ->capture_default_str();
+  train_cmd->add_option("--optimizer", train.optimizer, "sgd, adam, adamw, adagrad, rmsprop or lars")
+      ->capture_default_str();
+  train_cmd->add_option("--weight-decay", train.weight_decay, "Weight decay")->capture_default_str();
+  train_cmd->add_option("--trust-coefficient", train.trust_coefficient, "LARS's eta")
+      ->capture_default_str();
+  train_cmd
+      ->add_option("--schedule", train.schedule,
+                   "Learning-rate schedule after the warm-up: none, step:EPOCHS:GAMMA, "
+                   "multistep:E1,E2,...:GAMMA, exp:GAMMA, poly:POWER, cosine, "
+                   "plateau:FACTOR:PATIENCE")
+      ->capture_default_str();
+  train_cmd->add_option("--warmup-epochs", train.warmup_epochs,
+                        "Linear warm-up over this many epochs, per iteration, from lr/10");
+  train_cmd->add_option("--scale-lr-from", train.scale_lr_from,
+                        "Linear scaling rule: lr * batch-size / this reference batch size");
+  train_cmd->add_flag("--synthetic", train.synthetic,
+                      "Train on random data of the model's input shape (benchmarks)");
+  train_cmd->add_option("--image-size", train.image_size, "Synthetic image height and width");
+  train_cmd->add_option("--synthetic-samples", train.synthetic_samples,
+                        "Synthetic samples (default: 8 batches, at least 256)");
   train_cmd->add_option("--seed", train.seed, "Seed of initialisation and shuffling")
       ->capture_default_str();
   train_cmd->add_option("--threads", train.threads, "Kernel threads (0: one per core)")
@@ -47,6 +71,7 @@ int main(int argc, char** argv) {
   auto* info_cmd = app.add_subcommand("info", "Version, kernel ISA, threads; a model's layers");
   info_cmd->add_option("--model", info.model, "Print this model's layer table");
   info_cmd->add_option("--threads", info.threads, "Kernel threads (0: one per core)");
+  info_cmd->add_option("--image-size", info.image_size, "Input height and width for image models");
 
   const std::string first = argc > 1 ? argv[1] : "";
   if (!first.empty() && first[0] != '-' && first != "train" && first != "info" &&

@@ -13,7 +13,19 @@ struct TrainArgs {
   int64_t epochs = 5;
   int64_t batch_size = 128;
   double lr = 0.05;
-  double momentum = 0.9;
+  double momentum = 0.9;  // SGD's and LARS's
+  std::string optimizer = "sgd";  // sgd, adam, adamw, adagrad, rmsprop, lars
+  double weight_decay = 0.0;
+  double trust_coefficient = 0.001;  // LARS's eta
+  // none, step:EPOCHS:GAMMA, multistep:E1,E2,...:GAMMA, exp:GAMMA, poly:POWER, cosine,
+  // plateau:FACTOR:PATIENCE; after the warm-up, over the remaining epochs.
+  std::string schedule = "none";
+  int64_t warmup_epochs = 0;  // linear warm-up, per iteration, from lr / 10
+  std::optional<int64_t> scale_lr_from;  // linear scaling: lr * batch / this reference batch
+  // Random data of the model's input shape instead of --data, for benchmarks.
+  bool synthetic = false;
+  std::optional<int64_t> image_size;  // height and width of synthetic images
+  int64_t synthetic_samples = 0;      // 0: 8 batches (at least 256)
   uint64_t seed = 1;
   int threads = 0;  // 0: one per core
   std::optional<int64_t> max_iteration;
@@ -38,6 +50,7 @@ int run_train(const TrainArgs& args, std::ostream& out);
 struct InfoArgs {
   std::string model;  // empty: library information only
   int threads = 0;
+  std::optional<int64_t> image_size;  // input height and width for image models
 };
 
 int run_info(const InfoArgs& args, std::ostream& out);

@@ -90,4 +90,8 @@ std::string resolve_data_dir(const std::string& data);
 // Mean and standard deviation of Fashion-MNIST's training pixels in [0, 1].
 inline constexpr Normalize kFashionMnistNormalize{0.2860f, 0.3530f};
 
+// Random u8 images of the given sample shape with random labels in [0, classes),
+// normalised to about [-1.7, 1.7]: for benchmarking and smoke tests.
+Dataset synthetic(const Shape& sample, int64_t samples, int64_t classes, uint64_t seed);
+
 }  // namespace bdl::data

@@ -28,6 +28,7 @@ class Concat : public Module {
   std::string type() const override { return "Concat"; }
   std::string describe() const override;
   Shape output_shape(const Shape& input) const override;
+  double flops(const Shape& input) const override;
   std::vector<Module*> children() override;
   void set_needs_input_grad(bool needed) override;
   size_t size() const { return branches_.size(); }

@@ -37,6 +37,7 @@ class Conv2d : public Module {
   std::string type() const override { return "Conv2d"; }
   std::string describe() const override;
   Shape output_shape(const Shape& input) const override;
+  double flops(const Shape& input) const override;
   void own_parameters(std::vector<Parameter>& out) override;
 
   const Conv2dOptions& options() const { return options_; }

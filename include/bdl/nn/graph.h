@@ -34,6 +34,7 @@ class Graph : public MultiInputModule {
   const Tensor& forward_many(Inputs inputs) override;
   const std::vector<Tensor>& backward_many(Inputs inputs, const Tensor& grad_output) override;
   Shape output_shape_many(std::span<const Shape> inputs) const override;
+  double flops(const Shape& input) const override;
   size_t arity() const override { return inputs_.size(); }
   std::string type() const override { return "Graph"; }
   std::string describe() const override;
@@ -56,6 +57,8 @@ class Graph : public MultiInputModule {
     bool needs_grad = false;  // whether anything upstream wants this node's gradient
   };
   void update_flags();
+  // The output shape of every node for the given input shapes.
+  std::vector<Shape> node_shapes(std::span<const Shape> inputs) const;
   void check_node(Node node, const char* what) const;
   void contribute(Node node, const Tensor& grad);
 

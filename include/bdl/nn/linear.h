@@ -30,6 +30,7 @@ class Linear : public Module {
   std::string type() const override { return "Linear"; }
   std::string describe() const override;
   Shape output_shape(const Shape& input) const override;
+  double flops(const Shape& input) const override;
   void own_parameters(std::vector<Parameter>& out) override;
 
   const LinearOptions& options() const { return options_; }

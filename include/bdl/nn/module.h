@@ -47,6 +47,10 @@ class Module {
   virtual std::string describe() const { return type(); }
   // The output shape for an input shape, checking the input like forward() does.
   virtual Shape output_shape(const Shape& input) const = 0;
+  // Forward floating-point operations for an input shape, a multiply-add counting
+  // 2. Only convolutions and matrix products count (as model tables usually do);
+  // containers sum their children.
+  virtual double flops(const Shape& /*input*/) const { return 0; }
 
   // This module's own parameters, then its children's, names prefixed with the path.
   std::vector<Parameter> parameters();

@@ -30,6 +30,7 @@ class Sequential : public Module {
   const Tensor& backward(const Tensor& input, const Tensor& grad_output) override;
   std::string type() const override { return "Sequential"; }
   Shape output_shape(const Shape& input) const override;
+  double flops(const Shape& input) const override;
   std::vector<Module*> children() override;
   void set_needs_input_grad(bool needed) override;
 
