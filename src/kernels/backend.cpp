@@ -1,5 +1,8 @@
 #include "bdl/kernels/backend.h"
 
+#include <cstdlib>
+#include <string>
+
 #include <dnnl.hpp>
 
 namespace bdl::kernels {
@@ -32,5 +35,23 @@ std::string backend_isa() {
       return "other";
   }
 }
+
+namespace {
+
+ConvAlgorithm initial_conv_algorithm() {
+  const char* env = std::getenv("BDL_CONV_ALGORITHM");
+  return env != nullptr && std::string(env) == "direct" ? ConvAlgorithm::direct
+                                                        : ConvAlgorithm::automatic;
+}
+
+ConvAlgorithm& conv_algorithm_setting() {
+  static ConvAlgorithm setting = initial_conv_algorithm();
+  return setting;
+}
+
+}  // namespace
+
+void set_conv_algorithm(ConvAlgorithm algorithm) { conv_algorithm_setting() = algorithm; }
+ConvAlgorithm conv_algorithm() { return conv_algorithm_setting(); }
 
 }  // namespace bdl::kernels

@@ -1,5 +1,7 @@
 #include "kernels/conv2d.h"
 
+#include "bdl/kernels/backend.h"
+
 #include <optional>
 
 #include "kernels/dnnl_context.h"
@@ -14,7 +16,8 @@ using dnnl::prop_kind;
 std::vector<int64_t> Conv2dGeometry::key() const {
   return {batch,     in_channels, in_height,  in_width, out_channels,    kernel_h,
           kernel_w,  stride_h,    stride_w,   pad_top,  pad_left,        pad_bottom,
-          pad_right, dilation_h,  dilation_w, groups,   has_bias ? 1 : 0};
+          pad_right, dilation_h,  dilation_w, groups,   has_bias ? 1 : 0,
+          static_cast<int64_t>(conv_algorithm())};
 }
 
 namespace {
@@ -63,16 +66,21 @@ struct Entry {
 
 memory::desc any_desc(const Dims& dims) { return {dims, memory::data_type::f32, Tag::any}; }
 
+algorithm algorithm_now() {
+  return conv_algorithm() == ConvAlgorithm::automatic ? algorithm::convolution_auto
+                                                      : algorithm::convolution_direct;
+}
+
 Entry make_entry(const Conv2dGeometry& g) {
   Geometry d = dims_of(g);
   const auto bias = f32_desc(d.bias, Tag::x);
   auto desc =
       g.has_bias
           ? dnnl::convolution_forward::desc(
-                prop_kind::forward_training, algorithm::convolution_direct, any_desc(d.src),
+                prop_kind::forward_training, algorithm_now(), any_desc(d.src),
                 any_desc(d.weight), bias, any_desc(d.dst), d.strides, d.dilation, d.pad_l, d.pad_r)
           : dnnl::convolution_forward::desc(
-                prop_kind::forward_training, algorithm::convolution_direct, any_desc(d.src),
+                prop_kind::forward_training, algorithm_now(), any_desc(d.src),
                 any_desc(d.weight), any_desc(d.dst), d.strides, d.dilation, d.pad_l, d.pad_r);
   Entry e;
   e.dims = d;
@@ -86,7 +94,7 @@ Entry make_entry(const Conv2dGeometry& g) {
 void ensure_backward_data(Entry& e) {
   if (e.bwd_data) return;
   const Geometry& d = e.dims;
-  dnnl::convolution_backward_data::desc desc(algorithm::convolution_direct, any_desc(d.src),
+  dnnl::convolution_backward_data::desc desc(algorithm_now(), any_desc(d.src),
                                              any_desc(d.weight), any_desc(d.dst), d.strides,
                                              d.dilation, d.pad_l, d.pad_r);
   e.bwd_data_pd.emplace(desc, cpu_engine(), e.fwd_pd);
@@ -97,10 +105,10 @@ void ensure_backward_weights(Entry& e, bool has_bias) {
   if (e.bwd_weights) return;
   const Geometry& d = e.dims;
   auto desc = has_bias ? dnnl::convolution_backward_weights::desc(
-                             algorithm::convolution_direct, any_desc(d.src), any_desc(d.weight),
+                             algorithm_now(), any_desc(d.src), any_desc(d.weight),
                              e.bias, any_desc(d.dst), d.strides, d.dilation, d.pad_l, d.pad_r)
                        : dnnl::convolution_backward_weights::desc(
-                             algorithm::convolution_direct, any_desc(d.src), any_desc(d.weight),
+                             algorithm_now(), any_desc(d.src), any_desc(d.weight),
                              any_desc(d.dst), d.strides, d.dilation, d.pad_l, d.pad_r);
   e.bwd_weights_pd.emplace(desc, cpu_engine(), e.fwd_pd);
   e.bwd_weights.emplace(*e.bwd_weights_pd);

@@ -91,3 +91,43 @@ INSTANTIATE_TEST_SUITE_P(
 
 }  // namespace
 }  // namespace bdl::testing
+
+#include "bdl/kernels/backend.h"
+
+namespace bdl::testing {
+namespace {
+
+// oneDNN's automatic choice takes Winograd for 3x3 stride-1 layers of this size
+// on AVX-512; its results match direct convolution to float rounding, forward
+// and backward.
+TEST(Conv2d, AutomaticAlgorithmMatchesDirectConvolution) {
+  Tensor x({16, 64, 28, 28});
+  global_rng().fill_uniform(x.span_f32(), -1, 1);
+  Tensor gy({16, 64, 28, 28});
+  global_rng().fill_uniform(gy.span_f32(), -1, 1);
+  auto run = [&](kernels::ConvAlgorithm algorithm, std::string* implementation) {
+    kernels::set_conv_algorithm(algorithm);
+    manual_seed(5);
+    nn::Conv2d c({.in_channels = 64, .out_channels = 64, .kernel = 3, .padding = 1});
+    c.zero_grad();
+    std::vector<Tensor> out{c.forward(x).contiguous().clone()};
+    out.push_back(c.backward(x, gy).contiguous().clone());
+    out.push_back(c.parameters()[0].grad->clone());
+    if (implementation) *implementation = c.implementation(x.shape());
+    return out;
+  };
+  std::string automatic_impl;
+  const auto direct = run(kernels::ConvAlgorithm::direct, nullptr);
+  const auto automatic = run(kernels::ConvAlgorithm::automatic, &automatic_impl);
+  kernels::set_conv_algorithm(kernels::ConvAlgorithm::automatic);
+  for (size_t i = 0; i < direct.size(); ++i) {
+    EXPECT_TRUE(all_close(automatic[i], direct[i], 1e-4, 1e-4)) << "output " << i << " with "
+                                                                << automatic_impl;
+  }
+  if (kernels::backend_isa().find("avx512") != std::string::npos) {
+    EXPECT_NE(automatic_impl.find("wino"), std::string::npos) << automatic_impl;
+  }
+}
+
+}  // namespace
+}  // namespace bdl::testing

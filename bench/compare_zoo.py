@@ -1,0 +1,77 @@
+#!/usr/bin/python3
+"""Side-by-side images/s of bdl and PyTorch (torchvision) on Inception v1 and
+ResNet-18, 224x224, batch 16, random data, 2 threads: training and inference.
+
+Both run in the same environment, measured as the issue asks PyTorch to be run
+at its best: glibc keeping freed memory (MALLOC_MMAP_MAX_=0,
+MALLOC_TRIM_THRESHOLD_), OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset, warm-up
+iterations excluded. Rounds alternate bdl and PyTorch so that machine noise hits
+both; the median of the rounds is reported with the ratio.
+
+  /usr/bin/python3 bench/compare_zoo.py [--rounds 3] [--iterations 8] [--out FILE]
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# bdl's name -> the torchvision network it reproduces.
+MODELS = ["inception_v1_bn", "resnet18"]
+FP32_PEAK_GFLOPS = 350.0  # oneDNN sgemm on 2 threads here (the issue's figure)
+
+
+def env():
+    e = dict(os.environ)
+    e.pop("OPENBLAS_CORETYPE", None)
+    e.pop("OPENBLAS_L2_SIZE", None)
+    e["MALLOC_MMAP_MAX_"] = "0"
+    e["MALLOC_TRIM_THRESHOLD_"] = "100000000000"
+    return e
+
+
+def run(cmd):
+    out = subprocess.run(cmd, env=env(), check=True, capture_output=True, text=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--iterations", type=int, default=8)
+    p.add_argument("--batch", type=int, default=16)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--bench", default=os.path.join(ROOT, "build", "bench", "zoo_bench"))
+    p.add_argument("--out", default=os.path.join(ROOT, "bench", "results", "zoo_compare.json"))
+    a = p.parse_args()
+    rows = []
+    for model in MODELS:
+        for mode in ["train", "infer"]:
+            bdl, torch, gflops = [], [], []
+            for _ in range(a.rounds):
+                r = run([a.bench, model, str(a.batch), "224", mode, str(a.iterations),
+                         str(a.threads)])
+                bdl.append(r["images_per_sec"])
+                gflops.append(r["gflops_per_sec"])
+                r = run(["/usr/bin/python3", os.path.join(ROOT, "bench", "pytorch_zoo.py"), model,
+                         str(a.batch), "224", mode, str(a.iterations), str(a.threads)])
+                torch.append(r["images_per_sec"])
+            row = {"model": model, "mode": mode, "bdl_images_per_sec": statistics.median(bdl),
+                   "pytorch_images_per_sec": statistics.median(torch),
+                   "ratio": statistics.median(bdl) / statistics.median(torch),
+                   "bdl_gflops_per_sec": statistics.median(gflops),
+                   "bdl_fraction_of_fp32_peak": statistics.median(gflops) / FP32_PEAK_GFLOPS,
+                   "bdl_rounds": bdl, "pytorch_rounds": torch}
+            rows.append(row)
+            print(f"{model:16s} {mode:5s}  bdl {row['bdl_images_per_sec']:7.1f} img/s  "
+                  f"pytorch {row['pytorch_images_per_sec']:7.1f} img/s  "
+                  f"ratio {row['ratio']:.2f}  bdl {row['bdl_gflops_per_sec']:.0f} GFLOP/s "
+                  f"({100 * row['bdl_fraction_of_fp32_peak']:.0f}% of fp32 peak)", flush=True)
+    with open(a.out, "w") as f:
+        json.dump({"batch": a.batch, "threads": a.threads, "image_size": 224,
+                   "iterations": a.iterations, "rounds": a.rounds, "results": rows}, f, indent=2)
+
+
+if __name__ == "__main__":
+    main()

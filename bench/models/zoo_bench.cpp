@@ -1,0 +1,82 @@
+// Images per second of a zoo model on random data, training (forward, backward,
+// SGD update) or inference (eval mode, forward only), for the side-by-side
+// comparison with PyTorch (bench/compare_zoo.py; BENCHMARKS.md).
+//
+//   zoo_bench MODEL BATCH IMAGE_SIZE train|infer ITERATIONS [THREADS]
+//
+// Prints one JSON object. Warm-up iterations (which create the oneDNN
+// primitives and touch every buffer) are excluded from the timing.
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+#include "bdl/core/random.h"
+#include "bdl/core/threads.h"
+#include "bdl/models/zoo.h"
+#include "bdl/nn/cross_entropy.h"
+#include "bdl/nn/flat_parameters.h"
+#include "bdl/optim/sgd.h"
+
+int main(int argc, char** argv) {
+  using namespace bdl;
+  if (argc < 6) {
+    std::fprintf(stderr, "usage: %s MODEL BATCH IMAGE_SIZE train|infer ITERATIONS [THREADS]\n",
+                 argv[0]);
+    return 2;
+  }
+  try {
+    const std::string name = argv[1];
+    const int64_t batch = std::atoll(argv[2]);
+    const int64_t size = std::atoll(argv[3]);
+    const bool train = std::string(argv[4]) == "train";
+    const int iterations = std::atoi(argv[5]);
+    set_num_threads(argc > 6 ? std::atoi(argv[6]) : 0);
+    const auto& info = models::find(name);
+    manual_seed(1);
+    auto model = info.make(info.default_classes);
+    Shape shape = info.sample;
+    shape[1] = shape[2] = size;
+    shape.insert(shape.begin(), batch);
+    Tensor x(shape);
+    global_rng().fill_uniform(x.span_f32(), -1.f, 1.f);
+    Tensor y({batch}, DType::i64);
+    for (int64_t i = 0; i < batch; ++i) {
+      y.data<int64_t>()[i] = static_cast<int64_t>(
+          global_rng().below(static_cast<uint64_t>(info.default_classes)));
+    }
+    nn::FlatParameters flat = nn::compact(*model);
+    model->set_needs_input_grad(false);
+    model->train(train);
+    nn::CrossEntropy ce;
+    optim::SGD sgd({.lr = 0.01, .momentum = 0.9});
+    auto step = [&] {
+      if (!train) {
+        model->forward(x);
+        return;
+      }
+      model->zero_grad();
+      const Tensor& out = model->forward(x);
+      ce.forward(out, y);
+      model->backward(x, ce.backward(out, y));
+      sgd.step(flat.weights.span_f32(), flat.grads.span_f32());
+    };
+    for (int i = 0; i < 3; ++i) step();
+    const auto start = std::chrono::steady_clock::now();
+    for (int i = 0; i < iterations; ++i) step();
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const double flops = model->flops(shape) * (train ? 3.0 : 1.0);
+    std::printf(
+        "{\"framework\": \"bdl\", \"model\": \"%s\", \"mode\": \"%s\", \"batch\": %lld, "
+        "\"image_size\": %lld, \"threads\": %d, \"iterations\": %d, \"images_per_sec\": %.3f, "
+        "\"gflops_per_sec\": %.1f}\n",
+        name.c_str(), train ? "train" : "infer", static_cast<long long>(batch),
+        static_cast<long long>(size), num_threads(), iterations,
+        static_cast<double>(batch) * iterations / seconds, flops * iterations / seconds / 1e9);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "zoo_bench: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}
