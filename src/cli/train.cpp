@@ -109,9 +109,13 @@ int train_on(const TrainArgs& a, dist::Communicator& comm, std::ostream& all_out
     classes = info.default_classes;
     const int64_t n =
         a.synthetic_samples > 0 ? a.synthetic_samples : std::max<int64_t>(256, 8 * a.batch_size);
-    train = data::synthetic(sample, n, classes, a.seed);
+    train = info.vocabulary > 0
+                ? data::synthetic_sequences(sample[0], n, info.vocabulary, classes, a.seed)
+                : data::synthetic(sample, n, classes, a.seed);
     source = detail::concat("synthetic ", shape_str(sample), " data");
   } else {
+    BDL_CHECK(info.vocabulary == 0, "--data: model ", a.model,
+              " takes token sequences, not images; train it with --synthetic");
     // A partitioned directory gives each worker its own parts; a plain one is
     // read whole by every worker and cut by index ranges.
     const bool partitioned = data::is_partitioned_dir(data::resolve_data_dir(a.data));

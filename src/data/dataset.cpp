@@ -213,4 +213,29 @@ Dataset synthetic(const Shape& sample, int64_t samples, int64_t classes, uint64_
   return Dataset(features, labels, "synthetic").map(Normalize{0.5f, 0.29f});
 }
 
+Dataset synthetic_sequences(int64_t length, int64_t samples, int64_t vocabulary, int64_t classes,
+                            uint64_t seed) {
+  BDL_CHECK(length > 0 && samples > 0 && vocabulary > 1 && classes > 0,
+            "synthetic sequences: length, samples, vocabulary and classes must be positive");
+  Tensor features({samples, length});
+  Tensor labels({samples}, DType::i64);
+  Rng rng(seed);
+  float* x = features.f32();
+  for (int64_t i = 0; i < samples; ++i) {
+    // A per-sample bias towards low or high ids makes every band occur.
+    const double p_low = rng.uniform();
+    int64_t low = 0;
+    for (int64_t t = 0; t < length; ++t) {
+      const bool is_low = rng.uniform() < p_low;
+      const auto half = static_cast<uint64_t>(vocabulary / 2);
+      const auto id = is_low ? rng.below(half)
+                             : half + rng.below(static_cast<uint64_t>(vocabulary) - half);
+      x[i * length + t] = static_cast<float>(id);
+      low += is_low ? 1 : 0;
+    }
+    labels.data<int64_t>()[i] = std::min(classes - 1, low * classes / (length + 1));
+  }
+  return Dataset(features, labels, "synthetic sequences");
+}
+
 }  // namespace bdl::data

@@ -64,8 +64,9 @@ TEST(TrainArgs, EachBadValueNamesItsFlag) {
   a = {};
   a.model = "alexnet";
   EXPECT_EQ(error_of(a),
-            "unknown model 'alexnet' (known: lenet5, mlp, vgg16, vgg16_cifar, resnet18, "
-            "resnet18_cifar, resnet50, resnet50_cifar, inception_v1, inception_v1_bn)");
+            "unknown model 'alexnet' (known: lenet5, lenet5_bn, mlp, vgg16, vgg16_cifar, resnet18, "
+            "resnet18_cifar, resnet50, resnet50_cifar, inception_v1, inception_v1_bn, "
+            "lstm_classifier)");
   a = {};
   a.optimizer = "sgdx";
   EXPECT_EQ(error_of(a),
@@ -95,8 +96,8 @@ TEST(BdlCommand, BadInputIsOneLineAndNonZeroExit) {
     std::string args, message;
   } cases[] = {
       {"train --model alexnet",
-       "bdl: error: unknown model 'alexnet' (known: lenet5, mlp, vgg16, vgg16_cifar, resnet18, "
-       "resnet18_cifar, resnet50, resnet50_cifar, inception_v1, inception_v1_bn)\n"},
+       "bdl: error: unknown model 'alexnet' (known: lenet5, lenet5_bn, mlp, vgg16, vgg16_cifar, resnet18, "
+       "resnet18_cifar, resnet50, resnet50_cifar, inception_v1, inception_v1_bn, lstm_classifier)\n"},
       {"train --model lenet5 --synthetic --image-size 32",
        "bdl: error: --image-size: model lenet5 does not take 32x32 images (fc1: input of shape "
        "[1, 576] does not end in in_features 400)\n"},

@@ -37,7 +37,7 @@ TEST(Zoo, ForwardRunsOnBatchOfOne) {
     Shape in = info.sample;
     in.insert(in.begin(), 1);
     EXPECT_EQ(model->output_shape(in), (Shape{1, 10})) << info.name;
-    if (in[2] > 32) continue;
+    if (in.size() == 4 && in[2] > 32) continue;  // token ids 0 are valid for text models
     model->eval();
     EXPECT_EQ(model->forward(Tensor(in)).shape(), (Shape{1, 10})) << info.name;
   }
@@ -110,8 +110,9 @@ TEST(Zoo, UnknownNameListsKnownModels) {
     FAIL() << "no error";
   } catch (const Error& e) {
     EXPECT_STREQ(e.what(),
-                 "unknown model 'resnet9000' (known: lenet5, mlp, vgg16, vgg16_cifar, resnet18, "
-                 "resnet18_cifar, resnet50, resnet50_cifar, inception_v1, inception_v1_bn)");
+                 "unknown model 'resnet9000' (known: lenet5, lenet5_bn, mlp, vgg16, vgg16_cifar, resnet18, "
+                 "resnet18_cifar, resnet50, resnet50_cifar, inception_v1, inception_v1_bn, "
+                 "lstm_classifier)");
   }
 }
 

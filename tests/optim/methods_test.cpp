@@ -40,7 +40,8 @@ std::unique_ptr<optim::OptimMethod> make(const std::string& name, const nlohmann
                                                             .momentum = o["momentum"],
                                                             .weight_decay = o["weight_decay"],
                                                             .trust_coefficient =
-                                                                o["trust_coefficient"]});
+                                                                o["trust_coefficient"],
+                                                            .exclude_vectors = true});
   }
   throw std::runtime_error("no method for fixture " + name);
 }
@@ -119,7 +120,11 @@ TEST(LARS, ANormCutBySliceBoundaryIsExact) {
 }
 
 TEST(LARS, LeavesVectorsOnPlainMomentumSGD) {
-  optim::LARS lars({.lr = 0.1, .momentum = 0.0, .weight_decay = 0.5, .trust_coefficient = 0.001});
+  optim::LARS lars({.lr = 0.1,
+                    .momentum = 0.0,
+                    .weight_decay = 0.5,
+                    .trust_coefficient = 0.001,
+                    .exclude_vectors = true});
   const std::vector<nn::ParameterSlot> slots{{"bias", {2}, 0, 2}};
   std::vector<float> w{1.f, 2.f}, g{0.5f, -1.f};
   lars.set_context({&slots, 0, nullptr});

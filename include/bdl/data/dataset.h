@@ -94,4 +94,10 @@ inline constexpr Normalize kFashionMnistNormalize{0.2860f, 0.3530f};
 // normalised to about [-1.7, 1.7]: for benchmarking and smoke tests.
 Dataset synthetic(const Shape& sample, int64_t samples, int64_t classes, uint64_t seed);
 
+// Random token sequences (ids in [0, vocabulary) stored as f32, no transform)
+// whose label is learnable: the share of tokens in the lower half of the
+// vocabulary, cut into `classes` equal bands.
+Dataset synthetic_sequences(int64_t length, int64_t samples, int64_t vocabulary, int64_t classes,
+                            uint64_t seed);
+
 }  // namespace bdl::data

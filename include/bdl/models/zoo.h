@@ -15,6 +15,10 @@ std::unique_ptr<nn::Sequential> mlp(int64_t classes = 10);
 // LeNet-5 for 28x28 single-channel images: conv 5x5x6 (pad 2), ReLU, max-pool 2,
 // conv 5x5x16, ReLU, max-pool 2, fc 120, ReLU, fc 84, ReLU, fc classes.
 std::unique_ptr<nn::Sequential> lenet5(int64_t classes = 10);
+// LeNet-5 with BatchNorm after every convolution and hidden fully connected
+// layer (which then have no bias): the small BN network of the large-batch
+// experiment (docs/large-batch.md).
+std::unique_ptr<nn::Sequential> lenet5_bn(int64_t classes = 10);
 
 // Image networks for 3-channel input. The ImageNet forms take 224x224 (any size
 // from 32 for ResNet and Inception, which end in global pooling; VGG needs 224);
@@ -41,12 +45,17 @@ std::unique_ptr<nn::Sequential> resnet50(int64_t classes = 1000,
 // 3x3 in the "5x5" branch as torchvision has it, dropout 0.2.
 std::unique_ptr<nn::Sequential> inception_v1(int64_t classes = 1000, bool batch_norm = false);
 
+// A text classifier: token ids (batch, time) -> Embedding(vocabulary, 64) ->
+// LSTM(64 -> 128, last state) -> Linear(128 -> classes).
+std::unique_ptr<nn::Sequential> lstm_classifier(int64_t classes = 2, int64_t vocabulary = 1000);
+
 // The zoo by name, for the `bdl` command.
 struct ModelInfo {
   std::string name;
   std::string description;
   Shape sample;  // the input shape of one sample
   int64_t default_classes;
+  int64_t vocabulary;  // token ids in [0, vocabulary) for text models; 0 for images
   std::function<std::unique_ptr<nn::Module>(int64_t classes)> make;
 };
 const std::vector<ModelInfo>& zoo();
