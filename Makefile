@@ -33,6 +33,7 @@ bench-deps:
 # Side-by-side with PyTorch; see BENCHMARKS.md.
 bench: bench-deps build
 	bench/compare_train.sh
+	/usr/bin/python3 bench/compare_zoo.py
 
 format:
 	clang-format -i $$(git ls-files '*.cpp' '*.h')
