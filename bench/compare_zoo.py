@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """Side-by-side images/s of bdl and PyTorch (torchvision) on Inception v1 and
-ResNet-18, 224x224, batch 16, random data, 2 threads: training and inference.
+ResNet-18, 224x224, batch 16, random data, 2 threads: training and inference,
+bdl in fp32 and with bf16 convolutions (BDL_PRECISION=bf16), PyTorch in fp32.
 
 Both run in the same environment, measured as the issue asks PyTorch to be run
 at its best: glibc keeping freed memory (MALLOC_MMAP_MAX_=0,
@@ -31,8 +32,10 @@ def env():
     return e
 
 
-def run(cmd):
-    out = subprocess.run(cmd, env=env(), check=True, capture_output=True, text=True).stdout
+def run(cmd, extra=None):
+    e = env()
+    e.update(extra or {})
+    out = subprocess.run(cmd, env=e, check=True, capture_output=True, text=True).stdout
     return json.loads(out.strip().splitlines()[-1])
 
 
@@ -48,26 +51,32 @@ def main():
     rows = []
     for model in MODELS:
         for mode in ["train", "infer"]:
-            bdl, torch, gflops = [], [], []
+            bdl = {"fp32": [], "bf16": []}
+            gflops = {"fp32": [], "bf16": []}
+            torch = []
             for _ in range(a.rounds):
-                r = run([a.bench, model, str(a.batch), "224", mode, str(a.iterations),
-                         str(a.threads)])
-                bdl.append(r["images_per_sec"])
-                gflops.append(r["gflops_per_sec"])
+                for precision in ["fp32", "bf16"]:
+                    r = run([a.bench, model, str(a.batch), "224", mode, str(a.iterations),
+                             str(a.threads)], {"BDL_PRECISION": precision})
+                    bdl[precision].append(r["images_per_sec"])
+                    gflops[precision].append(r["gflops_per_sec"])
                 r = run(["/usr/bin/python3", os.path.join(ROOT, "bench", "pytorch_zoo.py"), model,
                          str(a.batch), "224", mode, str(a.iterations), str(a.threads)])
                 torch.append(r["images_per_sec"])
-            row = {"model": model, "mode": mode, "bdl_images_per_sec": statistics.median(bdl),
-                   "pytorch_images_per_sec": statistics.median(torch),
-                   "ratio": statistics.median(bdl) / statistics.median(torch),
-                   "bdl_gflops_per_sec": statistics.median(gflops),
-                   "bdl_fraction_of_fp32_peak": statistics.median(gflops) / FP32_PEAK_GFLOPS,
-                   "bdl_rounds": bdl, "pytorch_rounds": torch}
-            rows.append(row)
-            print(f"{model:16s} {mode:5s}  bdl {row['bdl_images_per_sec']:7.1f} img/s  "
-                  f"pytorch {row['pytorch_images_per_sec']:7.1f} img/s  "
-                  f"ratio {row['ratio']:.2f}  bdl {row['bdl_gflops_per_sec']:.0f} GFLOP/s "
-                  f"({100 * row['bdl_fraction_of_fp32_peak']:.0f}% of fp32 peak)", flush=True)
+            for precision in ["fp32", "bf16"]:
+                ips = statistics.median(bdl[precision])
+                gf = statistics.median(gflops[precision])
+                row = {"model": model, "mode": mode, "bdl_precision": precision,
+                       "bdl_images_per_sec": ips,
+                       "pytorch_fp32_images_per_sec": statistics.median(torch),
+                       "ratio": ips / statistics.median(torch), "bdl_gflops_per_sec": gf,
+                       "bdl_fraction_of_fp32_peak": gf / FP32_PEAK_GFLOPS,
+                       "bdl_rounds": bdl[precision], "pytorch_rounds": torch}
+                rows.append(row)
+                print(f"{model:16s} {mode:5s} bdl {precision}  {ips:7.1f} img/s  "
+                      f"pytorch fp32 {row['pytorch_fp32_images_per_sec']:7.1f} img/s  "
+                      f"ratio {row['ratio']:.2f}  bdl {gf:.0f} GFLOP/s "
+                      f"({100 * row['bdl_fraction_of_fp32_peak']:.0f}% of fp32 peak)", flush=True)
     with open(a.out, "w") as f:
         json.dump({"batch": a.batch, "threads": a.threads, "image_size": 224,
                    "iterations": a.iterations, "rounds": a.rounds, "results": rows}, f, indent=2)

@@ -42,8 +42,8 @@ int main(int argc, char** argv) {
     global_rng().fill_uniform(x.span_f32(), -1.f, 1.f);
     Tensor y({batch}, DType::i64);
     for (int64_t i = 0; i < batch; ++i) {
-      y.data<int64_t>()[i] = static_cast<int64_t>(
-          global_rng().below(static_cast<uint64_t>(info.default_classes)));
+      y.data<int64_t>()[i] =
+          static_cast<int64_t>(global_rng().below(static_cast<uint64_t>(info.default_classes)));
     }
     nn::FlatParameters flat = nn::compact(*model);
     model->set_needs_input_grad(false);

@@ -35,9 +35,8 @@ void print_rows(nn::Module& m, const std::string& path, Shape& shape, int depth,
   std::string what = m.describe();
   if (what.size() > 44) what = what.substr(0, 41) + "...";
   char line[256];
-  std::snprintf(line, sizeof line, "  %-22s %-44s %-20s %11lld %9.1f\n", path.c_str(),
-                what.c_str(), shape_str(shape).c_str(),
-                static_cast<long long>(parameter_count(m)), flops / 1e6);
+  std::snprintf(line, sizeof line, "  %-22s %-44s %-20s %11lld %9.1f\n", path.c_str(), what.c_str(),
+                shape_str(shape).c_str(), static_cast<long long>(parameter_count(m)), flops / 1e6);
   out << line;
 }
 
@@ -62,8 +61,8 @@ int run_info(const InfoArgs& args, std::ostream& out) {
   out << "\nmodel " << info.name << ": " << info.description << ", input " << shape_str(shape)
       << "\n";
   char header[256];
-  std::snprintf(header, sizeof header, "  %-22s %-44s %-20s %11s %9s\n", "layer", "type",
-                "output", "parameters", "MFLOPs");
+  std::snprintf(header, sizeof header, "  %-22s %-44s %-20s %11s %9s\n", "layer", "type", "output",
+                "parameters", "MFLOPs");
   out << header;
   const double total_flops = model->flops(shape);
   print_rows(*model, "", shape, 0, out);

@@ -68,11 +68,11 @@ std::unique_ptr<optim::OptimMethod> make_method(const TrainArgs& a) {
   if (a.optimizer == "lars") {
     BDL_CHECK(a.trust_coefficient > 0, "--trust-coefficient: must be positive, got ",
               a.trust_coefficient);
-    return std::make_unique<optim::LARS>(optim::LARSOptions{.lr = lr,
-                                                            .momentum = a.momentum,
-                                                            .weight_decay = wd,
-                                                            .trust_coefficient =
-                                                                a.trust_coefficient});
+    return std::make_unique<optim::LARS>(
+        optim::LARSOptions{.lr = lr,
+                           .momentum = a.momentum,
+                           .weight_decay = wd,
+                           .trust_coefficient = a.trust_coefficient});
   }
   fail("--optimizer: '", a.optimizer, "' is not one of sgd, adam, adamw, adagrad, rmsprop, lars");
 }
@@ -108,8 +108,8 @@ std::unique_ptr<optim::Schedule> make_schedule(const TrainArgs& a) {
     main = optim::cosine_lr(rest);
   } else if (kind == "plateau") {
     arity(3);
-    main = optim::reduce_on_plateau(number("--schedule", parts[1]),
-                                    integer("--schedule", parts[2]));
+    main =
+        optim::reduce_on_plateau(number("--schedule", parts[1]), integer("--schedule", parts[2]));
   } else {
     fail("--schedule: '", a.schedule, "' is not one of ", kScheduleForms);
   }

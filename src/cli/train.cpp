@@ -14,6 +14,7 @@
 #include "bdl/data/dataset.h"
 #include "bdl/dist/communicator.h"
 #include "bdl/dist/sync.h"
+#include "bdl/kernels/backend.h"
 #include "bdl/models/zoo.h"
 #include "bdl/nn/cross_entropy.h"
 #include "bdl/optim/optimizer.h"
@@ -72,16 +73,18 @@ void validate(const TrainArgs& a) {
   BDL_CHECK(a.comm_timeout_ms >= 100, "--comm-timeout-ms: must be at least 100, got ",
             a.comm_timeout_ms);
   const auto& info = models::find(a.model);  // throws, listing the known models
-  make_method(a);                           // checks --optimizer and its options
-  make_schedule(a);                         // checks --schedule and --warmup-epochs
+  make_method(a);                            // checks --optimizer and its options
+  make_schedule(a);                          // checks --schedule and --warmup-epochs
   BDL_CHECK(!a.scale_lr_from || *a.scale_lr_from > 0,
             "--scale-lr-from: must be a positive batch size");
   BDL_CHECK(!a.image_size || (*a.image_size >= 8 && *a.image_size <= 4096),
             "--image-size: must be between 8 and 4096, got ", a.image_size.value_or(0));
   BDL_CHECK(!a.image_size || a.synthetic, "--image-size: only with --synthetic");
-  BDL_CHECK(!a.image_size || info.sample.size() == 3,
-            "--image-size: model ", a.model, " does not take images");
+  BDL_CHECK(!a.image_size || info.sample.size() == 3, "--image-size: model ", a.model,
+            " does not take images");
   BDL_CHECK(a.synthetic_samples >= 0, "--synthetic-samples: must be non-negative");
+  BDL_CHECK(a.precision == "fp32" || a.precision == "bf16", "--precision: '", a.precision,
+            "' is not one of fp32, bf16");
   if (!a.report.empty()) {
     const auto parent = std::filesystem::absolute(a.report).parent_path();
     BDL_CHECK(std::filesystem::is_directory(parent), "--report: directory ", parent.string(),
@@ -96,6 +99,8 @@ int train_on(const TrainArgs& a, dist::Communicator& comm, std::ostream& all_out
   std::ostream null_stream(nullptr);
   std::ostream& out = comm.rank() == 0 ? all_out : null_stream;
   set_num_threads(a.threads);
+  kernels::set_compute_precision(a.precision == "bf16" ? kernels::Precision::bf16
+                                                       : kernels::Precision::fp32);
   manual_seed(a.seed);
 
   const auto& info = models::find(a.model);
@@ -142,8 +147,8 @@ int train_on(const TrainArgs& a, dist::Communicator& comm, std::ostream& all_out
     try {
       model->output_shape(in);
     } catch (const Error& e) {
-      fail("--image-size: model ", a.model, " does not take ", *a.image_size, "x",
-           *a.image_size, " images (", e.what(), ")");
+      fail("--image-size: model ", a.model, " does not take ", *a.image_size, "x", *a.image_size,
+           " images (", e.what(), ")");
     }
   }
   nn::CrossEntropy criterion;
@@ -152,9 +157,10 @@ int train_on(const TrainArgs& a, dist::Communicator& comm, std::ostream& all_out
   auto method = make_method(a);
   auto schedule = make_schedule(a);
   out << "bdl train: " << a.model << " on " << source << " (" << train.size() << " train, "
-      << test.size() << " test samples), batch " << a.batch_size
-      << ", " << num_threads() << " threads per worker, " << sync->describe() << "\n"
-      << "  " << method->describe() << (schedule ? ", " + schedule->describe() : "") << "\n"
+      << test.size() << " test samples), batch " << a.batch_size << ", " << num_threads()
+      << " threads per worker, " << sync->describe() << "\n"
+      << "  " << method->describe() << (schedule ? ", " + schedule->describe() : "")
+      << (a.precision == "bf16" ? ", bf16 convolutions" : "") << "\n"
       << std::flush;
 
   optim::Trigger end = optim::max_epoch(a.epochs);
@@ -191,6 +197,7 @@ int train_on(const TrainArgs& a, dist::Communicator& comm, std::ostream& all_out
         {"compress", a.compress},
         {"model", a.model},
         {"optimizer", a.optimizer},
+        {"precision", a.precision},
         {"lr", effective_lr(a)},
         {"schedule", a.schedule},
         {"warmup_epochs", a.warmup_epochs},

@@ -228,8 +228,8 @@ Dataset synthetic_sequences(int64_t length, int64_t samples, int64_t vocabulary,
     for (int64_t t = 0; t < length; ++t) {
       const bool is_low = rng.uniform() < p_low;
       const auto half = static_cast<uint64_t>(vocabulary / 2);
-      const auto id = is_low ? rng.below(half)
-                             : half + rng.below(static_cast<uint64_t>(vocabulary) - half);
+      const auto id =
+          is_low ? rng.below(half) : half + rng.below(static_cast<uint64_t>(vocabulary) - half);
       x[i * length + t] = static_cast<float>(id);
       low += is_low ? 1 : 0;
     }

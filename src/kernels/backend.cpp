@@ -1,9 +1,8 @@
 #include "bdl/kernels/backend.h"
 
 #include <cstdlib>
-#include <string>
-
 #include <dnnl.hpp>
+#include <string>
 
 namespace bdl::kernels {
 
@@ -53,5 +52,23 @@ ConvAlgorithm& conv_algorithm_setting() {
 
 void set_conv_algorithm(ConvAlgorithm algorithm) { conv_algorithm_setting() = algorithm; }
 ConvAlgorithm conv_algorithm() { return conv_algorithm_setting(); }
+
+namespace {
+
+Precision& precision_setting() {
+  static Precision setting = [] {
+    const char* env = std::getenv("BDL_PRECISION");
+    return env != nullptr && std::string(env) == "bf16" ? Precision::bf16 : Precision::fp32;
+  }();
+  return setting;
+}
+
+}  // namespace
+
+void set_compute_precision(Precision precision) { precision_setting() = precision; }
+Precision compute_precision() { return precision_setting(); }
+std::string precision_name(Precision precision) {
+  return precision == Precision::bf16 ? "bf16" : "fp32";
+}
 
 }  // namespace bdl::kernels

@@ -1,9 +1,8 @@
 #include "kernels/conv2d.h"
 
-#include "bdl/kernels/backend.h"
-
 #include <optional>
 
+#include "bdl/kernels/backend.h"
 #include "kernels/dnnl_context.h"
 #include "kernels/layout.h"
 
@@ -14,10 +13,25 @@ using dnnl::memory;
 using dnnl::prop_kind;
 
 std::vector<int64_t> Conv2dGeometry::key() const {
-  return {batch,     in_channels, in_height,  in_width, out_channels,    kernel_h,
-          kernel_w,  stride_h,    stride_w,   pad_top,  pad_left,        pad_bottom,
-          pad_right, dilation_h,  dilation_w, groups,   has_bias ? 1 : 0,
-          static_cast<int64_t>(conv_algorithm())};
+  return {batch,
+          in_channels,
+          in_height,
+          in_width,
+          out_channels,
+          kernel_h,
+          kernel_w,
+          stride_h,
+          stride_w,
+          pad_top,
+          pad_left,
+          pad_bottom,
+          pad_right,
+          dilation_h,
+          dilation_w,
+          groups,
+          has_bias ? 1 : 0,
+          static_cast<int64_t>(conv_algorithm()),
+          static_cast<int64_t>(compute_precision())};
 }
 
 namespace {
@@ -49,6 +63,8 @@ Geometry dims_of(const Conv2dGeometry& g) {
 
 struct Entry {
   Geometry dims;
+  bool bf16 = false;
+  algorithm algo = algorithm::convolution_direct;
   memory::desc plain_weight, bias;
   dnnl::convolution_forward::primitive_desc fwd_pd;
   dnnl::convolution_forward fwd;
@@ -65,6 +81,11 @@ struct Entry {
 };
 
 memory::desc any_desc(const Dims& dims) { return {dims, memory::data_type::f32, Tag::any}; }
+// What the convolution reads: bf16 under mixed precision (its outputs and the
+// weight gradient stay f32).
+memory::desc operand_desc(const Dims& dims, bool bf16) {
+  return {dims, bf16 ? memory::data_type::bf16 : memory::data_type::f32, Tag::any};
+}
 
 algorithm algorithm_now() {
   return conv_algorithm() == ConvAlgorithm::automatic ? algorithm::convolution_auto
@@ -73,20 +94,32 @@ algorithm algorithm_now() {
 
 Entry make_entry(const Conv2dGeometry& g) {
   Geometry d = dims_of(g);
+  const bool bf16 = compute_precision() == Precision::bf16;
+  // Winograd has no bf16 form: mixed precision convolves directly.
+  const algorithm algo = bf16 ? algorithm::convolution_direct : algorithm_now();
   const auto bias = f32_desc(d.bias, Tag::x);
-  auto desc =
-      g.has_bias
-          ? dnnl::convolution_forward::desc(
-                prop_kind::forward_training, algorithm_now(), any_desc(d.src),
-                any_desc(d.weight), bias, any_desc(d.dst), d.strides, d.dilation, d.pad_l, d.pad_r)
-          : dnnl::convolution_forward::desc(
-                prop_kind::forward_training, algorithm_now(), any_desc(d.src),
-                any_desc(d.weight), any_desc(d.dst), d.strides, d.dilation, d.pad_l, d.pad_r);
+  auto desc = g.has_bias ? dnnl::convolution_forward::desc(
+                               prop_kind::forward_training, algo, operand_desc(d.src, bf16),
+                               operand_desc(d.weight, bf16), bias, any_desc(d.dst), d.strides,
+                               d.dilation, d.pad_l, d.pad_r)
+                         : dnnl::convolution_forward::desc(
+                               prop_kind::forward_training, algo, operand_desc(d.src, bf16),
+                               operand_desc(d.weight, bf16), any_desc(d.dst), d.strides, d.dilation,
+                               d.pad_l, d.pad_r);
   Entry e;
   e.dims = d;
+  e.bf16 = bf16;
+  e.algo = algo;
   e.plain_weight = f32_desc(d.weight, d.weight_tag);
   e.bias = bias;
-  e.fwd_pd = dnnl::convolution_forward::primitive_desc(desc, cpu_engine());
+  try {
+    e.fwd_pd = dnnl::convolution_forward::primitive_desc(desc, cpu_engine());
+  } catch (const dnnl::error&) {
+    BDL_CHECK(!bf16,
+              "bf16 convolution is not available on this CPU (oneDNN found no "
+              "implementation); use fp32");
+    throw;
+  }
   e.fwd = dnnl::convolution_forward(e.fwd_pd);
   return e;
 }
@@ -94,9 +127,9 @@ Entry make_entry(const Conv2dGeometry& g) {
 void ensure_backward_data(Entry& e) {
   if (e.bwd_data) return;
   const Geometry& d = e.dims;
-  dnnl::convolution_backward_data::desc desc(algorithm_now(), any_desc(d.src),
-                                             any_desc(d.weight), any_desc(d.dst), d.strides,
-                                             d.dilation, d.pad_l, d.pad_r);
+  dnnl::convolution_backward_data::desc desc(
+      e.algo, any_desc(d.src), operand_desc(d.weight, e.bf16), operand_desc(d.dst, e.bf16),
+      d.strides, d.dilation, d.pad_l, d.pad_r);
   e.bwd_data_pd.emplace(desc, cpu_engine(), e.fwd_pd);
   e.bwd_data.emplace(*e.bwd_data_pd);
 }
@@ -105,11 +138,11 @@ void ensure_backward_weights(Entry& e, bool has_bias) {
   if (e.bwd_weights) return;
   const Geometry& d = e.dims;
   auto desc = has_bias ? dnnl::convolution_backward_weights::desc(
-                             algorithm_now(), any_desc(d.src), any_desc(d.weight),
-                             e.bias, any_desc(d.dst), d.strides, d.dilation, d.pad_l, d.pad_r)
+                             e.algo, operand_desc(d.src, e.bf16), any_desc(d.weight), e.bias,
+                             operand_desc(d.dst, e.bf16), d.strides, d.dilation, d.pad_l, d.pad_r)
                        : dnnl::convolution_backward_weights::desc(
-                             algorithm_now(), any_desc(d.src), any_desc(d.weight),
-                             any_desc(d.dst), d.strides, d.dilation, d.pad_l, d.pad_r);
+                             e.algo, operand_desc(d.src, e.bf16), any_desc(d.weight),
+                             operand_desc(d.dst, e.bf16), d.strides, d.dilation, d.pad_l, d.pad_r);
   e.bwd_weights_pd.emplace(desc, cpu_engine(), e.fwd_pd);
   e.bwd_weights.emplace(*e.bwd_weights_pd);
 }

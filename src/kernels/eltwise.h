@@ -39,8 +39,8 @@ class SoftmaxKernel {
 
   void forward(int64_t outer, int64_t axis, int64_t inner, const float* src, float* dst);
   // Uses the forward output dst.
-  void backward(int64_t outer, int64_t axis, int64_t inner, const float* dst,
-                const float* grad_dst, float* grad_src);
+  void backward(int64_t outer, int64_t axis, int64_t inner, const float* dst, const float* grad_dst,
+                float* grad_src);
 
  private:
   struct Impl;

@@ -56,8 +56,9 @@ struct BatchNormKernel::Impl {
           training ? dnnl::prop_kind::forward_training : dnnl::prop_kind::forward_inference, d, eps,
           flags);
       dnnl::batch_normalization_forward::primitive_desc pd(desc, cpu_engine());
-      return BnormEntry{d, f32_desc({src.size(1)}, Tag::a), flags, pd,
-                        dnnl::batch_normalization_forward(pd), {}, {}};
+      return BnormEntry{d,  f32_desc({src.size(1)}, Tag::a),       flags,
+                        pd, dnnl::batch_normalization_forward(pd), {},
+                        {}};
     });
   }
 

@@ -25,7 +25,9 @@ std::unique_ptr<nn::Sequential> basic_conv(bool bn, int64_t in, int64_t out, int
                   .bias = !bn},
                  bn ? Fan::out : Fan::in),
          "conv");
-  if (bn) s->add(std::make_unique<nn::BatchNorm>(nn::BatchNormOptions{.num_features = out, .eps = 1e-3f}), "bn");
+  if (bn)
+    s->add(std::make_unique<nn::BatchNorm>(nn::BatchNormOptions{.num_features = out, .eps = 1e-3f}),
+           "bn");
   s->add(std::make_unique<nn::ReLU>(), "relu");
   return s;
 }
@@ -60,7 +62,10 @@ std::unique_ptr<nn::Concat> inception(bool bn, int64_t in, int64_t c1, int64_t c
 
 std::unique_ptr<nn::Sequential> inception_v1(int64_t classes, bool bn) {
   auto m = std::make_unique<nn::Sequential>();
-  auto lrn = [] { return std::make_unique<nn::LRN>(nn::LrnOptions{.size = 5, .alpha = 1e-4f, .beta = 0.75f, .k = 1.f}); };
+  auto lrn = [] {
+    return std::make_unique<nn::LRN>(
+        nn::LrnOptions{.size = 5, .alpha = 1e-4f, .beta = 0.75f, .k = 1.f});
+  };
   m->add(basic_conv(bn, 3, 64, 7, 2), "conv1");
   m->add(pool(3, 2), "maxpool1");
   if (!bn) m->add(lrn(), "lrn1");

@@ -38,8 +38,8 @@ std::unique_ptr<nn::Sequential> lenet5_bn(int64_t classes) {
   model->add(bn(6), "bn1");
   model->add(std::make_unique<nn::ReLU>(), "relu1");
   model->add(std::make_unique<nn::MaxPool2d>(2), "pool1");
-  model->add(std::make_unique<nn::Conv2d>(
-                 nn::Conv2dOptions{.in_channels = 6, .out_channels = 16, .kernel = 5, .bias = false}),
+  model->add(std::make_unique<nn::Conv2d>(nn::Conv2dOptions{
+                 .in_channels = 6, .out_channels = 16, .kernel = 5, .bias = false}),
              "conv2");
   model->add(bn(16), "bn2");
   model->add(std::make_unique<nn::ReLU>(), "relu2");

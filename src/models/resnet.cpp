@@ -21,8 +21,7 @@ std::unique_ptr<nn::Conv2d> conv(int64_t in, int64_t out, int64_t kernel, int64_
 
 // The shortcut: the input itself, or a strided 1x1 convolution and BatchNorm
 // where the shape changes.
-nn::Graph::Node shortcut(nn::Graph& g, nn::Graph::Node x, int64_t in, int64_t out,
-                         int64_t stride) {
+nn::Graph::Node shortcut(nn::Graph& g, nn::Graph::Node x, int64_t in, int64_t out, int64_t stride) {
   if (stride == 1 && in == out) return x;
   auto down = std::make_unique<nn::Sequential>();
   down->add(conv(in, out, 1, stride));
@@ -82,8 +81,9 @@ std::unique_ptr<nn::Sequential> resnet(const std::vector<int64_t>& blocks, bool 
   model->add(std::make_unique<nn::BatchNorm>(64), "bn1");
   model->add(std::make_unique<nn::ReLU>(), "relu");
   if (scale == ImageScale::imagenet) {
-    model->add(std::make_unique<nn::MaxPool2d>(nn::Pool2dOptions{.kernel = 3, .stride = 2, .padding = 1}),
-               "maxpool");
+    model->add(
+        std::make_unique<nn::MaxPool2d>(nn::Pool2dOptions{.kernel = 3, .stride = 2, .padding = 1}),
+        "maxpool");
   }
   const int64_t expansion = bottlenecks ? 4 : 1;
   int64_t in = 64;

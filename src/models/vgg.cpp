@@ -11,8 +11,8 @@ namespace bdl::models {
 
 std::unique_ptr<nn::Sequential> vgg16(int64_t classes, ImageScale scale) {
   // Channels per convolution, 0 for a 2x2 max-pool (torchvision's configuration D).
-  const int64_t config[] = {64, 64, 0, 128, 128, 0, 256, 256, 256, 0,
-                            512, 512, 512, 0, 512, 512, 512, 0};
+  const int64_t config[] = {64, 64,  0,   128, 128, 0,   256, 256, 256,
+                            0,  512, 512, 512, 0,   512, 512, 512, 0};
   const bool bn = scale == ImageScale::cifar;
   auto features = std::make_unique<nn::Sequential>();
   int64_t in = 3;

@@ -47,9 +47,8 @@ Tanh::Tanh() : EltwiseActivation(kernels::Eltwise::tanh, 0.f, 0.f) {}
 Sigmoid::Sigmoid() : EltwiseActivation(kernels::Eltwise::sigmoid, 0.f, 0.f) {}
 
 GELU::GELU(bool tanh_approximation)
-    : EltwiseActivation(tanh_approximation ? kernels::Eltwise::gelu_tanh
-                                           : kernels::Eltwise::gelu_erf,
-                        0.f, 0.f),
+    : EltwiseActivation(
+          tanh_approximation ? kernels::Eltwise::gelu_tanh : kernels::Eltwise::gelu_erf, 0.f, 0.f),
       tanh_(tanh_approximation) {}
 std::string GELU::describe() const { return tanh_ ? "GELU(tanh)" : "GELU"; }
 
@@ -57,7 +56,9 @@ HardTanh::HardTanh(float min, float max)
     : EltwiseActivation(kernels::Eltwise::clip, min, max), min_(min), max_(max) {
   BDL_CHECK(min < max, "HardTanh: min ", min, " must be below max ", max);
 }
-std::string HardTanh::describe() const { return detail::concat("HardTanh(", min_, ", ", max_, ")"); }
+std::string HardTanh::describe() const {
+  return detail::concat("HardTanh(", min_, ", ", max_, ")");
+}
 
 SoftPlus::SoftPlus(float beta, float threshold) : beta_(beta), threshold_(threshold) {
   BDL_CHECK(beta > 0, "SoftPlus: beta must be positive, got ", beta);

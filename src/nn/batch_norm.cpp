@@ -98,7 +98,8 @@ const Tensor& BatchNorm::backward(const Tensor& input, const Tensor& grad_output
   BDL_CHECK(grad_output.shape() == input.shape(), label(), ": grad_output of shape ",
             grad_output.shape_str(), ", expected ", input.shape_str());
   const Tensor x = as_4d(input);
-  const Tensor dy = input.dim() == 4 ? grad_output : dense(grad_output, dense_grad_).view(x.shape());
+  const Tensor dy =
+      input.dim() == 4 ? grad_output : dense(grad_output, dense_grad_).view(x.shape());
   const bool batch = uses_batch_stats();
   const float* mean = batch ? batch_mean_.f32() : running_mean_.f32();
   const float* var = batch ? batch_var_.f32() : running_var_.f32();

@@ -8,8 +8,7 @@
 namespace bdl::nn {
 
 CrossEntropy::CrossEntropy() : log_softmax_(std::make_unique<kernels::SoftmaxKernel>(true)) {}
-CrossEntropy::CrossEntropy(const Tensor& class_weights, float label_smoothing)
-    : CrossEntropy() {
+CrossEntropy::CrossEntropy(const Tensor& class_weights, float label_smoothing) : CrossEntropy() {
   if (class_weights.defined()) {
     weights_ = class_weights.contiguous();
     BDL_CHECK(weights_.dim() == 1, "CrossEntropy: class weights must be 1-d, got ",

@@ -15,7 +15,8 @@ float sigmoid(float x) { return 1.f / (1.f + std::exp(-x)); }
 void swap_leading(const float* src, float* dst, int64_t a, int64_t b, int64_t c) {
   for (int64_t i = 0; i < a; ++i) {
     for (int64_t j = 0; j < b; ++j) {
-      std::memcpy(dst + (j * a + i) * c, src + (i * b + j) * c, sizeof(float) * static_cast<size_t>(c));
+      std::memcpy(dst + (j * a + i) * c, src + (i * b + j) * c,
+                  sizeof(float) * static_cast<size_t>(c));
     }
   }
 }
@@ -107,7 +108,8 @@ const Tensor& Recurrent::forward(const Tensor& input) {
   if (options_.return_sequences) {
     swap_leading(hs_.f32() + n * h, output_.f32(), steps, n, h);
   } else {
-    std::memcpy(output_.f32(), hs_.f32() + steps * n * h, sizeof(float) * static_cast<size_t>(n * h));
+    std::memcpy(output_.f32(), hs_.f32() + steps * n * h,
+                sizeof(float) * static_cast<size_t>(n * h));
   }
   return output_;
 }
@@ -150,8 +152,8 @@ const Tensor& Recurrent::backward(const Tensor& input, const Tensor& grad_output
     std::swap(dh_, dh_prev_);
   }
   // Weight gradients over all steps at once.
-  auto add_weights = [&](kernels::InnerProductKernel& ip, int64_t rows, int64_t k,
-                         const float* src, const float* d, Tensor& gw, Tensor& gb) {
+  auto add_weights = [&](kernels::InnerProductKernel& ip, int64_t rows, int64_t k, const float* src,
+                         const float* d, Tensor& gw, Tensor& gb) {
     scratch_gw_.resize(gw.shape());
     if (bias) scratch_gb_.resize(gb.shape());
     ip.backward_weights(rows, k, g, bias, src, d, scratch_gw_.f32(),
@@ -326,9 +328,8 @@ const Tensor& TimeDistributed::forward(const Tensor& input) {
 }
 
 const Tensor& TimeDistributed::backward(const Tensor& input, const Tensor& grad_output) {
-  BDL_CHECK(grad_output.shape() == output_shape(input.shape()), label(),
-            ": grad_output of shape ", grad_output.shape_str(), ", expected ",
-            shape_str(output_shape(input.shape())));
+  BDL_CHECK(grad_output.shape() == output_shape(input.shape()), label(), ": grad_output of shape ",
+            grad_output.shape_str(), ", expected ", shape_str(output_shape(input.shape())));
   const Shape folded_out = module_->output().shape();
   const Tensor& g = module_->backward(folded_input_, grad_output.reshape(folded_out));
   if (needs_input_grad_) grad_input_ = g.reshape(input.shape());

@@ -87,8 +87,8 @@ float BCE::grad(float p, float y) const {
 BCEWithLogits::BCEWithLogits(Tensor pos_weight, Reduction reduction)
     : pos_weight_(pos_weight.defined() ? pos_weight.contiguous() : Tensor()),
       reduction_(reduction) {
-  BDL_CHECK(!pos_weight_.defined() || pos_weight_.dim() == 1, "BCEWithLogits: pos_weight must be 1-d, got ",
-            pos_weight_.shape_str());
+  BDL_CHECK(!pos_weight_.defined() || pos_weight_.dim() == 1,
+            "BCEWithLogits: pos_weight must be 1-d, got ", pos_weight_.shape_str());
 }
 
 void BCEWithLogits::check(const Tensor& input, const Tensor& target) const {

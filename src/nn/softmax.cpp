@@ -18,8 +18,8 @@ SoftMaxBase::Extent SoftMaxBase::extent(const Shape& input) const {
   const int64_t d = dim_ < 0 ? dim_ + rank : dim_;
   BDL_CHECK(d >= 0 && d < rank, label(), ": dimension ", dim_, " out of range for input of shape ",
             shape_str(input));
-  BDL_CHECK(input[d] > 0, label(), ": input of shape ", shape_str(input), " is empty along dimension ",
-            d);
+  BDL_CHECK(input[d] > 0, label(), ": input of shape ", shape_str(input),
+            " is empty along dimension ", d);
   Extent e{1, input[d], 1};
   for (int64_t i = 0; i < d; ++i) e.outer *= input[i];
   for (int64_t i = d + 1; i < rank; ++i) e.inner *= input[i];

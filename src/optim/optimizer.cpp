@@ -209,7 +209,8 @@ TrainResult Optimizer::optimize() {
       ++state.epochs_completed;
       state.epoch_end = true;
     }
-    const bool validate_now = validation && (done || (validate_when_ && validate_when_->fires(state)));
+    const bool validate_now =
+        validation && (done || (validate_when_ && validate_when_->fires(state)));
     if (validate_now) average_buffers(model_, *sync_);
     if (validate_now) {
       const Evaluation local =

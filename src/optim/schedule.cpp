@@ -1,8 +1,8 @@
 #include "bdl/optim/schedule.h"
 
 #include <algorithm>
-#include <functional>
 #include <cmath>
+#include <functional>
 #include <numbers>
 
 #include "bdl/core/error.h"
@@ -50,8 +50,8 @@ class LinearWarmup : public Schedule {
     return base * (start_ + (1.0 - start_) * t / total);
   }
   std::string describe() const override {
-    return detail::concat("linear warm-up over ", length_, " ", unit_name(unit_), " from ",
-                          start_, " x");
+    return detail::concat("linear warm-up over ", length_, " ", unit_name(unit_), " from ", start_,
+                          " x");
   }
 
  private:
@@ -108,16 +108,17 @@ std::unique_ptr<Schedule> multi_step_lr(std::vector<int64_t> milestones, double 
   return std::make_unique<Formula>(
       detail::concat("multi-step (x", gamma, " at ", milestones.size(), " milestones)"), unit,
       [=](double base, double t) {
-        const auto passed = std::upper_bound(milestones.begin(), milestones.end(),
-                                             static_cast<int64_t>(t)) -
-                            milestones.begin();
+        const auto passed =
+            std::upper_bound(milestones.begin(), milestones.end(), static_cast<int64_t>(t)) -
+            milestones.begin();
         return base * std::pow(gamma, static_cast<double>(passed));
       });
 }
 
 std::unique_ptr<Schedule> exponential_lr(double gamma, ScheduleUnit unit) {
-  return std::make_unique<Formula>(detail::concat("exponential (x", gamma, " per ", unit_name(unit), ")"),
-                                   unit, [=](double base, double t) { return base * std::pow(gamma, t); });
+  return std::make_unique<Formula>(
+      detail::concat("exponential (x", gamma, " per ", unit_name(unit), ")"), unit,
+      [=](double base, double t) { return base * std::pow(gamma, t); });
 }
 
 std::unique_ptr<Schedule> polynomial_lr(int64_t total, double power, ScheduleUnit unit) {
@@ -125,7 +126,8 @@ std::unique_ptr<Schedule> polynomial_lr(int64_t total, double power, ScheduleUni
   return std::make_unique<Formula>(
       detail::concat("polynomial (power ", power, " over ", total, " ", unit_name(unit), ")"), unit,
       [=](double base, double t) {
-        const double left = 1.0 - std::min(t, static_cast<double>(total)) / static_cast<double>(total);
+        const double left =
+            1.0 - std::min(t, static_cast<double>(total)) / static_cast<double>(total);
         return base * std::pow(left, power);
       });
 }
@@ -195,7 +197,8 @@ std::unique_ptr<Schedule> reduce_on_plateau(double factor, int64_t patience, dou
 }
 
 double scale_learning_rate(double base_lr, int64_t global_batch, int64_t reference_batch) {
-  BDL_CHECK(global_batch > 0 && reference_batch > 0, "linear scaling: batch sizes must be positive");
+  BDL_CHECK(global_batch > 0 && reference_batch > 0,
+            "linear scaling: batch sizes must be positive");
   return base_lr * static_cast<double>(global_batch) / static_cast<double>(reference_batch);
 }
 

@@ -73,12 +73,16 @@ TEST(TrainArgs, EachBadValueNamesItsFlag) {
             "--optimizer: 'sgdx' is not one of sgd, adam, adamw, adagrad, rmsprop, lars");
   a = {};
   a.schedule = "step:3";
-  EXPECT_EQ(error_of(a),
-            "--schedule: 'step:3' is not one of none, step:EPOCHS:GAMMA, multistep:E1,E2,...:GAMMA, "
-            "exp:GAMMA, poly:POWER, cosine, plateau:FACTOR:PATIENCE");
+  EXPECT_EQ(
+      error_of(a),
+      "--schedule: 'step:3' is not one of none, step:EPOCHS:GAMMA, multistep:E1,E2,...:GAMMA, "
+      "exp:GAMMA, poly:POWER, cosine, plateau:FACTOR:PATIENCE");
   a = {};
   a.schedule = "exp:fast";
   EXPECT_EQ(error_of(a), "--schedule: 'fast' is not a number");
+  a = {};
+  a.precision = "fp8";
+  EXPECT_EQ(error_of(a), "--precision: 'fp8' is not one of fp32, bf16");
   a = {};
   a.warmup_epochs = 5;
   EXPECT_EQ(error_of(a), "--warmup-epochs: must be in [0, 5), got 5");
@@ -96,8 +100,10 @@ TEST(BdlCommand, BadInputIsOneLineAndNonZeroExit) {
     std::string args, message;
   } cases[] = {
       {"train --model alexnet",
-       "bdl: error: unknown model 'alexnet' (known: lenet5, lenet5_bn, mlp, vgg16, vgg16_cifar, resnet18, "
-       "resnet18_cifar, resnet50, resnet50_cifar, inception_v1, inception_v1_bn, lstm_classifier)\n"},
+       "bdl: error: unknown model 'alexnet' (known: lenet5, lenet5_bn, mlp, vgg16, vgg16_cifar, "
+       "resnet18, "
+       "resnet18_cifar, resnet50, resnet50_cifar, inception_v1, inception_v1_bn, "
+       "lstm_classifier)\n"},
       {"train --model lenet5 --synthetic --image-size 32",
        "bdl: error: --image-size: model lenet5 does not take 32x32 images (fc1: input of shape "
        "[1, 576] does not end in in_features 400)\n"},

@@ -175,8 +175,8 @@ std::unique_ptr<optim::OptimMethod> method(const std::string& name) {
 
 // Trains for `iterations` on a fixed random data set; worker `rank` of `workers`
 // takes its share of each global batch. Returns the final flat weights.
-std::vector<float> train(const Problem& problem, optim::ParameterSync& sync, const std::string& name,
-                         int64_t per_worker_batch, int64_t iterations) {
+std::vector<float> train(const Problem& problem, optim::ParameterSync& sync,
+                         const std::string& name, int64_t per_worker_batch, int64_t iterations) {
   const int64_t global = per_worker_batch * sync.size();
   manual_seed(42);
   auto model = problem.make();

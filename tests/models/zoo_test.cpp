@@ -109,10 +109,11 @@ TEST(Zoo, UnknownNameListsKnownModels) {
     make("resnet9000");
     FAIL() << "no error";
   } catch (const Error& e) {
-    EXPECT_STREQ(e.what(),
-                 "unknown model 'resnet9000' (known: lenet5, lenet5_bn, mlp, vgg16, vgg16_cifar, resnet18, "
-                 "resnet18_cifar, resnet50, resnet50_cifar, inception_v1, inception_v1_bn, "
-                 "lstm_classifier)");
+    EXPECT_STREQ(
+        e.what(),
+        "unknown model 'resnet9000' (known: lenet5, lenet5_bn, mlp, vgg16, vgg16_cifar, resnet18, "
+        "resnet18_cifar, resnet50, resnet50_cifar, inception_v1, inception_v1_bn, "
+        "lstm_classifier)");
   }
 }
 

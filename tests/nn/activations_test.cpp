@@ -3,8 +3,8 @@
 #include <cmath>
 
 #include "bdl/nn/conv2d.h"
-#include "bdl/nn/softmax.h"
 #include "bdl/nn/reshape.h"
+#include "bdl/nn/softmax.h"
 #include "support/layer_case.h"
 
 namespace bdl::testing {

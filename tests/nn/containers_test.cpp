@@ -25,7 +25,8 @@ std::unique_ptr<nn::Module> inception_like() {
   b1->add(conv({.in_channels = 2, .out_channels = 4, .kernel = 3, .padding = 1}));
   c->add(std::move(b1));
   auto b2 = std::make_unique<nn::Sequential>();
-  b2->add(std::make_unique<nn::MaxPool2d>(nn::Pool2dOptions{.kernel = 3, .stride = 1, .padding = 1}));
+  b2->add(
+      std::make_unique<nn::MaxPool2d>(nn::Pool2dOptions{.kernel = 3, .stride = 1, .padding = 1}));
   b2->add(conv({.in_channels = 3, .out_channels = 1, .kernel = 1}));
   c->add(std::move(b2));
   return c;
@@ -34,8 +35,9 @@ std::unique_ptr<nn::Module> inception_like() {
 std::unique_ptr<nn::Module> residual_block(int64_t c) {
   auto g = std::make_unique<nn::Graph>();
   const auto x = g->add_input();
-  auto n = g->add(conv({.in_channels = c, .out_channels = c, .kernel = 3, .padding = 1, .bias = false}),
-                  {x}, "conv1");
+  auto n =
+      g->add(conv({.in_channels = c, .out_channels = c, .kernel = 3, .padding = 1, .bias = false}),
+             {x}, "conv1");
   n = g->add(std::make_unique<nn::BatchNorm>(c), {n}, "bn1");
   n = g->add(std::make_unique<nn::ReLU>(), {n});
   n = g->add(conv({.in_channels = c, .out_channels = c, .kernel = 3, .padding = 1, .bias = false}),
@@ -46,13 +48,17 @@ std::unique_ptr<nn::Module> residual_block(int64_t c) {
   return g;
 }
 
-INSTANTIATE_TEST_SUITE_P(Containers, LayerTest,
-                         // ReLUs inside: a smaller step keeps finite differences off their kinks.
-                         ::testing::Values(LayerCase{"concat_branches", inception_like, 1e-4, 1e-5,
-                                                     {.step = 1e-3f}},
-                                           LayerCase{"residual_graph", [] { return residual_block(3); },
-                                                     1e-4, 1e-5, {.step = 1e-3f}}),
-                         case_name);
+INSTANTIATE_TEST_SUITE_P(
+    Containers, LayerTest,
+    // ReLUs inside: a smaller step keeps finite differences off their kinks.
+    ::testing::Values(LayerCase{"concat_branches", inception_like, 1e-4, 1e-5, {.step = 1e-3f}},
+                      LayerCase{"residual_graph",
+                                [] { return residual_block(3); },
+                                1e-4,
+                                1e-5,
+                                {.step = 1e-3f},
+                                false}),
+    case_name);
 
 Tensor random(Shape shape) {
   Tensor t(std::move(shape));
@@ -76,7 +82,8 @@ TEST(Graph, TakesSeveralInputs) {
   nn::Graph g;
   const auto a = g.add_input("a");
   const auto b = g.add_input("b");
-  auto la = g.add(std::make_unique<nn::Linear>(nn::LinearOptions{.in_features = 3, .out_features = 2}), {a});
+  auto la = g.add(
+      std::make_unique<nn::Linear>(nn::LinearOptions{.in_features = 3, .out_features = 2}), {a});
   g.add(std::make_unique<nn::JoinTable>(1), {la, b});
   EXPECT_EQ(g.arity(), 2U);
   const Tensor ta = random({4, 3}), tb = random({4, 5});

@@ -69,25 +69,25 @@ TEST(Conv2d, HandlesSeveralBatchSizes) {
 namespace bdl::testing {
 namespace {
 
-INSTANTIATE_TEST_SUITE_P(
-    Conv2dMore, LayerTest,
-    ::testing::Values(LayerCase{"conv2d_asymmetric_pad",
-                                [] {
-                                  return conv({.in_channels = 2,
-                                               .out_channels = 3,
-                                               .kernel = 3,
-                                               .stride = 2,
-                                               .padding = {1, 0},
-                                               .padding_end = nn::Size2{2, 1}});
-                                }},
-                      LayerCase{"conv2d_batch_1",
-                                [] {
-                                  return conv({.in_channels = 3,
-                                               .out_channels = 4,
-                                               .kernel = 3,
-                                               .padding = 1});
-                                }}),
-    case_name);
+INSTANTIATE_TEST_SUITE_P(Conv2dMore, LayerTest,
+                         ::testing::Values(LayerCase{"conv2d_asymmetric_pad",
+                                                     [] {
+                                                       return conv(
+                                                           {.in_channels = 2,
+                                                            .out_channels = 3,
+                                                            .kernel = 3,
+                                                            .stride = 2,
+                                                            .padding = {1, 0},
+                                                            .padding_end = nn::Size2{2, 1}});
+                                                     }},
+                                           LayerCase{"conv2d_batch_1",
+                                                     [] {
+                                                       return conv({.in_channels = 3,
+                                                                    .out_channels = 4,
+                                                                    .kernel = 3,
+                                                                    .padding = 1});
+                                                     }}),
+                         case_name);
 
 }  // namespace
 }  // namespace bdl::testing
@@ -121,11 +121,62 @@ TEST(Conv2d, AutomaticAlgorithmMatchesDirectConvolution) {
   const auto automatic = run(kernels::ConvAlgorithm::automatic, &automatic_impl);
   kernels::set_conv_algorithm(kernels::ConvAlgorithm::automatic);
   for (size_t i = 0; i < direct.size(); ++i) {
-    EXPECT_TRUE(all_close(automatic[i], direct[i], 1e-4, 1e-4)) << "output " << i << " with "
-                                                                << automatic_impl;
+    EXPECT_TRUE(all_close(automatic[i], direct[i], 1e-4, 1e-4))
+        << "output " << i << " with " << automatic_impl;
   }
   if (kernels::backend_isa().find("avx512") != std::string::npos) {
     EXPECT_NE(automatic_impl.find("wino"), std::string::npos) << automatic_impl;
+  }
+}
+
+}  // namespace
+}  // namespace bdl::testing
+
+namespace bdl::testing {
+namespace {
+
+double max_relative_difference(const Tensor& a, const Tensor& b) {
+  const auto x = a.contiguous().to_vector(), y = b.contiguous().to_vector();
+  double diff = 0, scale = 0;
+  for (size_t i = 0; i < x.size(); ++i) {
+    diff = std::max(diff, std::abs(double{x[i]} - y[i]));
+    scale = std::max(scale, std::abs(double{y[i]}));
+  }
+  return diff / scale;
+}
+
+// Mixed precision: bf16 operands (8 significant bits) with fp32 accumulation
+// stay within 1% of fp32 forward and backward; weights and their gradients stay
+// fp32 buffers.
+TEST(Conv2d, Bf16ComputeIsCloseToFp32) {
+  if (kernels::backend_isa().find("bf16") == std::string::npos) {
+    GTEST_SKIP() << "no AVX512-BF16 on this CPU (" << kernels::backend_isa() << ")";
+  }
+  Tensor x({8, 32, 14, 14}), gy({8, 32, 14, 14});
+  global_rng().fill_uniform(x.span_f32(), -1, 1);
+  global_rng().fill_uniform(gy.span_f32(), -1, 1);
+  auto run = [&](kernels::Precision precision, std::string* implementation) {
+    kernels::set_compute_precision(precision);
+    manual_seed(5);
+    nn::Conv2d c({.in_channels = 32, .out_channels = 32, .kernel = 3, .padding = 1});
+    c.zero_grad();
+    std::vector<Tensor> out{c.forward(x).contiguous().clone()};
+    out.push_back(c.backward(x, gy).contiguous().clone());
+    out.push_back(c.parameters()[0].grad->clone());
+    out.push_back(c.parameters()[1].grad->clone());
+    if (implementation) *implementation = c.implementation(x.shape());
+    return out;
+  };
+  const auto fp32 = run(kernels::Precision::fp32, nullptr);
+  std::string impl;
+  const auto bf16 = run(kernels::Precision::bf16, &impl);
+  kernels::set_compute_precision(kernels::Precision::fp32);
+  EXPECT_NE(impl.find("bf16"), std::string::npos) << impl;
+  const char* what[] = {"output", "input gradient", "weight gradient", "bias gradient"};
+  for (size_t i = 0; i < fp32.size(); ++i) {
+    const double d = max_relative_difference(bf16[i], fp32[i]);
+    EXPECT_LT(d, 1e-2) << what[i];
+    EXPECT_GT(d, 0.0) << what[i] << ": bf16 gave fp32's exact result, so it did not run";
   }
 }
 

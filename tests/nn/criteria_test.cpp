@@ -63,8 +63,7 @@ TEST_P(CriterionTest, MatchesPyTorch) {
 TEST_P(CriterionTest, BackwardMatchesFiniteDifferences) {
   const auto& c = find_case(losses(), GetParam());
   auto criterion = make(c);
-  EXPECT_TRUE(check_criterion_gradient(*criterion, tensor_of(c["input"]),
-                                       target_of(c),
+  EXPECT_TRUE(check_criterion_gradient(*criterion, tensor_of(c["input"]), target_of(c),
                                        {.step = 1e-2f, .rtol = 1e-2, .atol = 1e-4}));
 }
 

@@ -13,7 +13,8 @@ TEST_P(LayerTest, MatchesPyTorch) {
   EXPECT_EQ(m->output_shape(x.shape()), tensor_of(fixture()["output"]).shape());
   if (fixture().contains("buffers_after")) {
     for (auto& b : m->buffers()) {
-      EXPECT_TRUE(all_close(*b.value, tensor_of(fixture()["buffers_after"][b.name]), c.rtol, c.atol))
+      EXPECT_TRUE(
+          all_close(*b.value, tensor_of(fixture()["buffers_after"][b.name]), c.rtol, c.atol))
           << "buffer " << b.name << " after forward";
     }
   }
@@ -57,6 +58,22 @@ TEST_P(LayerTest, SkipsInputGradientWhenNotNeeded) {
         all_close(*p.grad, tensor_of(fixture()["grads"][p.name]), GetParam().rtol, GetParam().atol))
         << p.name;
   }
+}
+
+// Every layer works on a batch of one: the fixture's first sample alone gives
+// PyTorch's first output row.
+TEST_P(LayerTest, WorksOnABatchOfOne) {
+  if (!GetParam().batch_independent) GTEST_SKIP() << "normalises over the batch";
+  auto m = make_loaded();
+  const Tensor x = tensor_of(fixture()["input"]);
+  const Tensor one = x.narrow(0, 0, 1).contiguous();
+  const Tensor expected = tensor_of(fixture()["output"]).narrow(0, 0, 1).contiguous();
+  const Tensor& y = m->forward(one);
+  EXPECT_EQ(y.shape(), expected.shape());
+  EXPECT_TRUE(all_close(y, expected, GetParam().rtol, GetParam().atol));
+  const Tensor gy = tensor_of(fixture()["grad_output"]).narrow(0, 0, 1).contiguous();
+  m->zero_grad();
+  m->backward(one, gy);  // runs without error on the single sample
 }
 
 }  // namespace bdl::testing

@@ -5,29 +5,34 @@
 namespace bdl::testing {
 namespace {
 
-std::unique_ptr<nn::Module> bn(nn::BatchNormOptions o) { return std::make_unique<nn::BatchNorm>(o); }
+std::unique_ptr<nn::Module> bn(nn::BatchNormOptions o) {
+  return std::make_unique<nn::BatchNorm>(o);
+}
 
 // BatchNorm's finite differences see the batch statistics move with the input,
 // as the analytic gradient does in training mode.
 INSTANTIATE_TEST_SUITE_P(
     BatchNorm, LayerTest,
     ::testing::Values(
-        LayerCase{"batch_norm2d", [] { return bn({.num_features = 3}); }},
+        LayerCase{"batch_norm2d", [] { return bn({.num_features = 3}); }, 1e-4, 1e-5, {}, false},
         LayerCase{"batch_norm2d_batch_1", [] { return bn({.num_features = 2, .momentum = 0.3f}); }},
-        LayerCase{"batch_norm1d", [] { return bn({.num_features = 5}); }},
-        LayerCase{"batch_norm1d_seq", [] { return bn({.num_features = 3, .affine = false}); }},
+        LayerCase{"batch_norm1d", [] { return bn({.num_features = 5}); }, 1e-4, 1e-5, {}, false},
+        LayerCase{"batch_norm1d_seq",
+                  [] { return bn({.num_features = 3, .affine = false}); },
+                  1e-4,
+                  1e-5,
+                  {},
+                  false},
         LayerCase{"batch_norm2d_eval", [] { return bn({.num_features = 3}); }}),
     case_name);
 
 INSTANTIATE_TEST_SUITE_P(LRN, LayerTest,
-                         ::testing::Values(LayerCase{"lrn",
-                                                     [] {
-                                                       return std::make_unique<nn::LRN>(
-                                                           nn::LrnOptions{.size = 5,
-                                                                          .alpha = 0.1f,
-                                                                          .beta = 0.75f,
-                                                                          .k = 2.f});
-                                                     }}),
+                         ::testing::Values(LayerCase{
+                             "lrn",
+                             [] {
+                               return std::make_unique<nn::LRN>(nn::LrnOptions{
+                                   .size = 5, .alpha = 0.1f, .beta = 0.75f, .k = 2.f});
+                             }}),
                          case_name);
 
 TEST(BatchNorm, NeedsMoreThanOneValuePerChannelToTrain) {

@@ -9,43 +9,42 @@ namespace {
 // apart, so a 1e-2 finite-difference step never changes a window's argmax.
 INSTANTIATE_TEST_SUITE_P(
     MaxPool2d, LayerTest,
-    ::testing::Values(LayerCase{"max_pool2d_2", [] { return std::make_unique<nn::MaxPool2d>(2); }},
-                      LayerCase{"max_pool2d_3s2p1_ceil",
-                                [] {
-                                  return std::make_unique<nn::MaxPool2d>(nn::MaxPool2dOptions{
-                                      .kernel = 3, .stride = 2, .padding = 1, .ceil_mode = true});
-                                }},
-                      LayerCase{"max_pool2d_odd_floor",
-                                [] { return std::make_unique<nn::MaxPool2d>(2); }},
-                      LayerCase{"global_max_pool2d",
-                                [] { return std::make_unique<nn::GlobalMaxPool2d>(); }}),
+    ::testing::Values(
+        LayerCase{"max_pool2d_2", [] { return std::make_unique<nn::MaxPool2d>(2); }},
+        LayerCase{"max_pool2d_3s2p1_ceil",
+                  [] {
+                    return std::make_unique<nn::MaxPool2d>(nn::MaxPool2dOptions{
+                        .kernel = 3, .stride = 2, .padding = 1, .ceil_mode = true});
+                  }},
+        LayerCase{"max_pool2d_odd_floor", [] { return std::make_unique<nn::MaxPool2d>(2); }},
+        LayerCase{"global_max_pool2d", [] { return std::make_unique<nn::GlobalMaxPool2d>(); }}),
     case_name);
 
 INSTANTIATE_TEST_SUITE_P(
     AvgPool2d, LayerTest,
-    ::testing::Values(
-        LayerCase{"avg_pool2d_3s2p1",
-                  [] {
-                    return std::make_unique<nn::AvgPool2d>(
-                        nn::AvgPool2dOptions{.kernel = 3, .stride = 2, .padding = 1});
-                  }},
-        // Ceil mode: the last window runs past the padding and divides by its
-        // clipped size, as PyTorch does.
-        LayerCase{"avg_pool2d_ceil_clipped",
-                  [] {
-                    return std::make_unique<nn::AvgPool2d>(nn::AvgPool2dOptions{
-                        .kernel = 3, .stride = 2, .padding = 1, .ceil_mode = true});
-                  }},
-        LayerCase{"avg_pool2d_exclude_pad",
-                  [] {
-                    return std::make_unique<nn::AvgPool2d>(
-                        nn::AvgPool2dOptions{.kernel = 3,
-                                             .stride = 2,
-                                             .padding = 1,
-                                             .ceil_mode = true,
-                                             .count_include_pad = false});
-                  }},
-        LayerCase{"global_avg_pool2d", [] { return std::make_unique<nn::GlobalAvgPool2d>(); }}),
+    ::testing::Values(LayerCase{"avg_pool2d_3s2p1",
+                                [] {
+                                  return std::make_unique<nn::AvgPool2d>(
+                                      nn::AvgPool2dOptions{.kernel = 3, .stride = 2, .padding = 1});
+                                }},
+                      // Ceil mode: the last window runs past the padding and divides by its
+                      // clipped size, as PyTorch does.
+                      LayerCase{"avg_pool2d_ceil_clipped",
+                                [] {
+                                  return std::make_unique<nn::AvgPool2d>(nn::AvgPool2dOptions{
+                                      .kernel = 3, .stride = 2, .padding = 1, .ceil_mode = true});
+                                }},
+                      LayerCase{"avg_pool2d_exclude_pad",
+                                [] {
+                                  return std::make_unique<nn::AvgPool2d>(
+                                      nn::AvgPool2dOptions{.kernel = 3,
+                                                           .stride = 2,
+                                                           .padding = 1,
+                                                           .ceil_mode = true,
+                                                           .count_include_pad = false});
+                                }},
+                      LayerCase{"global_avg_pool2d",
+                                [] { return std::make_unique<nn::GlobalAvgPool2d>(); }}),
     case_name);
 
 TEST(MaxPool2d, CeilModeOutputShapeMatchesPyTorchRule) {

@@ -8,8 +8,8 @@ namespace bdl::testing {
 namespace {
 
 std::unique_ptr<nn::Module> lstm(int64_t in, int64_t hidden, bool sequences) {
-  return std::make_unique<nn::LSTM>(nn::RecurrentOptions{
-      .input_size = in, .hidden_size = hidden, .return_sequences = sequences});
+  return std::make_unique<nn::LSTM>(
+      nn::RecurrentOptions{.input_size = in, .hidden_size = hidden, .return_sequences = sequences});
 }
 
 std::unique_ptr<nn::Module> gru(int64_t in, int64_t hidden, bool sequences, bool bias = true) {
@@ -37,8 +37,12 @@ INSTANTIATE_TEST_SUITE_P(
     Embedding, LayerTest,
     ::testing::Values(
         LayerCase{"embedding",
-                  [] { return std::make_unique<nn::Embedding>(nn::EmbeddingOptions{7, 3}); },
-                  1e-4, 1e-5, {.check_input = false}},
+                  [] {
+                    return std::make_unique<nn::Embedding>(nn::EmbeddingOptions{7, 3});
+                  },
+                  1e-4,
+                  1e-5,
+                  {.check_input = false}},
         LayerCase{"embedding_padding",
                   [] {
                     return std::make_unique<nn::Embedding>(nn::EmbeddingOptions{7, 3, 2});
@@ -75,8 +79,8 @@ TEST(Recurrent, NamesParametersLikePyTorch) {
   nn::GRU g({.input_size = 3, .hidden_size = 2});
   std::vector<std::string> names;
   for (const auto& p : g.parameters()) names.push_back(p.name);
-  EXPECT_EQ(names, (std::vector<std::string>{"weight_ih_l0", "weight_hh_l0", "bias_ih_l0",
-                                             "bias_hh_l0"}));
+  EXPECT_EQ(names,
+            (std::vector<std::string>{"weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0"}));
 }
 
 }  // namespace

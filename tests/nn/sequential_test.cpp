@@ -2,10 +2,10 @@
 
 #include <gtest/gtest.h>
 
-#include "bdl/models/zoo.h"
-#include "bdl/nn/cross_entropy.h"
 #include "bdl/core/random.h"
+#include "bdl/models/zoo.h"
 #include "bdl/nn/activations.h"
+#include "bdl/nn/cross_entropy.h"
 #include "bdl/nn/flat_parameters.h"
 #include "bdl/nn/linear.h"
 #include "support/fixtures.h"

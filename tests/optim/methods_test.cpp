@@ -21,11 +21,11 @@ std::unique_ptr<optim::OptimMethod> make(const std::string& name, const nlohmann
         optim::AdamOptions{.lr = o["lr"], .weight_decay = o["weight_decay"]});
   }
   if (name == "adagrad") {
-    return std::make_unique<optim::Adagrad>(optim::AdagradOptions{
-        .lr = o["lr"],
-        .lr_decay = o["lr_decay"],
-        .weight_decay = o["weight_decay"],
-        .initial_accumulator = o["initial_accumulator_value"]});
+    return std::make_unique<optim::Adagrad>(
+        optim::AdagradOptions{.lr = o["lr"],
+                              .lr_decay = o["lr_decay"],
+                              .weight_decay = o["weight_decay"],
+                              .initial_accumulator = o["initial_accumulator_value"]});
   }
   if (name.rfind("rmsprop", 0) == 0) {
     return std::make_unique<optim::RMSprop>(
@@ -36,12 +36,12 @@ std::unique_ptr<optim::OptimMethod> make(const std::string& name, const nlohmann
                               .centered = o.value("centered", false)});
   }
   if (name == "lars") {
-    return std::make_unique<optim::LARS>(optim::LARSOptions{.lr = o["lr"],
-                                                            .momentum = o["momentum"],
-                                                            .weight_decay = o["weight_decay"],
-                                                            .trust_coefficient =
-                                                                o["trust_coefficient"],
-                                                            .exclude_vectors = true});
+    return std::make_unique<optim::LARS>(
+        optim::LARSOptions{.lr = o["lr"],
+                           .momentum = o["momentum"],
+                           .weight_decay = o["weight_decay"],
+                           .trust_coefficient = o["trust_coefficient"],
+                           .exclude_vectors = true});
   }
   throw std::runtime_error("no method for fixture " + name);
 }
@@ -97,7 +97,8 @@ TEST(LARS, ANormCutBySliceBoundaryIsExact) {
       std::vector<double> v(2 * slots.size(), 0.0);
       for (size_t p = 0; p < slots.size(); ++p) {
         const auto lo = std::max<size_t>(begin, static_cast<size_t>(slots[p].offset));
-        const auto hi = std::min<size_t>(end, static_cast<size_t>(slots[p].offset + slots[p].numel));
+        const auto hi =
+            std::min<size_t>(end, static_cast<size_t>(slots[p].offset + slots[p].numel));
         for (size_t i = lo; i < hi; ++i) {
           v[2 * p] += double{w2.f32()[i]} * w2.f32()[i];
           v[2 * p + 1] += double{g.f32()[i]} * g.f32()[i];

@@ -19,8 +19,7 @@ std::unique_ptr<optim::Schedule> make(const std::string& name) {
   if (name == "linear_warmup") return optim::linear_warmup(4, 0.25, ScheduleUnit::epoch, false);
   if (name == "warmup_then_cosine") {
     auto s = std::make_unique<optim::SequentialSchedule>();
-    s->then(optim::linear_warmup(3, 0.1, ScheduleUnit::epoch, false), 3)
-        .then(optim::cosine_lr(9));
+    s->then(optim::linear_warmup(3, 0.1, ScheduleUnit::epoch, false), 3).then(optim::cosine_lr(9));
     return s;
   }
   if (name == "plateau") return optim::reduce_on_plateau(0.5, 2);

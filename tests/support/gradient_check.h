@@ -82,8 +82,8 @@ inline ::testing::AssertionResult check_module_gradients(nn::Module& m, const Te
     const auto g = param_grads[p].to_vector();
     for (int64_t i = 0; i < params[p].value->numel(); ++i) {
       const bool is_frozen = o.frozen && o.frozen(params[p].name, i);
-      auto result = compare_gradient(params[p].name.c_str(), i, is_frozen ? 0.0 : numeric(w + i),
-                                     g[i], o);
+      auto result =
+          compare_gradient(params[p].name.c_str(), i, is_frozen ? 0.0 : numeric(w + i), g[i], o);
       if (!result) return result;
     }
   }

@@ -23,6 +23,10 @@ struct LayerCase {
   // Against PyTorch: both run float32 with different summation orders.
   double rtol = 1e-4, atol = 1e-5;
   GradientCheckOptions gradient_check{};
+  // Whether samples are computed independently (false for BatchNorm in training,
+  // which normalises over the batch): then the first sample alone must give the
+  // first sample's output.
+  bool batch_independent = true;
 };
 
 // gtest prints the case by its fixture name, not as bytes.

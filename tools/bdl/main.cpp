@@ -4,8 +4,8 @@
 #include <iostream>
 
 #include "bdl/cli/commands.h"
-#include "bdl/models/zoo.h"
 #include "bdl/core/error.h"
+#include "bdl/models/zoo.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"bdl: data-parallel deep learning on CPU clusters"};
@@ -24,9 +24,11 @@ int main(int argc, char** argv) {
   train_cmd->add_option("--lr", train.lr, "Learning rate")->capture_default_str();
   train_cmd->add_option("--momentum", train.momentum, "Momentum of SGD and LARS")
       ->capture_default_str();
-  train_cmd->add_option("--optimizer", train.optimizer, "sgd, adam, adamw, adagrad, rmsprop or lars")
+  train_cmd
+      ->add_option("--optimizer", train.optimizer, "sgd, adam, adamw, adagrad, rmsprop or lars")
       ->capture_default_str();
-  train_cmd->add_option("--weight-decay", train.weight_decay, "Weight decay")->capture_default_str();
+  train_cmd->add_option("--weight-decay", train.weight_decay, "Weight decay")
+      ->capture_default_str();
   train_cmd->add_option("--trust-coefficient", train.trust_coefficient, "LARS's eta")
       ->capture_default_str();
   train_cmd
@@ -39,6 +41,10 @@ int main(int argc, char** argv) {
                         "Linear warm-up over this many epochs, per iteration, from lr/10");
   train_cmd->add_option("--scale-lr-from", train.scale_lr_from,
                         "Linear scaling rule: lr * batch-size / this reference batch size");
+  train_cmd
+      ->add_option("--precision", train.precision,
+                   "fp32, or bf16: convolutions in bf16 with fp32 accumulation and master weights")
+      ->capture_default_str();
   train_cmd->add_flag("--synthetic", train.synthetic,
                       "Train on random data of the model's input shape (benchmarks)");
   train_cmd->add_option("--image-size", train.image_size, "Synthetic image height and width");

@@ -13,14 +13,14 @@ struct TrainArgs {
   int64_t epochs = 5;
   int64_t batch_size = 128;
   double lr = 0.05;
-  double momentum = 0.9;  // SGD's and LARS's
+  double momentum = 0.9;          // SGD's and LARS's
   std::string optimizer = "sgd";  // sgd, adam, adamw, adagrad, rmsprop, lars
   double weight_decay = 0.0;
   double trust_coefficient = 0.001;  // LARS's eta
   // none, step:EPOCHS:GAMMA, multistep:E1,E2,...:GAMMA, exp:GAMMA, poly:POWER, cosine,
   // plateau:FACTOR:PATIENCE; after the warm-up, over the remaining epochs.
   std::string schedule = "none";
-  int64_t warmup_epochs = 0;  // linear warm-up, per iteration, from lr / 10
+  int64_t warmup_epochs = 0;             // linear warm-up, per iteration, from lr / 10
   std::optional<int64_t> scale_lr_from;  // linear scaling: lr * batch / this reference batch
   // Random data of the model's input shape instead of --data, for benchmarks.
   bool synthetic = false;
@@ -31,8 +31,9 @@ struct TrainArgs {
   std::optional<int64_t> max_iteration;
   std::optional<int64_t> train_samples;  // use only the first N training samples
   std::optional<int64_t> test_samples;
-  std::string report;             // JSON report path, empty for none
-  std::string progress = "auto";  // auto, bar, lines, quiet
+  std::string precision = "fp32";  // fp32, or bf16 convolutions (fp32 master weights)
+  std::string report;              // JSON report path, empty for none
+  std::string progress = "auto";   // auto, bar, lines, quiet
   // Data-parallel training when started by mpirun or srun.
   std::string sync = "sharded";     // sharded, allreduce, driver
   std::string compress = "none";    // none, fp16, bf16 (sharded only)

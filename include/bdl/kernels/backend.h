@@ -18,4 +18,14 @@ enum class ConvAlgorithm { automatic, direct };
 void set_conv_algorithm(ConvAlgorithm algorithm);
 ConvAlgorithm conv_algorithm();
 
+// The precision convolutions compute in. bf16 (mixed precision, for CPUs with
+// AVX512-BF16): inputs, weights and incoming gradients are rounded to bf16 for
+// the convolution, which accumulates and writes in fp32; weights, their
+// gradients, the optimizer and every other layer stay fp32 (fp32 master
+// weights). Set before the first forward; BDL_PRECISION=bf16 sets it too.
+enum class Precision { fp32, bf16 };
+void set_compute_precision(Precision precision);
+Precision compute_precision();
+std::string precision_name(Precision precision);
+
 }  // namespace bdl::kernels

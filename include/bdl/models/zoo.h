@@ -29,7 +29,8 @@ enum class ImageScale { imagenet, cifar };
 // VGG-16 (Simonyan and Zisserman): 13 3x3 convolutions in 5 stages and three
 // fully connected layers with dropout 0.5. CIFAR: BatchNorm after each
 // convolution and one 512 -> classes layer.
-std::unique_ptr<nn::Sequential> vgg16(int64_t classes = 1000, ImageScale scale = ImageScale::imagenet);
+std::unique_ptr<nn::Sequential> vgg16(int64_t classes = 1000,
+                                      ImageScale scale = ImageScale::imagenet);
 
 // ResNet-18 and ResNet-50 (He et al.), torchvision's v1.5 (stride in the 3x3 of
 // the bottleneck). CIFAR: a 3x3 stem without max-pooling.

@@ -26,7 +26,8 @@ struct BatchNormOptions {
 class BatchNorm : public Module {
  public:
   explicit BatchNorm(BatchNormOptions options);
-  explicit BatchNorm(int64_t num_features) : BatchNorm(BatchNormOptions{.num_features = num_features}) {}
+  explicit BatchNorm(int64_t num_features)
+      : BatchNorm(BatchNormOptions{.num_features = num_features}) {}
   ~BatchNorm() override;
 
   const Tensor& forward(const Tensor& input) override;

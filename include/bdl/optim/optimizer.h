@@ -11,9 +11,9 @@
 #include "bdl/nn/module.h"
 #include "bdl/optim/metrics.h"
 #include "bdl/optim/optim_method.h"
-#include "bdl/optim/schedule.h"
 #include "bdl/optim/parameter_sync.h"
 #include "bdl/optim/progress.h"
+#include "bdl/optim/schedule.h"
 #include "bdl/optim/trigger.h"
 
 namespace bdl::optim {
