@@ -7,11 +7,6 @@
 namespace bdl::kernels {
 namespace {
 
-dnnl::memory::desc run_desc(const Tensor& t) {
-  if (!t.is_plain() || t.is_contiguous()) return desc_of(t);
-  return {t.shape(), dnnl::memory::data_type::f32, contiguous_strides(t.shape())};
-}
-
 struct Entry {
   std::vector<dnnl::memory::desc> src_descs;
   dnnl::concat::primitive_desc pd;

@@ -147,10 +147,6 @@ void ensure_backward_weights(Entry& e, bool has_bias) {
   e.bwd_weights.emplace(*e.bwd_weights_pd);
 }
 
-dnnl::memory wrap(const memory::desc& desc, const void* data) {
-  return {desc, cpu_engine(), const_cast<void*>(data)};
-}
-
 // The weights in the layout `want`: the caller's plain buffer, or a reordered copy.
 const float* weights_in(Entry& e, const float* weight, const memory::desc& want) {
   if (want == e.plain_weight) return weight;

@@ -53,13 +53,6 @@ struct EltwiseKernel::Impl {
   PrimitiveCache<EltwiseEntry> cache;
   Tensor src_scratch, grad_dst_scratch;
 
-  // Dense inputs run in their own layout; strided views are made dense first.
-  static dnnl::memory::desc run_desc(const Tensor& src) {
-    if (!src.is_plain() || src.is_contiguous()) return desc_of(src);
-    return dnnl::memory::desc(src.shape(), dnnl::memory::data_type::f32,
-                              contiguous_strides(src.shape()));
-  }
-
   EltwiseEntry& entry(const Tensor& src, const dnnl::memory::desc& d) {
     auto key = src.shape();
     key.push_back(layout_id(src));
@@ -79,7 +72,7 @@ EltwiseKernel::EltwiseKernel(EltwiseKernel&&) noexcept = default;
 EltwiseKernel& EltwiseKernel::operator=(EltwiseKernel&&) noexcept = default;
 
 void EltwiseKernel::forward(const Tensor& src, Tensor& dst) {
-  const auto d = Impl::run_desc(src);
+  const auto d = run_desc(src);
   EltwiseEntry& e = impl_->entry(src, d);
   const float* x = in_layout(src, d, impl_->src_scratch);
   resize_to(dst, src.shape(), d);
@@ -88,7 +81,7 @@ void EltwiseKernel::forward(const Tensor& src, Tensor& dst) {
 }
 
 void EltwiseKernel::backward(const Tensor& src, const Tensor& grad_dst, Tensor& grad_src) {
-  const auto d = Impl::run_desc(src);
+  const auto d = run_desc(src);
   EltwiseEntry& e = impl_->entry(src, d);
   if (!e.bwd) {
     dnnl::eltwise_backward::desc desc(impl_->algorithm, d, d, impl_->alpha, impl_->beta);

@@ -72,6 +72,11 @@ dnnl::memory::desc desc_of(const Tensor& t) {
   return {t.shape(), dnnl::memory::data_type::f32, t.strides()};
 }
 
+dnnl::memory::desc run_desc(const Tensor& t) {
+  if (!t.is_plain() || t.is_contiguous()) return desc_of(t);
+  return {t.shape(), dnnl::memory::data_type::f32, contiguous_strides(t.shape())};
+}
+
 int64_t layout_id(const Tensor& t) {
   const auto* blocked = dynamic_cast<const DnnlLayout*>(t.layout().get());
   return blocked ? blocked->id() : 0;

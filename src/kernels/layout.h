@@ -40,6 +40,16 @@ int64_t layout_id(const Tensor& t);
 void reorder(const dnnl::memory::desc& from, const void* src, const dnnl::memory::desc& to,
              void* dst);
 
+// The descriptor a kernel runs an input in: its own when it is dense (plain
+// contiguous or blocked), plain row-major when it is a strided view (in_layout
+// then makes the dense copy).
+dnnl::memory::desc run_desc(const Tensor& t);
+
+// A memory object over a caller's buffer, for one execution.
+inline dnnl::memory wrap(const dnnl::memory::desc& desc, const void* data) {
+  return {desc, cpu_engine(), const_cast<void*>(data)};
+}
+
 // A pointer to t's elements in the layout `want`: t's own data when it is already
 // laid out so, otherwise a reordered copy in `scratch` (reused across calls).
 const float* in_layout(const Tensor& t, const dnnl::memory::desc& want, Tensor& scratch);

@@ -9,16 +9,6 @@
 namespace bdl::kernels {
 namespace {
 
-dnnl::memory wrap(const dnnl::memory::desc& desc, const void* data) {
-  return {desc, cpu_engine(), const_cast<void*>(data)};
-}
-
-// Dense inputs (plain or blocked) run in their own layout, strided views plain.
-dnnl::memory::desc run_desc(const Tensor& src) {
-  if (!src.is_plain() || src.is_contiguous()) return desc_of(src);
-  return f32_desc(src.shape(), Tag::nchw);
-}
-
 std::vector<int64_t> key_of(const Tensor& src, int64_t mode) {
   auto key = src.shape();
   key.push_back(layout_id(src));

@@ -65,17 +65,6 @@ Entry make_entry(const Pool2dGeometry& g, const dnnl::memory::desc& src) {
   return e;
 }
 
-dnnl::memory wrap(const dnnl::memory::desc& desc, const void* data) {
-  return {desc, cpu_engine(), const_cast<void*>(data)};
-}
-
-// The descriptor a pooling input is run in: its own when dense (plain or
-// blocked), plain row-major otherwise.
-dnnl::memory::desc run_desc(const Tensor& src) {
-  if (!src.is_plain() || src.is_contiguous()) return desc_of(src);
-  return f32_desc(src.shape(), Tag::nchw);
-}
-
 }  // namespace
 
 struct Pool2dKernel::Impl {

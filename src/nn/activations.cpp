@@ -6,14 +6,6 @@
 #include "nn/dense.h"
 
 namespace bdl::nn {
-namespace {
-
-void check_same_shape(const Module& m, const Tensor& input, const Tensor& grad_output) {
-  BDL_CHECK(grad_output.shape() == input.shape(), m.label(), ": grad_output of shape ",
-            grad_output.shape_str(), ", expected ", input.shape_str());
-}
-
-}  // namespace
 
 EltwiseActivation::EltwiseActivation(kernels::Eltwise kind, float alpha, float beta)
     : kernel_(std::make_unique<kernels::EltwiseKernel>(kind, alpha, beta)) {}
@@ -25,7 +17,7 @@ const Tensor& EltwiseActivation::forward(const Tensor& input) {
 }
 
 const Tensor& EltwiseActivation::backward(const Tensor& input, const Tensor& grad_output) {
-  check_same_shape(*this, input, grad_output);
+  check_grad_output(grad_output, input.shape());
   if (!needs_input_grad_) return grad_input_;
   kernel_->backward(input, grad_output, grad_input_);
   return grad_input_;
@@ -80,7 +72,7 @@ const Tensor& SoftPlus::forward(const Tensor& input) {
 }
 
 const Tensor& SoftPlus::backward(const Tensor& input, const Tensor& grad_output) {
-  check_same_shape(*this, input, grad_output);
+  check_grad_output(grad_output, input.shape());
   if (!needs_input_grad_) return grad_input_;
   const Tensor& x = dense(input, dense_input_);
   const Tensor& dy = dense(grad_output, dense_grad_);
@@ -149,7 +141,7 @@ const Tensor& PReLU::forward(const Tensor& input) {
 }
 
 const Tensor& PReLU::backward(const Tensor& input, const Tensor& grad_output) {
-  check_same_shape(*this, input, grad_output);
+  check_grad_output(grad_output, input.shape());
   const Tensor& x = dense(input, dense_input_);
   const Tensor& dy = dense(grad_output, dense_grad_);
   const auto g = channel_geometry(x.shape(), num_parameters_);
@@ -187,7 +179,7 @@ const Tensor& Identity::forward(const Tensor& input) {
 }
 
 const Tensor& Identity::backward(const Tensor& input, const Tensor& grad_output) {
-  check_same_shape(*this, input, grad_output);
+  check_grad_output(grad_output, input.shape());
   grad_input_ = grad_output;
   return grad_input_;
 }

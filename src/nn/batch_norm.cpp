@@ -95,8 +95,7 @@ const Tensor& BatchNorm::forward(const Tensor& input) {
 }
 
 const Tensor& BatchNorm::backward(const Tensor& input, const Tensor& grad_output) {
-  BDL_CHECK(grad_output.shape() == input.shape(), label(), ": grad_output of shape ",
-            grad_output.shape_str(), ", expected ", input.shape_str());
+  check_grad_output(grad_output, input.shape());
   const Tensor x = as_4d(input);
   const Tensor dy =
       input.dim() == 4 ? grad_output : dense(grad_output, dense_grad_).view(x.shape());

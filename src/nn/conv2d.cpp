@@ -104,8 +104,7 @@ const Tensor& Conv2d::forward(const Tensor& input) {
 const Tensor& Conv2d::backward(const Tensor& input, const Tensor& grad_output) {
   const auto g = geometry(input.shape());
   const Shape expected{g.batch, g.out_channels, g.out_height(), g.out_width()};
-  BDL_CHECK(grad_output.shape() == expected, label(), ": grad_output of shape ",
-            grad_output.shape_str(), ", expected ", shape_str(expected));
+  check_grad_output(grad_output, expected);
   Tensor* grad_input = needs_input_grad_ ? &grad_input_ : nullptr;
   accumulate_grads(grad_weight_, grad_bias_, [&](float* grad_weight, float* grad_bias) {
     kernel_->backward(g, input, grad_output, grad_input, grad_weight, grad_bias);

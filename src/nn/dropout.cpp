@@ -34,8 +34,7 @@ const Tensor& Dropout::forward(const Tensor& input) {
 }
 
 const Tensor& Dropout::backward(const Tensor& input, const Tensor& grad_output) {
-  BDL_CHECK(grad_output.shape() == input.shape(), label(), ": grad_output of shape ",
-            grad_output.shape_str(), ", expected ", input.shape_str());
+  check_grad_output(grad_output, input.shape());
   if (!training_ || p_ == 0) {
     grad_input_ = grad_output;
     return grad_input_;

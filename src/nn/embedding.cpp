@@ -72,9 +72,11 @@ const Tensor& Embedding::forward(const Tensor& input) {
 }
 
 const Tensor& Embedding::backward(const Tensor& input, const Tensor& grad_output) {
-  BDL_CHECK(grad_output.shape() == output_shape(input.shape()), label(), ": grad_output of shape ",
-            grad_output.shape_str(), ", expected ", shape_str(output_shape(input.shape())));
-  const auto& idx = indices_of(input);
+  check_grad_output(grad_output, output_shape(input.shape()));
+  // The indices forward read and checked (backward gets forward's input).
+  BDL_CHECK(static_cast<int64_t>(indices_.size()) == input.numel(), label(),
+            ": backward without a forward of this input");
+  const auto& idx = indices_;
   const Tensor dy = grad_output.contiguous();
   const int64_t d = options_.embedding_dim;
   float* g = grad_weight_.f32();

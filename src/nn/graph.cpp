@@ -157,19 +157,12 @@ void Graph::contribute(Node node, const Tensor& grad) {
 
 const std::vector<Tensor>& Graph::backward_many(Inputs inputs, const Tensor& grad_output) {
   BDL_CHECK(outs_.size() == nodes_.size(), label(), ": backward before forward");
-  BDL_CHECK(grad_output.shape() == outs_[static_cast<size_t>(out_node_)]->shape(), label(),
-            ": grad_output of shape ", grad_output.shape_str(), ", expected ",
-            outs_[static_cast<size_t>(out_node_)]->shape_str());
+  check_grad_output(grad_output, outs_[static_cast<size_t>(out_node_)]->shape());
   grads_.assign(nodes_.size(), nullptr);
   accumulated_.resize(nodes_.size());
-  {
-    // The output's gradient arrives from outside: always a contribution.
-    const auto o = static_cast<size_t>(out_node_);
-    const bool saved = nodes_[o].needs_grad;
-    nodes_[o].needs_grad = true;
-    contribute(out_node_, grad_output);
-    nodes_[o].needs_grad = saved;
-  }
+  // The output's gradient arrives from outside. If the output needs none, no
+  // node before it has parameters or a wanted input gradient: nothing runs.
+  contribute(out_node_, grad_output);
   for (size_t i = nodes_.size(); i-- > 0;) {
     auto& n = nodes_[i];
     if (!n.module || grads_[i] == nullptr) continue;

@@ -60,8 +60,7 @@ const Tensor& Linear::forward(const Tensor& input) {
 }
 
 const Tensor& Linear::backward(const Tensor& input, const Tensor& grad_output) {
-  BDL_CHECK(grad_output.shape() == output_shape(input.shape()), label(), ": grad_output of shape ",
-            grad_output.shape_str(), ", expected ", shape_str(output_shape(input.shape())));
+  check_grad_output(grad_output, output_shape(input.shape()));
   const Tensor x = input.contiguous();
   const Tensor dy = grad_output.contiguous();
   const int64_t batch = batch_of(x);

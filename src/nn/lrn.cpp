@@ -33,8 +33,7 @@ const Tensor& LRN::forward(const Tensor& input) {
 }
 
 const Tensor& LRN::backward(const Tensor& input, const Tensor& grad_output) {
-  BDL_CHECK(grad_output.shape() == input.shape(), label(), ": grad_output of shape ",
-            grad_output.shape_str(), ", expected ", input.shape_str());
+  check_grad_output(grad_output, input.shape());
   if (!needs_input_grad_) return grad_input_;
   kernel_->backward(input, grad_output, grad_input_);
   return grad_input_;

@@ -4,6 +4,16 @@
 #include "kernels/layout.h"
 
 namespace bdl::nn {
+namespace {
+
+std::vector<Shape> shapes_of(MultiInputModule::Inputs inputs) {
+  std::vector<Shape> shapes;
+  shapes.reserve(inputs.size());
+  for (const Tensor* t : inputs) shapes.push_back(t->shape());
+  return shapes;
+}
+
+}  // namespace
 
 const Tensor& MultiInputModule::forward(const Tensor& input) {
   const Tensor* one = &input;
@@ -30,8 +40,7 @@ Shape Add::output_shape_many(std::span<const Shape> inputs) const {
 }
 
 const Tensor& Add::forward_many(Inputs inputs) {
-  std::vector<Shape> shapes;
-  for (const Tensor* t : inputs) shapes.push_back(t->shape());
+  const std::vector<Shape> shapes = shapes_of(inputs);
   output_shape_many(shapes);
   kernels::copy_into(output_, *inputs[0]);
   for (size_t i = 1; i < inputs.size(); ++i) kernels::add_into(output_, *inputs[i], scratch_);
@@ -39,8 +48,7 @@ const Tensor& Add::forward_many(Inputs inputs) {
 }
 
 const std::vector<Tensor>& Add::backward_many(Inputs inputs, const Tensor& grad_output) {
-  BDL_CHECK(grad_output.shape() == inputs[0]->shape(), label(), ": grad_output of shape ",
-            grad_output.shape_str(), ", expected ", inputs[0]->shape_str());
+  check_grad_output(grad_output, inputs[0]->shape());
   // d(sum)/d(input i) is the identity: every input's gradient is grad_output.
   grad_inputs_.assign(inputs.size(), grad_output);
   return grad_inputs_;
@@ -75,8 +83,7 @@ Shape JoinTable::output_shape_many(std::span<const Shape> inputs) const {
 }
 
 const Tensor& JoinTable::forward_many(Inputs inputs) {
-  std::vector<Shape> shapes;
-  for (const Tensor* t : inputs) shapes.push_back(t->shape());
+  const std::vector<Shape> shapes = shapes_of(inputs);
   output_shape_many(shapes);
   srcs_.assign(inputs.begin(), inputs.end());
   kernel_->forward(srcs_, axis(shapes[0].size()), output_);
@@ -84,10 +91,8 @@ const Tensor& JoinTable::forward_many(Inputs inputs) {
 }
 
 const std::vector<Tensor>& JoinTable::backward_many(Inputs inputs, const Tensor& grad_output) {
-  std::vector<Shape> shapes;
-  for (const Tensor* t : inputs) shapes.push_back(t->shape());
-  BDL_CHECK(grad_output.shape() == output_shape_many(shapes), label(), ": grad_output of shape ",
-            grad_output.shape_str(), ", expected ", shape_str(output_shape_many(shapes)));
+  const std::vector<Shape> shapes = shapes_of(inputs);
+  check_grad_output(grad_output, output_shape_many(shapes));
   srcs_.assign(inputs.begin(), inputs.end());
   kernel_->backward(srcs_, axis(shapes[0].size()), grad_output, grad_inputs_);
   return grad_inputs_;

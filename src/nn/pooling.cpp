@@ -19,11 +19,6 @@ std::pair<int64_t, int64_t> pooled_length(int64_t in, int64_t kernel, int64_t st
   return {out, pad_end};
 }
 
-void check_grad_shape(const Module& m, const Tensor& grad_output, const Shape& expected) {
-  BDL_CHECK(grad_output.shape() == expected, m.label(), ": grad_output of shape ",
-            grad_output.shape_str(), ", expected ", shape_str(expected));
-}
-
 }  // namespace
 
 Pool2d::Pool2d(bool average, Pool2dOptions options)
@@ -143,7 +138,7 @@ const Tensor& Pool2d::forward(const Tensor& input) {
 
 const Tensor& Pool2d::backward(const Tensor& input, const Tensor& grad_output) {
   const auto g = geometry(input.shape());
-  check_grad_shape(*this, grad_output, {g.batch, g.channels, g.out_height(), g.out_width()});
+  check_grad_output(grad_output, {g.batch, g.channels, g.out_height(), g.out_width()});
   if (!needs_input_grad_) return grad_input_;
   const auto& fix = divisor_fix(g);
   if (fix.empty()) {
@@ -185,7 +180,7 @@ const Tensor& GlobalPool2d::forward(const Tensor& input) {
 
 const Tensor& GlobalPool2d::backward(const Tensor& input, const Tensor& grad_output) {
   const auto g = geometry(input.shape());
-  check_grad_shape(*this, grad_output, {g.batch, g.channels, 1, 1});
+  check_grad_output(grad_output, {g.batch, g.channels, 1, 1});
   if (!needs_input_grad_) return grad_input_;
   kernel_->backward(g, grad_output, grad_input_);
   return grad_input_;

@@ -116,8 +116,7 @@ const Tensor& Recurrent::forward(const Tensor& input) {
 
 const Tensor& Recurrent::backward(const Tensor& input, const Tensor& grad_output) {
   const Shape out_shape = output_shape(input.shape());
-  BDL_CHECK(grad_output.shape() == out_shape, label(), ": grad_output of shape ",
-            grad_output.shape_str(), ", expected ", shape_str(out_shape));
+  check_grad_output(grad_output, out_shape);
   BDL_CHECK(input.size(0) == batch_ && input.size(1) == steps_, label(),
             ": backward without a forward of this shape");
   const Tensor dy = grad_output.contiguous();
@@ -328,8 +327,7 @@ const Tensor& TimeDistributed::forward(const Tensor& input) {
 }
 
 const Tensor& TimeDistributed::backward(const Tensor& input, const Tensor& grad_output) {
-  BDL_CHECK(grad_output.shape() == output_shape(input.shape()), label(), ": grad_output of shape ",
-            grad_output.shape_str(), ", expected ", shape_str(output_shape(input.shape())));
+  check_grad_output(grad_output, output_shape(input.shape()));
   const Shape folded_out = module_->output().shape();
   const Tensor& g = module_->backward(folded_input_, grad_output.reshape(folded_out));
   if (needs_input_grad_) grad_input_ = g.reshape(input.shape());

@@ -40,8 +40,7 @@ const Tensor& SoftMaxBase::forward(const Tensor& input) {
 }
 
 const Tensor& SoftMaxBase::backward(const Tensor& input, const Tensor& grad_output) {
-  BDL_CHECK(grad_output.shape() == input.shape(), label(), ": grad_output of shape ",
-            grad_output.shape_str(), ", expected ", input.shape_str());
+  check_grad_output(grad_output, input.shape());
   if (!needs_input_grad_) return grad_input_;
   const auto e = extent(input.shape());
   grad_input_.resize(input.shape());

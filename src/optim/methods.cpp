@@ -129,28 +129,23 @@ std::string LARS::describe() const {
 void LARS::step(std::span<float> weights, std::span<const float> grads) {
   check_sizes("LARS", weights, grads);
   size_state("LARS", momentum_, weights.size());
-  // The parameters as (offset in the flat buffer, length, is a vector); without a
-  // context the slice is one tensor.
-  struct Part {
-    int64_t start, length;
-    bool vector;
-  };
-  std::vector<Part> parts;
+  // Without a context the slice is one tensor.
+  parts_.clear();
   const auto begin = context_.offset;
   const auto end = begin + static_cast<int64_t>(weights.size());
   if (context_.slots == nullptr) {
-    parts.push_back({begin, end - begin, false});
+    parts_.push_back({begin, end - begin, false});
   } else {
     for (const auto& slot : *context_.slots) {
-      parts.push_back({slot.offset, slot.numel, slot.shape.size() <= 1});
+      parts_.push_back({slot.offset, slot.numel, slot.shape.size() <= 1});
     }
   }
   // Partial sums of squares of this slice's share of every parameter, then the
   // whole norms (all workers take part in the sum, whatever they hold).
-  norms_.assign(2 * parts.size(), 0.0);
-  for (size_t p = 0; p < parts.size(); ++p) {
-    const int64_t lo = std::max(parts[p].start, begin);
-    const int64_t hi = std::min(parts[p].start + parts[p].length, end);
+  norms_.assign(2 * parts_.size(), 0.0);
+  for (size_t p = 0; p < parts_.size(); ++p) {
+    const int64_t lo = std::max(parts_[p].start, begin);
+    const int64_t hi = std::min(parts_[p].start + parts_[p].length, end);
     for (int64_t i = lo; i < hi; ++i) {
       const double w = weights[static_cast<size_t>(i - begin)];
       const double g = grads[static_cast<size_t>(i - begin)];
@@ -159,11 +154,11 @@ void LARS::step(std::span<float> weights, std::span<const float> grads) {
     }
   }
   if (context_.sum_over_workers) context_.sum_over_workers(norms_);
-  trust_.assign(parts.size(), 1.0);
+  trust_.assign(parts_.size(), 1.0);
   const auto lr = static_cast<float>(options_.lr);
   const auto m = static_cast<float>(options_.momentum);
-  for (size_t p = 0; p < parts.size(); ++p) {
-    const bool plain = options_.exclude_vectors && parts[p].vector;
+  for (size_t p = 0; p < parts_.size(); ++p) {
+    const bool plain = options_.exclude_vectors && parts_[p].vector;
     const double wd = plain ? 0.0 : options_.weight_decay;
     const double wn = std::sqrt(norms_[2 * p]), gn = std::sqrt(norms_[2 * p + 1]);
     if (!plain && wn > 0 && gn > 0) {
@@ -171,8 +166,8 @@ void LARS::step(std::span<float> weights, std::span<const float> grads) {
     }
     const auto trust = static_cast<float>(trust_[p]);
     const auto decay = static_cast<float>(wd);
-    const int64_t lo = std::max(parts[p].start, begin);
-    const int64_t hi = std::min(parts[p].start + parts[p].length, end);
+    const int64_t lo = std::max(parts_[p].start, begin);
+    const int64_t hi = std::min(parts_[p].start + parts_[p].length, end);
     for (int64_t i = lo; i < hi; ++i) {
       const auto k = static_cast<size_t>(i - begin);
       const float d = trust * (grads[k] + decay * weights[k]);

@@ -83,6 +83,11 @@ class Module {
  protected:
   virtual void on_train(bool /*on*/) {}
   virtual void on_seed(uint64_t /*seed*/) {}
+  // Backward's first check: grad_output has the shape forward produced.
+  void check_grad_output(const Tensor& grad_output, const Shape& expected) const {
+    BDL_CHECK(grad_output.shape() == expected, label(), ": grad_output of shape ",
+              grad_output.shape_str(), ", expected ", shape_str(expected));
+  }
 
   // Parameter gradients accumulate. write(weight_grad, bias_grad) is a kernel that
   // overwrites its outputs: right after zero_grad() it writes into the gradients

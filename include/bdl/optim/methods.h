@@ -103,9 +103,15 @@ class LARS : public OptimMethod {
   const std::vector<double>& trust_ratios() const { return trust_; }
 
  private:
+  // A parameter tensor as (offset in the flat buffer, length, is 1-d).
+  struct Part {
+    int64_t start, length;
+    bool vector;
+  };
   LARSOptions options_;
   SliceContext context_;
   std::vector<float> momentum_;
+  std::vector<Part> parts_;  // reused across steps
   std::vector<double> norms_, trust_;
 };
 
