@@ -17,23 +17,16 @@ import os
 import statistics
 import subprocess
 
+from compare_train import bench_env  # the same environment as the LeNet-5/MLP comparison
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # bdl's name -> the torchvision network it reproduces.
 MODELS = ["inception_v1_bn", "resnet18"]
 FP32_PEAK_GFLOPS = 350.0  # oneDNN sgemm on 2 threads here (the figure)
 
 
-def env():
-    e = dict(os.environ)
-    e.pop("OPENBLAS_CORETYPE", None)
-    e.pop("OPENBLAS_L2_SIZE", None)
-    e["MALLOC_MMAP_MAX_"] = "0"
-    e["MALLOC_TRIM_THRESHOLD_"] = "100000000000"
-    return e
-
-
 def run(cmd, extra=None):
-    e = env()
+    e = bench_env()
     e.update(extra or {})
     out = subprocess.run(cmd, env=e, check=True, capture_output=True, text=True).stdout
     return json.loads(out.strip().splitlines()[-1])
