@@ -59,6 +59,11 @@ chmod +x "$work/netns-agent"
 for i in $(seq 1 "$hosts"); do echo "h${i} slots=1"; done >"$work/hosts"
 
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+# OpenMPI's daemons share the hardware topology by mapping it at a guessed hole
+# in their address space; with several daemons on one machine that write once
+# crashed an orted (hwloc_shmem_topology_write, SIGSEGV). No hole, no sharing:
+# each daemon reads its own topology.
+export OMPI_MCA_rtc_hwloc_vmhole=none
 # Each rank must run in its own namespace: each sees a different address.
 ip netns exec "${tag}h1" "$mpiexec" --hostfile "$work/hosts" -np "$hosts" \
   --mca plm_rsh_agent "$work/netns-agent" --mca oob_tcp_if_include 10.199.77.0/24 \
