@@ -1,8 +1,10 @@
 #include <cstdio>
+#include <filesystem>
 #include <ostream>
 
 #include "bdl/cli/commands.h"
 #include "bdl/core/threads.h"
+#include "bdl/io/model_file.h"
 #include "bdl/kernels/backend.h"
 #include "bdl/models/zoo.h"
 #include "bdl/nn/module.h"
@@ -48,9 +50,25 @@ int run_info(const InfoArgs& args, std::ostream& out) {
       << "kernels: " << kernels::backend_version() << ", ISA " << kernels::backend_isa() << "\n"
       << "threads: " << num_threads() << "\n";
   if (args.model.empty()) return 0;
-  const auto& info = models::find(args.model);
-  auto model = info.make(info.default_classes);
-  Shape shape = info.sample;
+  std::unique_ptr<nn::Module> model;
+  std::string name, description;
+  Shape shape;
+  if (std::filesystem::is_regular_file(args.model)) {
+    io::LoadedModel loaded = io::load_model(args.model);
+    model = std::move(loaded.model);
+    name = args.model;
+    description = loaded.info.description.empty() ? "a saved model" : loaded.info.description;
+    if (loaded.is_checkpoint) description += " (checkpoint)";
+    shape = loaded.info.input_shape;
+    BDL_CHECK(!shape.empty(), args.model,
+              ": the file does not record the input shape, so no layer table can be computed");
+  } else {
+    const auto& info = models::find(args.model);  // lists the zoo when unknown
+    model = info.make(info.default_classes);
+    name = info.name;
+    description = info.description;
+    shape = info.sample;
+  }
   if (args.image_size) {
     BDL_CHECK(shape.size() == 3, "--image-size: model ", args.model, " does not take images");
     BDL_CHECK(*args.image_size >= 8 && *args.image_size <= 4096,
@@ -58,8 +76,7 @@ int run_info(const InfoArgs& args, std::ostream& out) {
     shape[1] = shape[2] = *args.image_size;
   }
   shape.insert(shape.begin(), 1);
-  out << "\nmodel " << info.name << ": " << info.description << ", input " << shape_str(shape)
-      << "\n";
+  out << "\nmodel " << name << ": " << description << ", input " << shape_str(shape) << "\n";
   char header[256];
   std::snprintf(header, sizeof header, "  %-22s %-44s %-20s %11s %9s\n", "layer", "type", "output",
                 "parameters", "MFLOPs");

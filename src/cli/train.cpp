@@ -14,6 +14,7 @@
 #include "bdl/data/dataset.h"
 #include "bdl/dist/communicator.h"
 #include "bdl/dist/sync.h"
+#include "bdl/io/model_file.h"
 #include "bdl/kernels/backend.h"
 #include "bdl/models/zoo.h"
 #include "bdl/nn/cross_entropy.h"
@@ -85,6 +86,16 @@ void validate(const TrainArgs& a) {
   BDL_CHECK(a.synthetic_samples >= 0, "--synthetic-samples: must be non-negative");
   BDL_CHECK(a.precision == "fp32" || a.precision == "bf16", "--precision: '", a.precision,
             "' is not one of fp32, bf16");
+  BDL_CHECK(!a.resume || !a.checkpoint.empty(), "--resume: needs --checkpoint DIR");
+  BDL_CHECK(a.checkpoint_every >= 0, "--checkpoint-every: must be non-negative, got ",
+            a.checkpoint_every);
+  BDL_CHECK(a.checkpoint_keep >= 1, "--checkpoint-keep: must be at least 1, got ",
+            a.checkpoint_keep);
+  if (!a.save.empty()) {
+    const auto parent = std::filesystem::absolute(a.save).parent_path();
+    BDL_CHECK(std::filesystem::is_directory(parent), "--save: directory ", parent.string(),
+              " does not exist");
+  }
   if (!a.report.empty()) {
     const auto parent = std::filesystem::absolute(a.report).parent_path();
     BDL_CHECK(std::filesystem::is_directory(parent), "--report: directory ", parent.string(),
@@ -166,7 +177,46 @@ int train_on(const TrainArgs& a, dist::Communicator& comm, std::ostream& all_out
   optim::Trigger end = optim::max_epoch(a.epochs);
   if (a.max_iteration) end = optim::any_of(end, optim::max_iteration(*a.max_iteration));
 
+  io::ModelInfo model_info{train.sample_shape(), info.description, 0.f, 0.f};
+  if (!a.synthetic) {
+    model_info.input_mean = data::kFashionMnistNormalize.mean;
+    model_info.input_std = data::kFashionMnistNormalize.std;
+  }
+
   optim::Optimizer optimizer(*model, train, criterion);
+  if (!a.checkpoint.empty()) {
+    // Only rank 0 writes; every worker takes part in gathering the state.
+    std::shared_ptr<io::CheckpointDirectory> dir;
+    if (comm.rank() == 0)
+      dir = std::make_shared<io::CheckpointDirectory>(a.checkpoint, a.checkpoint_keep);
+    const optim::Trigger when = a.checkpoint_every > 0
+                                    ? optim::several_iteration(a.checkpoint_every)
+                                    : optim::every_epoch();
+    optimizer.checkpoint(
+        when, [dir, model_info, &out](nn::Module& m, const optim::TrainingState& s) {
+          const std::string path = dir->save(m, s, model_info);
+          out << "checkpoint: " << path << " (iteration " << s.iteration << ")\n" << std::flush;
+        });
+  }
+  if (a.resume) {
+    std::optional<optim::TrainingState> state;
+    if (comm.rank() == 0) {
+      // The newest checkpoint that loads; a damaged one is reported and skipped.
+      const auto all = io::CheckpointDirectory(a.checkpoint, a.checkpoint_keep).list();
+      for (auto it = all.rbegin(); it != all.rend() && !state; ++it) {
+        try {
+          state = io::restore_checkpoint(*model, *it);
+          out << "resuming from " << *it << ": epoch " << state->epoch << ", iteration "
+              << state->iteration << "\n"
+              << std::flush;
+        } catch (const Error& e) {
+          std::cerr << "bdl: warning: skipping checkpoint " << *it << ": " << e.what() << "\n";
+        }
+      }
+      if (!state) out << "no checkpoint in " << a.checkpoint << ": starting afresh\n";
+    }
+    optimizer.resume(std::move(state));
+  }
   optimizer.method(std::move(method))
       .schedule(std::move(schedule))
       .batch_size(a.batch_size)
@@ -189,6 +239,10 @@ int train_on(const TrainArgs& a, dist::Communicator& comm, std::ostream& all_out
       });
   if (test.size() > 0) optimizer.validate(optim::every_epoch(), test);
   const optim::TrainResult result = optimizer.optimize();
+  if (!a.save.empty() && comm.rank() == 0) {
+    io::save_model(*model, a.save, model_info);
+    out << "saved " << a.save << "\n";
+  }
 
   if (!a.report.empty() && comm.rank() == 0) {
     nlohmann::json report = {

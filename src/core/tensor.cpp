@@ -13,6 +13,7 @@ namespace {
 
 constexpr size_t kAlignment = 64;
 std::atomic<int64_t> g_allocations{0};
+thread_local AllocationBudget* t_budget = nullptr;
 constexpr size_t kHugePage = size_t{2} << 20;
 
 // Copies an n-d strided region element by element; used only for non-contiguous
@@ -43,7 +44,10 @@ std::string shape_str(std::span<const int64_t> shape) {
 
 int64_t shape_numel(std::span<const int64_t> shape) {
   int64_t n = 1;
-  for (int64_t s : shape) n *= s;
+  for (int64_t s : shape) {
+    if (__builtin_mul_overflow(n, s, &n))
+      fail("shape ", shape_str(shape), " has too many elements");
+  }
   return n;
 }
 
@@ -57,7 +61,19 @@ Shape contiguous_strides(const Shape& shape) {
   return strides;
 }
 
+AllocationBudget::AllocationBudget(size_t bytes, std::string what)
+    : left_(bytes), what_(std::move(what)), outer_(t_budget) {
+  t_budget = this;
+}
+AllocationBudget::~AllocationBudget() { t_budget = outer_; }
+
 Storage::Storage(size_t bytes) : bytes_(bytes) {
+  if (t_budget != nullptr) {
+    BDL_CHECK(bytes <= t_budget->left_, t_budget->what_, ": building it would take more than the ",
+              t_budget->left_, " bytes of memory its size allows (asked for ", bytes,
+              "): the description is corrupt");
+    t_budget->left_ -= bytes;
+  }
   const size_t alloc = std::max<size_t>(bytes, 1);
   if (alloc >= kHugePage) {
     const size_t rounded = (alloc + kHugePage - 1) / kHugePage * kHugePage;

@@ -123,4 +123,75 @@ std::unique_ptr<optim::ParameterSync> make_sync(SyncStrategy strategy, Communica
   return nullptr;
 }
 
+namespace {
+
+constexpr int kCheckpointTag = 201;
+constexpr size_t kChunk = size_t{1} << 28;
+
+// Posts the transfers of one buffer in chunks MPI's int counts can hold.
+template <typename Post>
+void chunked(char* data, size_t bytes, Post&& post) {
+  for (size_t at = 0; at < bytes; at += kChunk) post(data + at, std::min(kChunk, bytes - at));
+}
+
+}  // namespace
+
+std::pair<int64_t, int64_t> ShardedSync::state_range(int64_t total) const {
+  BDL_CHECK(parameter_ != nullptr, "ShardedSync: checkpoint before start");
+  const Slice own = parameter_->own_slice();
+  return {own.offset, own.length};
+}
+
+std::vector<std::string> CommunicatorSync::gather_bytes(std::string mine) {
+  const int n = comm_.size();
+  const int r = comm_.rank();
+  std::vector<double> sizes(static_cast<size_t>(n), 0.0);
+  sizes[static_cast<size_t>(r)] = static_cast<double>(mine.size());
+  comm_.allreduce(sizes, ReduceOp::sum);
+  std::vector<std::string> out;
+  if (r == 0) {
+    out.resize(static_cast<size_t>(n));
+    out[0] = std::move(mine);
+    for (int w = 1; w < n; ++w) {
+      auto& part = out[static_cast<size_t>(w)];
+      part.resize(static_cast<size_t>(sizes[static_cast<size_t>(w)]));
+      chunked(part.data(), part.size(),
+              [&](char* p, size_t b) { comm_.irecv(p, b, w, kCheckpointTag); });
+    }
+  } else {
+    chunked(mine.data(), mine.size(),
+            [&](char* p, size_t b) { comm_.isend(p, b, 0, kCheckpointTag); });
+  }
+  comm_.wait_all("gathering checkpoint state");
+  return out;
+}
+
+std::string CommunicatorSync::scatter_bytes(std::vector<std::string> parts) {
+  const int n = comm_.size();
+  const int r = comm_.rank();
+  std::vector<double> sizes(static_cast<size_t>(n), 0.0);
+  if (r == 0) {
+    BDL_CHECK(parts.size() == static_cast<size_t>(n), "scatter_bytes: ", parts.size(),
+              " parts for ", n, " workers");
+    for (int w = 0; w < n; ++w)
+      sizes[static_cast<size_t>(w)] = static_cast<double>(parts[w].size());
+  }
+  comm_.allreduce(sizes, ReduceOp::sum);
+  std::string mine;
+  if (r == 0) {
+    for (int w = 1; w < n; ++w) {
+      auto& part = parts[static_cast<size_t>(w)];
+      chunked(part.data(), part.size(),
+              [&](char* p, size_t b) { comm_.isend(p, b, w, kCheckpointTag); });
+    }
+    mine = std::move(parts[0]);
+  } else {
+    mine.resize(static_cast<size_t>(sizes[static_cast<size_t>(r)]));
+    chunked(mine.data(), mine.size(),
+            [&](char* p, size_t b) { comm_.irecv(p, b, 0, kCheckpointTag); });
+  }
+  comm_.wait_all("distributing checkpoint state");
+  return mine;
+}
+
 }  // namespace bdl::dist

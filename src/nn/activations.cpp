@@ -185,3 +185,36 @@ const Tensor& Identity::backward(const Tensor& input, const Tensor& grad_output)
 }
 
 }  // namespace bdl::nn
+
+namespace bdl::nn {
+
+void LeakyReLU::attributes(Attributes& out) const { out.set("negative_slope", negative_slope_); }
+std::unique_ptr<Module> LeakyReLU::create(const Attributes& a) {
+  return std::make_unique<LeakyReLU>(static_cast<float>(a.real("negative_slope")));
+}
+void ELU::attributes(Attributes& out) const { out.set("alpha", alpha_); }
+std::unique_ptr<Module> ELU::create(const Attributes& a) {
+  return std::make_unique<ELU>(static_cast<float>(a.real("alpha")));
+}
+void GELU::attributes(Attributes& out) const { out.set("tanh", tanh_); }
+std::unique_ptr<Module> GELU::create(const Attributes& a) {
+  return std::make_unique<GELU>(a.flag("tanh", false));
+}
+void HardTanh::attributes(Attributes& out) const { out.set("min", min_).set("max", max_); }
+std::unique_ptr<Module> HardTanh::create(const Attributes& a) {
+  return std::make_unique<HardTanh>(static_cast<float>(a.real("min")),
+                                    static_cast<float>(a.real("max")));
+}
+void SoftPlus::attributes(Attributes& out) const {
+  out.set("beta", beta_).set("threshold", threshold_);
+}
+std::unique_ptr<Module> SoftPlus::create(const Attributes& a) {
+  return std::make_unique<SoftPlus>(static_cast<float>(a.real("beta")),
+                                    static_cast<float>(a.real("threshold")));
+}
+void PReLU::attributes(Attributes& out) const { out.set("num_parameters", num_parameters_); }
+std::unique_ptr<Module> PReLU::create(const Attributes& a) {
+  return std::make_unique<PReLU>(a.positive("num_parameters"));
+}
+
+}  // namespace bdl::nn

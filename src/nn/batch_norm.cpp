@@ -115,3 +115,25 @@ const Tensor& BatchNorm::backward(const Tensor& input, const Tensor& grad_output
 }
 
 }  // namespace bdl::nn
+
+namespace bdl::nn {
+
+void BatchNorm::attributes(Attributes& out) const {
+  out.set("num_features", options_.num_features)
+      .set("eps", options_.eps)
+      .set("momentum", options_.momentum)
+      .set("affine", options_.affine)
+      .set("track_running_stats", options_.track_running_stats);
+}
+
+std::unique_ptr<Module> BatchNorm::create(const Attributes& a) {
+  BatchNormOptions o;
+  o.num_features = a.positive("num_features");
+  o.eps = static_cast<float>(a.real("eps"));
+  o.momentum = static_cast<float>(a.real("momentum"));
+  o.affine = a.flag("affine", true);
+  o.track_running_stats = a.flag("track_running_stats", true);
+  return std::make_unique<BatchNorm>(o);
+}
+
+}  // namespace bdl::nn

@@ -55,3 +55,15 @@ const Tensor& Concat::backward(const Tensor& input, const Tensor& grad_output) {
 }
 
 }  // namespace bdl::nn
+
+namespace bdl::nn {
+
+void Concat::attributes(Attributes& out) const { out.set("dim", join_.dim()); }
+std::unique_ptr<Module> Concat::create(const Attributes& a,
+                                       std::vector<std::unique_ptr<Module>> children) {
+  auto concat = std::make_unique<Concat>(a.integer("dim"));
+  for (auto& c : children) concat->add(std::move(c));
+  return concat;
+}
+
+}  // namespace bdl::nn

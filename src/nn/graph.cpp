@@ -192,3 +192,61 @@ const std::vector<Tensor>& Graph::backward_many(Inputs inputs, const Tensor& gra
 }
 
 }  // namespace bdl::nn
+
+namespace bdl::nn {
+
+// Nodes in order: "from" lists each module node's inputs (inputs of the graph have
+// none and no child), "from_counts" how many per node.
+void Graph::attributes(Attributes& out) const {
+  std::vector<int64_t> is_input, counts, from;
+  std::vector<std::string> names;
+  for (const auto& n : nodes_) {
+    is_input.push_back(n.module == nullptr);
+    counts.push_back(static_cast<int64_t>(n.from.size()));
+    for (Node f : n.from) from.push_back(f);
+    names.push_back(n.module ? n.module->name() : n.name);
+  }
+  out.set("is_input", is_input)
+      .set("from_counts", counts)
+      .set("from", from)
+      .set("node_names", names)
+      .set("output", int64_t{out_node_});
+}
+
+std::unique_ptr<Module> Graph::create(const Attributes& a,
+                                      std::vector<std::unique_ptr<Module>> children) {
+  const auto& is_input = a.integers("is_input");
+  const auto& counts = a.integers("from_counts");
+  const auto& from = a.integers("from");
+  const auto& names = a.texts("node_names");
+  BDL_CHECK(counts.size() == is_input.size() && names.size() == is_input.size(), a.owner(),
+            ": is_input, from_counts and node_names differ in length");
+  auto graph = std::make_unique<Graph>();
+  size_t next_from = 0, next_child = 0;
+  for (size_t i = 0; i < is_input.size(); ++i) {
+    if (is_input[i] != 0) {
+      graph->add_input(names[i]);
+      continue;
+    }
+    BDL_CHECK(counts[i] >= 0 && next_from + static_cast<size_t>(counts[i]) <= from.size(),
+              a.owner(), ": node ", i, " lists more inputs than 'from' holds");
+    BDL_CHECK(next_child < children.size(), a.owner(), ": node ", i, " has no module");
+    std::vector<Node> inputs;
+    for (int64_t k = 0; k < counts[i]; ++k) {
+      const int64_t f = from[next_from++];
+      BDL_CHECK(f >= 0 && f < static_cast<int64_t>(i), a.owner(), ": node ", i,
+                " takes input from node ", f, ", which does not come before it");
+      inputs.push_back(static_cast<Node>(f));
+    }
+    graph->add(std::move(children[next_child++]), inputs, names[i]);
+  }
+  BDL_CHECK(next_child == children.size(), a.owner(), ": ", children.size() - next_child,
+            " modules are not nodes of the graph");
+  const int64_t output = a.integer("output");
+  BDL_CHECK(output >= 0 && output < static_cast<int64_t>(is_input.size()), a.owner(),
+            ": output node ", output, " is not a node");
+  graph->set_output(static_cast<Node>(output));
+  return graph;
+}
+
+}  // namespace bdl::nn

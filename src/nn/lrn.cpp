@@ -40,3 +40,20 @@ const Tensor& LRN::backward(const Tensor& input, const Tensor& grad_output) {
 }
 
 }  // namespace bdl::nn
+
+namespace bdl::nn {
+
+void LRN::attributes(Attributes& out) const {
+  out.set("size", options_.size)
+      .set("alpha", options_.alpha)
+      .set("beta", options_.beta)
+      .set("k", options_.k);
+}
+
+std::unique_ptr<Module> LRN::create(const Attributes& a) {
+  return std::make_unique<LRN>(LrnOptions{a.positive("size"), static_cast<float>(a.real("alpha")),
+                                          static_cast<float>(a.real("beta")),
+                                          static_cast<float>(a.real("k"))});
+}
+
+}  // namespace bdl::nn

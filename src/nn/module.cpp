@@ -39,6 +39,16 @@ void Module::seed(uint64_t seed) {
   for (size_t i = 0; i < kids.size(); ++i) kids[i]->seed(Rng::derive(seed, i + 1));
 }
 
+std::vector<Rng*> Module::random_streams() {
+  std::vector<Rng*> out;
+  own_random_streams(out);
+  for (Module* child : children()) {
+    auto more = child->random_streams();
+    out.insert(out.end(), more.begin(), more.end());
+  }
+  return out;
+}
+
 std::vector<Parameter> Module::parameters() {
   std::vector<Parameter> out;
   collect(out, "");

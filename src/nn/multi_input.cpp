@@ -99,3 +99,12 @@ const std::vector<Tensor>& JoinTable::backward_many(Inputs inputs, const Tensor&
 }
 
 }  // namespace bdl::nn
+
+namespace bdl::nn {
+
+void JoinTable::attributes(Attributes& out) const { out.set("dim", dim_); }
+std::unique_ptr<Module> JoinTable::create(const Attributes& a) {
+  return std::make_unique<JoinTable>(a.integer("dim"));
+}
+
+}  // namespace bdl::nn

@@ -335,3 +335,26 @@ const Tensor& TimeDistributed::backward(const Tensor& input, const Tensor& grad_
 }
 
 }  // namespace bdl::nn
+
+namespace bdl::nn {
+namespace {
+RecurrentOptions recurrent_options(const Attributes& a) {
+  return {a.positive("input_size"), a.positive("hidden_size"), a.flag("return_sequences", false),
+          a.flag("bias", true)};
+}
+}  // namespace
+
+void Recurrent::attributes(Attributes& out) const {
+  out.set("input_size", options_.input_size)
+      .set("hidden_size", options_.hidden_size)
+      .set("return_sequences", options_.return_sequences)
+      .set("bias", options_.bias);
+}
+std::unique_ptr<Module> LSTM::create(const Attributes& a) {
+  return std::make_unique<LSTM>(recurrent_options(a));
+}
+std::unique_ptr<Module> GRU::create(const Attributes& a) {
+  return std::make_unique<GRU>(recurrent_options(a));
+}
+
+}  // namespace bdl::nn

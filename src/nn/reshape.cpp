@@ -66,3 +66,12 @@ const Tensor& Reshape::backward(const Tensor& input, const Tensor& grad_output) 
 }
 
 }  // namespace bdl::nn
+
+namespace bdl::nn {
+
+void Reshape::attributes(Attributes& out) const { out.set("shape", sample_shape_); }
+std::unique_ptr<Module> Reshape::create(const Attributes& a) {
+  return std::make_unique<Reshape>(a.integers("shape"));
+}
+
+}  // namespace bdl::nn

@@ -50,3 +50,15 @@ const Tensor& SoftMaxBase::backward(const Tensor& input, const Tensor& grad_outp
 }
 
 }  // namespace bdl::nn
+
+namespace bdl::nn {
+
+void SoftMaxBase::attributes(Attributes& out) const { out.set("dim", dim_); }
+std::unique_ptr<Module> SoftMax::create(const Attributes& a) {
+  return std::make_unique<SoftMax>(a.integer("dim"));
+}
+std::unique_ptr<Module> LogSoftMax::create(const Attributes& a) {
+  return std::make_unique<LogSoftMax>(a.integer("dim"));
+}
+
+}  // namespace bdl::nn

@@ -51,3 +51,18 @@ void Adam::step(std::span<float> weights, std::span<const float> grads) {
 }
 
 }  // namespace bdl::optim
+
+namespace bdl::optim {
+
+MethodState Adam::state() const {
+  return {{{"m", m_}, {"v", v_}}, {{"t", static_cast<double>(t_)}}};
+}
+
+void Adam::set_state(MethodState state) {
+  m_ = std::move(state.vector("m", "Adam"));
+  v_ = std::move(state.vector("v", "Adam"));
+  BDL_CHECK(m_.size() == v_.size(), "Adam state: m has ", m_.size(), " values and v ", v_.size());
+  t_ = static_cast<int64_t>(state.scalar("t", "Adam"));
+}
+
+}  // namespace bdl::optim

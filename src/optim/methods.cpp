@@ -178,3 +178,25 @@ void LARS::step(std::span<float> weights, std::span<const float> grads) {
 }
 
 }  // namespace bdl::optim
+
+namespace bdl::optim {
+
+MethodState Adagrad::state() const { return {{{"sum", sum_}}, {{"t", static_cast<double>(t_)}}}; }
+void Adagrad::set_state(MethodState state) {
+  sum_ = std::move(state.vector("sum", "Adagrad"));
+  t_ = static_cast<int64_t>(state.scalar("t", "Adagrad"));
+}
+
+MethodState RMSprop::state() const {
+  return {{{"square_avg", square_avg_}, {"grad_avg", grad_avg_}, {"momentum", momentum_}}, {}};
+}
+void RMSprop::set_state(MethodState state) {
+  square_avg_ = std::move(state.vector("square_avg", "RMSprop"));
+  grad_avg_ = std::move(state.vector("grad_avg", "RMSprop"));
+  momentum_ = std::move(state.vector("momentum", "RMSprop"));
+}
+
+MethodState LARS::state() const { return {{{"momentum", momentum_}}, {}}; }
+void LARS::set_state(MethodState state) { momentum_ = std::move(state.vector("momentum", "LARS")); }
+
+}  // namespace bdl::optim

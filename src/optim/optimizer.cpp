@@ -2,7 +2,10 @@
 
 #include <chrono>
 #include <cmath>
+#include <cstring>
 #include <numeric>
+#include <tuple>
+#include <utility>
 
 #include "bdl/core/random.h"
 #include "bdl/data/batcher.h"
@@ -97,6 +100,161 @@ Optimizer& Optimizer::on_epoch(std::function<void(const EpochRecord&)> callback)
   return *this;
 }
 
+Optimizer& Optimizer::checkpoint(Trigger when, CheckpointWriter write) {
+  checkpoint_when_ = std::move(when);
+  checkpoint_write_ = std::move(write);
+  return *this;
+}
+
+Optimizer& Optimizer::resume(std::optional<TrainingState> state) {
+  resume_requested_ = true;
+  resume_state_ = std::move(state);
+  return *this;
+}
+
+namespace {
+
+// Rank 0's values to every worker (the others pass zeros of the same length).
+void share_from_root(ParameterSync& sync, std::span<double> values) {
+  if (sync.rank() != 0) std::fill(values.begin(), values.end(), 0.0);
+  sync.sum(values);
+}
+
+std::string floats_as_bytes(std::span<const float> v) {
+  return {reinterpret_cast<const char*>(v.data()), v.size() * sizeof(float)};
+}
+
+std::vector<float> buffer_values(nn::Module& model) {
+  std::vector<float> out;
+  for (auto& b : model.buffers()) {
+    const auto v = b.value->span_f32();
+    out.insert(out.end(), v.begin(), v.end());
+  }
+  return out;
+}
+
+void set_buffer_values(nn::Module& model, std::span<const float> values) {
+  auto buffers = model.buffers();
+  size_t at = 0;
+  for (auto& b : buffers) {
+    auto v = b.value->span_f32();
+    BDL_CHECK(at + v.size() <= values.size(), "checkpoint: buffers do not match the model");
+    std::copy(values.begin() + static_cast<std::ptrdiff_t>(at),
+              values.begin() + static_cast<std::ptrdiff_t>(at + v.size()), v.begin());
+    at += v.size();
+  }
+  BDL_CHECK(at == values.size(), "checkpoint: buffers do not match the model");
+}
+
+// Every worker's state for a checkpoint, gathered on rank 0 (empty elsewhere).
+std::vector<WorkerState> gather_worker_states(ParameterSync& sync, nn::Module& model,
+                                              nn::FlatParameters& flat, const OptimMethod& method) {
+  WorkerState mine;
+  std::tie(mine.offset, mine.length) = sync.state_range(flat.numel());
+  mine.method = method.state();
+  const auto weights = flat.weights.span_f32().subspan(static_cast<size_t>(mine.offset),
+                                                       static_cast<size_t>(mine.length));
+  mine.weights.assign(weights.begin(), weights.end());
+  for (Rng* r : model.random_streams()) mine.random_streams.push_back(r->state());
+  mine.buffers = buffer_values(model);
+  std::vector<WorkerState> all;
+  for (const auto& bytes : sync.gather_bytes(encode(mine))) {
+    all.push_back(decode_worker_state(bytes));
+  }
+  return all;
+}
+
+// Rank 0 cuts the checkpoint's per-worker state along the ranges the workers
+// hold now (the same ranges when the worker count is unchanged) and hands each
+// its part: optimizer state, master weights and, with the same workers, the
+// positions of its random streams.
+void restore_worker_states(ParameterSync& sync, nn::Module& model, nn::FlatParameters& flat,
+                           OptimMethod& method, const std::optional<TrainingState>& saved) {
+  WorkerState range;
+  std::tie(range.offset, range.length) = sync.state_range(flat.numel());
+  const auto ranges = sync.gather_bytes(encode(range));
+  std::vector<std::string> parts;
+  if (sync.rank() == 0) {
+    const auto& workers = saved->workers;
+    const bool same_workers = static_cast<int>(workers.size()) == sync.size();
+    for (size_t w = 0; w < ranges.size(); ++w) {
+      WorkerState part = decode_worker_state(ranges[w]);
+      // Pieces of the saved slices that overlap [offset, offset + length).
+      const int64_t begin = part.offset, end = part.offset + part.length;
+      auto take = [&](auto&& source_of, std::vector<float>& into) {
+        into.assign(static_cast<size_t>(part.length), 0.f);
+        for (const auto& s : workers) {
+          const std::vector<float>& src = source_of(s);
+          if (src.empty()) continue;
+          const int64_t lo = std::max(begin, s.offset);
+          const int64_t hi = std::min(end, s.offset + s.length);
+          for (int64_t i = lo; i < hi; ++i) {
+            into[static_cast<size_t>(i - begin)] = src[static_cast<size_t>(i - s.offset)];
+          }
+        }
+      };
+      take([](const WorkerState& s) -> const std::vector<float>& { return s.weights; },
+           part.weights);
+      // Vectors of a method that had not stepped yet are empty: they stay empty.
+      const WorkerState& first = workers.front();
+      for (const auto& [name, v] : first.method.vectors) {
+        std::vector<float> sliced;
+        if (!v.empty() && part.length > 0) {
+          take(
+              [&name](const WorkerState& s) -> const std::vector<float>& {
+                for (const auto& [n, vec] : s.method.vectors) {
+                  if (n == name) return vec;
+                }
+                fail("checkpoint: a worker has no '", name, "' optimizer state");
+              },
+              sliced);
+        }
+        part.method.vectors.emplace_back(name, std::move(sliced));
+      }
+      part.method.scalars = first.method.scalars;
+      if (same_workers) {
+        part.random_streams = workers[w].random_streams;
+        part.buffers = workers[w].buffers;
+      }
+      parts.push_back(encode(part));
+    }
+  }
+  WorkerState mine = decode_worker_state(sync.scatter_bytes(std::move(parts)));
+  method.set_state(std::move(mine.method));
+  auto weights = flat.weights.span_f32();
+  std::copy(mine.weights.begin(), mine.weights.end(),
+            weights.begin() + static_cast<std::ptrdiff_t>(mine.offset));
+  if (!mine.buffers.empty()) set_buffer_values(model, mine.buffers);
+  auto streams = model.random_streams();
+  if (!mine.random_streams.empty()) {
+    BDL_CHECK(mine.random_streams.size() == streams.size(),
+              "checkpoint: ", mine.random_streams.size(), " random streams saved, the model has ",
+              streams.size());
+    for (size_t i = 0; i < streams.size(); ++i) streams[i]->set_state(mine.random_streams[i]);
+  }
+}
+
+// Rank 0's buffers (BatchNorm statistics read from the checkpoint) to every worker.
+void share_buffers(ParameterSync& sync, nn::Module& model) {
+  auto buffers = model.buffers();
+  std::string bytes;
+  if (sync.rank() == 0) {
+    for (auto& b : buffers) bytes += floats_as_bytes(b.value->contiguous().span_f32());
+  }
+  std::vector<std::string> parts;
+  if (sync.rank() == 0) parts.assign(static_cast<size_t>(sync.size()), bytes);
+  const std::string mine = sync.scatter_bytes(std::move(parts));
+  size_t at = 0;
+  for (auto& b : buffers) {
+    auto v = b.value->span_f32();
+    BDL_CHECK(at + v.size_bytes() <= mine.size(), "checkpoint: buffers do not match the model");
+    std::memcpy(v.data(), mine.data() + at, v.size_bytes());
+    at += v.size_bytes();
+  }
+}
+
+}  // namespace
+
 TrainResult Optimizer::optimize() {
   BDL_CHECK(method_ != nullptr, "Optimizer: no optimisation method set");
   BDL_CHECK(end_when_.has_value(), "Optimizer: no end trigger set");
@@ -137,8 +295,103 @@ TrainResult Optimizer::optimize() {
   const uint64_t worker_seed = Rng::derive(seed_, static_cast<uint64_t>(rank));
   // Dropout masks: reproducible per (seed, rank), different across workers.
   model_.seed(Rng::derive(worker_seed, 0xD50));
-  const double base_lr = method_->learning_rate();
+  double base_lr = method_->learning_rate();
+  const std::string method_name = method_->describe();
   Progress progress(rank == 0 ? progress_style_ : ProgressStyle::quiet);
+
+  TrainResult result;
+  TrainState state;
+  int64_t first_batch = 0;  // where the first epoch starts (a resumed one mid-way)
+  if (resume_requested_) {
+    double found = resume_state_.has_value() ? 1.0 : 0.0;
+    share_from_root(*sync_, std::span(&found, 1));
+    if (found != 0) {
+      if (rank == 0) {
+        const TrainingState& s = *resume_state_;
+        BDL_CHECK(s.parameter_count == flat.numel(), "checkpoint: ", s.parameter_count,
+                  " parameters, the model has ", flat.numel());
+        BDL_CHECK(s.method == method_name, "checkpoint: trained with ", s.method,
+                  ", this run uses ", method_name);
+        BDL_CHECK(s.seed == seed_, "checkpoint: trained with seed ", s.seed, ", this run has ",
+                  seed_, " (the data order depends on it)");
+        BDL_CHECK(s.batch_size == batch_size_, "checkpoint: trained with batch size ", s.batch_size,
+                  ", this run has ", batch_size_);
+        BDL_CHECK(!s.workers.empty(), "checkpoint: no optimizer state");
+      }
+      std::vector<double> scalars(5 + (schedule_ ? schedule_->state().size() : 0));
+      if (rank == 0) {
+        const TrainingState& s = *resume_state_;
+        BDL_CHECK(s.schedule.size() + 5 == scalars.size(), "checkpoint: schedule state of ",
+                  s.schedule.size(), " values, this run's schedule has ", scalars.size() - 5);
+        scalars[0] = static_cast<double>(s.iteration);
+        scalars[1] = static_cast<double>(s.epoch);
+        scalars[2] = static_cast<double>(s.next_batch);
+        scalars[3] = static_cast<double>(s.epochs_completed);
+        scalars[4] = s.base_lr;
+        std::copy(s.schedule.begin(), s.schedule.end(), scalars.begin() + 5);
+      }
+      share_from_root(*sync_, scalars);
+      state.iteration = static_cast<int64_t>(scalars[0]);
+      state.epoch = static_cast<int64_t>(scalars[1]);
+      first_batch = static_cast<int64_t>(scalars[2]);
+      state.epochs_completed = static_cast<int64_t>(scalars[3]);
+      base_lr = scalars[4];
+      method_->set_learning_rate(base_lr);
+      if (schedule_) schedule_->set_state(std::span(scalars).subspan(5));
+      share_buffers(*sync_, model_);
+      restore_worker_states(*sync_, model_, flat, *method_, resume_state_);
+      resume_state_.reset();
+    }
+  }
+
+  // A checkpoint of where training stands: (epoch, next_batch) is the position
+  // in the data to continue from.
+  auto write_checkpoint = [&](int64_t epoch, int64_t next_batch) {
+    std::vector<WorkerState> workers = gather_worker_states(*sync_, model_, flat, *method_);
+    if (rank != 0) return;
+    TrainingState s;
+    s.iteration = state.iteration;
+    s.epoch = epoch;
+    s.next_batch = next_batch;
+    s.epochs_completed = state.epochs_completed;
+    s.seed = seed_;
+    s.batch_size = batch_size_;
+    s.base_lr = base_lr;
+    s.method = method_name;
+    if (schedule_) s.schedule = schedule_->state();
+    s.parameter_count = flat.numel();
+    // The model as written: weights as the owners of their slices hold them,
+    // buffers averaged over the workers (as at the end of training). The live
+    // model is put back afterwards: checkpointing does not change the run.
+    std::vector<float> own_copy(flat.weights.span_f32().begin(), flat.weights.span_f32().end());
+    const std::vector<float> own_buffers = buffer_values(model_);
+    auto weights = flat.weights.span_f32();
+    for (const auto& w : workers) {
+      std::copy(w.weights.begin(), w.weights.end(),
+                weights.begin() + static_cast<std::ptrdiff_t>(w.offset));
+    }
+    std::vector<double> sum(own_buffers.size(), 0.0);
+    for (const auto& w : workers) {
+      for (size_t i = 0; i < sum.size() && i < w.buffers.size(); ++i) sum[i] += w.buffers[i];
+    }
+    std::vector<float> mean(sum.size());
+    for (size_t i = 0; i < sum.size(); ++i) {
+      mean[i] = static_cast<float>(sum[i] / static_cast<double>(workers.size()));
+    }
+    set_buffer_values(model_, mean);
+    s.workers = std::move(workers);
+    auto put_back = [&] {
+      std::copy(own_copy.begin(), own_copy.end(), weights.begin());
+      set_buffer_values(model_, own_buffers);
+    };
+    try {
+      checkpoint_write_(model_, s);
+    } catch (...) {
+      put_back();
+      throw;
+    }
+    put_back();
+  };
 
   // Epoch count for display: known when the end trigger is max_epoch, else unknown (0).
   int64_t shown_epochs = 0;
@@ -146,9 +399,8 @@ TrainResult Optimizer::optimize() {
     shown_epochs = std::stoll(end_when_->name.substr(10));
   }
 
-  TrainResult result;
-  TrainState state;
-  bool done = false;
+  // A run resumed from a checkpoint taken at its end has nothing left to do.
+  bool done = state.iteration > 0 && end_when_->fires(state);
   using Clock = std::chrono::steady_clock;
   while (!done) {
     batcher.set_order(data::epoch_order(train, owned, worker_seed, state.epoch, true));
@@ -164,7 +416,11 @@ TrainResult Optimizer::optimize() {
     double group[2] = {0, 0};  // loss sum and iterations since the last boundary
     double epoch_loss = 0, epoch_iterations = 0;
     const auto epoch_start = Clock::now();
-    for (int64_t b = 0; b < batches; ++b) {
+    const int64_t start_batch = std::exchange(first_batch, 0);
+    BDL_CHECK(start_batch <= batches, "checkpoint: resumes at batch ", start_batch,
+              " of an epoch of ", batches);
+    int64_t next_batch = start_batch;
+    for (int64_t b = start_batch; b < batches; ++b) {
       const data::MiniBatch& batch = batcher.batch(b);
       if (schedule_) {
         method_->set_learning_rate(
@@ -187,6 +443,7 @@ TrainResult Optimizer::optimize() {
       result.train_samples += batch_size_;
       // Iteration-based triggers fire on every worker at the same iteration.
       done = end_when_->fires(state);
+      next_batch = b + 1;
       if (done || b + 1 == batches || state.iteration % sync_every_ == 0) {
         sync_->sum(group);  // a group boundary: the only metric exchange
         result.last_loss = group[0] / group[1];
@@ -198,6 +455,9 @@ TrainResult Optimizer::optimize() {
                         static_cast<double>(record.iterations * batch_size_) / elapsed);
       }
       if (done) break;
+      if (checkpoint_when_ && b + 1 < batches && checkpoint_when_->fires(state)) {
+        write_checkpoint(state.epoch, b + 1);
+      }
     }
     record.train_seconds = std::chrono::duration<double>(Clock::now() - epoch_start).count();
     record.train_loss = epoch_iterations > 0 ? epoch_loss / epoch_iterations : 0;
@@ -205,12 +465,16 @@ TrainResult Optimizer::optimize() {
     result.train_seconds += record.train_seconds;
     progress.end_epoch();
 
-    if (record.iterations == batches) {
+    const bool epoch_finished = next_batch == batches;
+    if (epoch_finished) {
       ++state.epochs_completed;
       state.epoch_end = true;
     }
-    const bool validate_now =
-        validation && (done || (validate_when_ && validate_when_->fires(state)));
+    // The schedule hears only the validations its trigger asks for: the one at
+    // the end of training is a report, and a run stopped there to be resumed
+    // must continue as if it had not stopped.
+    const bool scheduled_validation = validate_when_ && validate_when_->fires(state);
+    const bool validate_now = validation && (done || scheduled_validation);
     if (validate_now) average_buffers(model_, *sync_);
     if (validate_now) {
       const Evaluation local =
@@ -222,7 +486,7 @@ TrainResult Optimizer::optimize() {
       record.validation =
           Evaluation{static_cast<int64_t>(counts[0]), static_cast<int64_t>(counts[1]), counts[2]};
       result.last_validation = record.validation;
-      if (schedule_ && record.validation->samples > 0) {
+      if (schedule_ && scheduled_validation && record.validation->samples > 0) {
         schedule_->on_validation(record.validation->loss_sum /
                                  static_cast<double>(record.validation->samples));
       }
@@ -230,6 +494,13 @@ TrainResult Optimizer::optimize() {
     result.history.push_back(record);
     if (on_epoch_ && rank == 0) on_epoch_(record);
     if (!done && end_when_->fires(state)) done = true;
+    if (checkpoint_when_ && (done || checkpoint_when_->fires(state))) {
+      if (epoch_finished) {
+        write_checkpoint(state.epoch + 1, 0);
+      } else {
+        write_checkpoint(state.epoch, next_batch);
+      }
+    }
     state.epoch_end = false;
     ++state.epoch;
   }

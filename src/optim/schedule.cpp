@@ -77,6 +77,13 @@ class Plateau : public Schedule {
       bad_ = 0;
     }
   }
+  std::vector<double> state() const override { return {best_, static_cast<double>(bad_), scale_}; }
+  void set_state(std::span<const double> state) override {
+    BDL_CHECK(state.size() == 3, "reduce-on-plateau state: expected 3 values, got ", state.size());
+    best_ = state[0];
+    bad_ = static_cast<int64_t>(state[1]);
+    scale_ = state[2];
+  }
   std::string describe() const override {
     return detail::concat("reduce on plateau (x", factor_, " after ", patience_,
                           " validations without improvement)");
@@ -178,6 +185,29 @@ double SequentialSchedule::rate(double base, const ScheduleClock& clock) {
 
 void SequentialSchedule::on_validation(double loss) {
   for (auto& p : phases_) p.schedule->on_validation(loss);
+}
+
+// Each phase's state preceded by its length.
+std::vector<double> SequentialSchedule::state() const {
+  std::vector<double> out;
+  for (const auto& p : phases_) {
+    const auto s = p.schedule->state();
+    out.push_back(static_cast<double>(s.size()));
+    out.insert(out.end(), s.begin(), s.end());
+  }
+  return out;
+}
+
+void SequentialSchedule::set_state(std::span<const double> state) {
+  size_t k = 0;
+  for (auto& p : phases_) {
+    BDL_CHECK(k < state.size(), "sequential schedule state: too short");
+    const auto n = static_cast<size_t>(state[k++]);
+    BDL_CHECK(n <= state.size() - k, "sequential schedule state: too short");
+    p.schedule->set_state(state.subspan(k, n));
+    k += n;
+  }
+  BDL_CHECK(k == state.size(), "sequential schedule state: ", state.size() - k, " values too many");
 }
 
 std::string SequentialSchedule::describe() const {

@@ -51,3 +51,30 @@ void SGD::step(std::span<float> weights, std::span<const float> grads) {
 }
 
 }  // namespace bdl::optim
+
+namespace bdl::optim {
+
+std::vector<float>& MethodState::vector(const std::string& name, const std::string& method) {
+  for (auto& [n, v] : vectors) {
+    if (n == name) return v;
+  }
+  fail(method, " state: no '", name, "' vector in the checkpoint");
+}
+
+double MethodState::scalar(const std::string& name, const std::string& method) const {
+  for (const auto& [n, v] : scalars) {
+    if (n == name) return v;
+  }
+  fail(method, " state: no '", name, "' value in the checkpoint");
+}
+
+MethodState SGD::state() const {
+  return {{{"momentum", momentum_}}, {{"first_step", first_step_ ? 1.0 : 0.0}}};
+}
+
+void SGD::set_state(MethodState state) {
+  momentum_ = std::move(state.vector("momentum", "SGD"));
+  first_step_ = state.scalar("first_step", "SGD") != 0;
+}
+
+}  // namespace bdl::optim

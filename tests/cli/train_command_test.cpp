@@ -114,7 +114,13 @@ TEST(BdlCommand, BadInputIsOneLineAndNonZeroExit) {
       {"train --data /nonexistent", "bdl: error: /nonexistent: not a directory\n"},
       {"train --bogus-flag 1",
        "bdl: error: The following arguments were not expected: 1 --bogus-flag\n"},
-      {"frobnicate", "bdl: error: unknown command 'frobnicate' (commands: train, info, split)\n"},
+      {"frobnicate",
+       "bdl: error: unknown command 'frobnicate' (commands: train, predict, eval, info, split)\n"},
+      {"train --resume", "bdl: error: --resume: needs --checkpoint DIR\n"},
+      {"eval --model /nonexistent.bdl",
+       "bdl: error: /nonexistent.bdl: cannot open: No such file or directory\n"},
+      {"predict --model /nonexistent.bdl",
+       "bdl: error: predict: give either --input x.npy or --data\n"},
   };
   for (const auto& c : cases) {
     const CommandResult r = run_bdl(c.args);
@@ -174,6 +180,80 @@ TEST(BdlCommand, TrainWritesReportWithRequiredFields) {
   EXPECT_EQ(j["epochs"], 0);
   EXPECT_GT(j["test_top1"].get<double>(), 0.3);
   std::filesystem::remove(report);
+}
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), {}};
+}
+
+// Stopped mid-way through the second epoch and resumed with --resume, `bdl train`
+// saves the same model file, byte for byte, as a run that was never stopped;
+// then eval, predict (.npy in and out) and info run on the saved file.
+TEST(BdlCommand, ResumedTrainingSavesTheSameModelAndItRuns) {
+  if (!std::filesystem::exists("/usr/share/datasets/fashion-mnist")) {
+    GTEST_SKIP() << "dataset-fashion-mnist is not installed";
+  }
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::temp_directory_path() / ("bdl_resume_cli_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const std::string common =
+      "train --model lenet5 --epochs 2 --batch-size 100 --train-samples 3000 --test-samples 500 "
+      "--threads 1 --optimizer adam --lr 0.002 --progress quiet ";
+  const std::string ckpt = (dir / "ckpt").string();
+  ASSERT_EQ(run_bdl(common + "--save " + (dir / "whole.bdl").string()).exit_code, 0);
+  auto r = run_bdl(common + "--max-iteration 45 --checkpoint " + ckpt + " --checkpoint-every 20");
+  ASSERT_EQ(r.exit_code, 0) << r.stderr_text;
+  r = run_bdl(common + "--checkpoint " + ckpt + " --resume --save " +
+              (dir / "resumed.bdl").string());
+  ASSERT_EQ(r.exit_code, 0) << r.stderr_text;
+  const std::string whole = slurp((dir / "whole.bdl").string());
+  ASSERT_GT(whole.size(), 200000u);
+  EXPECT_TRUE(whole == slurp((dir / "resumed.bdl").string()));
+
+  const std::string model = (dir / "resumed.bdl").string();
+  auto run_out = [](const std::string& args) {
+    FILE* pipe = popen((std::string(BDL_TOOL_PATH) + " " + args + " 2>&1").c_str(), "r");
+    std::string text;
+    std::array<char, 512> buffer{};
+    while (fgets(buffer.data(), buffer.size(), pipe)) text += buffer.data();
+    EXPECT_EQ(pclose(pipe), 0) << args << "\n" << text;
+    return text;
+  };
+  EXPECT_NE(run_out("eval --model " + model + " --limit 500").find("eval: 500 samples, top-1 0."),
+            std::string::npos);
+  const std::string top =
+      run_out("predict --model " + model + " --data fashion-mnist --limit 2 --top-k 3");
+  EXPECT_NE(top.find("0 9: "), std::string::npos) << top;  // sample 0 is labelled 9
+  EXPECT_NE(run_out("info --model " + model).find("parameters: 61706"), std::string::npos);
+  // A batch of 3 zero images through .npy files: (3, 1, 28, 28) in, (3, 10) out.
+  {
+    std::string header = "{'descr': '<f4', 'fortran_order': False, 'shape': (3, 1, 28, 28), }";
+    while ((10 + header.size() + 1) % 64 != 0) header += ' ';
+    header += '\n';
+    std::ofstream npy(dir / "x.npy", std::ios::binary);
+    npy.write("\x93NUMPY\x01\x00", 8);
+    const uint16_t len = static_cast<uint16_t>(header.size());
+    npy.write(reinterpret_cast<const char*>(&len), 2);
+    npy << header;
+    const std::vector<float> zeros(3 * 28 * 28, 0.f);
+    npy.write(reinterpret_cast<const char*>(zeros.data()),
+              static_cast<std::streamsize>(zeros.size() * 4));
+  }
+  run_out("predict --model " + model + " --input " + (dir / "x.npy").string() + " --output " +
+          (dir / "y.npy").string());
+  const std::string y = slurp((dir / "y.npy").string());
+  EXPECT_NE(y.find("'shape': (3, 10)"), std::string::npos) << y.substr(0, 80);
+  EXPECT_EQ(y.size(), 128u + 3 * 10 * 4);
+  // A model that takes other samples: the shapes are named.
+  r = run_bdl("predict --model " + model + " --input " + (dir / "y.npy").string() + " --output " +
+              (dir / "z.npy").string());
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.stderr_text.find("samples of shape [10], the model takes [1, 28, 28]"),
+            std::string::npos)
+      << r.stderr_text;
+  fs::remove_all(dir);
 }
 
 }  // namespace

@@ -73,16 +73,54 @@ int main(int argc, char** argv) {
                    "A peer silent this long is reported lost")
       ->capture_default_str();
 
+  train_cmd->add_option("--checkpoint", train.checkpoint,
+                        "Write checkpoints to this directory (every epoch and at the end)");
+  train_cmd->add_option("--checkpoint-every", train.checkpoint_every,
+                        "Checkpoint every N iterations instead of every epoch");
+  train_cmd->add_option("--checkpoint-keep", train.checkpoint_keep, "Checkpoints to keep")
+      ->capture_default_str();
+  train_cmd->add_flag("--resume", train.resume,
+                      "Continue from the newest checkpoint in --checkpoint DIR");
+  train_cmd->add_option("--save", train.save, "Save the trained model to this file (.bdl)");
+
+  bdl::cli::PredictArgs predict;
+  auto* predict_cmd = app.add_subcommand("predict", "Run a saved model on an array or a dataset");
+  predict_cmd->add_option("--model", predict.model, "Model file (.bdl)")->required();
+  predict_cmd->add_option("--input", predict.input,
+                          "Input batch as a NumPy .npy file (f32 or i64)");
+  predict_cmd->add_option("--output", predict.output, "Write the outputs to this .npy file");
+  predict_cmd->add_option("--data", predict.data,
+                          "Or a dataset (fashion-mnist or a directory of IDX files): its test "
+                          "split, one line per sample");
+  predict_cmd->add_option("--top-k", predict.top_k, "Classes per sample with --data")
+      ->capture_default_str();
+  predict_cmd->add_option("--limit", predict.limit, "Only the first N samples of --data");
+  predict_cmd->add_option("--batch-size", predict.batch_size, "Samples per forward pass")
+      ->capture_default_str();
+  predict_cmd->add_option("--threads", predict.threads, "Kernel threads (0: one per core)");
+
+  bdl::cli::EvalArgs eval;
+  auto* eval_cmd = app.add_subcommand("eval", "Accuracy and loss of a saved model on a dataset");
+  eval_cmd->add_option("--model", eval.model, "Model file (.bdl)")->required();
+  eval_cmd->add_option("--data", eval.data, "fashion-mnist, or a directory of IDX files")
+      ->capture_default_str();
+  eval_cmd->add_option("--batch-size", eval.batch_size, "Samples per forward pass")
+      ->capture_default_str();
+  eval_cmd->add_option("--limit", eval.limit, "Only the first N test samples");
+  eval_cmd->add_option("--threads", eval.threads, "Kernel threads (0: one per core)");
+
   bdl::cli::InfoArgs info;
   auto* info_cmd = app.add_subcommand("info", "Version, kernel ISA, threads; a model's layers");
-  info_cmd->add_option("--model", info.model, "Print this model's layer table");
+  info_cmd->add_option("--model", info.model,
+                       "Print the layer table of a zoo model or a model file");
   info_cmd->add_option("--threads", info.threads, "Kernel threads (0: one per core)");
   info_cmd->add_option("--image-size", info.image_size, "Input height and width for image models");
 
   const std::string first = argc > 1 ? argv[1] : "";
   if (!first.empty() && first[0] != '-' && first != "train" && first != "info" &&
-      first != "split") {
-    std::cerr << "bdl: error: unknown command '" << argv[1] << "' (commands: train, info, split)\n";
+      first != "split" && first != "predict" && first != "eval") {
+    std::cerr << "bdl: error: unknown command '" << argv[1]
+              << "' (commands: train, predict, eval, info, split)\n";
     return 2;
   }
   bdl::cli::SplitArgs split;
@@ -107,6 +145,8 @@ int main(int argc, char** argv) {
     if (*train_cmd) return bdl::cli::run_train(train, std::cout);
     if (*info_cmd) return bdl::cli::run_info(info, std::cout);
     if (*split_cmd) return bdl::cli::run_split(split, std::cout);
+    if (*predict_cmd) return bdl::cli::run_predict(predict, std::cout);
+    if (*eval_cmd) return bdl::cli::run_eval(eval, std::cout);
   } catch (const bdl::Error& e) {
     std::cerr << "bdl: error: " << e.what() << "\n";
     return 1;

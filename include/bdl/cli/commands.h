@@ -39,6 +39,13 @@ struct TrainArgs {
   std::string compress = "none";    // none, fp16, bf16 (sharded only)
   int64_t sync_every = 50;          // iterations between group boundaries
   int64_t comm_timeout_ms = 60000;  // a peer silent this long is reported lost
+  // Checkpoints: a directory, written every N iterations (0: every epoch) and at
+  // the end; --resume continues from the newest one there.
+  std::string checkpoint;
+  int64_t checkpoint_every = 0;
+  int checkpoint_keep = 2;
+  bool resume = false;
+  std::string save;  // the trained model in bdl's format
 };
 
 // Checks every argument, naming the flag at fault; throws bdl::Error.
@@ -49,12 +56,34 @@ void validate(const TrainArgs& args);
 int run_train(const TrainArgs& args, std::ostream& out);
 
 struct InfoArgs {
-  std::string model;  // empty: library information only
+  std::string model;  // a zoo name or a model file; empty: library information only
   int threads = 0;
   std::optional<int64_t> image_size;  // input height and width for image models
 };
 
 int run_info(const InfoArgs& args, std::ostream& out);
+
+struct PredictArgs {
+  std::string model;   // a model file (bdl's format)
+  std::string input;   // .npy array: a batch of samples
+  std::string output;  // .npy array of the outputs
+  std::string data;    // or a dataset: prints the top-k classes per sample
+  int64_t top_k = 1;
+  int64_t limit = 0;  // samples of --data to predict (0: all)
+  int64_t batch_size = 64;
+  int threads = 0;
+};
+int run_predict(const PredictArgs& args, std::ostream& out);
+
+struct EvalArgs {
+  std::string model;
+  std::string data = "fashion-mnist";
+  int64_t batch_size = 256;
+  int64_t limit = 0;
+  int threads = 0;
+};
+// Top-1 and top-5 accuracy and loss of a model file on a dataset's test split.
+int run_eval(const EvalArgs& args, std::ostream& out);
 
 struct SplitArgs {
   std::string data = "fashion-mnist";  // or a directory of IDX files

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <span>
 
@@ -27,6 +28,11 @@ class Rng {
 
   // Derives an independent stream from this seed and a tag (for example a rank and an epoch).
   static uint64_t derive(uint64_t seed, uint64_t tag);
+  // The stream's position, for checkpoints.
+  std::array<uint64_t, 4> state() const { return {state_[0], state_[1], state_[2], state_[3]}; }
+  void set_state(const std::array<uint64_t, 4>& s) {
+    for (int i = 0; i < 4; ++i) state_[i] = s[i];
+  }
 
  private:
   uint64_t state_[4]{};

@@ -17,6 +17,23 @@ using Shape = std::vector<int64_t>;
 std::string shape_str(std::span<const int64_t> shape);
 int64_t shape_numel(std::span<const int64_t> shape);
 
+// Caps the bytes of Storage this thread may allocate while it lives: a model
+// loader builds layers from sizes read from a file, and a corrupt size must give
+// an error, not exhaust memory. Scopes nest.
+class AllocationBudget {
+ public:
+  AllocationBudget(size_t bytes, std::string what);
+  ~AllocationBudget();
+  AllocationBudget(const AllocationBudget&) = delete;
+  AllocationBudget& operator=(const AllocationBudget&) = delete;
+
+ private:
+  friend class Storage;
+  size_t left_;
+  std::string what_;
+  AllocationBudget* outer_;
+};
+
 // A 64-byte-aligned block of memory shared by a tensor and its views. Blocks of
 // 2 MiB and more are backed by transparent huge pages: on the machines bdl runs on,
 // first-touching 4 KiB pages costs far more than writing memory already mapped.

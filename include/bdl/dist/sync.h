@@ -28,6 +28,8 @@ class CommunicatorSync : public optim::ParameterSync {
   int size() const override { return comm_.size(); }
   void sum(std::span<double> values) override { comm_.allreduce(values, ReduceOp::sum); }
   void min(std::span<double> values) override { comm_.allreduce(values, ReduceOp::min); }
+  std::vector<std::string> gather_bytes(std::string mine) override;
+  std::string scatter_bytes(std::vector<std::string> parts) override;
 
  protected:
   Communicator& comm_;
@@ -42,6 +44,7 @@ class ShardedSync : public CommunicatorSync {
   void start(nn::FlatParameters& flat) override;
   void step(nn::FlatParameters& flat, optim::OptimMethod& method) override;
   Slice own_slice() const { return parameter_ ? parameter_->own_slice() : Slice{}; }
+  std::pair<int64_t, int64_t> state_range(int64_t total) const override;
 
  private:
   WireFormat format_;
@@ -67,6 +70,9 @@ class DriverSync : public CommunicatorSync {
   std::string describe() const override;
   void start(nn::FlatParameters& flat) override;
   void step(nn::FlatParameters& flat, optim::OptimMethod& method) override;
+  std::pair<int64_t, int64_t> state_range(int64_t total) const override {
+    return {0, comm_.rank() == 0 ? total : 0};
+  }
 
  private:
   std::vector<float> gathered_;

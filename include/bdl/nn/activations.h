@@ -37,6 +37,8 @@ class ReLU : public EltwiseActivation {
 // x for x > 0, negative_slope * x otherwise.
 class LeakyReLU : public EltwiseActivation {
  public:
+  void attributes(Attributes& out) const override;
+  static std::unique_ptr<Module> create(const Attributes& a);
   explicit LeakyReLU(float negative_slope = 0.01f);
   std::string type() const override { return "LeakyReLU"; }
   std::string describe() const override;
@@ -49,6 +51,8 @@ class LeakyReLU : public EltwiseActivation {
 // x for x > 0, alpha * (exp(x) - 1) otherwise.
 class ELU : public EltwiseActivation {
  public:
+  void attributes(Attributes& out) const override;
+  static std::unique_ptr<Module> create(const Attributes& a);
   explicit ELU(float alpha = 1.f);
   std::string type() const override { return "ELU"; }
   std::string describe() const override;
@@ -74,6 +78,8 @@ class Sigmoid : public EltwiseActivation {
 // x * Phi(x) with the exact normal CDF, or PyTorch's approximate="tanh" form.
 class GELU : public EltwiseActivation {
  public:
+  void attributes(Attributes& out) const override;
+  static std::unique_ptr<Module> create(const Attributes& a);
   explicit GELU(bool tanh_approximation = false);
   std::string type() const override { return "GELU"; }
   std::string describe() const override;
@@ -86,6 +92,8 @@ class GELU : public EltwiseActivation {
 // Clamps to [min, max]; the gradient is 1 strictly inside, 0 outside (as PyTorch).
 class HardTanh : public EltwiseActivation {
  public:
+  void attributes(Attributes& out) const override;
+  static std::unique_ptr<Module> create(const Attributes& a);
   explicit HardTanh(float min = -1.f, float max = 1.f);
   std::string type() const override { return "HardTanh"; }
   std::string describe() const override;
@@ -99,6 +107,8 @@ class HardTanh : public EltwiseActivation {
 // log(1 + exp(beta * x)) / beta, and x itself where beta * x > threshold (as PyTorch).
 class SoftPlus : public Module {
  public:
+  void attributes(Attributes& out) const override;
+  static std::unique_ptr<Module> create(const Attributes& a);
   explicit SoftPlus(float beta = 1.f, float threshold = 20.f);
   const Tensor& forward(const Tensor& input) override;
   const Tensor& backward(const Tensor& input, const Tensor& grad_output) override;
@@ -115,6 +125,8 @@ class SoftPlus : public Module {
 // = 1) or one per channel (dimension 1 of the input). Slopes start at `init`.
 class PReLU : public Module {
  public:
+  void attributes(Attributes& out) const override;
+  static std::unique_ptr<Module> create(const Attributes& a);
   explicit PReLU(int64_t num_parameters = 1, float init = 0.25f);
   const Tensor& forward(const Tensor& input) override;
   const Tensor& backward(const Tensor& input, const Tensor& grad_output) override;

@@ -25,6 +25,8 @@ struct BatchNormOptions {
 // Inputs are (N, C), (N, C, L) or (N, C, H, W).
 class BatchNorm : public Module {
  public:
+  void attributes(Attributes& out) const override;
+  static std::unique_ptr<Module> create(const Attributes& a);
   explicit BatchNorm(BatchNormOptions options);
   explicit BatchNorm(int64_t num_features)
       : BatchNorm(BatchNormOptions{.num_features = num_features}) {}

@@ -12,6 +12,9 @@ namespace bdl::nn {
 // Inception block. Backward sums the branches' input gradients.
 class Concat : public Module {
  public:
+  void attributes(Attributes& out) const override;
+  static std::unique_ptr<Module> create(const Attributes& a,
+                                        std::vector<std::unique_ptr<Module>> children);
   explicit Concat(int64_t dim = 1) : join_(dim) {}
 
   template <typename M>

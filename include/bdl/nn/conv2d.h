@@ -29,6 +29,8 @@ struct Conv2dOptions {
 // bias start uniform in +-1/sqrt(fan_in).
 class Conv2d : public Module {
  public:
+  void attributes(Attributes& out) const override;
+  static std::unique_ptr<Module> create(const Attributes& a);
   explicit Conv2d(Conv2dOptions options);
   ~Conv2d() override;
 

@@ -14,6 +14,8 @@ namespace bdl::nn {
 // training loop seeds it per worker), so a run is reproducible.
 class Dropout : public Module {
  public:
+  void attributes(Attributes& out) const override;
+  static std::unique_ptr<Module> create(const Attributes& a);
   explicit Dropout(float p = 0.5f);
   const Tensor& forward(const Tensor& input) override;
   const Tensor& backward(const Tensor& input, const Tensor& grad_output) override;
@@ -24,6 +26,7 @@ class Dropout : public Module {
 
  protected:
   void on_seed(uint64_t seed) override { rng_.reseed(seed); }
+  void own_random_streams(std::vector<Rng*>& out) override { out.push_back(&rng_); }
 
  private:
   float p_;

@@ -19,6 +19,8 @@ struct EmbeddingOptions {
 // normal(0, 1). The input has no gradient.
 class Embedding : public Module {
  public:
+  void attributes(Attributes& out) const override;
+  static std::unique_ptr<Module> create(const Attributes& a);
   explicit Embedding(EmbeddingOptions options);
   const Tensor& forward(const Tensor& input) override;
   const Tensor& backward(const Tensor& input, const Tensor& grad_output) override;

@@ -22,6 +22,9 @@ namespace bdl::nn {
 //   g.set_output(r);
 class Graph : public MultiInputModule {
  public:
+  void attributes(Attributes& out) const override;
+  static std::unique_ptr<Module> create(const Attributes& a,
+                                        std::vector<std::unique_ptr<Module>> children);
   using Node = int;
 
   Node add_input(std::string name = "");

@@ -20,6 +20,8 @@ struct LinearOptions {
 // (out, in) and bias start uniform in +-1/sqrt(in), as in PyTorch.
 class Linear : public Module {
  public:
+  void attributes(Attributes& out) const override;
+  static std::unique_ptr<Module> create(const Attributes& a);
   explicit Linear(LinearOptions options);
   Linear(int64_t in_features, int64_t out_features, bool bias = true)
       : Linear(LinearOptions{in_features, out_features, bias}) {}

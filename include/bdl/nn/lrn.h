@@ -22,6 +22,8 @@ struct LrnOptions {
 // y = x / (k + alpha / size * sum of x^2 over the window)^beta.
 class LRN : public Module {
  public:
+  void attributes(Attributes& out) const override;
+  static std::unique_ptr<Module> create(const Attributes& a);
   explicit LRN(LrnOptions options = {});
   ~LRN() override;
   const Tensor& forward(const Tensor& input) override;

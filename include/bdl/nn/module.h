@@ -5,7 +5,9 @@
 #include <string>
 #include <vector>
 
+#include "bdl/core/random.h"
 #include "bdl/core/tensor.h"
+#include "bdl/nn/attributes.h"
 
 namespace bdl::nn {
 
@@ -45,6 +47,9 @@ class Module {
   // The layer's type ("Conv2d") and a one-line description with its options.
   virtual std::string type() const = 0;
   virtual std::string describe() const { return type(); }
+  // The layer's configuration, what its create() function (registered with
+  // create_module) needs to build it again; weights and children are saved apart.
+  virtual void attributes(Attributes& /*out*/) const {}
   // The output shape for an input shape, checking the input like forward() does.
   virtual Shape output_shape(const Shape& input) const = 0;
   // Forward floating-point operations for an input shape, a multiply-add counting
@@ -63,6 +68,11 @@ class Module {
   // Seeds the random streams of this module and its children (Dropout masks);
   // each module gets its own stream derived from the seed and its position.
   void seed(uint64_t seed);
+  // The random streams of this module and its children, in a fixed order: a
+  // checkpoint saves their positions so that resumed training draws what the
+  // uninterrupted run would have.
+  std::vector<Rng*> random_streams();
+  virtual void own_random_streams(std::vector<Rng*>& /*out*/) {}
 
   void zero_grad();
   void train(bool on = true);

@@ -50,6 +50,8 @@ class Add : public MultiInputModule {
 // Its inputs concatenated along one dimension (channels by default), as torch.cat.
 class JoinTable : public MultiInputModule {
  public:
+  void attributes(Attributes& out) const override;
+  static std::unique_ptr<Module> create(const Attributes& a);
   explicit JoinTable(int64_t dim = 1);
   ~JoinTable() override;
   const Tensor& forward_many(Inputs inputs) override;

@@ -28,6 +28,7 @@ using AvgPool2dOptions = Pool2dOptions;
 // 2-d pooling over NCHW input on oneDNN, in the layout of its input.
 class Pool2d : public Module {
  public:
+  void attributes(Attributes& out) const override;
   ~Pool2d() override;
   const Tensor& forward(const Tensor& input) override;
   const Tensor& backward(const Tensor& input, const Tensor& grad_output) override;
@@ -59,6 +60,7 @@ class Pool2d : public Module {
 // As torch.nn.MaxPool2d.
 class MaxPool2d : public Pool2d {
  public:
+  static std::unique_ptr<Module> create(const Attributes& a);
   explicit MaxPool2d(Pool2dOptions options) : Pool2d(false, options) {}
   explicit MaxPool2d(int64_t kernel) : MaxPool2d(Pool2dOptions{.kernel = kernel, .stride = {}}) {}
   std::string type() const override { return "MaxPool2d"; }
@@ -67,6 +69,7 @@ class MaxPool2d : public Pool2d {
 // As torch.nn.AvgPool2d.
 class AvgPool2d : public Pool2d {
  public:
+  static std::unique_ptr<Module> create(const Attributes& a);
   explicit AvgPool2d(Pool2dOptions options) : Pool2d(true, options) {}
   explicit AvgPool2d(int64_t kernel) : AvgPool2d(Pool2dOptions{.kernel = kernel, .stride = {}}) {}
   std::string type() const override { return "AvgPool2d"; }

@@ -25,6 +25,7 @@ struct RecurrentOptions {
 // return_sequences for depth.
 class Recurrent : public Module {
  public:
+  void attributes(Attributes& out) const override;
   ~Recurrent() override;
   const Tensor& forward(const Tensor& input) override;
   const Tensor& backward(const Tensor& input, const Tensor& grad_output) override;
@@ -64,6 +65,7 @@ class Recurrent : public Module {
 // i, f, g, o in that order in weight_ih_l0 (4H, input) and weight_hh_l0 (4H, H).
 class LSTM : public Recurrent {
  public:
+  static std::unique_ptr<Module> create(const Attributes& a);
   explicit LSTM(RecurrentOptions options);
   std::string type() const override { return "LSTM"; }
 
@@ -84,6 +86,7 @@ class LSTM : public Recurrent {
 // n = tanh(x W_in + b_in + r * (h W_hn + b_hn)), h' = (1 - z) n + z h.
 class GRU : public Recurrent {
  public:
+  static std::unique_ptr<Module> create(const Attributes& a);
   explicit GRU(RecurrentOptions options);
   std::string type() const override { return "GRU"; }
 

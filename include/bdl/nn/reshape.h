@@ -8,6 +8,8 @@ namespace bdl::nn {
 // No copy when the input is contiguous.
 class Reshape : public Module {
  public:
+  void attributes(Attributes& out) const override;
+  static std::unique_ptr<Module> create(const Attributes& a);
   explicit Reshape(Shape sample_shape);
   const Tensor& forward(const Tensor& input) override;
   const Tensor& backward(const Tensor& input, const Tensor& grad_output) override;

@@ -14,6 +14,7 @@ namespace bdl::nn {
 // counts from the end), as torch.nn.Softmax / LogSoftmax.
 class SoftMaxBase : public Module {
  public:
+  void attributes(Attributes& out) const override;
   ~SoftMaxBase() override;
   const Tensor& forward(const Tensor& input) override;
   const Tensor& backward(const Tensor& input, const Tensor& grad_output) override;
@@ -37,12 +38,14 @@ class SoftMaxBase : public Module {
 
 class SoftMax : public SoftMaxBase {
  public:
+  static std::unique_ptr<Module> create(const Attributes& a);
   explicit SoftMax(int64_t dim = -1) : SoftMaxBase(false, dim) {}
   std::string type() const override { return "SoftMax"; }
 };
 
 class LogSoftMax : public SoftMaxBase {
  public:
+  static std::unique_ptr<Module> create(const Attributes& a);
   explicit LogSoftMax(int64_t dim = -1) : SoftMaxBase(true, dim) {}
   std::string type() const override { return "LogSoftMax"; }
 };

@@ -25,6 +25,8 @@ class Adam : public OptimMethod {
   std::string describe() const override;
   double learning_rate() const override { return options_.lr; }
   void set_learning_rate(double lr) override { options_.lr = lr; }
+  MethodState state() const override;
+  void set_state(MethodState state) override;
   const std::vector<float>& first_moment() const { return m_; }
 
  private:

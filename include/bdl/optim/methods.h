@@ -20,6 +20,8 @@ class AdamW : public OptimMethod {
   std::string describe() const override;
   double learning_rate() const override { return options_.lr; }
   void set_learning_rate(double lr) override;
+  MethodState state() const override { return adam_.state(); }
+  void set_state(MethodState state) override { adam_.set_state(std::move(state)); }
 
  private:
   AdamOptions options_;
@@ -42,6 +44,8 @@ class Adagrad : public OptimMethod {
   std::string describe() const override;
   double learning_rate() const override { return options_.lr; }
   void set_learning_rate(double lr) override { options_.lr = lr; }
+  MethodState state() const override;
+  void set_state(MethodState state) override;
 
  private:
   AdagradOptions options_;
@@ -67,6 +71,8 @@ class RMSprop : public OptimMethod {
   std::string describe() const override;
   double learning_rate() const override { return options_.lr; }
   void set_learning_rate(double lr) override { options_.lr = lr; }
+  MethodState state() const override;
+  void set_state(MethodState state) override;
 
  private:
   RMSpropOptions options_;
@@ -98,6 +104,8 @@ class LARS : public OptimMethod {
   std::string describe() const override;
   double learning_rate() const override { return options_.lr; }
   void set_learning_rate(double lr) override { options_.lr = lr; }
+  MethodState state() const override;
+  void set_state(MethodState state) override;
   void set_context(SliceContext context) override { context_ = std::move(context); }
   // The trust ratio of each parameter in the last step (for tests and logs).
   const std::vector<double>& trust_ratios() const { return trust_; }

@@ -3,6 +3,7 @@
 #include <functional>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "bdl/nn/flat_parameters.h"
@@ -20,6 +21,17 @@ struct SliceContext {
   std::function<void(std::span<double>)> sum_over_workers;
 };
 
+// A method's state, for checkpoints: vectors of one value per element of the
+// slice it updates (empty before its first step) and scalars such as step counts.
+struct MethodState {
+  std::vector<std::pair<std::string, std::vector<float>>> vectors;
+  std::vector<std::pair<std::string, double>> scalars;
+
+  // The entry of that name; throws bdl::Error naming the method when missing.
+  std::vector<float>& vector(const std::string& name, const std::string& method);
+  double scalar(const std::string& name, const std::string& method) const;
+};
+
 // An optimisation method updates a slice of the flat weight buffer from the same
 // slice of the flat gradient buffer. Its state (momentum, moments) is sized to
 // that slice only, which is what makes sharded optimizer state fall out when each
@@ -33,6 +45,10 @@ class OptimMethod {
   virtual void set_learning_rate(double lr) = 0;
   // Called by the parameter sync before each step; most methods ignore it.
   virtual void set_context(SliceContext /*context*/) {}
+  // Checkpoints: the state as it stands, and restoring it (sizes are checked on
+  // the next step against the slice).
+  virtual MethodState state() const { return {}; }
+  virtual void set_state(MethodState /*state*/) {}
 };
 
 }  // namespace bdl::optim

@@ -9,6 +9,7 @@
 #include "bdl/data/dataset.h"
 #include "bdl/nn/criterion.h"
 #include "bdl/nn/module.h"
+#include "bdl/optim/checkpoint.h"
 #include "bdl/optim/metrics.h"
 #include "bdl/optim/optim_method.h"
 #include "bdl/optim/parameter_sync.h"
@@ -80,6 +81,19 @@ class Optimizer {
   Optimizer& progress(ProgressStyle style);
   // Called after every epoch with its record (validation included when it ran).
   Optimizer& on_epoch(std::function<void(const EpochRecord&)> callback);
+  // Checkpoints when the trigger fires (asked after every iteration and at epoch
+  // ends) and when training ends. All workers take part; rank 0 calls write with
+  // the model (weights as their owners hold them, buffers averaged over the
+  // workers) and the training state, every worker's slice of the optimizer state
+  // included. Writing to storage is the caller's (bdl::io::CheckpointDirectory).
+  using CheckpointWriter = std::function<void(nn::Module&, const TrainingState&)>;
+  Optimizer& checkpoint(Trigger when, CheckpointWriter write);
+  // Continues from a checkpoint. Every worker calls it; rank 0 passes the state
+  // it read and has loaded the checkpoint's weights and buffers into the model,
+  // the others pass nothing. With rank 0 passing nothing too, training starts
+  // afresh. Resumed with the same workers, seed and settings, training reaches
+  // the weights of the uninterrupted run bit for bit.
+  Optimizer& resume(std::optional<TrainingState> state);
 
   TrainResult optimize();
 
@@ -100,6 +114,10 @@ class Optimizer {
   int64_t sync_every_ = 50;
   ProgressStyle progress_style_ = ProgressStyle::automatic;
   std::function<void(const EpochRecord&)> on_epoch_;
+  std::optional<Trigger> checkpoint_when_;
+  CheckpointWriter checkpoint_write_;
+  bool resume_requested_ = false;
+  std::optional<TrainingState> resume_state_;
 };
 
 }  // namespace bdl::optim

@@ -2,6 +2,8 @@
 
 #include <span>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "bdl/nn/flat_parameters.h"
 #include "bdl/optim/optim_method.h"
@@ -29,6 +31,14 @@ class ParameterSync {
   // Metrics at group boundaries (element-wise over workers).
   virtual void sum(std::span<double> values) = 0;
   virtual void min(std::span<double> values) = 0;
+
+  // Checkpoints. The part of the flat buffer whose optimizer state and master
+  // weights this worker keeps (all of it unless the state is sharded).
+  virtual std::pair<int64_t, int64_t> state_range(int64_t total) const { return {0, total}; }
+  // Rank 0 receives every worker's bytes, rank-ordered; the others get nothing.
+  virtual std::vector<std::string> gather_bytes(std::string mine) = 0;
+  // Rank 0 gives parts[r] to worker r (the others pass nothing); each returns its part.
+  virtual std::string scatter_bytes(std::vector<std::string> parts) = 0;
 };
 
 class LocalSync : public ParameterSync {
@@ -43,6 +53,10 @@ class LocalSync : public ParameterSync {
   }
   void sum(std::span<double>) override {}
   void min(std::span<double>) override {}
+  std::vector<std::string> gather_bytes(std::string mine) override { return {std::move(mine)}; }
+  std::string scatter_bytes(std::vector<std::string> parts) override {
+    return std::move(parts.at(0));
+  }
 };
 
 }  // namespace bdl::optim

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
@@ -30,6 +31,10 @@ class Schedule {
   virtual double rate(double base, const ScheduleClock& clock) = 0;
   // After each validation, with its mean loss (reduce-on-plateau listens).
   virtual void on_validation(double /*loss*/) {}
+  // What the schedule has learned from validations (reduce-on-plateau's best loss),
+  // for checkpoints; empty for schedules that are functions of the clock alone.
+  virtual std::vector<double> state() const { return {}; }
+  virtual void set_state(std::span<const double> /*state*/) {}
   virtual std::string describe() const = 0;
   // How long the schedule lasts in iterations when it is a phase of a sequence
   // (0: open-ended).
@@ -66,6 +71,8 @@ class SequentialSchedule : public Schedule {
                            ScheduleUnit unit = ScheduleUnit::epoch);
   double rate(double base, const ScheduleClock& clock) override;
   void on_validation(double loss) override;
+  std::vector<double> state() const override;
+  void set_state(std::span<const double> state) override;
   std::string describe() const override;
 
  private:

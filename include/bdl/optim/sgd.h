@@ -24,6 +24,8 @@ class SGD : public OptimMethod {
   std::string describe() const override;
   double learning_rate() const override { return options_.lr; }
   void set_learning_rate(double lr) override { options_.lr = lr; }
+  MethodState state() const override;
+  void set_state(MethodState state) override;
   const std::vector<float>& momentum_buffer() const { return momentum_; }
 
  private:

@@ -1,0 +1,54 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+namespace bdl::io {
+
+// Writes a file so that a crash at any point leaves either the previous file or
+// the complete new one: the bytes go to a temporary file beside it, which is
+// flushed to disk (fsync), renamed over the target, and the directory flushed.
+// Destroyed without commit(), it removes the temporary file.
+class AtomicFile {
+ public:
+  explicit AtomicFile(std::string path);
+  ~AtomicFile();
+  AtomicFile(const AtomicFile&) = delete;
+  AtomicFile& operator=(const AtomicFile&) = delete;
+
+  void write(const void* data, size_t bytes);
+  void pad_to(uint64_t alignment);
+  uint64_t written() const { return written_; }
+  void commit();
+
+ private:
+  std::string path_, temporary_;
+  int fd_ = -1;
+  uint64_t written_ = 0;
+};
+
+// A file opened for reading at offsets; errors name the file.
+class InputFile {
+ public:
+  explicit InputFile(std::string path);
+  ~InputFile();
+  InputFile(const InputFile&) = delete;
+  InputFile& operator=(const InputFile&) = delete;
+
+  uint64_t size() const { return size_; }
+  const std::string& path() const { return path_; }
+  // Reads exactly `bytes` at `offset`; `what` names the part for the error when
+  // the file ends first.
+  void read(void* data, size_t bytes, uint64_t offset, const char* what) const;
+
+ private:
+  std::string path_;
+  int fd_ = -1;
+  uint64_t size_ = 0;
+};
+
+// A 64-bit checksum of a byte range, fast enough to check weights at memory speed.
+uint64_t checksum(const void* data, size_t bytes);
+
+}  // namespace bdl::io
