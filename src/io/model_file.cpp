@@ -10,7 +10,7 @@
 #include "src/io/bdl_format.pb.h"
 
 namespace bdl::io {
-namespace format = bdl::io::format;
+
 namespace {
 
 constexpr char kMagic[8] = {'\x89', 'B', 'D', 'L', '\r', '\n', '\x1a', '\n'};
@@ -285,6 +285,7 @@ LoadedModel load(const InputFile& in, const Frame& f) {
     // Layers allocate their weights (and gradients) from sizes in the file: a
     // corrupt size must fail here, not exhaust memory.
     AllocationBudget budget(2 * f.header.data_bytes() + (uint64_t{64} << 20), in.path());
+    nn::SkipInitialisation weights_come_from_the_file;
     out.model = build(m.root(), in.path(), "", 0);
   }
   read_weights(in, f, *out.model);

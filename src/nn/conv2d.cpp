@@ -19,7 +19,7 @@ Conv2d::Conv2d(Conv2dOptions options)
   BDL_CHECK(o.groups > 0 && o.in_channels % o.groups == 0 && o.out_channels % o.groups == 0,
             "Conv2d: groups ", o.groups, " must divide in_channels ", o.in_channels,
             " and out_channels ", o.out_channels);
-  weight_ = Tensor({o.out_channels, o.in_channels / o.groups, o.kernel.h, o.kernel.w});
+  weight_ = new_weight({o.out_channels, o.in_channels / o.groups, o.kernel.h, o.kernel.w});
   grad_weight_ = Tensor(weight_.shape());
   const int64_t fan_in = o.in_channels / o.groups * o.kernel.h * o.kernel.w;
   const float bound = 1.f / std::sqrt(static_cast<float>(fan_in));

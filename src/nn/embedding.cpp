@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "bdl/core/random.h"
+#include "nn/init.h"
 
 namespace bdl::nn {
 
@@ -14,9 +15,9 @@ Embedding::Embedding(EmbeddingOptions options) : options_(options) {
                 (*options.padding_idx >= 0 && *options.padding_idx < options.num_embeddings),
             "Embedding: padding_idx ", options.padding_idx.value_or(0), " is not in [0, ",
             options.num_embeddings, ")");
-  weight_ = Tensor({options.num_embeddings, options.embedding_dim});
+  weight_ = new_weight({options.num_embeddings, options.embedding_dim});
   grad_weight_ = Tensor(weight_.shape());
-  global_rng().fill_normal(weight_.span_f32(), 0.f, 1.f);
+  if (!SkipInitialisation::active()) global_rng().fill_normal(weight_.span_f32(), 0.f, 1.f);
   if (options.padding_idx) {
     std::memset(weight_.f32() + *options.padding_idx * options.embedding_dim, 0,
                 sizeof(float) * static_cast<size_t>(options.embedding_dim));

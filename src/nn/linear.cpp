@@ -13,7 +13,7 @@ Linear::Linear(LinearOptions options)
   BDL_CHECK(options.in_features > 0 && options.out_features > 0,
             "Linear: in_features and out_features must be positive, got ", options.in_features,
             " and ", options.out_features);
-  weight_ = Tensor({options.out_features, options.in_features});
+  weight_ = new_weight({options.out_features, options.in_features});
   grad_weight_ = Tensor(weight_.shape());
   const float bound = 1.f / std::sqrt(static_cast<float>(options.in_features));
   init_uniform(weight_, bound);

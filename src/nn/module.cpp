@@ -39,6 +39,16 @@ void Module::seed(uint64_t seed) {
   for (size_t i = 0; i < kids.size(); ++i) kids[i]->seed(Rng::derive(seed, i + 1));
 }
 
+namespace {
+thread_local bool t_skip_initialisation = false;
+}  // namespace
+
+SkipInitialisation::SkipInitialisation() : outer_(t_skip_initialisation) {
+  t_skip_initialisation = true;
+}
+SkipInitialisation::~SkipInitialisation() { t_skip_initialisation = outer_; }
+bool SkipInitialisation::active() { return t_skip_initialisation; }
+
 std::vector<Rng*> Module::random_streams() {
   std::vector<Rng*> out;
   own_random_streams(out);

@@ -31,8 +31,8 @@ Recurrent::Recurrent(RecurrentOptions options, int64_t gates)
   BDL_CHECK(options.input_size > 0 && options.hidden_size > 0,
             "recurrent layer: input_size and hidden_size must be positive");
   const int64_t h = options.hidden_size, g = gates * h;
-  weight_ih_ = Tensor({g, options.input_size});
-  weight_hh_ = Tensor({g, h});
+  weight_ih_ = new_weight({g, options.input_size});
+  weight_hh_ = new_weight({g, h});
   grad_weight_ih_ = Tensor(weight_ih_.shape());
   grad_weight_hh_ = Tensor(weight_hh_.shape());
   const float bound = 1.f / std::sqrt(static_cast<float>(h));

@@ -197,7 +197,9 @@ void restore_worker_states(ParameterSync& sync, nn::Module& model, nn::FlatParam
            part.weights);
       // Vectors of a method that had not stepped yet are empty: they stay empty.
       const WorkerState& first = workers.front();
-      for (const auto& [name, v] : first.method.vectors) {
+      for (const auto& entry : first.method.vectors) {
+        const std::string& name = entry.first;  // (clang cannot capture bindings)
+        const std::vector<float>& v = entry.second;
         std::vector<float> sliced;
         if (!v.empty() && part.length > 0) {
           take(

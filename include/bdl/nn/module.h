@@ -34,6 +34,21 @@ struct Buffer {
 // Adds src into dst element-wise (dst += src); both contiguous, same size.
 void accumulate(Tensor& dst, const Tensor& src);
 
+// While one lives on this thread, layers leave their new weights at zero instead
+// of drawing random initial values: a loader is about to overwrite them, and
+// drawing 25 million random numbers would cost more than reading them.
+class SkipInitialisation {
+ public:
+  SkipInitialisation();
+  ~SkipInitialisation();
+  SkipInitialisation(const SkipInitialisation&) = delete;
+  SkipInitialisation& operator=(const SkipInitialisation&) = delete;
+  static bool active();
+
+ private:
+  bool outer_;
+};
+
 class Module {
  public:
   virtual ~Module() = default;
