@@ -23,45 +23,19 @@
 #include "bdl/nn/sequential.h"
 #include "bdl/optim/adam.h"
 #include "bdl/optim/optimizer.h"
+#include "support/mpi_world.h"
+#include "support/small_models.h"
 
 namespace bdl::dist {
 namespace {
 
 namespace fs = std::filesystem;
 
-Communicator& world_comm() {
-  static std::unique_ptr<Communicator> comm = [] {
-    auto c = mpi_world();
-    c->set_timeout(std::chrono::milliseconds(30000));
-    return c;
-  }();
-  return *comm;
-}
-
 std::unique_ptr<nn::Module> make_model(uint64_t init_seed) {
-  manual_seed(init_seed);
-  auto m = std::make_unique<nn::Sequential>();
-  m->add(std::make_unique<nn::Flatten>());
-  m->add(std::make_unique<nn::Linear>(64, 40));
-  m->add(std::make_unique<nn::BatchNorm>(40));
-  m->add(std::make_unique<nn::ReLU>());
-  m->add(std::make_unique<nn::Dropout>(0.2f));
-  m->add(std::make_unique<nn::Linear>(40, 10));
-  return m;
+  return test::stateful_mlp(init_seed, 40);
 }
-
-std::vector<float> all_state(nn::Module& m) {
-  std::vector<float> out;
-  for (const auto& p : m.parameters()) {
-    auto v = p.value->to_vector();
-    out.insert(out.end(), v.begin(), v.end());
-  }
-  for (const auto& b : m.buffers()) {
-    auto v = b.value->to_vector();
-    out.insert(out.end(), v.begin(), v.end());
-  }
-  return out;
-}
+using test::all_state;
+using test::world_comm;
 
 void train(nn::Module& model, optim::ParameterSync& sync, const std::string& checkpoint_dir,
            optim::Trigger end, std::optional<optim::TrainingState> resume, bool resuming) {

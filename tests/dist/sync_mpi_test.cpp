@@ -18,18 +18,12 @@
 #include "bdl/optim/adam.h"
 #include "bdl/optim/methods.h"
 #include "bdl/optim/sgd.h"
+#include "support/mpi_world.h"
 
 namespace bdl::dist {
 namespace {
 
-Communicator& world_comm() {
-  static std::unique_ptr<Communicator> comm = [] {
-    auto c = mpi_world();
-    c->set_timeout(std::chrono::milliseconds(30000));
-    return c;
-  }();
-  return *comm;
-}
+using test::world_comm;
 
 // The values worker `rank` contributes: a function of (seed, rank) so any rank
 // can compute every worker's data.

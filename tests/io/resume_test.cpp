@@ -22,6 +22,7 @@
 #include "bdl/optim/adam.h"
 #include "bdl/optim/optimizer.h"
 #include "bdl/optim/sgd.h"
+#include "support/small_models.h"
 
 namespace bdl::io {
 namespace {
@@ -29,29 +30,9 @@ namespace {
 namespace fs = std::filesystem;
 
 std::unique_ptr<nn::Module> make_model(uint64_t init_seed) {
-  manual_seed(init_seed);
-  auto m = std::make_unique<nn::Sequential>();
-  m->add(std::make_unique<nn::Flatten>());
-  m->add(std::make_unique<nn::Linear>(64, 32));
-  m->add(std::make_unique<nn::BatchNorm>(32));
-  m->add(std::make_unique<nn::ReLU>());
-  m->add(std::make_unique<nn::Dropout>(0.2f));
-  m->add(std::make_unique<nn::Linear>(32, 10));
-  return m;
+  return test::stateful_mlp(init_seed, 32);
 }
-
-std::vector<float> all_state(nn::Module& m) {
-  std::vector<float> out;
-  for (const auto& p : m.parameters()) {
-    auto v = p.value->to_vector();
-    out.insert(out.end(), v.begin(), v.end());
-  }
-  for (const auto& b : m.buffers()) {
-    auto v = b.value->to_vector();
-    out.insert(out.end(), v.begin(), v.end());
-  }
-  return out;
-}
+using test::all_state;
 
 bool bit_equal(const std::vector<float>& a, const std::vector<float>& b) {
   return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * 4) == 0;
