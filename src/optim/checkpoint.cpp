@@ -19,7 +19,7 @@ class Writer {
   }
   void put_floats(const std::vector<float>& v) {
     put<uint64_t>(v.size());
-    out_.append(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(float));
+    if (!v.empty()) out_.append(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(float));
   }
   std::string take() { return std::move(out_); }
 
@@ -49,7 +49,7 @@ class Reader {
     const auto n = get<uint64_t>();
     BDL_CHECK(n <= (in_.size() - at_) / sizeof(float), "worker state: truncated");
     std::vector<float> v(n);
-    std::memcpy(v.data(), in_.data() + at_, n * sizeof(float));
+    if (n > 0) std::memcpy(v.data(), in_.data() + at_, n * sizeof(float));
     at_ += n * sizeof(float);
     return v;
   }

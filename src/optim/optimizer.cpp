@@ -250,7 +250,7 @@ void share_buffers(ParameterSync& sync, nn::Module& model) {
   for (auto& b : buffers) {
     auto v = b.value->span_f32();
     BDL_CHECK(at + v.size_bytes() <= mine.size(), "checkpoint: buffers do not match the model");
-    std::memcpy(v.data(), mine.data() + at, v.size_bytes());
+    if (!v.empty()) std::memcpy(v.data(), mine.data() + at, v.size_bytes());
     at += v.size_bytes();
   }
 }
