@@ -337,9 +337,6 @@ optim::TrainingState read_training(const InputFile& in, const Frame& f) {
       ws.method.vectors.emplace_back(e.name().substr(slash + 1), std::move(v));
     }
     for (const auto& sv : w.method_scalars()) ws.method.scalars.emplace_back(sv.name(), sv.value());
-    ws.weights = read_vector(w.weights());
-    BDL_CHECK(static_cast<int64_t>(ws.weights.size()) == ws.length, path, ": worker weights hold ",
-              ws.weights.size(), " values for a slice of ", ws.length);
     if (w.has_buffers()) ws.buffers = read_vector(w.buffers());
     BDL_CHECK(w.random_streams_size() % 4 == 0, path, ": random stream state is not 4 words each");
     for (int i = 0; i < w.random_streams_size(); i += 4) {
@@ -396,8 +393,6 @@ void save_checkpoint(nn::Module& model, const optim::TrainingState& state, const
       sv->set_name(name);
       sv->set_value(v);
     }
-    plan.add(w->mutable_weights(), prefix + "weights", {static_cast<int64_t>(ws.weights.size())},
-             ws.weights.data(), ws.weights.size() * 4);
     plan.add(w->mutable_buffers(), prefix + "buffers", {static_cast<int64_t>(ws.buffers.size())},
              ws.buffers.data(), ws.buffers.size() * 4);
     for (const auto& s : ws.random_streams) {

@@ -77,7 +77,6 @@ std::string encode(const WorkerState& state) {
     w.put_string(name);
     w.put(v);
   }
-  w.put_floats(state.weights);
   w.put_floats(state.buffers);
   w.put<uint64_t>(state.random_streams.size());
   for (const auto& s : state.random_streams) w.put(s);
@@ -99,7 +98,6 @@ WorkerState decode_worker_state(const std::string& bytes) {
     auto name = r.get_string();
     s.method.scalars.emplace_back(std::move(name), r.get<double>());
   }
-  s.weights = r.get_floats();
   s.buffers = r.get_floats();
   const auto streams = r.get<uint64_t>();
   for (uint64_t i = 0; i < streams; ++i)

@@ -120,10 +120,6 @@ void share_from_root(ParameterSync& sync, std::span<double> values) {
   sync.sum(values);
 }
 
-std::string floats_as_bytes(std::span<const float> v) {
-  return {reinterpret_cast<const char*>(v.data()), v.size() * sizeof(float)};
-}
-
 std::vector<float> buffer_values(nn::Module& model) {
   std::vector<float> out;
   for (auto& b : model.buffers()) {
@@ -152,9 +148,6 @@ std::vector<WorkerState> gather_worker_states(ParameterSync& sync, nn::Module& m
   WorkerState mine;
   std::tie(mine.offset, mine.length) = sync.state_range(flat.numel());
   mine.method = method.state();
-  const auto weights = flat.weights.span_f32().subspan(static_cast<size_t>(mine.offset),
-                                                       static_cast<size_t>(mine.length));
-  mine.weights.assign(weights.begin(), weights.end());
   for (Rng* r : model.random_streams()) mine.random_streams.push_back(r->state());
   mine.buffers = buffer_values(model);
   std::vector<WorkerState> all;
@@ -164,10 +157,13 @@ std::vector<WorkerState> gather_worker_states(ParameterSync& sync, nn::Module& m
   return all;
 }
 
-// Rank 0 cuts the checkpoint's per-worker state along the ranges the workers
-// hold now (the same ranges when the worker count is unchanged) and hands each
-// its part: optimizer state, master weights and, with the same workers, the
-// positions of its random streams.
+// Rank 0 cuts the checkpoint's per-worker optimizer state along the ranges the
+// workers hold now (the same ranges when the worker count is unchanged) and hands
+// each its part. With the same workers, each also gets back its own BatchNorm
+// statistics and random-stream positions; otherwise every worker takes the
+// statistics rank 0 read from the file (their mean) and keeps its fresh streams.
+// The weights need no handing out: every worker holds the same ones (the sync's
+// start() broadcasts rank 0's).
 void restore_worker_states(ParameterSync& sync, nn::Module& model, nn::FlatParameters& flat,
                            OptimMethod& method, const std::optional<TrainingState>& saved) {
   WorkerState range;
@@ -177,39 +173,33 @@ void restore_worker_states(ParameterSync& sync, nn::Module& model, nn::FlatParam
   if (sync.rank() == 0) {
     const auto& workers = saved->workers;
     const bool same_workers = static_cast<int>(workers.size()) == sync.size();
+    const std::vector<float> file_buffers = buffer_values(model);
+    const WorkerState& first = workers.front();
     for (size_t w = 0; w < ranges.size(); ++w) {
       WorkerState part = decode_worker_state(ranges[w]);
-      // Pieces of the saved slices that overlap [offset, offset + length).
       const int64_t begin = part.offset, end = part.offset + part.length;
-      auto take = [&](auto&& source_of, std::vector<float>& into) {
-        into.assign(static_cast<size_t>(part.length), 0.f);
-        for (const auto& s : workers) {
-          const std::vector<float>& src = source_of(s);
-          if (src.empty()) continue;
-          const int64_t lo = std::max(begin, s.offset);
-          const int64_t hi = std::min(end, s.offset + s.length);
-          for (int64_t i = lo; i < hi; ++i) {
-            into[static_cast<size_t>(i - begin)] = src[static_cast<size_t>(i - s.offset)];
-          }
-        }
-      };
-      take([](const WorkerState& s) -> const std::vector<float>& { return s.weights; },
-           part.weights);
-      // Vectors of a method that had not stepped yet are empty: they stay empty.
-      const WorkerState& first = workers.front();
-      for (const auto& entry : first.method.vectors) {
-        const std::string& name = entry.first;  // (clang cannot capture bindings)
-        const std::vector<float>& v = entry.second;
+      // Method vectors from the pieces of the saved slices that overlap [begin,
+      // end); those of a method that had not stepped yet are empty and stay so.
+      for (size_t k = 0; k < first.method.vectors.size(); ++k) {
+        const std::string& name = first.method.vectors[k].first;
+        const bool stepped = std::any_of(workers.begin(), workers.end(), [k](const WorkerState& s) {
+          return k < s.method.vectors.size() && !s.method.vectors[k].second.empty();
+        });
         std::vector<float> sliced;
-        if (!v.empty() && part.length > 0) {
-          take(
-              [&name](const WorkerState& s) -> const std::vector<float>& {
-                for (const auto& [n, vec] : s.method.vectors) {
-                  if (n == name) return vec;
-                }
-                fail("checkpoint: a worker has no '", name, "' optimizer state");
-              },
-              sliced);
+        if (stepped && part.length > 0) {
+          sliced.assign(static_cast<size_t>(part.length), 0.f);
+          for (const auto& s : workers) {
+            BDL_CHECK(k < s.method.vectors.size() && s.method.vectors[k].first == name,
+                      "checkpoint: a worker has no '", name, "' optimizer state");
+            const std::vector<float>& src = s.method.vectors[k].second;
+            BDL_CHECK(static_cast<int64_t>(src.size()) == s.length, "checkpoint: '", name,
+                      "' holds ", src.size(), " values for a slice of ", s.length);
+            const int64_t lo = std::max(begin, s.offset);
+            const int64_t hi = std::min(end, s.offset + s.length);
+            for (int64_t i = lo; i < hi; ++i) {
+              sliced[static_cast<size_t>(i - begin)] = src[static_cast<size_t>(i - s.offset)];
+            }
+          }
         }
         part.method.vectors.emplace_back(name, std::move(sliced));
       }
@@ -217,15 +207,14 @@ void restore_worker_states(ParameterSync& sync, nn::Module& model, nn::FlatParam
       if (same_workers) {
         part.random_streams = workers[w].random_streams;
         part.buffers = workers[w].buffers;
+      } else {
+        part.buffers = file_buffers;
       }
       parts.push_back(encode(part));
     }
   }
   WorkerState mine = decode_worker_state(sync.scatter_bytes(std::move(parts)));
   method.set_state(std::move(mine.method));
-  auto weights = flat.weights.span_f32();
-  std::copy(mine.weights.begin(), mine.weights.end(),
-            weights.begin() + static_cast<std::ptrdiff_t>(mine.offset));
   if (!mine.buffers.empty()) set_buffer_values(model, mine.buffers);
   auto streams = model.random_streams();
   if (!mine.random_streams.empty()) {
@@ -233,25 +222,6 @@ void restore_worker_states(ParameterSync& sync, nn::Module& model, nn::FlatParam
               "checkpoint: ", mine.random_streams.size(), " random streams saved, the model has ",
               streams.size());
     for (size_t i = 0; i < streams.size(); ++i) streams[i]->set_state(mine.random_streams[i]);
-  }
-}
-
-// Rank 0's buffers (BatchNorm statistics read from the checkpoint) to every worker.
-void share_buffers(ParameterSync& sync, nn::Module& model) {
-  auto buffers = model.buffers();
-  std::string bytes;
-  if (sync.rank() == 0) {
-    for (auto& b : buffers) bytes += floats_as_bytes(b.value->contiguous().span_f32());
-  }
-  std::vector<std::string> parts;
-  if (sync.rank() == 0) parts.assign(static_cast<size_t>(sync.size()), bytes);
-  const std::string mine = sync.scatter_bytes(std::move(parts));
-  size_t at = 0;
-  for (auto& b : buffers) {
-    auto v = b.value->span_f32();
-    BDL_CHECK(at + v.size_bytes() <= mine.size(), "checkpoint: buffers do not match the model");
-    if (!v.empty()) std::memcpy(v.data(), mine.data() + at, v.size_bytes());
-    at += v.size_bytes();
   }
 }
 
@@ -340,7 +310,6 @@ TrainResult Optimizer::optimize() {
       base_lr = scalars[4];
       method_->set_learning_rate(base_lr);
       if (schedule_) schedule_->set_state(std::span(scalars).subspan(5));
-      share_buffers(*sync_, model_);
       restore_worker_states(*sync_, model_, flat, *method_, resume_state_);
       resume_state_.reset();
     }
@@ -362,16 +331,10 @@ TrainResult Optimizer::optimize() {
     s.method = method_name;
     if (schedule_) s.schedule = schedule_->state();
     s.parameter_count = flat.numel();
-    // The model as written: weights as the owners of their slices hold them,
-    // buffers averaged over the workers (as at the end of training). The live
-    // model is put back afterwards: checkpointing does not change the run.
-    std::vector<float> own_copy(flat.weights.span_f32().begin(), flat.weights.span_f32().end());
+    // The model is written with its buffers averaged over the workers (as at
+    // the end of training); rank 0's own are put back afterwards, so
+    // checkpointing does not change the run.
     const std::vector<float> own_buffers = buffer_values(model_);
-    auto weights = flat.weights.span_f32();
-    for (const auto& w : workers) {
-      std::copy(w.weights.begin(), w.weights.end(),
-                weights.begin() + static_cast<std::ptrdiff_t>(w.offset));
-    }
     std::vector<double> sum(own_buffers.size(), 0.0);
     for (const auto& w : workers) {
       for (size_t i = 0; i < sum.size() && i < w.buffers.size(); ++i) sum[i] += w.buffers[i];
@@ -382,17 +345,13 @@ TrainResult Optimizer::optimize() {
     }
     set_buffer_values(model_, mean);
     s.workers = std::move(workers);
-    auto put_back = [&] {
-      std::copy(own_copy.begin(), own_copy.end(), weights.begin());
-      set_buffer_values(model_, own_buffers);
-    };
     try {
       checkpoint_write_(model_, s);
     } catch (...) {
-      put_back();
+      set_buffer_values(model_, own_buffers);
       throw;
     }
-    put_back();
+    set_buffer_values(model_, own_buffers);
   };
 
   // Epoch count for display: known when the end trigger is max_epoch, else unknown (0).

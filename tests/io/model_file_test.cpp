@@ -410,7 +410,7 @@ TEST(ModelFile, CheckpointKeepsTrainingState) {
     w.method.vectors = {{"m", std::vector<float>(static_cast<size_t>(w.length), 0.5f + r)},
                         {"v", {}}};
     w.method.scalars = {{"t", 12}};
-    w.weights.assign(static_cast<size_t>(w.length), -1.f * r);
+    w.buffers.assign(5, -1.f * r);
     w.random_streams = {{1, 2, 3, static_cast<uint64_t>(r)}};
     s.workers.push_back(w);
   }
@@ -434,7 +434,7 @@ TEST(ModelFile, CheckpointKeepsTrainingState) {
     EXPECT_EQ(w.length, s.workers[r].length);
     EXPECT_EQ(w.method.vectors, s.workers[r].method.vectors);
     EXPECT_EQ(w.method.scalars, s.workers[r].method.scalars);
-    EXPECT_EQ(w.weights, s.workers[r].weights);
+    EXPECT_EQ(w.buffers, s.workers[r].buffers);
     EXPECT_EQ(w.random_streams, s.workers[r].random_streams);
   }
   expect_same_weights(*model, *loaded.model.model);

@@ -10,14 +10,14 @@
 namespace bdl::optim {
 
 // What one worker holds that no other worker has: its optimizer state (with
-// sharded sync, the state of its slice of the flat parameters only), the master
-// weights of that slice, and the positions of its random streams (Dropout masks
-// differ per worker).
+// sharded sync, the state of its slice of the flat parameters only), its module
+// buffers and the positions of its random streams (Dropout masks differ per
+// worker). Weights are not among them: every sync leaves all workers with the
+// same weights, bit for bit (fp16 on the wire included).
 struct WorkerState {
   int64_t offset = 0;  // the slice of the flat parameters the state covers
   int64_t length = 0;
   MethodState method;
-  std::vector<float> weights;  // the slice's weights as its owner holds them
   // The worker's own module buffers (BatchNorm statistics come from its own
   // batches), all buffers one after the other.
   std::vector<float> buffers;
