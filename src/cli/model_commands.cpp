@@ -142,30 +142,10 @@ int run_eval(const EvalArgs& a, std::ostream& out) {
   io::LoadedModel m = load_for_inference(a.model);
   const data::Dataset d = test_data(a.data, m.info, a.limit);
   nn::CrossEntropy criterion;
-  // top-1 and loss from the training metrics; top-5 counted here.
   const optim::Evaluation e = optim::evaluate(*m.model, criterion, d, a.batch_size);
-  data::Batcher batcher(d, a.batch_size, /*drop_last=*/false);
-  std::vector<int64_t> order(static_cast<size_t>(d.size()));
-  std::iota(order.begin(), order.end(), 0);
-  batcher.set_order(order);
-  int64_t top5 = 0;
-  for (int64_t b = 0; b < batcher.num_batches(); ++b) {
-    const data::MiniBatch& batch = batcher.batch(b);
-    const Tensor o = m.model->forward(batch.input).contiguous();
-    const int64_t classes = o.size(1);
-    for (int64_t i = 0; i < o.size(0); ++i) {
-      const float* row = o.f32() + i * classes;
-      const int64_t label = batch.target.data<int64_t>()[i];
-      int64_t above = 0;
-      for (int64_t c = 0; c < classes; ++c) above += row[c] > row[label];
-      top5 += above < 5;
-    }
-  }
   char line[256];
   std::snprintf(line, sizeof line, "eval: %lld samples, top-1 %.4f, top-5 %.4f, loss %.4f\n",
-                static_cast<long long>(e.samples), e.top1(),
-                e.samples ? static_cast<double>(top5) / static_cast<double>(e.samples) : 0.0,
-                e.loss());
+                static_cast<long long>(e.samples), e.top1(), e.top5(), e.loss());
   out << line;
   return 0;
 }

@@ -21,6 +21,7 @@
 #include "bdl/optim/optimizer.h"
 #include "bdl/optim/sgd.h"
 #include "cli/recipe.h"
+#include "io/file.h"
 
 namespace bdl::cli {
 namespace {
@@ -39,16 +40,12 @@ double peak_rss_mib() {
   return static_cast<double>(usage.ru_maxrss) / 1024.0;
 }
 
-// Written to a temporary file and renamed, so a reader never sees half a report.
+// Written atomically (io::AtomicFile), so a reader never sees half a report.
 void write_report(const std::string& path, const nlohmann::json& report) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream file(tmp);
-    BDL_CHECK(file.good(), "--report: cannot write ", path);
-    file << report.dump(2) << "\n";
-    BDL_CHECK(file.good(), "--report: error writing ", path);
-  }
-  std::filesystem::rename(tmp, path);
+  const std::string text = report.dump(2) + "\n";
+  io::AtomicFile file(path);
+  file.write(text.data(), text.size());
+  file.commit();
 }
 
 }  // namespace

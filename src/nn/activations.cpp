@@ -184,10 +184,6 @@ const Tensor& Identity::backward(const Tensor& input, const Tensor& grad_output)
   return grad_input_;
 }
 
-}  // namespace bdl::nn
-
-namespace bdl::nn {
-
 void LeakyReLU::attributes(Attributes& out) const { out.set("negative_slope", negative_slope_); }
 std::unique_ptr<Module> LeakyReLU::create(const Attributes& a) {
   return std::make_unique<LeakyReLU>(static_cast<float>(a.real("negative_slope")));

@@ -72,6 +72,15 @@ const std::vector<double>& Attributes::reals(const std::string& name) const {
 const std::vector<std::string>& Attributes::texts(const std::string& name) const {
   return get<std::vector<std::string>>(name, "strings");
 }
+const std::vector<int64_t>& Attributes::integers(const std::string& name, size_t count,
+                                                 int64_t low) const {
+  const auto& v = integers(name);
+  bool ok = v.size() == count;
+  for (int64_t x : v) ok = ok && x >= low && x <= kMaxSize;
+  BDL_CHECK(ok, owner_, ": attribute '", name, "' must be ", count, " integers of at least ", low);
+  return v;
+}
+
 int64_t Attributes::positive(const std::string& name, int64_t low) const {
   const int64_t v = integer(name);
   BDL_CHECK(v >= low && v <= kMaxSize, owner_, ": attribute '", name, "' is ", v,

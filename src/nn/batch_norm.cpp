@@ -114,10 +114,6 @@ const Tensor& BatchNorm::backward(const Tensor& input, const Tensor& grad_output
   return grad_input_;
 }
 
-}  // namespace bdl::nn
-
-namespace bdl::nn {
-
 void BatchNorm::attributes(Attributes& out) const {
   out.set("num_features", options_.num_features)
       .set("eps", options_.eps)

@@ -54,10 +54,6 @@ const Tensor& Concat::backward(const Tensor& input, const Tensor& grad_output) {
   return grad_input_;
 }
 
-}  // namespace bdl::nn
-
-namespace bdl::nn {
-
 void Concat::attributes(Attributes& out) const { out.set("dim", join_.dim()); }
 std::unique_ptr<Module> Concat::create(const Attributes& a,
                                        std::vector<std::unique_ptr<Module>> children) {

@@ -51,10 +51,6 @@ const Tensor& Dropout::backward(const Tensor& input, const Tensor& grad_output) 
   return grad_input_;
 }
 
-}  // namespace bdl::nn
-
-namespace bdl::nn {
-
 void Dropout::attributes(Attributes& out) const { out.set("p", p_); }
 std::unique_ptr<Module> Dropout::create(const Attributes& a) {
   return std::make_unique<Dropout>(static_cast<float>(a.real("p")));

@@ -96,10 +96,6 @@ const Tensor& Embedding::backward(const Tensor& input, const Tensor& grad_output
   return grad_input_;
 }
 
-}  // namespace bdl::nn
-
-namespace bdl::nn {
-
 void Embedding::attributes(Attributes& out) const {
   out.set("num_embeddings", options_.num_embeddings).set("embedding_dim", options_.embedding_dim);
   if (options_.padding_idx) out.set("padding_idx", *options_.padding_idx);

@@ -191,10 +191,6 @@ const std::vector<Tensor>& Graph::backward_many(Inputs inputs, const Tensor& gra
   return grad_inputs_;
 }
 
-}  // namespace bdl::nn
-
-namespace bdl::nn {
-
 // Nodes in order: "from" lists each module node's inputs (inputs of the graph have
 // none and no child), "from_counts" how many per node.
 void Graph::attributes(Attributes& out) const {

@@ -76,10 +76,6 @@ const Tensor& Linear::backward(const Tensor& input, const Tensor& grad_output) {
   return grad_input_;
 }
 
-}  // namespace bdl::nn
-
-namespace bdl::nn {
-
 void Linear::attributes(Attributes& out) const {
   out.set("in_features", options_.in_features)
       .set("out_features", options_.out_features)

@@ -39,10 +39,6 @@ const Tensor& LRN::backward(const Tensor& input, const Tensor& grad_output) {
   return grad_input_;
 }
 
-}  // namespace bdl::nn
-
-namespace bdl::nn {
-
 void LRN::attributes(Attributes& out) const {
   out.set("size", options_.size)
       .set("alpha", options_.alpha)

@@ -98,10 +98,6 @@ const std::vector<Tensor>& JoinTable::backward_many(Inputs inputs, const Tensor&
   return grad_inputs_;
 }
 
-}  // namespace bdl::nn
-
-namespace bdl::nn {
-
 void JoinTable::attributes(Attributes& out) const { out.set("dim", dim_); }
 std::unique_ptr<Module> JoinTable::create(const Attributes& a) {
   return std::make_unique<JoinTable>(a.integer("dim"));

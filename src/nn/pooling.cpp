@@ -186,21 +186,12 @@ const Tensor& GlobalPool2d::backward(const Tensor& input, const Tensor& grad_out
   return grad_input_;
 }
 
-}  // namespace bdl::nn
-
-namespace bdl::nn {
 namespace {
 Pool2dOptions pool_options(const Attributes& a) {
-  auto size2 = [&](const std::string& name, int64_t low) {
-    const auto& v = a.integers(name);
-    BDL_CHECK(v.size() == 2 && v[0] >= low && v[1] >= low, a.owner(), ": attribute ", name,
-              " must be two integers of at least ", low);
-    return Size2{v[0], v[1]};
-  };
   Pool2dOptions o;
-  o.kernel = size2("kernel", 1);
-  o.stride = size2("stride", 1);
-  o.padding = size2("padding", 0);
+  o.kernel = size2_attribute(a, "kernel", 1);
+  o.stride = size2_attribute(a, "stride", 1);
+  o.padding = size2_attribute(a, "padding", 0);
   o.ceil_mode = a.flag("ceil_mode", false);
   o.count_include_pad = a.flag("count_include_pad", true);
   return o;
@@ -208,9 +199,9 @@ Pool2dOptions pool_options(const Attributes& a) {
 }  // namespace
 
 void Pool2d::attributes(Attributes& out) const {
-  out.set("kernel", std::vector<int64_t>{options_.kernel.h, options_.kernel.w})
-      .set("stride", std::vector<int64_t>{stride_.h, stride_.w})
-      .set("padding", std::vector<int64_t>{options_.padding.h, options_.padding.w})
+  out.set("kernel", to_list(options_.kernel))
+      .set("stride", to_list(stride_))
+      .set("padding", to_list(options_.padding))
       .set("ceil_mode", options_.ceil_mode)
       .set("count_include_pad", options_.count_include_pad);
 }

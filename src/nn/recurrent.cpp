@@ -334,9 +334,6 @@ const Tensor& TimeDistributed::backward(const Tensor& input, const Tensor& grad_
   return grad_input_;
 }
 
-}  // namespace bdl::nn
-
-namespace bdl::nn {
 namespace {
 RecurrentOptions recurrent_options(const Attributes& a) {
   return {a.positive("input_size"), a.positive("hidden_size"), a.flag("return_sequences", false),

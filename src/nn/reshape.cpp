@@ -65,10 +65,6 @@ const Tensor& Reshape::backward(const Tensor& input, const Tensor& grad_output) 
   return grad_input_;
 }
 
-}  // namespace bdl::nn
-
-namespace bdl::nn {
-
 void Reshape::attributes(Attributes& out) const { out.set("shape", sample_shape_); }
 std::unique_ptr<Module> Reshape::create(const Attributes& a) {
   return std::make_unique<Reshape>(a.integers("shape"));

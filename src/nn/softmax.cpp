@@ -49,10 +49,6 @@ const Tensor& SoftMaxBase::backward(const Tensor& input, const Tensor& grad_outp
   return grad_input_;
 }
 
-}  // namespace bdl::nn
-
-namespace bdl::nn {
-
 void SoftMaxBase::attributes(Attributes& out) const { out.set("dim", dim_); }
 std::unique_ptr<Module> SoftMax::create(const Attributes& a) {
   return std::make_unique<SoftMax>(a.integer("dim"));

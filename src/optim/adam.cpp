@@ -50,10 +50,6 @@ void Adam::step(std::span<float> weights, std::span<const float> grads) {
   }
 }
 
-}  // namespace bdl::optim
-
-namespace bdl::optim {
-
 MethodState Adam::state() const {
   return {{{"m", m_}, {"v", v_}}, {{"t", static_cast<double>(t_)}}};
 }

@@ -177,10 +177,6 @@ void LARS::step(std::span<float> weights, std::span<const float> grads) {
   }
 }
 
-}  // namespace bdl::optim
-
-namespace bdl::optim {
-
 MethodState Adagrad::state() const { return {{{"sum", sum_}}, {{"t", static_cast<double>(t_)}}}; }
 void Adagrad::set_state(MethodState state) {
   sum_ = std::move(state.vector("sum", "Adagrad"));

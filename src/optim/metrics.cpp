@@ -22,6 +22,24 @@ int64_t count_top1(const Tensor& output, const Tensor& target) {
   return correct;
 }
 
+int64_t count_top_k(const Tensor& output, const Tensor& target, int64_t k) {
+  BDL_CHECK(output.dim() == 2 && target.dim() == 1 && output.size(0) == target.size(0),
+            "top-k: output ", output.shape_str(), " does not match target ", target.shape_str());
+  const Tensor out = output.contiguous();
+  const Tensor t = target.contiguous();
+  const int64_t n = out.size(0), c = out.size(1);
+  int64_t hits = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    const float* row = out.f32() + i * c;
+    const int64_t label = t.data<int64_t>()[i];
+    if (label < 0 || label >= c) continue;
+    int64_t above = 0;
+    for (int64_t j = 0; j < c; ++j) above += row[j] > row[label];
+    hits += above < k;
+  }
+  return hits;
+}
+
 Evaluation evaluate(nn::Module& model, nn::Criterion& criterion, const data::Dataset& dataset,
                     int64_t batch_size, std::span<const int64_t> partitions) {
   const bool was_training = model.is_training();
@@ -37,6 +55,7 @@ Evaluation evaluate(nn::Module& model, nn::Criterion& criterion, const data::Dat
     const Tensor& out = model.forward(batch.input);
     result.samples += batch.size();
     result.correct += count_top1(out, batch.target);
+    result.correct_top5 += count_top_k(out, batch.target, 5);
     result.loss_sum += static_cast<double>(criterion.forward(out, batch.target)) * batch.size();
   }
   model.train(was_training);

@@ -441,11 +441,12 @@ TrainResult Optimizer::optimize() {
       const Evaluation local =
           evaluate(model_, criterion_, *validation,
                    validation_batch_ > 0 ? validation_batch_ : local_batch, validation_owned);
-      double counts[3] = {static_cast<double>(local.samples), static_cast<double>(local.correct),
-                          local.loss_sum};
+      double counts[4] = {static_cast<double>(local.samples), static_cast<double>(local.correct),
+                          local.loss_sum, static_cast<double>(local.correct_top5)};
       sync_->sum(counts);
       record.validation =
-          Evaluation{static_cast<int64_t>(counts[0]), static_cast<int64_t>(counts[1]), counts[2]};
+          Evaluation{static_cast<int64_t>(counts[0]), static_cast<int64_t>(counts[1]), counts[2],
+                     static_cast<int64_t>(counts[3])};
       result.last_validation = record.validation;
       if (schedule_ && scheduled_validation && record.validation->samples > 0) {
         schedule_->on_validation(record.validation->loss_sum /

@@ -50,10 +50,6 @@ void SGD::step(std::span<float> weights, std::span<const float> grads) {
   first_step_ = false;
 }
 
-}  // namespace bdl::optim
-
-namespace bdl::optim {
-
 std::vector<float>& MethodState::vector(const std::string& name, const std::string& method) {
   for (auto& [n, v] : vectors) {
     if (n == name) return v;

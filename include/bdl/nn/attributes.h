@@ -57,6 +57,9 @@ class Attributes {
   const std::vector<int64_t>& integers(const std::string& name) const;
   const std::vector<double>& reals(const std::string& name) const;
   const std::vector<std::string>& texts(const std::string& name) const;
+  // A list of exactly `count` integers, each at least `low` (a kernel size, a
+  // padding pair).
+  const std::vector<int64_t>& integers(const std::string& name, size_t count, int64_t low) const;
   // An integer at least `low` (sizes, counts): a corrupt file gets an error, not
   // a huge allocation.
   int64_t positive(const std::string& name, int64_t low = 1) const;
