@@ -121,6 +121,12 @@ std::vector<Shape> Graph::node_shapes(std::span<const Shape> inputs) const {
   return shapes;
 }
 
+const Tensor& Graph::node_output(Node node) const {
+  check_node(node, "node_output");
+  BDL_CHECK(outs_.size() == nodes_.size(), label(), ": node_output before forward");
+  return *outs_[static_cast<size_t>(node)];
+}
+
 const Tensor& Graph::forward_many(Inputs inputs) {
   BDL_CHECK(out_node_ >= 0, label(), ": no output node");
   BDL_CHECK(inputs.size() == inputs_.size(), label(), ": given ", inputs.size(),

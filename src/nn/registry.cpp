@@ -10,14 +10,17 @@
 #include "bdl/nn/concat.h"
 #include "bdl/nn/conv2d.h"
 #include "bdl/nn/dropout.h"
+#include "bdl/nn/elementwise.h"
 #include "bdl/nn/embedding.h"
 #include "bdl/nn/graph.h"
 #include "bdl/nn/linear.h"
 #include "bdl/nn/lrn.h"
+#include "bdl/nn/matmul.h"
 #include "bdl/nn/pooling.h"
 #include "bdl/nn/recurrent.h"
 #include "bdl/nn/reshape.h"
 #include "bdl/nn/sequential.h"
+#include "bdl/nn/shape_ops.h"
 #include "bdl/nn/softmax.h"
 
 namespace bdl::nn {
@@ -57,12 +60,14 @@ const std::map<std::string, Factory>& factories() {
       {"Add", plain<Add>()},
       {"AvgPool2d", leaf(&AvgPool2d::create)},
       {"BatchNorm", leaf(&BatchNorm::create)},
+      {"Binary", leaf(&Binary::create)},
       {"Concat", &Concat::create},
       {"Conv2d", leaf(&Conv2d::create)},
       {"Dropout", leaf(&Dropout::create)},
       {"ELU", leaf(&ELU::create)},
       {"Embedding", leaf(&Embedding::create)},
       {"Flatten", plain<Flatten>()},
+      {"Gather", leaf(&Gather::create)},
       {"GELU", leaf(&GELU::create)},
       {"GlobalAvgPool2d", plain<GlobalAvgPool2d>()},
       {"GlobalMaxPool2d", plain<GlobalMaxPool2d>()},
@@ -76,16 +81,23 @@ const std::map<std::string, Factory>& factories() {
       {"LogSoftMax", leaf(&LogSoftMax::create)},
       {"LRN", leaf(&LRN::create)},
       {"LSTM", leaf(&LSTM::create)},
+      {"MatMul", leaf(&MatMul::create)},
       {"MaxPool2d", leaf(&MaxPool2d::create)},
+      {"Pad", leaf(&Pad::create)},
       {"PReLU", leaf(&PReLU::create)},
       {"ReLU", plain<ReLU>()},
+      {"Reduce", leaf(&Reduce::create)},
       {"Reshape", leaf(&Reshape::create)},
       {"Sequential", &sequential},
       {"Sigmoid", plain<Sigmoid>()},
+      {"Slice", leaf(&Slice::create)},
       {"SoftMax", leaf(&SoftMax::create)},
       {"SoftPlus", leaf(&SoftPlus::create)},
       {"Tanh", plain<Tanh>()},
       {"TimeDistributed", &time_distributed},
+      {"Transpose", leaf(&Transpose::create)},
+      {"Unary", leaf(&Unary::create)},
+      {"View", leaf(&View::create)},
   };
   return table;
 }

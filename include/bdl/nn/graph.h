@@ -49,6 +49,12 @@ class Graph : public MultiInputModule {
   const std::vector<Node>& inputs_of(Node node) const {
     return nodes_.at(static_cast<size_t>(node)).from;
   }
+  const std::string& node_name(Node node) const {
+    return nodes_.at(static_cast<size_t>(node)).name;
+  }
+  // Any node's output from the last forward (forward runs every node): a graph
+  // with several results, such as an imported ONNX model, reads the others here.
+  const Tensor& node_output(Node node) const;
 
  private:
   struct NodeData {

@@ -1,0 +1,352 @@
+#include "bdl/nn/elementwise.h"
+
+#include <cmath>
+#include <map>
+
+#include "nn/dense.h"
+#include "nn/strided.h"
+
+namespace bdl::nn {
+namespace {
+
+const std::map<std::string, BinaryOp>& binary_names() {
+  static const std::map<std::string, BinaryOp> names = {
+      {"add", BinaryOp::add}, {"sub", BinaryOp::sub}, {"mul", BinaryOp::mul},
+      {"div", BinaryOp::div}, {"pow", BinaryOp::pow}, {"max", BinaryOp::max},
+      {"min", BinaryOp::min}};
+  return names;
+}
+
+// Runs f(a, b) -> out over the broadcast of a and b.
+template <typename F>
+void broadcast_apply(const Tensor& a, const Tensor& b, Tensor& out, F f) {
+  const Shape sa = broadcast_strides(a.shape(), out.shape());
+  const Shape sb = broadcast_strides(b.shape(), out.shape());
+  const Shape so = contiguous_strides(out.shape());
+  const float* pa = a.f32();
+  const float* pb = b.f32();
+  float* po = out.f32();
+  for_each_row<3>(out.shape(), {&sa, &sb, &so}, {0, 0, 0},
+                  [&](const std::array<int64_t, 3>& o, int64_t n, const std::array<int64_t, 3>& s) {
+                    const float* x = pa + o[0];
+                    const float* y = pb + o[1];
+                    float* z = po + o[2];
+                    if (s[0] == 1 && s[1] == 1) {
+                      for (int64_t i = 0; i < n; ++i) z[i] = f(x[i], y[i]);
+                    } else if (s[0] == 1 && s[1] == 0) {
+                      const float yv = *y;
+                      for (int64_t i = 0; i < n; ++i) z[i] = f(x[i], yv);
+                    } else {
+                      for (int64_t i = 0; i < n; ++i) z[i] = f(x[i * s[0]], y[i * s[1]]);
+                    }
+                  });
+}
+
+// grad += d(out)/d(operand) * g, summed over the dimensions the operand was
+// broadcast along. `which` 0 differentiates with respect to a, 1 to b.
+template <typename D>
+void broadcast_grad(const Tensor& a, const Tensor& b, const Tensor& out, const Tensor& g,
+                    Tensor& grad, int which, D d) {
+  const Shape sa = broadcast_strides(a.shape(), out.shape());
+  const Shape sb = broadcast_strides(b.shape(), out.shape());
+  const Shape so = contiguous_strides(out.shape());
+  const Shape& sg = which == 0 ? sa : sb;
+  const float* pa = a.f32();
+  const float* pb = b.f32();
+  const float* po = out.f32();
+  const float* pg = g.f32();
+  float* pd = grad.f32();
+  for_each_row<4>(out.shape(), {&sa, &sb, &so, &sg}, {0, 0, 0, 0},
+                  [&](const std::array<int64_t, 4>& o, int64_t n, const std::array<int64_t, 4>& s) {
+                    for (int64_t i = 0; i < n; ++i) {
+                      const int64_t k = o[2] + i * s[2];
+                      pd[o[3] + i * s[3]] += pg[k] * d(pa[o[0] + i * s[0]], pb[o[1] + i * s[1]], po[k]);
+                    }
+                  });
+}
+
+template <typename Visit>
+void dispatch(BinaryOp op, Visit&& visit) {
+  switch (op) {
+    case BinaryOp::add:
+      return visit([](float x, float y) { return x + y; },
+                   [](float, float, float) { return 1.f; }, [](float, float, float) { return 1.f; });
+    case BinaryOp::sub:
+      return visit([](float x, float y) { return x - y; },
+                   [](float, float, float) { return 1.f; }, [](float, float, float) { return -1.f; });
+    case BinaryOp::mul:
+      return visit([](float x, float y) { return x * y; },
+                   [](float, float y, float) { return y; }, [](float x, float, float) { return x; });
+    case BinaryOp::div:
+      return visit([](float x, float y) { return x / y; },
+                   [](float, float y, float) { return 1.f / y; },
+                   [](float, float y, float z) { return -z / y; });
+    case BinaryOp::pow:
+      return visit([](float x, float y) { return std::pow(x, y); },
+                   [](float x, float y, float) { return y * std::pow(x, y - 1.f); },
+                   [](float x, float, float z) { return x > 0.f ? z * std::log(x) : 0.f; });
+    case BinaryOp::max:
+      return visit([](float x, float y) { return x >= y ? x : y; },
+                   [](float x, float y, float) { return x >= y ? 1.f : 0.f; },
+                   [](float x, float y, float) { return x >= y ? 0.f : 1.f; });
+    case BinaryOp::min:
+      return visit([](float x, float y) { return x <= y ? x : y; },
+                   [](float x, float y, float) { return x <= y ? 1.f : 0.f; },
+                   [](float x, float y, float) { return x <= y ? 0.f : 1.f; });
+  }
+}
+
+}  // namespace
+
+std::string binary_op_name(BinaryOp op) {
+  for (const auto& [name, o] : binary_names()) {
+    if (o == op) return name;
+  }
+  return "?";
+}
+
+BinaryOp binary_op_from_name(const std::string& name, const std::string& owner) {
+  const auto it = binary_names().find(name);
+  BDL_CHECK(it != binary_names().end(), owner, ": unknown operation '", name,
+            "' (add, sub, mul, div, pow, max, min)");
+  return it->second;
+}
+
+Binary::Binary(BinaryOp op) : op_(op) { grad_inputs_.resize(2); }
+
+Binary::Binary(BinaryOp op, Shape constant_shape, bool constant_first, bool trainable)
+    : op_(op), constant_(std::move(constant_shape)), constant_first_(constant_first),
+      trainable_(trainable) {
+  if (trainable_) grad_constant_ = Tensor(constant_.shape());
+  grad_inputs_.resize(1);
+}
+
+std::string Binary::describe() const {
+  std::string s = "Binary(" + binary_op_name(op_);
+  if (constant_.defined()) {
+    s += std::string(constant_first_ ? ", constant first " : ", constant ") + constant_.shape_str();
+    if (!trainable_) s += " fixed";
+  }
+  return s + ")";
+}
+
+void Binary::own_parameters(std::vector<Parameter>& out) {
+  if (constant_.defined() && trainable_) out.push_back({"constant", &constant_, &grad_constant_});
+}
+void Binary::own_buffers(std::vector<Buffer>& out) {
+  if (constant_.defined() && !trainable_) out.push_back({"constant", &constant_});
+}
+
+Shape Binary::output_shape_many(std::span<const Shape> inputs) const {
+  BDL_CHECK(inputs.size() == arity(), label(), ": takes ", arity(), " input(s), given ",
+            inputs.size());
+  if (constant_.defined()) return broadcast_shapes(inputs[0], constant_.shape(), label());
+  return broadcast_shapes(inputs[0], inputs[1], label());
+}
+
+const Tensor& Binary::forward_many(Inputs inputs) {
+  const Shape out = [&] {
+    std::vector<Shape> shapes;
+    for (const Tensor* t : inputs) shapes.push_back(t->shape());
+    return output_shape_many(shapes);
+  }();
+  const Tensor& x = dense(*inputs[0], dense_[0]);
+  const Tensor& y = constant_.defined() ? constant_ : dense(*inputs[1], dense_[1]);
+  const Tensor& a = constant_first_ ? y : x;
+  const Tensor& b = constant_first_ ? x : y;
+  output_.resize(out);
+  dispatch(op_, [&](auto f, auto, auto) { broadcast_apply(a, b, output_, f); });
+  return output_;
+}
+
+const std::vector<Tensor>& Binary::backward_many(Inputs inputs, const Tensor& grad_output) {
+  check_grad_output(grad_output, output_.shape());
+  Tensor dense_grad;
+  const Tensor& g = dense(grad_output, dense_grad);
+  const Tensor& x = dense(*inputs[0], dense_[0]);
+  const Tensor& y = constant_.defined() ? constant_ : dense(*inputs[1], dense_[1]);
+  const Tensor& a = constant_first_ ? y : x;
+  const Tensor& b = constant_first_ ? x : y;
+  // Operand k of (a, b) is input `input_of[k]`, or the constant when -1.
+  const int input_of[2] = {constant_.defined() ? (constant_first_ ? -1 : 0) : 0,
+                           constant_.defined() ? (constant_first_ ? 0 : -1) : 1};
+  dispatch(op_, [&](auto, auto da, auto db) {
+    for (int k = 0; k < 2; ++k) {
+      const int in = input_of[k];
+      Tensor* target = nullptr;
+      if (in < 0) {
+        if (!trainable_) continue;
+        target = &grad_constant_;
+      } else {
+        if (!needs_input_grad_) continue;
+        target = &grad_inputs_[static_cast<size_t>(in)];
+        target->resize((k == 0 ? a : b).shape());
+        target->zero();
+      }
+      if (k == 0) {
+        broadcast_grad(a, b, output_, g, *target, 0, da);
+      } else {
+        broadcast_grad(a, b, output_, g, *target, 1, db);
+      }
+    }
+  });
+  return grad_inputs_;
+}
+
+void Binary::attributes(Attributes& out) const {
+  out.set("op", binary_op_name(op_));
+  if (constant_.defined()) {
+    out.set("constant_shape", constant_.shape());
+    out.set("constant_first", constant_first_);
+    out.set("trainable", trainable_);
+  }
+}
+
+std::unique_ptr<Module> Binary::create(const Attributes& a) {
+  const BinaryOp op = binary_op_from_name(a.text("op"), a.owner());
+  if (!a.has("constant_shape")) return std::make_unique<Binary>(op);
+  Shape shape = a.integers("constant_shape");
+  for (int64_t s : shape) BDL_CHECK(s >= 0, a.owner(), ": constant_shape has size ", s);
+  return std::make_unique<Binary>(op, std::move(shape), a.flag("constant_first", false),
+                                  a.flag("trainable", true));
+}
+
+namespace {
+
+const std::map<std::string, UnaryOp>& unary_names() {
+  static const std::map<std::string, UnaryOp> names = {
+      {"abs", UnaryOp::abs},
+      {"neg", UnaryOp::neg},
+      {"exp", UnaryOp::exp},
+      {"log", UnaryOp::log},
+      {"sqrt", UnaryOp::sqrt},
+      {"reciprocal", UnaryOp::reciprocal},
+      {"sin", UnaryOp::sin},
+      {"cos", UnaryOp::cos},
+      {"floor", UnaryOp::floor},
+      {"ceil", UnaryOp::ceil},
+      {"erf", UnaryOp::erf},
+      {"softsign", UnaryOp::softsign},
+      {"selu", UnaryOp::selu},
+      {"hard_sigmoid", UnaryOp::hard_sigmoid}};
+  return names;
+}
+
+std::string unary_name(UnaryOp op) {
+  for (const auto& [name, o] : unary_names()) {
+    if (o == op) return name;
+  }
+  return "?";
+}
+
+// f(x) and f'(x) given x and y = f(x).
+template <typename Visit>
+void dispatch_unary(UnaryOp op, float alpha, float beta, Visit&& visit) {
+  constexpr float kTwoOverSqrtPi = 1.1283791670955126f;
+  switch (op) {
+    case UnaryOp::abs:
+      return visit([](float x) { return std::fabs(x); },
+                   [](float x, float) { return x > 0.f ? 1.f : (x < 0.f ? -1.f : 0.f); });
+    case UnaryOp::neg:
+      return visit([](float x) { return -x; }, [](float, float) { return -1.f; });
+    case UnaryOp::exp:
+      return visit([](float x) { return std::exp(x); }, [](float, float y) { return y; });
+    case UnaryOp::log:
+      return visit([](float x) { return std::log(x); }, [](float x, float) { return 1.f / x; });
+    case UnaryOp::sqrt:
+      return visit([](float x) { return std::sqrt(x); },
+                   [](float, float y) { return 0.5f / y; });
+    case UnaryOp::reciprocal:
+      return visit([](float x) { return 1.f / x; }, [](float, float y) { return -y * y; });
+    case UnaryOp::sin:
+      return visit([](float x) { return std::sin(x); }, [](float x, float) { return std::cos(x); });
+    case UnaryOp::cos:
+      return visit([](float x) { return std::cos(x); },
+                   [](float x, float) { return -std::sin(x); });
+    case UnaryOp::floor:
+      return visit([](float x) { return std::floor(x); }, [](float, float) { return 0.f; });
+    case UnaryOp::ceil:
+      return visit([](float x) { return std::ceil(x); }, [](float, float) { return 0.f; });
+    case UnaryOp::erf:
+      return visit([](float x) { return std::erf(x); },
+                   [=](float x, float) { return kTwoOverSqrtPi * std::exp(-x * x); });
+    case UnaryOp::softsign:
+      return visit([](float x) { return x / (1.f + std::fabs(x)); },
+                   [](float x, float) {
+                     const float d = 1.f + std::fabs(x);
+                     return 1.f / (d * d);
+                   });
+    case UnaryOp::selu:
+      // gamma * (x > 0 ? x : alpha * (exp(x) - 1)); alpha_ is alpha, beta_ gamma.
+      return visit([=](float x) { return x > 0.f ? beta * x : beta * alpha * (std::exp(x) - 1.f); },
+                   [=](float x, float y) { return x > 0.f ? beta : y + beta * alpha; });
+    case UnaryOp::hard_sigmoid:
+      return visit([=](float x) { return std::max(0.f, std::min(1.f, alpha * x + beta)); },
+                   [=](float x, float) {
+                     const float v = alpha * x + beta;
+                     return v > 0.f && v < 1.f ? alpha : 0.f;
+                   });
+  }
+}
+
+}  // namespace
+
+std::optional<UnaryOp> Unary::from_name(const std::string& name) {
+  const auto it = unary_names().find(name);
+  if (it == unary_names().end()) return std::nullopt;
+  return it->second;
+}
+
+Unary::Unary(UnaryOp op, float alpha, float beta) : op_(op), alpha_(alpha), beta_(beta) {}
+
+std::string Unary::describe() const {
+  std::string s = "Unary(" + unary_name(op_);
+  if (op_ == UnaryOp::selu || op_ == UnaryOp::hard_sigmoid) {
+    s += ", alpha=" + std::to_string(alpha_) + ", beta=" + std::to_string(beta_);
+  }
+  return s + ")";
+}
+
+const Tensor& Unary::forward(const Tensor& input) {
+  const Tensor& x = dense(input, dense_);
+  output_.resize(x.shape());
+  const float* px = x.f32();
+  float* py = output_.f32();
+  const int64_t n = x.numel();
+  dispatch_unary(op_, alpha_, beta_, [&](auto f, auto) {
+    for (int64_t i = 0; i < n; ++i) py[i] = f(px[i]);
+  });
+  return output_;
+}
+
+const Tensor& Unary::backward(const Tensor& input, const Tensor& grad_output) {
+  check_grad_output(grad_output, output_.shape());
+  if (!needs_input_grad_) return grad_input_;
+  const Tensor& x = dense(input, dense_);
+  const Tensor& g = dense(grad_output, dense_grad_);
+  grad_input_.resize(x.shape());
+  const float* px = x.f32();
+  const float* py = output_.f32();
+  const float* pg = g.f32();
+  float* pd = grad_input_.f32();
+  const int64_t n = x.numel();
+  dispatch_unary(op_, alpha_, beta_, [&](auto, auto d) {
+    for (int64_t i = 0; i < n; ++i) pd[i] = pg[i] * d(px[i], py[i]);
+  });
+  return grad_input_;
+}
+
+void Unary::attributes(Attributes& out) const {
+  out.set("op", unary_name(op_));
+  out.set("alpha", alpha_);
+  out.set("beta", beta_);
+}
+
+std::unique_ptr<Module> Unary::create(const Attributes& a) {
+  const auto op = from_name(a.text("op"));
+  BDL_CHECK(op.has_value(), a.owner(), ": unknown function '", a.text("op"), "'");
+  return std::make_unique<Unary>(*op, static_cast<float>(a.real("alpha", 0)),
+                                 static_cast<float>(a.real("beta", 0)));
+}
+
+}  // namespace bdl::nn

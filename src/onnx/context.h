@@ -1,0 +1,102 @@
+#pragma once
+
+// What an operator converter sees of the import in progress: its node's inputs
+// (graph values or constants), attributes, and a way to add bdl modules.
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <onnx/onnx_pb.h>
+
+#include "bdl/nn/graph.h"
+#include "bdl/onnx/import.h"
+
+namespace bdl::onnx {
+
+// A named ONNX value during import: a node of the graph being built, or a tensor
+// known at import time (an initializer, a Constant, or folded from those), with
+// its shape either way.
+struct Value {
+  nn::Graph::Node node = -1;
+  Tensor constant;           // defined for a constant: f32, or i64 for shape arithmetic
+  bool initializer = false;  // from the model's initializers: becomes a trainable parameter
+  Shape shape;
+  bool is_constant() const { return constant.defined(); }
+};
+
+// onnx.TensorProto -> Tensor; `what` names it in errors.
+Tensor to_tensor(const ::onnx::TensorProto& proto, const std::string& what);
+// A constant as a list of integers (shapes, axes, pads), from i64 or f32 data.
+std::vector<int64_t> to_integers(const Tensor& t);
+std::vector<float> to_floats(const Tensor& t);
+
+class Context {
+ public:
+  Context(nn::Graph& graph, std::map<std::string, Value>& values,
+          const std::set<std::string>& consumed, int64_t opset, const ::onnx::NodeProto& node,
+          int index);
+
+  const ::onnx::NodeProto& node() const { return node_; }
+  int64_t opset() const { return opset_; }
+  // "node 'conv1' (Conv)", for messages.
+  std::string where() const;
+
+  // Inputs: an empty name in ONNX means an omitted optional input.
+  bool has_input(size_t i) const;
+  const Value& input(size_t i) const;
+  size_t input_count() const { return static_cast<size_t>(node_.input_size()); }
+  // The input's constant value; Unsupported when it is computed at run time.
+  const Tensor& constant_input(size_t i, const char* what) const;
+  std::vector<int64_t> integers_input(size_t i, const char* what) const;
+  // Whether output i is read by another node or is a model output.
+  bool output_used(size_t i) const;
+
+  bool has_attribute(const std::string& name) const { return find(name) != nullptr; }
+  int64_t integer(const std::string& name, int64_t fallback) const;
+  float real(const std::string& name, float fallback) const;
+  std::string text(const std::string& name, const std::string& fallback) const;
+  std::vector<int64_t> integers(const std::string& name, std::vector<int64_t> fallback) const;
+  std::vector<float> reals(const std::string& name, std::vector<float> fallback) const;
+  Tensor tensor(const std::string& name) const;
+
+  // Adds a module fed by the given values and returns its output value. When
+  // every input is a constant the module runs now and its output is a constant
+  // (shape arithmetic, folded expressions); otherwise every input must be a
+  // graph value.
+  Value add(std::unique_ptr<nn::Module> module, const std::vector<Value>& from);
+  // A constant value (not trainable).
+  static Value constant(Tensor t);
+  void set_output(size_t i, Value v);
+
+  // Errors from a converter; the importer prefixes the file and where().
+  template <typename... Parts>
+  [[noreturn]] void unsupported(Parts&&... parts) const {
+    throw Unsupported(detail::concat(std::forward<Parts>(parts)...));
+  }
+  template <typename... Parts>
+  [[noreturn]] void invalid(Parts&&... parts) const {
+    throw Error(detail::concat(std::forward<Parts>(parts)...));
+  }
+
+ private:
+  const ::onnx::AttributeProto* find(const std::string& name) const;
+  const ::onnx::AttributeProto& typed(const std::string& name,
+                                      ::onnx::AttributeProto::AttributeType type) const;
+
+  nn::Graph& graph_;
+  std::map<std::string, Value>& values_;
+  const std::set<std::string>& consumed_;
+  int64_t opset_;
+  const ::onnx::NodeProto& node_;
+  int index_;
+  int modules_ = 0;
+};
+
+using Converter = void (*)(Context&);
+// The converter for an operator type, or null.
+Converter find_converter(const std::string& op_type);
+std::vector<std::string> converter_names();
+
+}  // namespace bdl::onnx

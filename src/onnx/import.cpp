@@ -1,0 +1,210 @@
+#include "bdl/onnx/import.h"
+
+#include <algorithm>
+#include <fstream>
+#include <limits>
+#include <map>
+#include <set>
+
+#include "bdl/nn/module.h"
+#include "onnx/context.h"
+
+namespace bdl::onnx {
+namespace {
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  BDL_CHECK(in.good(), path, ": cannot open");
+  in.seekg(0, std::ios::end);
+  const auto size = static_cast<size_t>(in.tellg());
+  in.seekg(0);
+  std::string bytes(size, '\0');
+  in.read(bytes.data(), static_cast<std::streamsize>(size));
+  BDL_CHECK(in.good() || size == 0, path, ": read failed");
+  return bytes;
+}
+
+bool default_domain(const std::string& d) { return d.empty() || d == "ai.onnx"; }
+
+Shape input_shape(const ::onnx::ValueInfoProto& info, const std::string& file, int64_t batch) {
+  const auto& type = info.type();
+  if (!type.has_tensor_type()) {
+    throw Unsupported(file + ": input '" + info.name() + "' is not a tensor");
+  }
+  const auto& t = type.tensor_type();
+  if (t.elem_type() != ::onnx::TensorProto::FLOAT) {
+    throw Unsupported(file + ": input '" + info.name() + "' has element type " +
+                      ::onnx::TensorProto::DataType_Name(
+                          static_cast<::onnx::TensorProto::DataType>(t.elem_type())) +
+                      "; bdl models take float32 inputs");
+  }
+  BDL_CHECK(t.has_shape(), file, ": input '", info.name(), "' has no shape");
+  Shape shape;
+  for (int i = 0; i < t.shape().dim_size(); ++i) {
+    const auto& d = t.shape().dim(i);
+    if (d.has_dim_value()) {
+      BDL_CHECK(d.dim_value() >= 0, file, ": input '", info.name(), "' has dimension ",
+                d.dim_value());
+      shape.push_back(d.dim_value());
+    } else if (i == 0) {
+      shape.push_back(batch);
+    } else {
+      throw Unsupported(file + ": input '" + info.name() + "' has symbolic dimension " +
+                        std::to_string(i) + " ('" + d.dim_param() +
+                        "'); only the batch dimension may be symbolic");
+    }
+  }
+  return shape;
+}
+
+ImportedModel convert(const ::onnx::ModelProto& model, const std::string& file,
+                      const ImportOptions& options) {
+  ImportedModel out;
+  out.producer = model.producer_name() +
+                 (model.producer_version().empty() ? "" : " " + model.producer_version());
+  for (const auto& o : model.opset_import()) {
+    if (default_domain(o.domain())) out.opset = o.version();
+  }
+  if (out.opset == 0 && model.opset_import_size() == 0) out.opset = 1;
+  const auto& g = model.graph();
+
+  // Every operator bdl lacks, named at once.
+  std::map<std::string, int> missing;
+  for (const auto& n : g.node()) {
+    const std::string op =
+        default_domain(n.domain()) ? n.op_type() : n.domain() + "." + n.op_type();
+    if (!default_domain(n.domain()) || find_converter(n.op_type()) == nullptr) ++missing[op];
+  }
+  if (!missing.empty()) {
+    std::string list;
+    for (const auto& [op, count] : missing) {
+      list += (list.empty() ? "" : ", ") + op + (count > 1 ? " (x" + std::to_string(count) + ")" : "");
+    }
+    throw Unsupported(file + ": unsupported operator" + (missing.size() > 1 ? "s: " : ": ") + list);
+  }
+
+  if (out.opset < kMinOpset || out.opset > kMaxOpset) {
+    throw Unsupported(file + ": opset " + std::to_string(out.opset) + "; bdl imports opsets " +
+                      std::to_string(kMinOpset) + " to " + std::to_string(kMaxOpset));
+  }
+
+  // Data for constants cannot outgrow the file by much; folding (Expand,
+  // ConstantOfShape) is held to a budget too.
+  AllocationBudget budget(static_cast<size_t>(model.ByteSizeLong()) * 4 + (size_t{256} << 20),
+                          file);
+  std::map<std::string, Value> values;
+  for (const auto& init : g.initializer()) {
+    Value v = Context::constant(to_tensor(init, file + ": initializer '" + init.name() + "'"));
+    v.initializer = true;
+    values[init.name()] = std::move(v);
+  }
+  out.graph = std::make_unique<nn::Graph>();
+  out.graph->set_name(g.name());
+  for (const auto& in : g.input()) {
+    if (values.count(in.name())) continue;  // an initializer listed as an input (IR < 4)
+    if (const auto bound = options.bind.find(in.name()); bound != options.bind.end()) {
+      Value v = Context::constant(bound->second.contiguous().clone());
+      v.initializer = v.constant.dtype() == DType::f32;
+      values[in.name()] = std::move(v);
+      continue;
+    }
+    Value v;
+    v.shape = input_shape(in, file, options.batch);
+    v.node = out.graph->add_input(in.name());
+    out.input_names.push_back(in.name());
+    out.input_shapes.push_back(v.shape);
+    values[in.name()] = std::move(v);
+  }
+  if (out.input_names.empty()) {
+    throw Unsupported(file + ": the model has no inputs (its outputs are constants)");
+  }
+
+  std::set<std::string> consumed;
+  for (const auto& n : g.node()) {
+    for (const auto& i : n.input()) consumed.insert(i);
+  }
+  for (const auto& o : g.output()) consumed.insert(o.name());
+
+  {
+    // Weights come from the file: no random initial values to draw.
+    nn::SkipInitialisation skip;
+    int index = 0;
+    for (const auto& n : g.node()) {
+      Context ctx(*out.graph, values, consumed, out.opset, n, index++);
+      try {
+        find_converter(n.op_type())(ctx);
+      } catch (const Unsupported& e) {
+        throw Unsupported(file + ": " + ctx.where() + ": " + e.what());
+      } catch (const Error& e) {
+        throw Error(file + ": " + ctx.where() + ": " + e.what());
+      }
+      for (int i = 0; i < n.output_size(); ++i) {
+        if (ctx.output_used(static_cast<size_t>(i)) && !values.count(n.output(i))) {
+          throw Unsupported(file + ": " + ctx.where() + ": output " + std::to_string(i) + " ('" +
+                            n.output(i) + "') is used, and bdl computes only the first");
+        }
+      }
+    }
+  }
+
+  BDL_CHECK(g.output_size() > 0, file, ": the model has no outputs");
+  for (const auto& o : g.output()) {
+    const auto it = values.find(o.name());
+    BDL_CHECK(it != values.end(), file, ": output '", o.name(), "' is not computed by any node");
+    if (it->second.is_constant()) {
+      throw Unsupported(file + ": output '" + o.name() +
+                        "' is a constant; bdl graphs compute their outputs from inputs");
+    }
+    out.output_names.push_back(o.name());
+    out.output_nodes.push_back(it->second.node);
+  }
+  out.graph->set_output(out.output_nodes.front());
+  return out;
+}
+
+}  // namespace
+
+ImportedModel import_model(std::span<const std::byte> bytes, const std::string& name,
+                           const ImportOptions& options) {
+  BDL_CHECK(bytes.size() < (size_t{1} << 31), name, ": ", bytes.size(),
+            " bytes; ONNX files over 2 GiB keep weights in external data, which bdl does not read");
+  ::onnx::ModelProto model;
+  BDL_CHECK(model.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())), name,
+            ": not an ONNX model (protobuf parse failed; truncated or another format?)");
+  BDL_CHECK(model.has_graph(), name, ": not an ONNX model (no graph)");
+  return convert(model, name, options);
+}
+
+ImportedModel import_model(const std::string& path, const ImportOptions& options) {
+  const std::string bytes = read_file(path);
+  return import_model(std::as_bytes(std::span(bytes.data(), bytes.size())), path, options);
+}
+
+std::vector<std::string> graph_input_names(const std::string& path) {
+  const std::string bytes = read_file(path);
+  ::onnx::ModelProto model;
+  BDL_CHECK(bytes.size() < (size_t{1} << 31) && model.ParseFromString(bytes), path,
+            ": not an ONNX model (protobuf parse failed)");
+  std::set<std::string> initializers;
+  for (const auto& i : model.graph().initializer()) initializers.insert(i.name());
+  std::vector<std::string> out;
+  for (const auto& i : model.graph().input()) {
+    if (initializers.count(i.name())) continue;
+    if (!i.type().has_tensor_type()) {
+      throw Unsupported(path + ": input '" + i.name() + "' is not a tensor");
+    }
+    out.push_back(i.name());
+  }
+  return out;
+}
+
+Tensor read_tensor(const std::string& path) {
+  const std::string bytes = read_file(path);
+  ::onnx::TensorProto proto;
+  BDL_CHECK(proto.ParseFromString(bytes), path, ": not a serialized ONNX TensorProto");
+  return to_tensor(proto, path);
+}
+
+std::vector<std::string> supported_operators() { return converter_names(); }
+
+}  // namespace bdl::onnx
