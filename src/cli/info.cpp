@@ -3,6 +3,7 @@
 #include <ostream>
 
 #include "bdl/cli/commands.h"
+#include "cli/load.h"
 #include "bdl/core/threads.h"
 #include "bdl/io/model_file.h"
 #include "bdl/kernels/backend.h"
@@ -54,7 +55,7 @@ int run_info(const InfoArgs& args, std::ostream& out) {
   std::string name, description;
   Shape shape;
   if (std::filesystem::is_regular_file(args.model)) {
-    io::LoadedModel loaded = io::load_model(args.model);
+    io::LoadedModel loaded = load_model_file(args.model);
     model = std::move(loaded.model);
     name = args.model;
     description = loaded.info.description.empty() ? "a saved model" : loaded.info.description;

@@ -1,4 +1,4 @@
-// Commands that run a saved model: predict and eval.
+// Commands that run a saved model (bdl or ONNX): predict and eval.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -6,6 +6,7 @@
 #include <ostream>
 
 #include "bdl/cli/commands.h"
+#include "cli/load.h"
 #include "bdl/core/threads.h"
 #include "bdl/data/batcher.h"
 #include "bdl/data/dataset.h"
@@ -19,7 +20,7 @@ namespace {
 
 io::LoadedModel load_for_inference(const std::string& path) {
   BDL_CHECK(!path.empty(), "--model: a model file is required");
-  io::LoadedModel loaded = io::load_model(path);
+  io::LoadedModel loaded = load_model_file(path);
   loaded.model->eval();
   loaded.model->set_needs_input_grad(false);
   return loaded;

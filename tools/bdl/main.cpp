@@ -85,7 +85,7 @@ int main(int argc, char** argv) {
 
   bdl::cli::PredictArgs predict;
   auto* predict_cmd = app.add_subcommand("predict", "Run a saved model on an array or a dataset");
-  predict_cmd->add_option("--model", predict.model, "Model file (.bdl)")->required();
+  predict_cmd->add_option("--model", predict.model, "Model file (.bdl or .onnx)")->required();
   predict_cmd->add_option("--input", predict.input,
                           "Input batch as a NumPy .npy file (f32 or i64)");
   predict_cmd->add_option("--output", predict.output, "Write the outputs to this .npy file");
@@ -101,7 +101,7 @@ int main(int argc, char** argv) {
 
   bdl::cli::EvalArgs eval;
   auto* eval_cmd = app.add_subcommand("eval", "Accuracy and loss of a saved model on a dataset");
-  eval_cmd->add_option("--model", eval.model, "Model file (.bdl)")->required();
+  eval_cmd->add_option("--model", eval.model, "Model file (.bdl or .onnx)")->required();
   eval_cmd->add_option("--data", eval.data, "fashion-mnist, or a directory of IDX files")
       ->capture_default_str();
   eval_cmd->add_option("--batch-size", eval.batch_size, "Samples per forward pass")
@@ -116,11 +116,25 @@ int main(int argc, char** argv) {
   info_cmd->add_option("--threads", info.threads, "Kernel threads (0: one per core)");
   info_cmd->add_option("--image-size", info.image_size, "Input height and width for image models");
 
+  bdl::cli::ImportArgs import_args;
+  auto* import_cmd = app.add_subcommand("import", "Convert an ONNX model to bdl's format");
+  import_cmd->add_option("input", import_args.input, "ONNX model (.onnx)")->required();
+  import_cmd->add_option("-o,--output", import_args.output, "bdl model file to write")->required();
+
+  bdl::cli::ExportArgs export_args;
+  auto* export_cmd = app.add_subcommand("export", "Write a bdl model as ONNX");
+  export_cmd->add_option("model", export_args.model, "bdl model file")->required();
+  export_cmd->add_option("-o,--output", export_args.output, "ONNX file to write")->required();
+  export_cmd->add_option("--input-shape", export_args.input_shape,
+                         "One sample's shape, e.g. 3,224,224 (default: recorded in the file)")
+      ->delimiter(',');
+
   const std::string first = argc > 1 ? argv[1] : "";
   if (!first.empty() && first[0] != '-' && first != "train" && first != "info" &&
-      first != "split" && first != "predict" && first != "eval") {
+      first != "split" && first != "predict" && first != "eval" && first != "import" &&
+      first != "export") {
     std::cerr << "bdl: error: unknown command '" << argv[1]
-              << "' (commands: train, predict, eval, info, split)\n";
+              << "' (commands: train, predict, eval, info, split, import, export)\n";
     return 2;
   }
   bdl::cli::SplitArgs split;
@@ -147,6 +161,8 @@ int main(int argc, char** argv) {
     if (*split_cmd) return bdl::cli::run_split(split, std::cout);
     if (*predict_cmd) return bdl::cli::run_predict(predict, std::cout);
     if (*eval_cmd) return bdl::cli::run_eval(eval, std::cout);
+    if (*import_cmd) return bdl::cli::run_import(import_args, std::cout);
+    if (*export_cmd) return bdl::cli::run_export(export_args, std::cout);
   } catch (const bdl::Error& e) {
     std::cerr << "bdl: error: " << e.what() << "\n";
     return 1;

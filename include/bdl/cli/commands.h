@@ -4,6 +4,7 @@
 #include <iosfwd>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace bdl::cli {
 
@@ -74,6 +75,20 @@ struct PredictArgs {
   int threads = 0;
 };
 int run_predict(const PredictArgs& args, std::ostream& out);
+
+struct ImportArgs {
+  std::string input;   // model.onnx
+  std::string output;  // model.bdl
+};
+// Converts an ONNX model to bdl's format.
+int run_import(const ImportArgs& args, std::ostream& out);
+
+struct ExportArgs {
+  std::string model;   // bdl's format (or ONNX)
+  std::string output;  // model.onnx
+  std::vector<int64_t> input_shape;  // one sample's; default: recorded in the file
+};
+int run_export(const ExportArgs& args, std::ostream& out);
 
 struct EvalArgs {
   std::string model;

@@ -1,0 +1,257 @@
+// ONNX import and export: errors on bad models, initializers as parameters,
+// export of the zoo and re-import to the same outputs, onnx.checker on exports.
+#include <gtest/gtest.h>
+#include <onnx/onnx_pb.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+#include "bdl/core/random.h"
+#include "bdl/models/zoo.h"
+#include "bdl/onnx/export.h"
+#include "bdl/onnx/import.h"
+#include "support/tensor_matchers.h"
+
+namespace bdl::testing {
+namespace {
+
+namespace fs = std::filesystem;
+const fs::path kTestData = "/usr/share/libonnx-testdata/data";
+
+std::string read_bytes(const fs::path& p) {
+  std::ifstream f(p, std::ios::binary);
+  return {std::istreambuf_iterator<char>(f), {}};
+}
+
+onnx::ImportedModel import_bytes(const std::string& bytes, const std::string& name = "m.onnx") {
+  return onnx::import_model(std::as_bytes(std::span(bytes.data(), bytes.size())), name);
+}
+
+// A model with one float input x of the given shape and the given nodes.
+::onnx::ModelProto model_with(const Shape& x, int64_t opset = 13) {
+  ::onnx::ModelProto m;
+  m.set_ir_version(7);
+  auto* o = m.add_opset_import();
+  o->set_version(opset);
+  auto* g = m.mutable_graph();
+  auto* in = g->add_input();
+  in->set_name("x");
+  auto* t = in->mutable_type()->mutable_tensor_type();
+  t->set_elem_type(::onnx::TensorProto::FLOAT);
+  for (int64_t d : x) t->mutable_shape()->add_dim()->set_dim_value(d);
+  return m;
+}
+void add_node(::onnx::ModelProto& m, const std::string& op, std::vector<std::string> in,
+              const std::string& out) {
+  auto* n = m.mutable_graph()->add_node();
+  n->set_op_type(op);
+  n->set_name(out + "_node");
+  for (auto& i : in) n->add_input(i);
+  n->add_output(out);
+}
+void add_output(::onnx::ModelProto& m, const std::string& name) {
+  m.mutable_graph()->add_output()->set_name(name);
+}
+void add_weight(::onnx::ModelProto& m, const std::string& name, const Shape& shape, size_t values) {
+  auto* w = m.mutable_graph()->add_initializer();
+  w->set_name(name);
+  w->set_data_type(::onnx::TensorProto::FLOAT);
+  for (int64_t d : shape) w->add_dims(d);
+  for (size_t i = 0; i < values; ++i) w->add_float_data(0.5f);
+}
+std::string bytes_of(const ::onnx::ModelProto& m) {
+  std::string s;
+  m.SerializeToString(&s);
+  return s;
+}
+
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "no error";
+}
+
+TEST(OnnxImport, NamesEveryMissingOperatorAtOnce) {
+  auto m = model_with({1, 4});
+  add_node(m, "Frobnicate", {"x"}, "a");
+  add_node(m, "Relu", {"a"}, "b");
+  add_node(m, "Twiddle", {"b"}, "c");
+  add_node(m, "Frobnicate", {"c"}, "d");
+  add_output(m, "d");
+  const std::string e = error_of([&] { import_bytes(bytes_of(m)); });
+  EXPECT_NE(e.find("m.onnx: unsupported operators: Frobnicate (x2), Twiddle"), std::string::npos)
+      << e;
+  EXPECT_THROW(import_bytes(bytes_of(m)), onnx::Unsupported);
+}
+
+TEST(OnnxImport, TruncatedFileIsAClearError) {
+  const std::string full = read_bytes(kTestData / "pytorch-converted/test_Conv2d/model.onnx");
+  ASSERT_GT(full.size(), 100u);
+  const std::string e = error_of([&] { import_bytes(full.substr(0, full.size() / 2), "cut.onnx"); });
+  EXPECT_NE(e.find("cut.onnx"), std::string::npos) << e;
+  EXPECT_NE(e.find("not an ONNX model"), std::string::npos) << e;
+}
+
+TEST(OnnxImport, OpsetBeyondSeventeenIsUnsupported) {
+  auto m = model_with({1, 4}, 18);
+  add_node(m, "Relu", {"x"}, "y");
+  add_output(m, "y");
+  EXPECT_THROW(import_bytes(bytes_of(m)), onnx::Unsupported);
+}
+
+TEST(OnnxImport, WeightOfTheWrongSizeNamesTheInitializer) {
+  auto m = model_with({1, 4});
+  add_weight(m, "w", {4, 3}, 5);
+  add_node(m, "MatMul", {"x", "w"}, "y");
+  add_output(m, "y");
+  const std::string e = error_of([&] { import_bytes(bytes_of(m)); });
+  EXPECT_NE(e.find("initializer 'w': 5 values for 12 elements"), std::string::npos) << e;
+}
+
+TEST(OnnxImport, ShapeMismatchNamesTheNode) {
+  auto m = model_with({1, 4});
+  add_weight(m, "w", {3, 2}, 6);
+  add_node(m, "MatMul", {"x", "w"}, "y");
+  add_output(m, "y");
+  const std::string e = error_of([&] { import_bytes(bytes_of(m)); });
+  EXPECT_NE(e.find("node 'y_node' (MatMul)"), std::string::npos) << e;
+  EXPECT_NE(e.find("cannot multiply [1, 4] by [3, 2]"), std::string::npos) << e;
+}
+
+TEST(OnnxImport, InitializersBecomeTrainableParameters) {
+  // Conv (weight, bias) then BatchNormalization: every float initializer is a
+  // parameter or a buffer of the imported graph, with the file's values.
+  auto m = model_with({2, 1, 4, 4});
+  add_weight(m, "w", {2, 1, 3, 3}, 18);
+  add_weight(m, "b", {2}, 2);
+  add_node(m, "Conv", {"x", "w", "b"}, "y");
+  add_weight(m, "k", {2, 1, 1}, 2);
+  add_node(m, "Mul", {"y", "k"}, "z");
+  add_output(m, "z");
+  auto imported = import_bytes(bytes_of(m));
+  auto params = imported.graph->parameters();
+  ASSERT_EQ(params.size(), 3u);
+  int64_t total = 0;
+  for (auto& p : params) {
+    total += p.value->numel();
+    for (float v : p.value->contiguous().span_f32()) EXPECT_EQ(v, 0.5f) << p.name;
+  }
+  EXPECT_EQ(total, 18 + 2 + 2);
+  // A step on the parameters changes the output: the model can be fine-tuned.
+  Tensor x = Tensor::full({2, 1, 4, 4}, 1.f);
+  const Tensor before = imported.graph->forward(x).contiguous().clone();
+  imported.graph->zero_grad();
+  imported.graph->backward(x, Tensor::full(before.shape(), 1.f));
+  for (auto& p : params) {
+    auto v = p.value->span_f32();
+    auto g = p.grad->contiguous().span_f32();
+    for (size_t i = 0; i < v.size(); ++i) v[i] -= 0.1f * g[i];
+  }
+  EXPECT_FALSE(all_close(imported.graph->forward(x), before, 1e-6, 1e-6));
+}
+
+TEST(OnnxImport, ConstantShapeArithmeticIsFolded) {
+  // Shape -> Gather -> Unsqueeze -> Concat -> Reshape, as exporters write a
+  // flatten with a dynamic batch.
+  auto m = model_with({2, 3, 4});
+  add_node(m, "Shape", {"x"}, "s");
+  auto* zero = m.mutable_graph()->add_initializer();
+  zero->set_name("zero");
+  zero->set_data_type(::onnx::TensorProto::INT64);
+  zero->add_int64_data(0);
+  add_node(m, "Gather", {"s", "zero"}, "n");
+  auto* axes = m.mutable_graph()->add_initializer();
+  axes->set_name("axes");
+  axes->set_data_type(::onnx::TensorProto::INT64);
+  axes->add_dims(1);
+  axes->add_int64_data(0);
+  add_node(m, "Unsqueeze", {"n", "axes"}, "n1");
+  auto* minus = m.mutable_graph()->add_initializer();
+  minus->set_name("minus");
+  minus->set_data_type(::onnx::TensorProto::INT64);
+  minus->add_dims(1);
+  minus->add_int64_data(-1);
+  auto* concat = m.mutable_graph()->add_node();
+  concat->set_op_type("Concat");
+  concat->add_input("n1");
+  concat->add_input("minus");
+  concat->add_output("shape");
+  auto* axis = concat->add_attribute();
+  axis->set_name("axis");
+  axis->set_type(::onnx::AttributeProto::INT);
+  axis->set_i(0);
+  add_node(m, "Reshape", {"x", "shape"}, "y");
+  add_output(m, "y");
+  auto imported = import_bytes(bytes_of(m));
+  Tensor x({2, 3, 4});
+  EXPECT_EQ(imported.graph->forward(x).shape(), (Shape{2, 12}));
+}
+
+// Zoo models, exported and imported again, compute what they computed.
+class ExportRoundTrip : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(ExportRoundTrip, ReimportGivesTheSameOutputs) {
+  const auto& info = models::find(GetParam());
+  global_rng().reseed(7);
+  auto model = info.make(info.default_classes);
+  // Running statistics away from 0 and 1, so BatchNorm's export is exercised.
+  for (auto& b : model->buffers()) global_rng().fill_uniform(b.value->span_f32(), 0.5f, 1.5f);
+  model->eval();
+  onnx::ExportOptions options;
+  options.input_shape = info.sample;
+  const std::string bytes = onnx::export_model_bytes(*model, options);
+  auto imported = import_bytes(bytes, GetParam() + ".onnx");
+  imported.graph->eval();
+  Shape shape{2};
+  shape.insert(shape.end(), info.sample.begin(), info.sample.end());
+  Tensor x(shape);
+  global_rng().fill_uniform(x.span_f32(), -1, 1);
+  const Tensor want = model->forward(x).contiguous().clone();
+  const Tensor& got = imported.graph->forward(x);
+  // The same layers on the same kernels; only different graph plumbing.
+  EXPECT_TRUE(all_close(got, want, 1e-5, 1e-5));
+  EXPECT_EQ(imported.graph->parameters().size() + imported.graph->buffers().size(),
+            model->parameters().size() + model->buffers().size());
+}
+
+INSTANTIATE_TEST_SUITE_P(Zoo, ExportRoundTrip,
+                         ::testing::Values("lenet5", "lenet5_bn", "mlp", "vgg16_cifar",
+                                           "resnet18_cifar", "inception_v1_bn"),
+                         [](const auto& info) { return info.param; });
+
+TEST(OnnxExport, LayerWithoutAnOnnxFormIsNamed) {
+  const auto& info = models::find("lstm_classifier");
+  auto model = info.make(info.default_classes);
+  onnx::ExportOptions options;
+  options.input_shape = info.sample;
+  const std::string e = error_of([&] { onnx::export_model_bytes(*model, options); });
+  EXPECT_NE(e.find("has no ONNX export"), std::string::npos) << e;
+}
+
+TEST(OnnxExport, ExportedFilesPassOnnxChecker) {
+  const fs::path dir = fs::temp_directory_path() / "bdl_onnx_checker";
+  fs::create_directories(dir);
+  std::string files;
+  for (const std::string name : {"lenet5_bn", "resnet18_cifar", "inception_v1_bn"}) {
+    const auto& info = models::find(name);
+    auto model = info.make(info.default_classes);
+    model->eval();
+    onnx::ExportOptions options;
+    options.input_shape = info.sample;
+    const fs::path path = dir / (name + ".onnx");
+    onnx::export_model(*model, path.string(), options);
+    files += " " + path.string();
+  }
+  const std::string command =
+      "/usr/bin/python3 -c 'import sys, onnx\n"
+      "for p in sys.argv[1:]: onnx.checker.check_model(onnx.load(p), full_check=True)'" + files;
+  EXPECT_EQ(std::system(command.c_str()), 0) << command;
+  fs::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace bdl::testing
