@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages bdl builds, tests and benchmarks with.
 # Idempotent: installs only what is missing; runs apt-get update only then.
-# Usage: scripts/install-deps.sh [--bench]   (--bench adds PyTorch and OpenBLAS
-# for the side-by-side benchmarks)
+# Usage: scripts/install-deps.sh [--bench]   (--bench adds OpenBLAS and matplotlib
+# for the side-by-side benchmarks; PyTorch is always installed, for the ONNX tests)
 set -euo pipefail
 
 packages=(
@@ -12,12 +12,12 @@ packages=(
   libonnx-dev libonnx-testdata python3-onnx
   libgtest-dev libgmock-dev libbenchmark-dev
   dataset-fashion-mnist bc procps iproute2
+  python3-torch python3-torchvision python3-numpy
 )
 if [[ "${1:-}" == "--bench" ]]; then
-  # PyTorch for the side-by-side benchmarks and the fixture generator; OpenBLAS
-  # so that PyTorch does not fall back to the reference BLAS.
-  # torchvision for the reference networks; matplotlib for the plots in docs/.
-  packages+=(python3-torch python3-torchvision python3-numpy python3-matplotlib libopenblas0-pthread)
+  # OpenBLAS so that PyTorch (installed for the ONNX tests) does not fall back to
+  # the reference BLAS in the side-by-side benchmarks; matplotlib for the plots in docs/.
+  packages+=(python3-matplotlib libopenblas0-pthread)
 fi
 
 missing=()
