@@ -1,11 +1,14 @@
 // Writes the seed corpus of the fuzz targets: small valid files of each kind.
-//   make_seeds DIR   (writes DIR/model_file/*.bdl and DIR/npy/*.npy)
+//   make_seeds DIR   (writes DIR/model_file/*.bdl, DIR/npy/*.npy and DIR/onnx/*.onnx)
 #include <filesystem>
 #include <memory>
 
 #include "bdl/core/random.h"
 #include "bdl/io/model_file.h"
 #include "bdl/io/npy.h"
+#include "bdl/nn/elementwise.h"
+#include "bdl/nn/shape_ops.h"
+#include "bdl/onnx/export.h"
 #include "bdl/nn/activations.h"
 #include "bdl/nn/batch_norm.h"
 #include "bdl/nn/conv2d.h"
@@ -23,6 +26,13 @@ int main(int argc, char** argv) {
   const fs::path dir = argc > 1 ? argv[1] : "fuzz/corpus";
   fs::create_directories(dir / "model_file");
   fs::create_directories(dir / "npy");
+  fs::create_directories(dir / "onnx");
+  auto write_onnx = [&](Module& m, bdl::Shape sample, const char* name) {
+    bdl::onnx::ExportOptions options;
+    options.input_shape = std::move(sample);
+    m.eval();
+    bdl::onnx::export_model(m, (dir / "onnx" / name).string(), options);
+  };
   bdl::manual_seed(1);
   {
     Sequential s;
@@ -35,6 +45,7 @@ int main(int argc, char** argv) {
     s.add(std::make_unique<Dropout>(0.1f));
     s.add(std::make_unique<Linear>(8, 3));
     bdl::io::save_model(s, (dir / "model_file" / "cnn.bdl").string(), {{1, 6, 6}, "tiny cnn"});
+    write_onnx(s, {1, 6, 6}, "cnn.onnx");
   }
   {
     Graph g;
@@ -43,6 +54,21 @@ int main(int argc, char** argv) {
     auto t = g.add(std::make_unique<Tanh>(), {a});
     g.add(std::make_unique<Add>(), {t, x});
     bdl::io::save_model(g, (dir / "model_file" / "graph.bdl").string(), {{3}, "residual"});
+    write_onnx(g, {3}, "graph.onnx");
+  }
+  {
+    // The tensor layers ONNX import builds on.
+    Graph g;
+    auto x = g.add_input();
+    auto t = g.add(std::make_unique<Transpose>(std::vector<int64_t>{0, 2, 1}), {x});
+    auto p = g.add(std::make_unique<Pad>(std::vector<int64_t>{0, 1, 0, 0, 1, 0}, PadMode::reflect), {t});
+    auto s = g.add(std::make_unique<Slice>(std::vector<int64_t>{1}, std::vector<int64_t>{0},
+                                           std::vector<int64_t>{4}, std::vector<int64_t>{2}), {p});
+    auto b = g.add(std::make_unique<Binary>(BinaryOp::mul, bdl::Shape{1, 4}, false, true), {s});
+    auto r = g.add(std::make_unique<Reduce>(ReduceOp::mean, std::vector<int64_t>{1}, true), {b});
+    auto u = g.add(std::make_unique<Unary>(UnaryOp::exp), {r});
+    g.add(std::make_unique<Binary>(BinaryOp::sub), {b, u});
+    write_onnx(g, {4, 3}, "tensor_ops.onnx");
   }
   {
     LSTM lstm(RecurrentOptions{2, 2, true, true});

@@ -1,7 +1,8 @@
 // Loading a model file against reading the same file from the page cache, side by
 // side in one process (BENCHMARKS.md, "Model loading"). Every round: read the
 // file into a fresh buffer (what any loader must at least do), read it into a
-// reused buffer (the copy alone), and bdl::io::load_model. Medians of the rounds.
+// reused buffer (the copy alone), bdl::io::load_model, and bdl::onnx::import_model
+// of the same model exported to ONNX. Medians of the rounds.
 //
 //   load_bench [--model resnet50] [--rounds 7] [--file PATH]
 #include <fcntl.h>
@@ -18,6 +19,8 @@
 #include "bdl/core/tensor.h"
 #include "bdl/io/model_file.h"
 #include "bdl/models/zoo.h"
+#include "bdl/onnx/export.h"
+#include "bdl/onnx/import.h"
 
 namespace {
 
@@ -58,11 +61,15 @@ int main(int argc, char** argv) {
   {
     auto model = bdl::models::make(model_name, 1000);
     bdl::io::save_model(*model, path, {bdl::models::find(model_name).sample, model_name});
+    bdl::onnx::ExportOptions options;
+    options.input_shape = bdl::models::find(model_name).sample;
+    model->eval();
+    bdl::onnx::export_model(*model, path + ".onnx", options);
   }
   const size_t bytes = std::filesystem::file_size(path);
   std::vector<char> reused(bytes);
   read_into(path, reused.data(), bytes);  // page cache warm, reused buffer touched
-  std::vector<double> fresh_s, reused_s, load_s;
+  std::vector<double> fresh_s, reused_s, load_s, onnx_s;
   for (int r = 0; r < rounds; ++r) {
     {
       // A fresh buffer, allocated as bdl allocates tensors (huge pages when large).
@@ -81,6 +88,11 @@ int main(int argc, char** argv) {
       auto loaded = bdl::io::load_model(path);
       load_s.push_back(seconds_since(t));
     }
+    {
+      const auto t = Clock::now();
+      auto imported = bdl::onnx::import_model(path + ".onnx");
+      onnx_s.push_back(seconds_since(t));
+    }
   }
   const double f = median(fresh_s), u = median(reused_s), l = median(load_s);
   std::printf("model %s: %.1f MB file, medians of %d rounds\n", model_name.c_str(),
@@ -89,6 +101,10 @@ int main(int argc, char** argv) {
   std::printf("  read into a reused buffer  %8.1f ms  %6.2f GB/s\n", u * 1e3, bytes / u / 1e9);
   std::printf("  bdl::io::load_model        %8.1f ms  %6.2f GB/s\n", l * 1e3, bytes / l / 1e9);
   std::printf("  load / fresh read %.2fx, load / reused read %.2fx\n", l / f, l / u);
+  const double o = median(onnx_s);
+  std::printf("  bdl::onnx::import_model    %8.1f ms  (%.1f MB ONNX file, %.2fx the fresh read)\n",
+              o * 1e3, static_cast<double>(std::filesystem::file_size(path + ".onnx")) / 1e6, o / f);
   std::filesystem::remove(path);
+  std::filesystem::remove(path + ".onnx");
   return 0;
 }

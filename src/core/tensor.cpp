@@ -78,9 +78,17 @@ Storage::Storage(size_t bytes) : bytes_(bytes) {
   }
   const size_t alloc = std::max<size_t>(bytes, 1);
   if (alloc >= kHugePage) {
+    // Mapped one huge page more than needed, to start the block on a 2 MiB boundary.
     const size_t rounded = (alloc + kHugePage - 1) / kHugePage * kHugePage;
-    data_ = std::aligned_alloc(kHugePage, rounded);
-    if (data_) madvise(data_, rounded, MADV_HUGEPAGE);
+    void* m = mmap(nullptr, rounded + kHugePage, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (m != MAP_FAILED) {
+      mapping_ = m;
+      mapped_ = rounded + kHugePage;
+      const auto at = reinterpret_cast<uintptr_t>(m);
+      data_ = reinterpret_cast<void*>((at + kHugePage - 1) / kHugePage * kHugePage);
+      madvise(data_, rounded, MADV_HUGEPAGE);
+    }
   } else {
     data_ = std::aligned_alloc(kAlignment, (alloc + kAlignment - 1) / kAlignment * kAlignment);
   }
@@ -90,7 +98,13 @@ Storage::Storage(size_t bytes) : bytes_(bytes) {
 
 int64_t Storage::allocations() { return g_allocations.load(std::memory_order_relaxed); }
 
-Storage::~Storage() { std::free(data_); }
+Storage::~Storage() {
+  if (mapping_ != nullptr) {
+    munmap(mapping_, mapped_);
+  } else {
+    std::free(data_);
+  }
+}
 
 Tensor::Tensor(std::shared_ptr<Storage> storage, DType dtype, Shape shape, Shape strides,
                int64_t offset)
@@ -100,7 +114,9 @@ Tensor::Tensor(std::shared_ptr<Storage> storage, DType dtype, Shape shape, Shape
       strides_(std::move(strides)),
       offset_(offset) {}
 
-Tensor::Tensor(Shape shape, DType dtype) : Tensor(empty(std::move(shape), dtype)) { zero(); }
+Tensor::Tensor(Shape shape, DType dtype) : Tensor(empty(std::move(shape), dtype)) {
+  if (!storage_->allocated_zeroed()) zero();
+}
 
 Tensor Tensor::empty(Shape shape, DType dtype) {
   for (int64_t s : shape)

@@ -17,19 +17,20 @@ Shape Reshape::output_shape(const Shape& input) const {
   BDL_CHECK(!input.empty(), label(), ": input is a scalar");
   const int64_t per_sample = input[0] == 0 ? 0 : shape_numel(input) / input[0];
   Shape out{input[0]};
-  int64_t known = 1;
+  Shape known_sizes;
   int64_t infer = -1;
   for (int64_t s : sample_shape_) {
     if (s == -1) {
       infer = static_cast<int64_t>(out.size());
       out.push_back(1);
     } else {
-      known *= s;
+      known_sizes.push_back(s);
       out.push_back(s);
     }
   }
+  const int64_t known = shape_numel(known_sizes);  // checked against overflow
   if (infer >= 0) {
-    BDL_CHECK(per_sample % known == 0, label(), ": cannot reshape samples of shape ",
+    BDL_CHECK(known > 0 && per_sample % known == 0, label(), ": cannot reshape samples of shape ",
               shape_str(std::span(input).subspan(1)), " to ", shape_str(sample_shape_));
     out[infer] = per_sample / known;
   }

@@ -35,18 +35,19 @@ std::string View::describe() const { return "View(" + shape_str(shape_) + ")"; }
 
 Shape View::output_shape(const Shape& input) const {
   Shape out = shape_;
-  int64_t known = 1;
+  Shape known_sizes;
   int64_t infer = -1;
   for (size_t i = 0; i < out.size(); ++i) {
     if (out[i] == -1) {
       infer = static_cast<int64_t>(i);
     } else {
-      known *= out[i];
+      known_sizes.push_back(out[i]);
     }
   }
+  const int64_t known = shape_numel(known_sizes);  // checked against overflow
   const int64_t n = shape_numel(input);
   if (infer >= 0 && known > 0 && n % known == 0) out[static_cast<size_t>(infer)] = n / known;
-  BDL_CHECK(shape_numel(out) == n && (infer < 0 || known > 0), label(), ": cannot view ",
+  BDL_CHECK((infer < 0 || known > 0) && shape_numel(out) == n, label(), ": cannot view ",
             shape_str(input), " as ", shape_str(shape_));
   return out;
 }
@@ -127,7 +128,9 @@ Slice::Slice(std::vector<int64_t> axes, std::vector<int64_t> starts, std::vector
                 steps_.size() == axes_.size(),
             "Slice: axes ", list_str(axes_), ", starts ", list_str(starts_), ", ends ",
             list_str(ends_), " and steps ", list_str(steps_), " differ in length");
-  for (int64_t s : steps_) BDL_CHECK(s != 0, "Slice: a step is 0");
+  for (int64_t s : steps_) {
+    BDL_CHECK(s != 0 && s != INT64_MIN, "Slice: step ", s, " is not allowed");
+  }
 }
 
 std::string Slice::describe() const {
@@ -151,11 +154,11 @@ Slice::Extent Slice::extent(const Shape& input) const {
     if (step > 0) {
       start = std::clamp<int64_t>(start, 0, n);
       end = std::clamp<int64_t>(end, 0, n);
-      e.count[d] = end > start ? (end - start + step - 1) / step : 0;
+      e.count[d] = end > start ? (end - start - 1) / step + 1 : 0;
     } else {
       start = std::clamp<int64_t>(start, 0, n - 1);
       end = std::clamp<int64_t>(end, -1, n - 1);
-      e.count[d] = start > end ? (start - end - step - 1) / -step : 0;
+      e.count[d] = start > end ? (start - end - 1) / -step + 1 : 0;
     }
     e.start[d] = e.count[d] > 0 ? start : 0;
     e.step[d] = step;
@@ -172,7 +175,8 @@ const Tensor& Slice::forward(const Tensor& input) {
   Shape src(in_strides.size());
   int64_t offset = 0;
   for (size_t d = 0; d < src.size(); ++d) {
-    src[d] = in_strides[d] * e.step[d];
+    // A step only matters (and only stays in range) when it is taken.
+    src[d] = e.count[d] > 1 ? in_strides[d] * e.step[d] : 0;
     offset += e.start[d] * in_strides[d];
   }
   output_.resize(e.count);
@@ -189,7 +193,7 @@ const Tensor& Slice::backward(const Tensor& input, const Tensor& grad_output) {
   Shape dst(in_strides.size());
   int64_t offset = 0;
   for (size_t d = 0; d < dst.size(); ++d) {
-    dst[d] = in_strides[d] * e.step[d];
+    dst[d] = e.count[d] > 1 ? in_strides[d] * e.step[d] : 0;
     offset += e.start[d] * in_strides[d];
   }
   grad_input_.resize(input.shape());
@@ -229,7 +233,10 @@ Pad::Pad(std::vector<int64_t> pads, PadMode mode, float value)
     : pads_(std::move(pads)), mode_(mode), value_(value) {
   BDL_CHECK(pads_.size() % 2 == 0, "Pad: ", pads_.size(),
             " pad counts; expected two per dimension");
-  for (int64_t p : pads_) BDL_CHECK(p >= 0, "Pad: negative pad count ", p, " in ", list_str(pads_));
+  for (int64_t p : pads_) {
+    BDL_CHECK(p >= 0, "Pad: negative pad count ", p, " in ", list_str(pads_));
+    BDL_CHECK(p <= (int64_t{1} << 40), "Pad: pad count ", p, " is too large");
+  }
 }
 
 std::string Pad::describe() const {
@@ -310,12 +317,15 @@ void for_each_padded_row(const Shape& out, const std::vector<std::vector<int64_t
 const Tensor& Pad::forward(const Tensor& input) {
   const Tensor& x = dense(input, dense_);
   const Shape out = output_shape(x.shape());
+  // The output first: its allocation is what a size check (a loader's budget)
+  // sees, before per-dimension index maps as long as the output's sides.
+  output_.resize(out);
+  if (output_.numel() == 0) return output_;
   const size_t rank = out.size();
   std::vector<std::vector<int64_t>> maps(rank);
   for (size_t d = 0; d < rank; ++d) {
     for (int64_t i = 0; i < out[d]; ++i) maps[d].push_back(source(i, pads_[d], x.shape()[d]));
   }
-  output_.resize(out);
   const float* px = x.f32();
   float* py = output_.f32();
   const Shape in_strides = contiguous_strides(x.shape());
@@ -335,12 +345,13 @@ const Tensor& Pad::backward(const Tensor& input, const Tensor& grad_output) {
   const Tensor& g = dense(grad_output, dense_grad_);
   const Shape& out = g.shape();
   const size_t rank = out.size();
+  grad_input_.resize(input.shape());
+  grad_input_.zero();
+  if (g.numel() == 0) return grad_input_;
   std::vector<std::vector<int64_t>> maps(rank);
   for (size_t d = 0; d < rank; ++d) {
     for (int64_t i = 0; i < out[d]; ++i) maps[d].push_back(source(i, pads_[d], input.shape()[d]));
   }
-  grad_input_.resize(input.shape());
-  grad_input_.zero();
   const float* pg = g.f32();
   float* pd = grad_input_.f32();
   for_each_padded_row(out, maps, contiguous_strides(input.shape()),
@@ -405,6 +416,7 @@ const Tensor& Gather::forward(const Tensor& input) {
   const int64_t outer = shape_numel(std::span(x.shape()).first(a));
   const int64_t inner = shape_numel(std::span(x.shape()).subspan(a + 1));
   const auto count = static_cast<int64_t>(indices_.size());
+  if (output_.numel() == 0) return output_;
   const float* px = x.f32();
   float* py = output_.f32();
   for (int64_t o = 0; o < outer; ++o) {

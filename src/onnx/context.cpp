@@ -20,7 +20,7 @@ std::vector<T> elements(const ::onnx::TensorProto& p, const Field& field, size_t
     std::vector<T> out(static_cast<size_t>(count));
     if constexpr (sizeof(T) == 4 || sizeof(T) == 8) {
       if (width == sizeof(T)) {
-        std::memcpy(out.data(), raw.data(), raw.size());
+        if (count > 0) std::memcpy(out.data(), raw.data(), raw.size());
         return out;
       }
     }
@@ -81,6 +81,12 @@ Tensor to_tensor(const ::onnx::TensorProto& p, const std::string& what) {
       }
       const auto v = elements<float>(p, p.float_data(), 4, count, what);
       return Tensor::from_vector(std::span<const float>(v), shape);
+    }
+    case ::onnx::TensorProto::DOUBLE: {
+      // A float64 constant (some exporters write scalars so) computes in float32.
+      const auto v = elements<double>(p, p.double_data(), 8, count, what);
+      std::vector<float> f(v.begin(), v.end());
+      return Tensor::from_vector(std::span<const float>(f), shape);
     }
     case ::onnx::TensorProto::INT64: {
       const auto v = elements<int64_t>(p, p.int64_data(), 8, count, what);
@@ -285,6 +291,10 @@ Value Context::add(std::unique_ptr<nn::Module> module, const std::vector<Value>&
   }
   Value v;
   v.node = graph_.add(std::move(module), nodes, name);
+  // By default the batch stays where it was when the rank does not change.
+  if (!from.empty() && from[0].batch_axis >= 0 && from[0].shape.size() == shape.size()) {
+    v.batch_axis = from[0].batch_axis;
+  }
   v.shape = std::move(shape);
   return v;
 }

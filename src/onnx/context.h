@@ -23,6 +23,10 @@ struct Value {
   Tensor constant;           // defined for a constant: f32, or i64 for shape arithmetic
   bool initializer = false;  // from the model's initializers: becomes a trainable parameter
   Shape shape;
+  // Which dimension is the batch (-1: none or not known). Shapes are computed at
+  // the import batch size; reshapes express the batch dimension as -1 so that
+  // the graph runs on any batch size.
+  int batch_axis = -1;
   bool is_constant() const { return constant.defined(); }
 };
 

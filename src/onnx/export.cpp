@@ -46,13 +46,10 @@ class Emitter {
     p->set_name(name);
     for (int64_t d : t.shape()) p->add_dims(d);
     const Tensor c = t.contiguous();
-    if (c.dtype() == DType::i64) {
-      p->set_data_type(::onnx::TensorProto::INT64);
-      p->set_raw_data(c.raw_data(), static_cast<size_t>(c.numel()) * 8);
-    } else {
-      p->set_data_type(::onnx::TensorProto::FLOAT);
-      p->set_raw_data(c.raw_data(), static_cast<size_t>(c.numel()) * 4);
-    }
+    const bool integer = c.dtype() == DType::i64;
+    p->set_data_type(integer ? ::onnx::TensorProto::INT64 : ::onnx::TensorProto::FLOAT);
+    const size_t bytes = static_cast<size_t>(c.numel()) * (integer ? 8 : 4);
+    if (bytes > 0) p->set_raw_data(c.raw_data(), bytes);
     return name;
   }
   std::string ints(const std::vector<int64_t>& v, const std::string& hint) {

@@ -110,6 +110,7 @@ ImportedModel convert(const ::onnx::ModelProto& model, const std::string& file,
     }
     Value v;
     v.shape = input_shape(in, file, options.batch);
+    if (!v.shape.empty()) v.batch_axis = 0;
     v.node = out.graph->add_input(in.name());
     out.input_names.push_back(in.name());
     out.input_shapes.push_back(v.shape);

@@ -53,14 +53,38 @@ void copy_into(Tensor& dst, const Tensor& src, Context& c, const char* what) {
   dst.copy_from(src);
 }
 
-// Reshapes a value to a fixed shape: keeping the batch dimension (so the graph
-// runs on other batch sizes) when the leading dimension is unchanged.
-Value reshape_to(Context& c, const Value& v, const Shape& out) {
-  if (v.shape == out) return v;
-  if (!v.shape.empty() && !out.empty() && v.shape[0] == out[0] && !v.is_constant()) {
-    return c.add(make<nn::Reshape>(Shape(out.begin() + 1, out.end())), {v});
+// Reshapes a value to `out`, whose dimension `out_batch` (-1: none) is the
+// batch: written as -1 (or kept, by Reshape, when it stays first) so that the
+// graph runs on other batch sizes than the import's.
+Value reshape_to(Context& c, const Value& v, const Shape& out, int out_batch) {
+  if (v.shape == out && v.batch_axis == out_batch) return v;
+  if (v.is_constant()) return c.add(make<nn::View>(out), {v});
+  Value r;
+  if (out_batch == 0 && v.batch_axis == 0 && out[0] == v.shape[0]) {
+    r = c.add(make<nn::Reshape>(Shape(out.begin() + 1, out.end())), {v});
+  } else if (out_batch >= 0 && v.batch_axis >= 0) {
+    Shape dynamic = out;
+    dynamic[static_cast<size_t>(out_batch)] = -1;
+    r = c.add(make<nn::View>(dynamic), {v});
+  } else {
+    r = c.add(make<nn::View>(out), {v});
   }
-  return c.add(make<nn::View>(out), {v});
+  r.batch_axis = v.batch_axis >= 0 ? out_batch : -1;
+  return r;
+}
+
+// Where the batch dimension of `in` lands in `out` when a reshape keeps the
+// dimensions before it: the output dimension whose leading product matches.
+int reshaped_batch_axis(const Shape& in, int batch_axis, const Shape& out) {
+  if (batch_axis < 0) return -1;
+  const int64_t before = shape_numel(std::span(in).first(static_cast<size_t>(batch_axis)));
+  int64_t prefix = 1;
+  for (size_t k = 0; k < out.size(); ++k) {
+    if (prefix == before && out[k] == in[static_cast<size_t>(batch_axis)]) return static_cast<int>(k);
+    prefix *= out[k];
+    if (prefix > before) return -1;
+  }
+  return -1;
 }
 
 // A binary operation of two values, either possibly constant. A constant
@@ -93,7 +117,7 @@ void binary_op(Context& c, nn::BinaryOp op) {
       b = Context::constant(b.constant.contiguous().view(s));
       b.initializer = init;
     } else {
-      b = reshape_to(c, b, s);
+      b = reshape_to(c, b, s, -1);
     }
   }
   c.set_output(0, binary(c, op, c.input(0), b));
@@ -174,11 +198,11 @@ Window window(Context& c, const Shape& input, const std::vector<int64_t>& kernel
 // (N, C, L) as (N, C, 1, L) for the 2-d layers; 4-d values pass through.
 Value as_2d(Context& c, const Value& x) {
   if (x.shape.size() != 3) return x;
-  return reshape_to(c, x, {x.shape[0], x.shape[1], 1, x.shape[2]});
+  return reshape_to(c, x, {x.shape[0], x.shape[1], 1, x.shape[2]}, x.batch_axis == 0 ? 0 : -1);
 }
 Value from_2d(Context& c, const Value& y, size_t rank) {
   if (rank != 3) return y;
-  return reshape_to(c, y, {y.shape[0], y.shape[1], y.shape[3]});
+  return reshape_to(c, y, {y.shape[0], y.shape[1], y.shape[3]}, y.batch_axis == 0 ? 0 : -1);
 }
 
 void conv(Context& c) {
@@ -305,8 +329,10 @@ void batch_norm(Context& c) {
   m->eval();
   // Statistics are per channel whatever the spatial shape: rank 5 and up as 4-d.
   if (x.shape.size() > 4) {
-    const Value flat = reshape_to(c, x, {x.shape[0], x.shape[1], shape_numel(x.shape) / std::max<int64_t>(x.shape[0] * x.shape[1], 1), 1});
-    c.set_output(0, reshape_to(c, c.add(std::move(m), {flat}), x.shape));
+    const int64_t rest = shape_numel(x.shape) / std::max<int64_t>(x.shape[0] * x.shape[1], 1);
+    const int batch = x.batch_axis == 0 ? 0 : -1;
+    const Value flat = reshape_to(c, x, {x.shape[0], x.shape[1], rest, 1}, batch);
+    c.set_output(0, reshape_to(c, c.add(std::move(m), {flat}), x.shape, batch));
     return;
   }
   c.set_output(0, c.add(std::move(m), {x}));
@@ -400,9 +426,10 @@ void softmax(Context& c, bool log) {
   }
   // Before opset 13: over all dimensions from axis on, as one flattened row.
   const int64_t rows = shape_numel(std::span(x.shape).first(static_cast<size_t>(axis)));
-  Value v = reshape_to(c, x, {rows, shape_numel(x.shape) / std::max<int64_t>(rows, 1)});
+  const int batch = x.batch_axis < 0 ? -1 : (x.batch_axis < axis ? 0 : 1);
+  Value v = reshape_to(c, x, {rows, shape_numel(x.shape) / std::max<int64_t>(rows, 1)}, batch);
   v = c.add(make_softmax(1), {v});
-  c.set_output(0, reshape_to(c, v, x.shape));
+  c.set_output(0, reshape_to(c, v, x.shape, x.batch_axis));
 }
 
 void flatten(Context& c) {
@@ -413,7 +440,9 @@ void flatten(Context& c) {
   const int64_t a = axis < 0 ? axis + rank : axis;
   const int64_t outer = shape_numel(std::span(x.shape).first(static_cast<size_t>(a)));
   const int64_t inner = shape_numel(std::span(x.shape).subspan(static_cast<size_t>(a)));
-  c.set_output(0, reshape_to(c, x, {outer, inner}));
+  // The batch merges into whichever side holds it; -1 there infers it.
+  const int batch = x.batch_axis < 0 ? -1 : (x.batch_axis < a ? 0 : 1);
+  c.set_output(0, reshape_to(c, x, {outer, inner}, batch));
 }
 
 void reshape(Context& c) {
@@ -434,6 +463,9 @@ void reshape(Context& c) {
     } else if (target[i] < 0) {
       c.invalid("target shape entry ", target[i]);
     } else {
+      if (target[i] > 0 && known > (int64_t{1} << 62) / target[i]) {
+        c.invalid("target shape ", shape_str(target), " is too large");
+      }
       known *= target[i];
     }
   }
@@ -447,7 +479,18 @@ void reshape(Context& c) {
   if (shape_numel(target) != total) {
     c.invalid("cannot reshape ", shape_str(x.shape), " to ", shape_str(target));
   }
-  c.set_output(0, reshape_to(c, x, target));
+  const int batch = reshaped_batch_axis(x.shape, x.batch_axis, target);
+  if (batch < 0 && infer >= 0 && x.batch_axis >= 0 && !x.is_constant()) {
+    // The batch merges with other dimensions: where the model asked for -1 it
+    // stays -1, which takes whatever batch size comes.
+    Shape dynamic = target;
+    dynamic[static_cast<size_t>(infer)] = -1;
+    Value y = c.add(make<nn::View>(dynamic), {x});
+    y.batch_axis = infer;
+    c.set_output(0, y);
+    return;
+  }
+  c.set_output(0, reshape_to(c, x, target, batch));
 }
 
 std::vector<int64_t> axes_of(Context& c, size_t input) {
@@ -468,10 +511,13 @@ void squeeze(Context& c) {
     drop[d] = true;
   }
   Shape out;
+  int batch = -1;
   for (size_t d = 0; d < x.shape.size(); ++d) {
-    if (!drop[d]) out.push_back(x.shape[d]);
+    if (drop[d]) continue;
+    if (static_cast<int>(d) == x.batch_axis) batch = static_cast<int>(out.size());
+    out.push_back(x.shape[d]);
   }
-  c.set_output(0, reshape_to(c, x, out));
+  c.set_output(0, reshape_to(c, x, out, batch));
 }
 
 void unsqueeze(Context& c) {
@@ -486,8 +532,12 @@ void unsqueeze(Context& c) {
   }
   Shape out;
   size_t next = 0;
-  for (size_t d = 0; d < rank; ++d) out.push_back(added[d] ? 1 : x.shape[next++]);
-  c.set_output(0, reshape_to(c, x, out));
+  int batch = -1;
+  for (size_t d = 0; d < rank; ++d) {
+    if (!added[d] && static_cast<int>(next) == x.batch_axis) batch = static_cast<int>(d);
+    out.push_back(added[d] ? 1 : x.shape[next++]);
+  }
+  c.set_output(0, reshape_to(c, x, out, batch));
 }
 
 void transpose(Context& c) {
@@ -503,13 +553,24 @@ void transpose(Context& c) {
     c.set_output(0, x);
     return;
   }
-  unary(c, make<nn::Transpose>(perm));
+  Value y = c.add(make<nn::Transpose>(perm), {x});
+  y.batch_axis = -1;
+  for (size_t i = 0; i < perm.size(); ++i) {
+    if (perm[i] == x.batch_axis) y.batch_axis = static_cast<int>(i);
+  }
+  c.set_output(0, y);
 }
 
 void gather(Context& c) {
   const Tensor& idx = c.constant_input(1, "the indices");
   auto indices = to_integers(idx);
-  unary(c, make<nn::Gather>(c.integer("axis", 0), std::move(indices), idx.shape()));
+  const Value& x = c.input(0);
+  const int64_t axis = normalize_axis(c, c.integer("axis", 0), x.shape.size());
+  Value y = c.add(make<nn::Gather>(axis, std::move(indices), idx.shape()), {x});
+  y.batch_axis = x.batch_axis < 0 || x.batch_axis == axis ? -1
+                 : x.batch_axis < axis ? x.batch_axis
+                                       : x.batch_axis + static_cast<int>(idx.dim()) - 1;
+  c.set_output(0, y);
 }
 
 void concat(Context& c) {
@@ -730,6 +791,30 @@ void constant_of_shape(Context& c) {
   c.set_output(0, Context::constant(Tensor::full(shape, to_floats(value)[0])));
 }
 
+// ConstantFill (experimental before opset 9; PyTorch's older exports use it
+// for recurrent layers' initial states): a tensor of one value, shaped by its
+// input's values (input_as_shape) or its input's shape, or by `shape`.
+void constant_fill(Context& c) {
+  Shape shape;
+  if (c.has_input(0)) {
+    shape = c.integer("input_as_shape", 0) != 0 ? c.integers_input(0, "the shape")
+                                                  : c.input(0).shape;
+  } else {
+    shape = c.integers("shape", {});
+  }
+  for (int64_t d : c.integers("extra_shape", {})) shape.push_back(d);
+  for (int64_t d : shape) {
+    if (d < 0) c.invalid("negative dimension ", d);
+  }
+  const float value = c.real("value", 0.f);
+  if (c.integer("dtype", ::onnx::TensorProto::FLOAT) != ::onnx::TensorProto::FLOAT) {
+    std::vector<int64_t> v(static_cast<size_t>(shape_numel(shape)), static_cast<int64_t>(value));
+    c.set_output(0, Context::constant(Tensor::from_vector(std::span<const int64_t>(v), shape)));
+    return;
+  }
+  c.set_output(0, Context::constant(Tensor::full(shape, value)));
+}
+
 void size(Context& c) {
   const std::vector<int64_t> n{shape_numel(c.input(0).shape)};
   c.set_output(0, Context::constant(Tensor::from_vector(std::span<const int64_t>(n), {})));
@@ -818,6 +903,7 @@ const std::map<std::string, Converter>& converters() {
       {"Clip", &clip},
       {"Concat", &concat},
       {"Constant", &constant},
+      {"ConstantFill", &constant_fill},
       {"ConstantOfShape", &constant_of_shape},
       {"Conv", &conv},
       {"Cos", [](Context& c) { unary_fn(c, UnaryOp::cos); }},

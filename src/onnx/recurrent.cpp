@@ -90,19 +90,23 @@ void convert(Context& c, bool lstm) {
   }
   const std::vector<int64_t> swap{1, 0, 2};
   Value seq = batch_first ? x : c.add(std::make_unique<nn::Transpose>(swap), {x});
+  seq.batch_axis = 0;
   const Value states = c.add(std::move(m), {seq});  // (N, T, H)
   const int64_t steps = states.shape[1];
-  const int64_t batch = states.shape[0];
   if (c.output_used(0)) {
     Value y = batch_first ? states : c.add(std::make_unique<nn::Transpose>(swap), {states});
-    const Shape four = batch_first ? Shape{batch, steps, 1, hidden} : Shape{steps, 1, batch, hidden};
-    c.set_output(0, c.add(std::make_unique<nn::View>(four), {y}));
+    // The batch left to the run (-1): the graph runs on any batch size.
+    const Shape four = batch_first ? Shape{-1, steps, 1, hidden} : Shape{steps, 1, -1, hidden};
+    Value out = c.add(std::make_unique<nn::View>(four), {y});
+    out.batch_axis = batch_first ? 0 : 2;
+    c.set_output(0, out);
   }
   if (c.output_used(1)) {
     Value last = c.add(std::make_unique<nn::Slice>(std::vector<int64_t>{1}, std::vector<int64_t>{steps - 1},
                                                    std::vector<int64_t>{steps}, std::vector<int64_t>{1}),
                        {states});  // (N, 1, H)
     if (!batch_first) last = c.add(std::make_unique<nn::Transpose>(swap), {last});
+    last.batch_axis = batch_first ? 0 : 1;
     c.set_output(1, last);
   }
 }

@@ -114,3 +114,14 @@ TEST(Rng, SameSeedSameStreamAndUnbiasedBelow) {
 
 }  // namespace
 }  // namespace bdl
+
+TEST(Tensor, LargeTensorsStartAtZeroEvenWhereMemoryWasUsedBefore) {
+  // Blocks of 2 MiB and more are fresh mappings that are not written at
+  // construction: what a freed block held must not show through.
+  const bdl::Shape shape{1 << 20};  // 4 MiB
+  for (int round = 0; round < 3; ++round) {
+    bdl::Tensor t(shape);
+    for (float v : t.span_f32()) ASSERT_EQ(v, 0.f) << "round " << round;
+    t.fill(7.f);
+  }
+}

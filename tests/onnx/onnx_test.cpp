@@ -255,3 +255,56 @@ TEST(OnnxExport, ExportedFilesPassOnnxChecker) {
 
 }  // namespace
 }  // namespace bdl::testing
+
+namespace bdl::testing {
+namespace {
+
+TEST(OnnxImport, GraphRunsOnOtherBatchSizesThanTheImports) {
+  // x (N, 2, 3), N symbolic -> Transpose (2, N, 3) -> Reshape [2, -1] -> Unsqueeze 0
+  // -> Squeeze 0: imported at batch 1, run at batch 3.
+  ::onnx::ModelProto m;
+  m.set_ir_version(7);
+  m.add_opset_import()->set_version(11);
+  auto* g = m.mutable_graph();
+  auto* in = g->add_input();
+  in->set_name("x");
+  auto* t = in->mutable_type()->mutable_tensor_type();
+  t->set_elem_type(::onnx::TensorProto::FLOAT);
+  t->mutable_shape()->add_dim()->set_dim_param("N");
+  t->mutable_shape()->add_dim()->set_dim_value(2);
+  t->mutable_shape()->add_dim()->set_dim_value(3);
+  auto* tr = g->add_node();
+  tr->set_op_type("Transpose");
+  tr->add_input("x");
+  tr->add_output("t");
+  auto* perm = tr->add_attribute();
+  perm->set_name("perm");
+  perm->set_type(::onnx::AttributeProto::INTS);
+  for (int64_t p : {1, 0, 2}) perm->add_ints(p);
+  auto* shape = g->add_initializer();
+  shape->set_name("shape");
+  shape->set_data_type(::onnx::TensorProto::INT64);
+  shape->add_dims(2);
+  shape->add_int64_data(2);
+  shape->add_int64_data(-1);
+  auto* r = g->add_node();
+  r->set_op_type("Reshape");
+  r->add_input("t");
+  r->add_input("shape");
+  r->add_output("y");
+  g->add_output()->set_name("y");
+  std::string bytes;
+  m.SerializeToString(&bytes);
+  auto imported = onnx::import_model(std::as_bytes(std::span(bytes.data(), bytes.size())), "b.onnx");
+  std::vector<float> values(18);
+  for (size_t i = 0; i < values.size(); ++i) values[i] = static_cast<float>(i);
+  const Tensor x = Tensor::from_vector(values, {3, 2, 3});
+  const Tensor& y = imported.graph->forward(x);
+  ASSERT_EQ(y.shape(), (Shape{2, 9}));
+  // Row 0 holds x[:, 0, :] of the three samples.
+  EXPECT_EQ(y.contiguous().to_vector()[3], 6.f);
+  EXPECT_EQ(y.contiguous().to_vector()[9], 3.f);
+}
+
+}  // namespace
+}  // namespace bdl::testing

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
-"""Real networks through ONNX: exports torchvision's googlenet and resnet18 and a
-LeNet-5 from PyTorch (Debian's python3-torch and python3-torchvision), runs each
+"""Real networks through ONNX: exports torchvision's googlenet and resnet18, a
+LeNet-5 and an LSTM-GRU classifier from PyTorch (Debian's python3-torch and python3-torchvision), runs each
 with `bdl predict` on fixed inputs, and compares with PyTorch's outputs.
 
     /usr/bin/python3 tools/onnx/check_torchvision.py BDL [WORKDIR]
@@ -38,6 +38,22 @@ def lenet5():
         nn.Linear(400, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(), nn.Linear(84, 10))
 
 
+class Recurrent(nn.Module):
+    """An LSTM and a GRU (exported as ONNX LSTM and GRU) and a classifier on the
+    GRU's last hidden state."""
+
+    def __init__(self):
+        super().__init__()
+        self.lstm = nn.LSTM(8, 16, batch_first=True)
+        self.gru = nn.GRU(16, 12, batch_first=True)
+        self.fc = nn.Linear(12, 5)
+
+    def forward(self, x):
+        y, _ = self.lstm(x)
+        _, h = self.gru(y)
+        return self.fc(h[-1])
+
+
 def randomise_batchnorm(model, gen):
     for m in model.modules():
         if isinstance(m, nn.BatchNorm2d):
@@ -58,6 +74,7 @@ def main():
     gen = torch.Generator().manual_seed(1)
     cases = [
         ("lenet5", lenet5(), (4, 1, 28, 28)),
+        ("lstm_gru", Recurrent(), (3, 7, 8)),
         ("resnet18", torchvision.models.resnet18(weights=None), (2, 3, 224, 224)),
         ("googlenet", torchvision.models.googlenet(weights=None, aux_logits=False,
                                                    init_weights=True), (2, 3, 224, 224)),

@@ -35,8 +35,10 @@ class AllocationBudget {
 };
 
 // A 64-byte-aligned block of memory shared by a tensor and its views. Blocks of
-// 2 MiB and more are backed by transparent huge pages: on the machines bdl runs on,
-// first-touching 4 KiB pages costs far more than writing memory already mapped.
+// 2 MiB and more are fresh anonymous mappings backed by transparent huge pages: on
+// the machines bdl runs on, first-touching 4 KiB pages costs far more than writing
+// memory already mapped, and a fresh mapping reads as zeros without being touched
+// (a zero tensor of gradients that a loaded model may never use costs nothing).
 class Storage {
  public:
   explicit Storage(size_t bytes);
@@ -46,6 +48,9 @@ class Storage {
 
   void* data() const { return data_; }
   size_t bytes() const { return bytes_; }
+  // Whether the block was zero-filled when allocated (a fresh mapping); only
+  // meaningful before anything writes to it.
+  bool allocated_zeroed() const { return mapped_ != 0; }
 
   // Storage blocks allocated by this process so far: tests use it to check that
   // a training iteration after the first allocates none.
@@ -54,6 +59,8 @@ class Storage {
  private:
   void* data_ = nullptr;
   size_t bytes_ = 0;
+  void* mapping_ = nullptr;  // the anonymous mapping of a large block
+  size_t mapped_ = 0;
 };
 
 // A physical arrangement of a tensor's elements other than strided row-major,
