@@ -1,6 +1,5 @@
 // bdl import (ONNX -> bdl) and bdl export (bdl -> ONNX), and the loader that lets
 // predict, eval and info take either format.
-#include <filesystem>
 #include <ostream>
 
 #include "bdl/cli/commands.h"
@@ -39,7 +38,6 @@ Imported import_onnx(const std::string& path) {
 }  // namespace
 
 io::LoadedModel load_model_file(const std::string& path) {
-  BDL_CHECK(std::filesystem::is_regular_file(path), path, ": no such file");
   if (io::looks_like_native_model(path)) return io::load_model(path);
   if (path.size() > 5 && path.substr(path.size() - 5) == ".onnx") {
     return import_onnx(path).model;

@@ -2,6 +2,7 @@
 #include <sys/wait.h>
 
 #include <array>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -10,6 +11,8 @@
 
 #include "bdl/cli/commands.h"
 #include "bdl/core/error.h"
+#include "bdl/io/npy.h"
+#include "bdl/onnx/import.h"
 
 namespace bdl::cli {
 namespace {
@@ -115,7 +118,7 @@ TEST(BdlCommand, BadInputIsOneLineAndNonZeroExit) {
       {"train --bogus-flag 1",
        "bdl: error: The following arguments were not expected: 1 --bogus-flag\n"},
       {"frobnicate",
-       "bdl: error: unknown command 'frobnicate' (commands: train, predict, eval, info, split)\n"},
+       "bdl: error: unknown command 'frobnicate' (commands: train, predict, eval, info, split, import, export)\n"},
       {"train --resume", "bdl: error: --resume: needs --checkpoint DIR\n"},
       {"eval --model /nonexistent.bdl",
        "bdl: error: /nonexistent.bdl: cannot open: No such file or directory\n"},
@@ -253,6 +256,45 @@ TEST(BdlCommand, ResumedTrainingSavesTheSameModelAndItRuns) {
   EXPECT_NE(r.stderr_text.find("samples of shape [10], the model takes [1, 28, 28]"),
             std::string::npos)
       << r.stderr_text;
+  fs::remove_all(dir);
+}
+
+// An ONNX model from ONNX's test data: imported to bdl's format, exported back
+// to ONNX; predict gives ONNX's expected output from all three files.
+TEST(BdlCommand, ImportExportAndPredictOnOnnx) {
+  namespace fs = std::filesystem;
+  const fs::path test = "/usr/share/libonnx-testdata/data/pytorch-converted/test_Conv2d";
+  const fs::path dir = fs::temp_directory_path() / ("bdl_onnx_cli_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const std::string original = (test / "model.onnx").string();
+  const std::string imported = (dir / "conv.bdl").string();
+  const std::string exported = (dir / "conv.onnx").string();
+  auto r = run_bdl("import " + original + " -o " + imported);
+  ASSERT_EQ(r.exit_code, 0) << r.stderr_text;
+  r = run_bdl("export " + imported + " -o " + exported);
+  ASSERT_EQ(r.exit_code, 0) << r.stderr_text;
+  const Tensor x = onnx::read_tensor((test / "test_data_set_0" / "input_0.pb").string());
+  const Tensor want = onnx::read_tensor((test / "test_data_set_0" / "output_0.pb").string());
+  io::write_npy(x, (dir / "x.npy").string());
+  for (const std::string& model : {original, imported, exported}) {
+    SCOPED_TRACE(model);
+    const std::string y = (dir / "y.npy").string();
+    r = run_bdl("predict --model " + model + " --input " + (dir / "x.npy").string() +
+                " --output " + y);
+    ASSERT_EQ(r.exit_code, 0) << r.stderr_text;
+    const Tensor got = io::read_npy(y);
+    ASSERT_EQ(got.shape(), want.shape());
+    const auto g = got.span_f32();
+    const auto w = want.span_f32();
+    for (size_t i = 0; i < w.size(); ++i) {
+      ASSERT_NEAR(g[i], w[i], 1e-4 + 1e-3 * std::fabs(w[i])) << "element " << i;
+    }
+  }
+  // Not a model in either format: the file is named.
+  r = run_bdl("import " + (dir / "x.npy").string() + " -o " + (dir / "bad.bdl").string());
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.stderr_text.find("x.npy: not an ONNX model"), std::string::npos) << r.stderr_text;
   fs::remove_all(dir);
 }
 

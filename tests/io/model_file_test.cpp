@@ -18,7 +18,10 @@
 #include "bdl/nn/concat.h"
 #include "bdl/nn/conv2d.h"
 #include "bdl/nn/dropout.h"
+#include "bdl/nn/elementwise.h"
 #include "bdl/nn/embedding.h"
+#include "bdl/nn/matmul.h"
+#include "bdl/nn/shape_ops.h"
 #include "bdl/nn/graph.h"
 #include "bdl/nn/linear.h"
 #include "bdl/nn/lrn.h"
@@ -183,6 +186,19 @@ std::vector<std::unique_ptr<nn::Module>> one_of_each() {
   out.push_back(std::make_unique<SoftPlus>(2.f, 15.f));
   out.push_back(std::make_unique<Tanh>());
   out.push_back(std::make_unique<TimeDistributed>(std::make_unique<Linear>(3, 2)));
+  out.push_back(std::make_unique<Binary>(BinaryOp::div));
+  out.push_back(std::make_unique<Binary>(BinaryOp::pow, Shape{3, 1}, true, true));
+  out.push_back(std::make_unique<Binary>(BinaryOp::max, Shape{2}, false, false));
+  out.push_back(std::make_unique<Unary>(UnaryOp::selu, 1.5f, 1.1f));
+  out.push_back(std::make_unique<MatMul>(Shape{4, 2}));
+  out.push_back(std::make_unique<MatMul>());
+  out.push_back(std::make_unique<View>(Shape{3, -1}));
+  out.push_back(std::make_unique<Transpose>(std::vector<int64_t>{0, 2, 1}));
+  out.push_back(std::make_unique<Slice>(std::vector<int64_t>{1}, std::vector<int64_t>{-3},
+                                        std::vector<int64_t>{INT64_MAX}, std::vector<int64_t>{2}));
+  out.push_back(std::make_unique<Pad>(std::vector<int64_t>{0, 1, 0, 2}, PadMode::edge));
+  out.push_back(std::make_unique<Gather>(1, std::vector<int64_t>{0, -1, 2}, Shape{3}));
+  out.push_back(std::make_unique<Reduce>(ReduceOp::mean, std::vector<int64_t>{1, 2}, false));
   return out;
 }
 

@@ -1,5 +1,8 @@
 #include "bdl/nn/conv2d.h"
 
+#include <algorithm>
+#include <cmath>
+
 #include "support/layer_case.h"
 
 namespace bdl::testing {
@@ -120,8 +123,14 @@ TEST(Conv2d, AutomaticAlgorithmMatchesDirectConvolution) {
   const auto direct = run(kernels::ConvAlgorithm::direct, nullptr);
   const auto automatic = run(kernels::ConvAlgorithm::automatic, &automatic_impl);
   kernels::set_conv_algorithm(kernels::ConvAlgorithm::automatic);
+  // The weight gradient sums 12544 products per element (magnitude ~40): an
+  // element near 0 can only be compared to the tensor's scale, so the absolute
+  // tolerance is 1e-5 of the largest element (Winograd's rounding differs by CPU:
+  // AVX-512 with AMX gives 2e-4 on an element of 0.31 out of ~40).
   for (size_t i = 0; i < direct.size(); ++i) {
-    EXPECT_TRUE(all_close(automatic[i], direct[i], 1e-4, 1e-4))
+    float scale = 0.f;
+    for (float v : direct[i].span_f32()) scale = std::max(scale, std::fabs(v));
+    EXPECT_TRUE(all_close(automatic[i], direct[i], 1e-4, std::max(1e-4, 1e-5 * scale)))
         << "output " << i << " with " << automatic_impl;
   }
   if (kernels::backend_isa().find("avx512") != std::string::npos) {
