@@ -230,7 +230,14 @@ Value Context::constant(Tensor t) {
   return v;
 }
 
-Value Context::add(std::unique_ptr<nn::Module> module, const std::vector<Value>& from) {
+Value Context::add(std::unique_ptr<nn::Module> module, const std::vector<Value>& from,
+                   bool takes_integers) {
+  for (const Value& v : from) {
+    if (v.integer && !takes_integers) {
+      unsupported("integer data computed at run time feeds a ", module->type(),
+                  "; bdl computes in float32 and reads integers only as embedding indices");
+    }
+  }
   std::string name = node_.name().empty() ? detail::concat(node_.op_type(), "_", index_)
                                           : node_.name();
   if (modules_++ > 0) name = detail::concat(name, "/", modules_);
@@ -294,6 +301,7 @@ Value Context::add(std::unique_ptr<nn::Module> module, const std::vector<Value>&
   // By default the batch stays where it was when the rank does not change.
   if (!from.empty() && from[0].batch_axis >= 0 && from[0].shape.size() == shape.size()) {
     v.batch_axis = from[0].batch_axis;
+    v.batch_merged = from[0].batch_merged;
   }
   v.shape = std::move(shape);
   return v;

@@ -27,6 +27,12 @@ struct Value {
   // the import batch size; reshapes express the batch dimension as -1 so that
   // the graph runs on any batch size.
   int batch_axis = -1;
+  // Whether other dimensions were folded into the batch one (a flatten of
+  // (N, T, C) to (N*T, C)): its size then says nothing about where it goes.
+  bool batch_merged = false;
+  // Integer data at run time (token ids from an int64 input): bdl carries it as
+  // float32 values, which only an embedding lookup (Gather) and Cast may read.
+  bool integer = false;
   bool is_constant() const { return constant.defined(); }
 };
 
@@ -69,7 +75,8 @@ class Context {
   // every input is a constant the module runs now and its output is a constant
   // (shape arithmetic, folded expressions); otherwise every input must be a
   // graph value.
-  Value add(std::unique_ptr<nn::Module> module, const std::vector<Value>& from);
+  Value add(std::unique_ptr<nn::Module> module, const std::vector<Value>& from,
+            bool takes_integers = false);
   // A constant value (not trainable).
   static Value constant(Tensor t);
   void set_output(size_t i, Value v);

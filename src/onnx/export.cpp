@@ -111,6 +111,8 @@ class Emitter {
  private:
   std::string emit_leaf(Module& m, const std::vector<std::string>& in,
                         const std::vector<Shape>& shapes, const std::string& path);
+  std::string emit_recurrent(Module& m, const Attributes& a, const std::string& x,
+                             const std::string& path);
 
   ::onnx::GraphProto& g_;
   std::set<std::string> used_;
@@ -172,6 +174,21 @@ std::string Emitter::emit(Module& m, const std::vector<std::string>& in,
     auto& n = node("Concat", branches, path, &out);
     attr(n, "axis", a.integer("dim"));
     return out;
+  }
+  if (m.type() == "TimeDistributed") {
+    // (N, T, ...) -> (N*T, ...) through the module -> (N, T, ...).
+    Module& inner = *m.children().at(0);
+    const Shape& s = shapes.at(0);
+    std::vector<int64_t> folded{-1};
+    folded.insert(folded.end(), s.begin() + 2, s.end());
+    const std::string flat = op("Reshape", {in.at(0), ints(folded, path + ".fold")}, path);
+    Shape inner_shape{s[0] * s[1]};
+    inner_shape.insert(inner_shape.end(), s.begin() + 2, s.end());
+    const std::string y = emit(inner, {flat}, {inner_shape}, join(path, inner, 0));
+    const Shape out = inner.output_shape(inner_shape);
+    std::vector<int64_t> unfolded{-1, s[1]};
+    unfolded.insert(unfolded.end(), out.begin() + 1, out.end());
+    return op("Reshape", {y, ints(unfolded, path + ".unfold")}, path);
   }
   if (!m.children().empty()) {
     fail(path, ": a ", m.type(), " has no ONNX form (export supports Sequential, Graph and Concat containers)");
@@ -399,7 +416,75 @@ std::string Emitter::emit_leaf(Module& m, const std::vector<std::string>& in,
     attr(n, "keepdims", keep);
     return out;
   }
+  if (type == "Embedding") {
+    // bdl's ids are float32 values; ONNX's Gather takes integer indices.
+    std::string ids;
+    attr(node("Cast", {x}, path, &ids), "to", int64_t{::onnx::TensorProto::INT64});
+    return op("Gather", {initializer(parameter(m, "weight"), path + ".weight"), ids}, path);
+  }
+  if (type == "LSTM" || type == "GRU") return emit_recurrent(m, a, x, path);
   fail(path, ": a ", type, " layer has no ONNX export");
+}
+
+// bdl's recurrent layers are batch-first with PyTorch's gate order; ONNX's LSTM
+// and GRU are time-major (before opset 14) with gates i, o, f, c and z, r, h.
+std::string Emitter::emit_recurrent(Module& m, const Attributes& a, const std::string& x,
+                                    const std::string& path) {
+  const bool lstm = m.type() == "LSTM";
+  const int64_t gates = lstm ? 4 : 3;
+  const int64_t hidden = a.integer("hidden_size");
+  const int64_t input = a.integer("input_size");
+  // Block i of ONNX's weights is block order[i] of bdl's.
+  const std::vector<int64_t> order = lstm ? std::vector<int64_t>{0, 3, 1, 2}
+                                          : std::vector<int64_t>{1, 0, 2};
+  auto reorder = [&](const Tensor& t, int64_t cols) {
+    Tensor out = Tensor::empty({1, gates * hidden, cols});
+    const float* src = t.f32();
+    float* dst = out.f32();
+    const int64_t block = hidden * cols;
+    for (int64_t i = 0; i < gates; ++i) {
+      std::memcpy(dst + i * block, src + order[static_cast<size_t>(i)] * block,
+                  static_cast<size_t>(block) * sizeof(float));
+    }
+    return out;
+  };
+  const std::string w = initializer(reorder(parameter(m, "weight_ih_l0"), input), path + ".W");
+  const std::string r = initializer(reorder(parameter(m, "weight_hh_l0"), hidden), path + ".R");
+  std::vector<std::string> args{op("Transpose", {x}, path), w, r};
+  // The Transpose above swaps batch and time.
+  g_.mutable_node(g_.node_size() - 1)->add_attribute()->CopyFrom([] {
+    ::onnx::AttributeProto p;
+    p.set_name("perm");
+    p.set_type(::onnx::AttributeProto::INTS);
+    for (int64_t v : {1, 0, 2}) p.add_ints(v);
+    return p;
+  }());
+  if (a.flag("bias", true)) {
+    const Tensor bi = reorder(parameter(m, "bias_ih_l0"), 1);
+    const Tensor bh = reorder(parameter(m, "bias_hh_l0"), 1);
+    Tensor b = Tensor::empty({1, 2 * gates * hidden});
+    std::memcpy(b.f32(), bi.f32(), static_cast<size_t>(gates * hidden) * sizeof(float));
+    std::memcpy(b.f32() + gates * hidden, bh.f32(), static_cast<size_t>(gates * hidden) * sizeof(float));
+    args.push_back(initializer(b, path + ".B"));
+  }
+  auto* n = g_.add_node();
+  n->set_op_type(lstm ? "LSTM" : "GRU");
+  n->set_name(fresh(path + "/" + n->op_type()));
+  for (const auto& i : args) n->add_input(i);
+  const std::string y = fresh(path + "/Y");
+  const std::string y_h = fresh(path + "/Y_h");
+  n->add_output(y);
+  n->add_output(y_h);
+  attr(*n, "hidden_size", hidden);
+  if (!lstm) attr(*n, "linear_before_reset", int64_t{1});
+  if (a.flag("return_sequences", false)) {
+    // Y (T, 1, N, H) -> (T, N, H) -> (N, T, H).
+    const std::string squeezed = op("Squeeze", {y, ints({1}, path + ".axes")}, path);
+    std::string out;
+    attr(node("Transpose", {squeezed}, path, &out), "perm", std::vector<int64_t>{1, 0, 2});
+    return out;
+  }
+  return op("Squeeze", {y_h, ints({0}, path + ".axes")}, path);  // (1, N, H) -> (N, H)
 }
 
 void set_shape(::onnx::ValueInfoProto& v, const std::string& name, const Shape& sample) {

@@ -32,11 +32,13 @@ Shape input_shape(const ::onnx::ValueInfoProto& info, const std::string& file, i
     throw Unsupported(file + ": input '" + info.name() + "' is not a tensor");
   }
   const auto& t = type.tensor_type();
-  if (t.elem_type() != ::onnx::TensorProto::FLOAT) {
+  const bool ids = t.elem_type() == ::onnx::TensorProto::INT64 ||
+                   t.elem_type() == ::onnx::TensorProto::INT32;
+  if (t.elem_type() != ::onnx::TensorProto::FLOAT && !ids) {
     throw Unsupported(file + ": input '" + info.name() + "' has element type " +
                       ::onnx::TensorProto::DataType_Name(
                           static_cast<::onnx::TensorProto::DataType>(t.elem_type())) +
-                      "; bdl models take float32 inputs");
+                      "; bdl models take float32 inputs (and integer ids)");
   }
   BDL_CHECK(t.has_shape(), file, ": input '", info.name(), "' has no shape");
   Shape shape;
@@ -111,6 +113,8 @@ ImportedModel convert(const ::onnx::ModelProto& model, const std::string& file,
     Value v;
     v.shape = input_shape(in, file, options.batch);
     if (!v.shape.empty()) v.batch_axis = 0;
+    const int type = in.type().tensor_type().elem_type();
+    v.integer = type == ::onnx::TensorProto::INT64 || type == ::onnx::TensorProto::INT32;
     v.node = out.graph->add_input(in.name());
     out.input_names.push_back(in.name());
     out.input_shapes.push_back(v.shape);

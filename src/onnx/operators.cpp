@@ -12,6 +12,7 @@
 #include "bdl/nn/conv2d.h"
 #include "bdl/nn/dropout.h"
 #include "bdl/nn/elementwise.h"
+#include "bdl/nn/embedding.h"
 #include "bdl/nn/linear.h"
 #include "bdl/nn/lrn.h"
 #include "bdl/nn/matmul.h"
@@ -61,22 +62,28 @@ Value reshape_to(Context& c, const Value& v, const Shape& out, int out_batch) {
   if (v.is_constant()) return c.add(make<nn::View>(out), {v});
   Value r;
   if (out_batch == 0 && v.batch_axis == 0 && out[0] == v.shape[0]) {
-    r = c.add(make<nn::Reshape>(Shape(out.begin() + 1, out.end())), {v});
+    r = c.add(make<nn::Reshape>(Shape(out.begin() + 1, out.end())), {v}, true);
   } else if (out_batch >= 0 && v.batch_axis >= 0) {
     Shape dynamic = out;
     dynamic[static_cast<size_t>(out_batch)] = -1;
-    r = c.add(make<nn::View>(dynamic), {v});
+    r = c.add(make<nn::View>(dynamic), {v}, true);
   } else {
-    r = c.add(make<nn::View>(out), {v});
+    r = c.add(make<nn::View>(out), {v}, true);
   }
   r.batch_axis = v.batch_axis >= 0 ? out_batch : -1;
+  r.batch_merged = r.batch_axis >= 0 &&
+                   (v.batch_merged || out[static_cast<size_t>(out_batch)] !=
+                                          v.shape[static_cast<size_t>(v.batch_axis)]);
+  r.integer = v.integer;  // a reshape moves ids without computing on them
   return r;
 }
 
 // Where the batch dimension of `in` lands in `out` when a reshape keeps the
 // dimensions before it: the output dimension whose leading product matches.
-int reshaped_batch_axis(const Shape& in, int batch_axis, const Shape& out) {
-  if (batch_axis < 0) return -1;
+int reshaped_batch_axis(const Value& v, const Shape& out) {
+  const Shape& in = v.shape;
+  const int batch_axis = v.batch_axis;
+  if (batch_axis < 0 || v.batch_merged) return -1;
   const int64_t before = shape_numel(std::span(in).first(static_cast<size_t>(batch_axis)));
   int64_t prefix = 1;
   for (size_t k = 0; k < out.size(); ++k) {
@@ -479,14 +486,16 @@ void reshape(Context& c) {
   if (shape_numel(target) != total) {
     c.invalid("cannot reshape ", shape_str(x.shape), " to ", shape_str(target));
   }
-  const int batch = reshaped_batch_axis(x.shape, x.batch_axis, target);
+  const int batch = reshaped_batch_axis(x, target);
   if (batch < 0 && infer >= 0 && x.batch_axis >= 0 && !x.is_constant()) {
     // The batch merges with other dimensions: where the model asked for -1 it
     // stays -1, which takes whatever batch size comes.
     Shape dynamic = target;
     dynamic[static_cast<size_t>(infer)] = -1;
-    Value y = c.add(make<nn::View>(dynamic), {x});
+    Value y = c.add(make<nn::View>(dynamic), {x}, true);
     y.batch_axis = infer;
+    y.batch_merged = true;
+    y.integer = x.integer;
     c.set_output(0, y);
     return;
   }
@@ -562,9 +571,26 @@ void transpose(Context& c) {
 }
 
 void gather(Context& c) {
+  const Value& x = c.input(0);
+  const Value& index = c.input(1);
+  if (x.is_constant() && !index.is_constant()) {
+    // A lookup table indexed at run time: an embedding (ids arrive as float32).
+    const int64_t axis = c.integer("axis", 0);
+    if (x.shape.size() != 2 || (axis != 0 && axis != -2)) {
+      c.unsupported("a run-time index into a table of shape ", shape_str(x.shape),
+                    " along axis ", axis, " (bdl's Embedding looks up rows of a matrix)");
+    }
+    if (x.constant.dtype() != DType::f32) c.unsupported("an integer lookup table");
+    auto m = std::make_unique<nn::Embedding>(
+        nn::EmbeddingOptions{.num_embeddings = x.shape[0], .embedding_dim = x.shape[1]});
+    copy_into(m->weight(), x.constant, c, "the table");
+    Value y = c.add(std::move(m), {index}, /*takes_integers=*/true);
+    y.batch_axis = index.batch_axis;
+    c.set_output(0, y);
+    return;
+  }
   const Tensor& idx = c.constant_input(1, "the indices");
   auto indices = to_integers(idx);
-  const Value& x = c.input(0);
   const int64_t axis = normalize_axis(c, c.integer("axis", 0), x.shape.size());
   Value y = c.add(make<nn::Gather>(axis, std::move(indices), idx.shape()), {x});
   y.batch_axis = x.batch_axis < 0 || x.batch_axis == axis ? -1
@@ -858,18 +884,25 @@ void shape(Context& c) {
 void cast(Context& c) {
   const Value& x = c.input(0);
   const int64_t to = c.integer("to", 0);
-  if (to == ::onnx::TensorProto::FLOAT) {
-    if (x.is_constant() && x.constant.dtype() == DType::i64) {
+  const bool to_integer = to == ::onnx::TensorProto::INT64 || to == ::onnx::TensorProto::INT32;
+  if (x.is_constant()) {
+    if (to == ::onnx::TensorProto::FLOAT) {
       const auto v = to_floats(x.constant);
       c.set_output(0, Context::constant(Tensor::from_vector(std::span<const float>(v), x.shape)));
-    } else {
-      c.set_output(0, x.is_constant() ? x : c.add(make<nn::Identity>(), {x}));
+      return;
     }
-    return;
+    if (to_integer) {
+      const auto v = to_integers(x.constant);
+      c.set_output(0, Context::constant(Tensor::from_vector(std::span<const int64_t>(v), x.shape)));
+      return;
+    }
   }
-  if ((to == ::onnx::TensorProto::INT64 || to == ::onnx::TensorProto::INT32) && x.is_constant()) {
-    const auto v = to_integers(x.constant);
-    c.set_output(0, Context::constant(Tensor::from_vector(std::span<const int64_t>(v), x.shape)));
+  // Run-time values stay float32: a cast to float is the identity, and a cast to
+  // an integer type marks the value as integer (embedding indices).
+  if (to == ::onnx::TensorProto::FLOAT || to_integer) {
+    Value y = c.add(make<nn::Identity>(), {x}, /*takes_integers=*/true);
+    y.integer = to_integer;
+    c.set_output(0, y);
     return;
   }
   c.unsupported("a cast to ", ::onnx::TensorProto::DataType_Name(
