@@ -3,13 +3,14 @@
 #include <ostream>
 
 #include "bdl/cli/commands.h"
-#include "cli/load.h"
 #include "bdl/core/threads.h"
 #include "bdl/io/model_file.h"
 #include "bdl/kernels/backend.h"
 #include "bdl/models/zoo.h"
+#include "bdl/nn/graph.h"
 #include "bdl/nn/module.h"
 #include "bdl/nn/sequential.h"
+#include "cli/load.h"
 
 namespace bdl::cli {
 namespace {
@@ -20,10 +21,34 @@ int64_t parameter_count(nn::Module& m) {
   return n;
 }
 
+void print_row(nn::Module& m, const std::string& path, const Shape& in, const Shape& shape,
+               double flops, std::ostream& out);
+
 // One row per layer; Sequential containers down to depth 2 are opened (a ResNet
-// stage shows its blocks), other containers are one row.
+// stage shows its blocks), and a model that is one Graph (an imported ONNX
+// model) shows its nodes; other containers are one row.
 void print_rows(nn::Module& m, const std::string& path, Shape& shape, int depth,
                 std::ostream& out) {
+  auto* graph = dynamic_cast<nn::Graph*>(&m);
+  if (graph != nullptr && depth == 0 && graph->arity() == 1) {
+    std::vector<Shape> shapes(graph->node_count());
+    for (size_t i = 0; i < graph->node_count(); ++i) {
+      const auto node = static_cast<nn::Graph::Node>(i);
+      nn::Module* mod = graph->module(node);
+      if (mod == nullptr) {
+        shapes[i] = shape;
+        continue;
+      }
+      std::vector<Shape> in;
+      for (auto f : graph->inputs_of(node)) in.push_back(shapes[static_cast<size_t>(f)]);
+      auto* multi = dynamic_cast<nn::MultiInputModule*>(mod);
+      shapes[i] = multi ? multi->output_shape_many(in) : mod->output_shape(in.at(0));
+      const std::string name = mod->name().empty() ? std::to_string(i) : mod->name();
+      print_row(*mod, name, in.at(0), shapes[i], multi ? 0.0 : mod->flops(in.at(0)), out);
+    }
+    shape = shapes.at(static_cast<size_t>(graph->output_node()));
+    return;
+  }
   auto* seq = dynamic_cast<nn::Sequential*>(&m);
   if (seq != nullptr && depth < 2) {
     auto kids = seq->children();
@@ -34,7 +59,13 @@ void print_rows(nn::Module& m, const std::string& path, Shape& shape, int depth,
     return;
   }
   const double flops = m.flops(shape);
+  const Shape in = shape;
   shape = m.output_shape(shape);
+  print_row(m, path, in, shape, flops, out);
+}
+
+void print_row(nn::Module& m, const std::string& path, const Shape& /*in*/, const Shape& shape,
+               double flops, std::ostream& out) {
   std::string what = m.describe();
   if (what.size() > 44) what = what.substr(0, 41) + "...";
   char line[256];

@@ -20,6 +20,7 @@
 #include "bdl/nn/cross_entropy.h"
 #include "bdl/optim/optimizer.h"
 #include "bdl/optim/sgd.h"
+#include "cli/load.h"
 #include "cli/recipe.h"
 #include "io/file.h"
 
@@ -70,7 +71,11 @@ void validate(const TrainArgs& a) {
   BDL_CHECK(a.sync_every > 0, "--sync-every: must be a positive integer, got ", a.sync_every);
   BDL_CHECK(a.comm_timeout_ms >= 100, "--comm-timeout-ms: must be at least 100, got ",
             a.comm_timeout_ms);
-  const auto& info = models::find(a.model);  // throws, listing the known models
+  // A zoo name (checked here, listing the zoo when unknown), or a model file.
+  const bool from_file = std::filesystem::is_regular_file(a.model);
+  const models::ModelInfo no_info{};
+  const auto& info = from_file ? no_info : models::find(a.model);
+  BDL_CHECK(!from_file || !a.image_size, "--image-size: not with a model file (", a.model, ")");
   make_method(a);                            // checks --optimizer and its options
   make_schedule(a);                          // checks --schedule and --warmup-epochs
   BDL_CHECK(!a.scale_lr_from || *a.scale_lr_from > 0,
@@ -111,7 +116,28 @@ int train_on(const TrainArgs& a, dist::Communicator& comm, std::ostream& all_out
                                                        : kernels::Precision::fp32);
   manual_seed(a.seed);
 
-  const auto& info = models::find(a.model);
+  // The model: a zoo architecture with fresh weights, or a model file (bdl's
+  // format or ONNX) to train further, such as an imported pre-trained network.
+  const bool from_file = std::filesystem::is_regular_file(a.model);
+  models::ModelInfo info{};
+  std::unique_ptr<nn::Module> loaded;
+  if (from_file) {
+    io::LoadedModel m = load_model_file(a.model);
+    BDL_CHECK(!m.info.input_shape.empty(), a.model,
+              ": the file does not record its input shape, so it cannot be trained here");
+    info.name = a.model;
+    info.description = m.info.description.empty() ? "a saved model" : m.info.description;
+    info.sample = m.info.input_shape;
+    Shape in = info.sample;
+    in.insert(in.begin(), 1);
+    const Shape out = m.model->output_shape(in);
+    BDL_CHECK(out.size() == 2, a.model, ": output of shape ", shape_str(out),
+              " is not (batch, classes)");
+    info.default_classes = out[1];
+    loaded = std::move(m.model);
+  } else {
+    info = models::find(a.model);
+  }
   data::Dataset train, test;
   int64_t classes = 10;
   std::string source;
@@ -148,7 +174,13 @@ int train_on(const TrainArgs& a, dist::Communicator& comm, std::ostream& all_out
 
   BDL_CHECK(a.batch_size % comm.size() == 0, "--batch-size: ", a.batch_size,
             " is not divisible by the ", comm.size(), " workers");
-  auto model = models::make(a.model, classes);
+  if (from_file) {
+    BDL_CHECK(train.sample_shape() == info.sample, a.model, ": the model takes samples of shape ",
+              shape_str(info.sample), ", the data has ", shape_str(train.sample_shape()));
+    BDL_CHECK(classes <= info.default_classes, a.model, ": the model has ", info.default_classes,
+              " outputs for ", classes, " classes");
+  }
+  auto model = from_file ? std::move(loaded) : models::make(a.model, classes);
   if (a.image_size) {
     Shape in = train.sample_shape();
     in.insert(in.begin(), 1);

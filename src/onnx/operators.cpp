@@ -108,6 +108,11 @@ Value binary(Context& c, nn::BinaryOp op, const Value& a, const Value& b) {
     m->constant().copy_from(k.constant);
     return c.add(std::move(m), {a.is_constant() ? b : a});
   }
+  if (op == nn::BinaryOp::add && a.shape == b.shape) {
+    // Same shapes (a residual connection): Add works in the layout the
+    // convolutions leave, where Binary would convert both to plain.
+    return c.add(make<nn::Add>(), {a, b});
+  }
   return c.add(make<nn::Binary>(op), {a, b});
 }
 

@@ -16,7 +16,9 @@ int main(int argc, char** argv) {
   auto* train_cmd = app.add_subcommand("train", "Train a model of the zoo");
   std::string model_names;
   for (const auto& n : bdl::models::names()) model_names += (model_names.empty() ? "" : ", ") + n;
-  train_cmd->add_option("--model", train.model, "Model: " + model_names)->capture_default_str();
+  train_cmd->add_option("--model", train.model,
+                       "Model: " + model_names + ", or a model file (.bdl, .onnx) to train further")
+      ->capture_default_str();
   train_cmd->add_option("--data", train.data, "fashion-mnist, or a directory of IDX files")
       ->capture_default_str();
   train_cmd->add_option("--epochs", train.epochs, "Epochs to train")->capture_default_str();
