@@ -807,6 +807,34 @@ void reduce_composed(Context& c, std::optional<nn::UnaryOp> before, bool square,
   c.set_output(0, v);
 }
 
+// LayerNormalization (opset 17) as its definition composes it: normalise over
+// the dimensions from `axis` on with the biased variance, then scale and shift
+// (both trainable when initializers).
+void layer_norm(Context& c) {
+  const Value& x = c.input(0);
+  const auto rank = x.shape.size();
+  const int64_t axis = normalize_axis(c, c.integer("axis", -1), rank);
+  std::vector<int64_t> axes;
+  for (auto d = static_cast<size_t>(axis); d < rank; ++d) axes.push_back(static_cast<int64_t>(d));
+  const float eps = c.real("epsilon", 1e-5f);
+  auto mean_of = [&](const Value& v) {
+    return c.add(make<nn::Reduce>(nn::ReduceOp::mean, axes, true), {v});
+  };
+  const Value mean = mean_of(x);
+  const Value centred = binary(c, nn::BinaryOp::sub, x, mean);
+  const Value var = mean_of(c.add(make<nn::Binary>(nn::BinaryOp::mul), {centred, centred}));
+  const Value std_dev =
+      c.add(make<nn::Unary>(nn::UnaryOp::sqrt),
+            {binary(c, nn::BinaryOp::add, var, Context::constant(Tensor::full({}, eps)))});
+  Value y = binary(c, nn::BinaryOp::div, centred, std_dev);
+  y = binary(c, nn::BinaryOp::mul, y, c.input(1));
+  if (c.has_input(2)) y = binary(c, nn::BinaryOp::add, y, c.input(2));
+  c.set_output(0, y);
+  // The optional outputs: the mean and 1 / standard deviation, kept dimensions.
+  if (c.output_used(1)) c.set_output(1, mean);
+  if (c.output_used(2)) c.set_output(2, c.add(make<nn::Unary>(nn::UnaryOp::reciprocal), {std_dev}));
+}
+
 void constant_of_shape(Context& c) {
   const auto shape = c.integers_input(0, "the shape");
   for (int64_t d : shape) {
@@ -961,6 +989,7 @@ const std::map<std::string, Converter>& converters() {
       {"HardSigmoid",
        [](Context& c) { unary_fn(c, UnaryOp::hard_sigmoid, c.real("alpha", 0.2f), c.real("beta", 0.5f)); }},
       {"Identity", &identity},
+      {"LayerNormalization", &layer_norm},
       {"LeakyRelu", [](Context& c) { unary(c, make<nn::LeakyReLU>(c.real("alpha", 0.01f))); }},
       {"Log", [](Context& c) { unary_fn(c, UnaryOp::log); }},
       {"LogSoftmax", [](Context& c) { softmax(c, true); }},
