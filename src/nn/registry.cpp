@@ -9,6 +9,7 @@
 #include "bdl/nn/batch_norm.h"
 #include "bdl/nn/concat.h"
 #include "bdl/nn/conv2d.h"
+#include "bdl/nn/conv_transpose2d.h"
 #include "bdl/nn/dropout.h"
 #include "bdl/nn/elementwise.h"
 #include "bdl/nn/embedding.h"
@@ -63,6 +64,7 @@ const std::map<std::string, Factory>& factories() {
       {"Binary", leaf(&Binary::create)},
       {"Concat", &Concat::create},
       {"Conv2d", leaf(&Conv2d::create)},
+      {"ConvTranspose2d", leaf(&ConvTranspose2d::create)},
       {"Dropout", leaf(&Dropout::create)},
       {"ELU", leaf(&ELU::create)},
       {"Embedding", leaf(&Embedding::create)},

@@ -286,6 +286,20 @@ std::string Emitter::emit_leaf(Module& m, const std::vector<std::string>& in,
     attr(n, "group", a.integer("groups"));
     return out;
   }
+  if (type == "ConvTranspose2d") {
+    std::vector<std::string> args{x, initializer(parameter(m, "weight"), path + ".weight")};
+    if (a.flag("bias", true)) args.push_back(initializer(parameter(m, "bias"), path + ".bias"));
+    auto& n = node("ConvTranspose", args, path, &out);
+    const auto& p = a.integers("padding");
+    const auto pe = a.has("padding_end") ? a.integers("padding_end") : p;
+    attr(n, "kernel_shape", a.integers("kernel"));
+    attr(n, "strides", a.integers("stride"));
+    attr(n, "pads", std::vector<int64_t>{p[0], p[1], pe[0], pe[1]});
+    attr(n, "output_padding", a.integers("output_padding"));
+    attr(n, "dilations", a.integers("dilation"));
+    attr(n, "group", a.integer("groups"));
+    return out;
+  }
   if (type == "MaxPool2d" || type == "AvgPool2d") {
     const bool avg = type == "AvgPool2d";
     auto& n = node(avg ? "AveragePool" : "MaxPool", {x}, path, &out);

@@ -10,6 +10,7 @@
 #include "bdl/nn/activations.h"
 #include "bdl/nn/batch_norm.h"
 #include "bdl/nn/conv2d.h"
+#include "bdl/nn/conv_transpose2d.h"
 #include "bdl/nn/dropout.h"
 #include "bdl/nn/elementwise.h"
 #include "bdl/nn/embedding.h"
@@ -94,9 +95,7 @@ int reshaped_batch_axis(const Value& v, const Shape& out) {
   return -1;
 }
 
-// A binary operation of two values, either possibly constant. A constant
-// operand becomes the module's own tensor: trainable when it is an initializer.
-Value binary(Context& c, nn::BinaryOp op, const Value& a, const Value& b) {
+Value binary_nodes(Context& c, nn::BinaryOp op, const Value& a, const Value& b) {
   if (a.is_constant() && b.is_constant()) {
     auto m = make<nn::Binary>(op);
     return c.add(std::move(m), {a, b});
@@ -114,6 +113,23 @@ Value binary(Context& c, nn::BinaryOp op, const Value& a, const Value& b) {
     return c.add(make<nn::Add>(), {a, b});
   }
   return c.add(make<nn::Binary>(op), {a, b});
+}
+
+// A binary operation of two values, either possibly constant. A constant
+// operand becomes the module's own tensor: trainable when it is an initializer.
+// Broadcasting to a higher rank moves the batch dimension right.
+Value binary(Context& c, nn::BinaryOp op, const Value& a, const Value& b) {
+  Value y = binary_nodes(c, op, a, b);
+  if (y.is_constant()) return y;
+  y.batch_axis = -1;
+  for (const Value* v : {&a, &b}) {
+    if (!v->is_constant() && v->batch_axis >= 0) {
+      y.batch_axis = v->batch_axis + static_cast<int>(y.shape.size() - v->shape.size());
+      y.batch_merged = v->batch_merged;
+      break;
+    }
+  }
+  return y;
 }
 
 void binary_op(Context& c, nn::BinaryOp op) {
@@ -249,6 +265,87 @@ void conv(Context& c) {
               o.in_channels);
   }
   auto m = std::make_unique<nn::Conv2d>(o);
+  copy_into(m->weight(), weight, c, "weight");
+  if (o.bias) copy_into(m->bias(), c.constant_input(2, "the bias"), c, "bias");
+  c.set_output(0, from_2d(c, c.add(std::move(m), {as_2d(c, x)}), x.shape.size()));
+}
+
+// ConvTranspose: output_shape and auto_pad resolve to paddings (and output
+// padding where the requested output is larger than the paddings allow).
+void conv_transpose(Context& c) {
+  const Value& x = c.input(0);
+  const Tensor& weight = c.constant_input(1, "the weight");
+  const size_t spatial = x.shape.size() - 2;
+  if (x.shape.size() < 3 || x.shape.size() > 4 || weight.dim() != static_cast<int64_t>(x.shape.size())) {
+    c.unsupported(weight.dim() - 2, "-d transposed convolution; bdl has the 1-d and 2-d forms");
+  }
+  const int64_t groups = c.integer("group", 1);
+  if (groups < 1) c.invalid("group ", groups);
+  const Shape wk(weight.shape().begin() + 2, weight.shape().end());
+  if (c.integers("kernel_shape", wk) != wk) c.invalid("kernel_shape does not match the weight");
+  auto list = [&](const char* name, int64_t fallback, size_t count) {
+    auto v = c.integers(name, std::vector<int64_t>(count, fallback));
+    if (v.size() != count) c.invalid(name, " has ", v.size(), " entries, expected ", count);
+    return v;
+  };
+  auto strides = list("strides", 1, spatial);
+  auto dilations = list("dilations", 1, spatial);
+  auto out_pad = list("output_padding", 0, spatial);
+  auto pads = list("pads", 0, 2 * spatial);
+  for (size_t i = 0; i < spatial; ++i) {
+    if (strides[i] < 1 || dilations[i] < 1 || out_pad[i] < 0) c.invalid("bad strides, dilations or output_padding");
+  }
+  const std::string auto_pad = c.text("auto_pad", "NOTSET");
+  std::vector<int64_t> out_shape = c.integers("output_shape", {});
+  if (out_shape.size() > spatial) out_shape.erase(out_shape.begin(), out_shape.end() - static_cast<int64_t>(spatial));
+  if (out_shape.empty() && (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER")) {
+    for (size_t i = 0; i < spatial; ++i) out_shape.push_back(x.shape[2 + i] * strides[i]);
+  }
+  if (!out_shape.empty()) {
+    if (out_shape.size() != spatial) c.invalid("output_shape of ", out_shape.size(), " entries");
+    for (size_t i = 0; i < spatial; ++i) {
+      const int64_t total = strides[i] * (x.shape[2 + i] - 1) + out_pad[i] +
+                            (wk[i] - 1) * dilations[i] + 1 - out_shape[i];
+      if (total < 0) {  // a larger output than any padding gives: extend the end
+        out_pad[i] -= total;
+        pads[i] = pads[spatial + i] = 0;
+      } else if (auto_pad == "SAME_UPPER") {
+        pads[i] = total / 2;
+        pads[spatial + i] = total - total / 2;
+      } else {
+        pads[i] = total - total / 2;
+        pads[spatial + i] = total / 2;
+      }
+    }
+  }
+  for (int64_t p : pads) {
+    if (p < 0) c.invalid("negative pad ", p);
+  }
+  // 1-d as 2-d of height 1.
+  auto two = [&](const std::vector<int64_t>& v, size_t at, int64_t one) {
+    return spatial == 1 ? nn::Size2{one, v[at]} : nn::Size2{v[at], v[at + 1]};
+  };
+  nn::ConvTranspose2dOptions o;
+  o.in_channels = weight.shape()[0];
+  o.out_channels = weight.shape()[1] * groups;
+  o.kernel = spatial == 1 ? nn::Size2{1, wk[0]} : nn::Size2{wk[0], wk[1]};
+  o.stride = two(strides, 0, 1);
+  o.dilation = two(dilations, 0, 1);
+  o.output_padding = two(out_pad, 0, 0);
+  o.padding = two(pads, 0, 0);
+  const nn::Size2 end = two(pads, spatial, 0);
+  if (end != o.padding) o.padding_end = end;
+  o.groups = groups;
+  o.bias = c.has_input(2);
+  if (x.shape[1] != o.in_channels) {
+    c.invalid("input has ", x.shape[1], " channels, the weight ", weight.shape_str(), " expects ",
+              o.in_channels);
+  }
+  if (o.output_padding.h >= std::max(o.stride.h, o.dilation.h) ||
+      o.output_padding.w >= std::max(o.stride.w, o.dilation.w)) {
+    c.unsupported("an output larger than stride and dilation allow");
+  }
+  auto m = std::make_unique<nn::ConvTranspose2d>(o);
   copy_into(m->weight(), weight, c, "weight");
   if (o.bias) copy_into(m->bias(), c.constant_input(2, "the bias"), c, "bias");
   c.set_output(0, from_2d(c, c.add(std::move(m), {as_2d(c, x)}), x.shape.size()));
@@ -771,6 +868,18 @@ void lrn(Context& c) {
   unary(c, make<nn::LRN>(o));
 }
 
+// Where the batch dimension goes through a reduction over `axes` (all when
+// empty): gone when reduced, moved left by the dropped axes before it.
+int reduced_batch_axis(const Value& x, const std::vector<int64_t>& axes, bool keep) {
+  if (x.batch_axis < 0 || axes.empty()) return -1;
+  int before = 0;
+  for (int64_t a : axes) {
+    if (a == x.batch_axis) return -1;
+    before += a < x.batch_axis;
+  }
+  return keep ? x.batch_axis : x.batch_axis - before;
+}
+
 void reduce(Context& c, nn::ReduceOp op) {
   const Value& x = c.input(0);
   // ReduceSum takes its axes as an input from opset 13, the others from 18.
@@ -783,7 +892,10 @@ void reduce(Context& c, nn::ReduceOp op) {
     return;
   }
   for (auto& a : axes) a = normalize_axis(c, a, x.shape.size());
-  unary(c, make<nn::Reduce>(op, axes, c.integer("keepdims", 1) != 0));
+  const bool keep = c.integer("keepdims", 1) != 0;
+  Value y = c.add(make<nn::Reduce>(op, axes, keep), {x});
+  y.batch_axis = reduced_batch_axis(x, axes, keep);
+  c.set_output(0, y);
 }
 
 // The reductions ONNX defines as a function of a sum: before (on each element)
@@ -802,7 +914,9 @@ void reduce_composed(Context& c, std::optional<nn::UnaryOp> before, bool square,
   Value v = x;
   if (before) v = c.add(make<nn::Unary>(*before), {v});
   if (square) v = c.add(make<nn::Binary>(nn::BinaryOp::mul), {v, v});
-  v = c.add(make<nn::Reduce>(nn::ReduceOp::sum, axes, c.integer("keepdims", 1) != 0), {v});
+  const bool keep = c.integer("keepdims", 1) != 0;
+  v = c.add(make<nn::Reduce>(nn::ReduceOp::sum, axes, keep), {v});
+  v.batch_axis = reduced_batch_axis(x, axes, keep);
   if (after) v = c.add(make<nn::Unary>(*after), {v});
   c.set_output(0, v);
 }
@@ -972,6 +1086,7 @@ const std::map<std::string, Converter>& converters() {
       {"ConstantFill", &constant_fill},
       {"ConstantOfShape", &constant_of_shape},
       {"Conv", &conv},
+      {"ConvTranspose", &conv_transpose},
       {"Cos", [](Context& c) { unary_fn(c, UnaryOp::cos); }},
       {"Div", [](Context& c) { binary_op(c, BinaryOp::div); }},
       {"Dropout", &dropout},

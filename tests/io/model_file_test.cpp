@@ -18,6 +18,7 @@
 #include "bdl/nn/concat.h"
 #include "bdl/nn/conv2d.h"
 #include "bdl/nn/dropout.h"
+#include "bdl/nn/conv_transpose2d.h"
 #include "bdl/nn/elementwise.h"
 #include "bdl/nn/embedding.h"
 #include "bdl/nn/matmul.h"
@@ -186,6 +187,9 @@ std::vector<std::unique_ptr<nn::Module>> one_of_each() {
   out.push_back(std::make_unique<SoftPlus>(2.f, 15.f));
   out.push_back(std::make_unique<Tanh>());
   out.push_back(std::make_unique<TimeDistributed>(std::make_unique<Linear>(3, 2)));
+  out.push_back(std::make_unique<ConvTranspose2d>(ConvTranspose2dOptions{
+      .in_channels = 4, .out_channels = 2, .kernel = 3, .stride = 2, .padding = 1,
+      .padding_end = Size2{0, 2}, .output_padding = 1, .groups = 2}));
   out.push_back(std::make_unique<Binary>(BinaryOp::div));
   out.push_back(std::make_unique<Binary>(BinaryOp::pow, Shape{3, 1}, true, true));
   out.push_back(std::make_unique<Binary>(BinaryOp::max, Shape{2}, false, false));

@@ -10,6 +10,11 @@
 #include "bdl/core/random.h"
 #include "bdl/models/zoo.h"
 #include "bdl/nn/activations.h"
+#include "bdl/nn/conv_transpose2d.h"
+#include "bdl/nn/elementwise.h"
+#include "bdl/nn/graph.h"
+#include "bdl/nn/matmul.h"
+#include "bdl/nn/shape_ops.h"
 #include "bdl/nn/embedding.h"
 #include "bdl/nn/linear.h"
 #include "bdl/nn/recurrent.h"
@@ -249,6 +254,55 @@ TEST(OnnxExport, RecurrentLayersRoundTrip) {
   const Tensor x = Tensor::from_vector(ids, {3, 7});
   const Tensor want = model.forward(x).contiguous().clone();
   EXPECT_TRUE(all_close(imported.graph->forward(x), want, 1e-5, 1e-6));
+}
+
+// Every layer import builds on, in one graph: exported and imported back, and
+// accepted by onnx.checker.
+std::unique_ptr<nn::Graph> tensor_layers() {
+  global_rng().reseed(11);
+  auto g = std::make_unique<nn::Graph>();
+  auto x = g->add_input("x");  // (N, 2, 4, 4)
+  auto up = g->add(std::make_unique<nn::ConvTranspose2d>(nn::ConvTranspose2dOptions{
+                       .in_channels = 2, .out_channels = 4, .kernel = 3, .stride = 2, .padding = 1,
+                       .padding_end = nn::Size2{0, 1}, .output_padding = 1, .groups = 2}),
+                   {x}, "up");                                      // (N, 4, 9, 8)
+  auto t = g->add(std::make_unique<nn::Transpose>(std::vector<int64_t>{0, 1, 3, 2}), {up});
+  auto p = g->add(std::make_unique<nn::Pad>(std::vector<int64_t>{0, 0, 1, 0, 0, 0, 0, 2},
+                                            nn::PadMode::reflect), {t});  // (N, 4, 9, 11)
+  auto s = g->add(std::make_unique<nn::Slice>(std::vector<int64_t>{3}, std::vector<int64_t>{1},
+                                              std::vector<int64_t>{10}, std::vector<int64_t>{3}),
+                  {p});                                             // (N, 4, 9, 3)
+  auto k = g->add(std::make_unique<nn::Binary>(nn::BinaryOp::mul, Shape{4, 1, 1}, false, true), {s});
+  auto e = g->add(std::make_unique<nn::Unary>(nn::UnaryOp::erf), {k});
+  auto r = g->add(std::make_unique<nn::Reduce>(nn::ReduceOp::max, std::vector<int64_t>{2}, false),
+                  {e});                                             // (N, 4, 3)
+  auto ga = g->add(std::make_unique<nn::Gather>(1, std::vector<int64_t>{3, 0}, Shape{2}), {r});
+  auto v = g->add(std::make_unique<nn::View>(Shape{-1, 6}), {ga});  // (N, 6)
+  auto mm = g->add(std::make_unique<nn::MatMul>(Shape{6, 3}), {v});
+  g->add(std::make_unique<nn::Binary>(nn::BinaryOp::sub), {mm, mm});
+  g->set_output(mm);
+  for (auto& prm : g->parameters()) global_rng().fill_uniform(prm.value->span_f32(), -1, 1);
+  return g;
+}
+
+TEST(OnnxExport, TensorLayersRoundTripAndPassTheChecker) {
+  auto model = tensor_layers();
+  model->eval();
+  onnx::ExportOptions options;
+  options.input_shape = {2, 4, 4};
+  const std::string bytes = onnx::export_model_bytes(*model, options);
+  auto imported = import_bytes(bytes, "layers.onnx");
+  Tensor x({3, 2, 4, 4});
+  global_rng().fill_uniform(x.span_f32(), -1, 1);
+  const Tensor want = model->forward(x).contiguous().clone();
+  EXPECT_TRUE(all_close(imported.graph->forward(x), want, 1e-5, 1e-6));
+  const fs::path path = fs::temp_directory_path() / "bdl_tensor_layers.onnx";
+  onnx::export_model(*model, path.string(), options);
+  const std::string command =
+      "/usr/bin/python3 -c 'import sys, onnx; onnx.checker.check_model(onnx.load(sys.argv[1]), "
+      "full_check=True)' " + path.string();
+  EXPECT_EQ(std::system(command.c_str()), 0) << command;
+  fs::remove(path);
 }
 
 TEST(OnnxExport, LayerWithoutAnOnnxFormIsNamed) {
