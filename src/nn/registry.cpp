@@ -20,6 +20,7 @@
 #include "bdl/nn/pooling.h"
 #include "bdl/nn/recurrent.h"
 #include "bdl/nn/reshape.h"
+#include "bdl/nn/resize.h"
 #include "bdl/nn/sequential.h"
 #include "bdl/nn/shape_ops.h"
 #include "bdl/nn/softmax.h"
@@ -90,6 +91,7 @@ const std::map<std::string, Factory>& factories() {
       {"ReLU", plain<ReLU>()},
       {"Reduce", leaf(&Reduce::create)},
       {"Reshape", leaf(&Reshape::create)},
+      {"Resize", leaf(&Resize::create)},
       {"Sequential", &sequential},
       {"Sigmoid", plain<Sigmoid>()},
       {"Slice", leaf(&Slice::create)},

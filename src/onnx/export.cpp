@@ -300,6 +300,31 @@ std::string Emitter::emit_leaf(Module& m, const std::vector<std::string>& in,
     attr(n, "group", a.integer("groups"));
     return out;
   }
+  if (type == "Resize") {
+    std::vector<std::string> args{x, ""};
+    const auto& size = a.integers("size");
+    if (size[0] > 0) {
+      // sizes = (N, C from the input, then height and width): the batch stays free.
+      std::string nc;
+      const std::string shape = op("Shape", {x}, path);
+      nc = op("Slice", {shape, ints({0}, path + ".start"), ints({2}, path + ".end")}, path);
+      std::string sizes;
+      attr(node("Concat", {nc, ints(size, path + ".size")}, path, &sizes), "axis", int64_t{0});
+      args.push_back("");
+      args.push_back(sizes);
+    } else {
+      const auto& scale = a.reals("scale");
+      Tensor scales = Tensor::from_vector(
+          std::vector<float>{1.f, 1.f, static_cast<float>(scale[0]), static_cast<float>(scale[1])},
+          {4});
+      args.push_back(initializer(scales, path + ".scales"));
+    }
+    auto& n = node("Resize", args, path, &out);
+    attr(n, "mode", a.text("mode"));
+    attr(n, "coordinate_transformation_mode", a.text("coordinates"));
+    attr(n, "nearest_mode", a.text("rounding"));
+    return out;
+  }
   if (type == "MaxPool2d" || type == "AvgPool2d") {
     const bool avg = type == "AvgPool2d";
     auto& n = node(avg ? "AveragePool" : "MaxPool", {x}, path, &out);

@@ -20,6 +20,7 @@
 #include "bdl/nn/multi_input.h"
 #include "bdl/nn/pooling.h"
 #include "bdl/nn/reshape.h"
+#include "bdl/nn/resize.h"
 #include "bdl/nn/shape_ops.h"
 #include "bdl/nn/softmax.h"
 #include "onnx/context.h"
@@ -349,6 +350,72 @@ void conv_transpose(Context& c) {
   copy_into(m->weight(), weight, c, "weight");
   if (o.bias) copy_into(m->bias(), c.constant_input(2, "the bias"), c, "bias");
   c.set_output(0, from_2d(c, c.add(std::move(m), {as_2d(c, x)}), x.shape.size()));
+}
+
+// Resize (opsets 10+) and its predecessor Upsample: height and width of 4-d input,
+// nearest or bilinear.
+void resize(Context& c) {
+  const Value& x = c.input(0);
+  const bool upsample = c.node().op_type() == "Upsample";
+  if (x.shape.size() != 4) c.unsupported("resizing rank ", x.shape.size(), " input; bdl resizes (N, C, H, W)");
+  const std::string mode = c.text("mode", "nearest");
+  if (mode != "nearest" && mode != "linear" && mode != "bilinear") c.unsupported("mode '", mode, "'");
+  nn::ResizeOptions o;
+  o.linear = mode != "nearest";
+  // Before opset 11 (and in Upsample) coordinates are asymmetric and nearest rounds down.
+  const bool legacy = upsample || c.opset() < 11;
+  o.coordinates = nn::ResizeCoordinates::asymmetric;
+  o.rounding = nn::NearestRounding::floor;
+  if (!legacy) {
+    const std::string coords = c.text("coordinate_transformation_mode", "half_pixel");
+    bool found = false;
+    for (auto m : {nn::ResizeCoordinates::half_pixel, nn::ResizeCoordinates::pytorch_half_pixel,
+                   nn::ResizeCoordinates::align_corners, nn::ResizeCoordinates::asymmetric,
+                   nn::ResizeCoordinates::tf_half_pixel_for_nn}) {
+      if (coords == nn::resize_coordinates_name(m)) {
+        o.coordinates = m;
+        found = true;
+      }
+    }
+    if (!found) c.unsupported("coordinate_transformation_mode '", coords, "'");
+    const std::string rounding = c.text("nearest_mode", "round_prefer_floor");
+    found = false;
+    for (auto r : {nn::NearestRounding::round_prefer_floor, nn::NearestRounding::round_prefer_ceil,
+                   nn::NearestRounding::floor, nn::NearestRounding::ceil}) {
+      if (rounding == nn::nearest_rounding_name(r)) {
+        o.rounding = r;
+        found = true;
+      }
+    }
+    if (!found) c.invalid("unknown nearest_mode '", rounding, "'");
+  }
+  std::vector<float> scales;
+  std::vector<int64_t> sizes;
+  if (upsample && c.opset() < 9) {
+    scales = c.reals("scales", {});
+  } else if (legacy) {
+    scales = to_floats(c.constant_input(1, "scales"));
+  } else {
+    if (c.has_input(3)) sizes = c.integers_input(3, "sizes");
+    if (c.has_input(2)) scales = to_floats(c.constant_input(2, "scales"));
+    if (!sizes.empty()) scales.clear();
+  }
+  if (!sizes.empty()) {
+    if (sizes.size() != 4 || sizes[0] != x.shape[0] || sizes[1] != x.shape[1]) {
+      c.unsupported("sizes ", shape_str(sizes), " that change more than height and width of ",
+                    shape_str(x.shape));
+    }
+    o.height = sizes[2];
+    o.width = sizes[3];
+    if (o.height < 1 || o.width < 1) c.invalid("sizes ", shape_str(sizes));
+  } else {
+    if (scales.size() != 4) c.invalid(scales.size(), " scales for a rank 4 input");
+    if (scales[0] != 1.f || scales[1] != 1.f) c.unsupported("scaling the batch or channel dimension");
+    o.scale_h = scales[2];
+    o.scale_w = scales[3];
+    if (!(o.scale_h > 0) || !(o.scale_w > 0)) c.invalid("scales must be positive");
+  }
+  unary(c, make<nn::Resize>(o));
 }
 
 void pool(Context& c, bool average) {
@@ -1132,6 +1199,7 @@ const std::map<std::string, Converter>& converters() {
       {"ReduceSum", [](Context& c) { reduce(c, nn::ReduceOp::sum); }},
       {"Relu", [](Context& c) { unary(c, make<nn::ReLU>()); }},
       {"Reshape", &reshape},
+      {"Resize", &resize},
       {"Selu",
        [](Context& c) {
          unary_fn(c, UnaryOp::selu, c.real("alpha", 1.67326319217681884765625f),
@@ -1153,6 +1221,7 @@ const std::map<std::string, Converter>& converters() {
       {"Tanh", [](Context& c) { unary(c, make<nn::Tanh>()); }},
       {"Transpose", &transpose},
       {"Unsqueeze", &unsqueeze},
+      {"Upsample", &resize},
   };
   return table;
 }

@@ -20,6 +20,7 @@
 #include "bdl/nn/dropout.h"
 #include "bdl/nn/conv_transpose2d.h"
 #include "bdl/nn/elementwise.h"
+#include "bdl/nn/resize.h"
 #include "bdl/nn/embedding.h"
 #include "bdl/nn/matmul.h"
 #include "bdl/nn/shape_ops.h"
@@ -190,6 +191,8 @@ std::vector<std::unique_ptr<nn::Module>> one_of_each() {
   out.push_back(std::make_unique<ConvTranspose2d>(ConvTranspose2dOptions{
       .in_channels = 4, .out_channels = 2, .kernel = 3, .stride = 2, .padding = 1,
       .padding_end = Size2{0, 2}, .output_padding = 1, .groups = 2}));
+  out.push_back(std::make_unique<Resize>(ResizeOptions{
+      .linear = true, .coordinates = ResizeCoordinates::align_corners, .height = 5, .width = 6}));
   out.push_back(std::make_unique<Binary>(BinaryOp::div));
   out.push_back(std::make_unique<Binary>(BinaryOp::pow, Shape{3, 1}, true, true));
   out.push_back(std::make_unique<Binary>(BinaryOp::max, Shape{2}, false, false));

@@ -3,6 +3,7 @@
 #include "bdl/nn/elementwise.h"
 #include "bdl/nn/graph.h"
 #include "bdl/nn/matmul.h"
+#include "bdl/nn/resize.h"
 #include "bdl/nn/shape_ops.h"
 #include "support/layer_case.h"
 
@@ -97,7 +98,19 @@ INSTANTIATE_TEST_SUITE_P(
         LayerCase{"reduce_sum", make<nn::Reduce>(ReduceOp::sum, std::vector<int64_t>{1, 3}, true)},
         LayerCase{"reduce_mean", make<nn::Reduce>(ReduceOp::mean, std::vector<int64_t>{2}, false)},
         LayerCase{"reduce_max", make<nn::Reduce>(ReduceOp::max, std::vector<int64_t>{1, 2}, true)},
-        LayerCase{"reduce_min", make<nn::Reduce>(ReduceOp::min, std::vector<int64_t>{1}, false)}),
+        LayerCase{"reduce_min", make<nn::Reduce>(ReduceOp::min, std::vector<int64_t>{1}, false)},
+        LayerCase{"resize_nearest_x2",
+                  make<nn::Resize>(nn::ResizeOptions{
+                      .linear = false, .coordinates = nn::ResizeCoordinates::asymmetric,
+                      .rounding = nn::NearestRounding::floor, .scale_h = 2, .scale_w = 2})},
+        LayerCase{"resize_bilinear_size",
+                  make<nn::Resize>(nn::ResizeOptions{.linear = true, .height = 5, .width = 7})},
+        LayerCase{"resize_bilinear_align_corners",
+                  make<nn::Resize>(nn::ResizeOptions{
+                      .linear = true, .coordinates = nn::ResizeCoordinates::align_corners,
+                      .scale_h = 1.5, .scale_w = 1.5})},
+        LayerCase{"resize_bilinear_scales",
+                  make<nn::Resize>(nn::ResizeOptions{.linear = true, .scale_h = 2, .scale_w = 3})}),
     case_name);
 
 TEST(Binary, ShapesThatDoNotBroadcastNameBoth) {

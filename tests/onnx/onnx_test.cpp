@@ -14,6 +14,7 @@
 #include "bdl/nn/elementwise.h"
 #include "bdl/nn/graph.h"
 #include "bdl/nn/matmul.h"
+#include "bdl/nn/resize.h"
 #include "bdl/nn/shape_ops.h"
 #include "bdl/nn/embedding.h"
 #include "bdl/nn/linear.h"
@@ -266,7 +267,17 @@ std::unique_ptr<nn::Graph> tensor_layers() {
                        .in_channels = 2, .out_channels = 4, .kernel = 3, .stride = 2, .padding = 1,
                        .padding_end = nn::Size2{0, 1}, .output_padding = 1, .groups = 2}),
                    {x}, "up");                                      // (N, 4, 9, 8)
-  auto t = g->add(std::make_unique<nn::Transpose>(std::vector<int64_t>{0, 1, 3, 2}), {up});
+  auto big = g->add(std::make_unique<nn::Resize>(nn::ResizeOptions{
+                        .linear = true, .coordinates = nn::ResizeCoordinates::align_corners,
+                        .height = 11, .width = 9}),
+                    {up});
+  auto t0 = g->add(std::make_unique<nn::Resize>(nn::ResizeOptions{.scale_h = 0.5, .scale_w = 0.5}),
+                   {big});                                          // (N, 4, 5, 4)
+  auto back = g->add(std::make_unique<nn::Resize>(nn::ResizeOptions{
+                         .linear = false, .rounding = nn::NearestRounding::ceil, .height = 9,
+                         .width = 8}),
+                     {t0});
+  auto t = g->add(std::make_unique<nn::Transpose>(std::vector<int64_t>{0, 1, 3, 2}), {back});
   auto p = g->add(std::make_unique<nn::Pad>(std::vector<int64_t>{0, 0, 1, 0, 0, 0, 0, 2},
                                             nn::PadMode::reflect), {t});  // (N, 4, 9, 11)
   auto s = g->add(std::make_unique<nn::Slice>(std::vector<int64_t>{3}, std::vector<int64_t>{1},

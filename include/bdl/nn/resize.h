@@ -1,0 +1,59 @@
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "bdl/nn/module.h"
+
+namespace bdl::nn {
+
+// How an output pixel maps to input coordinates (ONNX Resize's
+// coordinate_transformation_mode): half_pixel is PyTorch's align_corners=False,
+// align_corners its align_corners=True, asymmetric its nearest mode.
+enum class ResizeCoordinates { half_pixel, pytorch_half_pixel, align_corners, asymmetric, tf_half_pixel_for_nn };
+// How nearest mode rounds a coordinate.
+enum class NearestRounding { round_prefer_floor, round_prefer_ceil, floor, ceil };
+
+struct ResizeOptions {
+  bool linear = false;  // bilinear, or nearest neighbour
+  ResizeCoordinates coordinates = ResizeCoordinates::half_pixel;
+  NearestRounding rounding = NearestRounding::round_prefer_floor;
+  // The output height and width: fixed sizes when positive, otherwise the input's
+  // times the scales (rounded down).
+  int64_t height = 0, width = 0;
+  double scale_h = 1, scale_w = 1;
+};
+
+// Resizes the height and width of (N, C, H, W) input by nearest-neighbour or
+// bilinear interpolation (ONNX Resize and Upsample, torch.nn.functional.
+// interpolate): upsampling in segmentation and detection networks. The gradient
+// scatters back with the same weights.
+class Resize : public Module {
+ public:
+  void attributes(Attributes& out) const override;
+  static std::unique_ptr<Module> create(const Attributes& a);
+  explicit Resize(ResizeOptions options);
+  const Tensor& forward(const Tensor& input) override;
+  const Tensor& backward(const Tensor& input, const Tensor& grad_output) override;
+  std::string type() const override { return "Resize"; }
+  std::string describe() const override;
+  Shape output_shape(const Shape& input) const override;
+  const ResizeOptions& options() const { return options_; }
+
+ private:
+  // Per output index along one axis: two input indices and the second's weight
+  // (nearest: one index, weight 0).
+  struct Taps {
+    std::vector<int64_t> first, second;
+    std::vector<float> weight;
+  };
+  Taps taps(int64_t in, int64_t out, double scale) const;
+
+  ResizeOptions options_;
+  Tensor dense_, dense_grad_;
+};
+
+std::string resize_coordinates_name(ResizeCoordinates c);
+std::string nearest_rounding_name(NearestRounding r);
+
+}  // namespace bdl::nn
