@@ -36,6 +36,18 @@ std::string nearest_rounding_name(NearestRounding r) {
   return "?";
 }
 
+std::string resize_mode_name(ResizeMode m) {
+  switch (m) {
+    case ResizeMode::nearest:
+      return "nearest";
+    case ResizeMode::linear:
+      return "linear";
+    case ResizeMode::cubic:
+      return "cubic";
+  }
+  return "?";
+}
+
 Resize::Resize(ResizeOptions options) : options_(options) {
   const auto& o = options_;
   BDL_CHECK(o.height >= 0 && o.width >= 0 && (o.height > 0) == (o.width > 0), "Resize: sizes ",
@@ -47,7 +59,9 @@ Resize::Resize(ResizeOptions options) : options_(options) {
 
 std::string Resize::describe() const {
   const auto& o = options_;
-  std::string s = o.linear ? "Resize(bilinear" : "Resize(nearest";
+  std::string s = o.mode == ResizeMode::nearest  ? "Resize(nearest"
+                  : o.mode == ResizeMode::linear ? "Resize(bilinear"
+                                                 : "Resize(bicubic";
   s += o.height > 0 ? detail::concat(", to ", o.height, "x", o.width)
                     : detail::concat(", scale ", o.scale_h, "x", o.scale_w);
   return s + ", " + resize_coordinates_name(o.coordinates) + ")";
@@ -69,6 +83,7 @@ Resize::Taps Resize::taps(int64_t in, int64_t out, double scale) const {
   // With fixed sizes the scale is output / input (ONNX's rule).
   if (options_.height > 0) scale = static_cast<double>(out) / static_cast<double>(in);
   Taps t;
+  t.count = options_.mode == ResizeMode::nearest ? 1 : options_.mode == ResizeMode::linear ? 2 : 4;
   for (int64_t i = 0; i < out; ++i) {
     double x = 0;
     switch (options_.coordinates) {
@@ -95,11 +110,30 @@ Resize::Taps Resize::taps(int64_t in, int64_t out, double scale) const {
     auto clip = [in](double v) {
       return std::min<int64_t>(std::max<int64_t>(static_cast<int64_t>(v), 0), in - 1);
     };
-    if (options_.linear) {
+    std::array<int64_t, 4> index{};
+    std::array<float, 4> weight{};
+    if (options_.mode == ResizeMode::linear) {
       const double f = std::floor(x);
-      t.first.push_back(clip(f));
-      t.second.push_back(clip(f + 1));
-      t.weight.push_back(static_cast<float>(x - f));
+      index = {clip(f), clip(f + 1), 0, 0};
+      weight = {static_cast<float>(1 - (x - f)), static_cast<float>(x - f), 0.f, 0.f};
+    } else if (options_.mode == ResizeMode::cubic) {
+      // Keys' cubic convolution over the four neighbours f-1 .. f+2.
+      const double f = std::floor(x), r = x - f, a = options_.cubic_a;
+      auto near = [a](double d) { return ((a + 2) * d - (a + 3)) * d * d + 1; };        // |d| <= 1
+      auto far = [a](double d) { return ((a * d - 5 * a) * d + 8 * a) * d - 4 * a; };  // 1 < |d| < 2
+      const double w[4] = {far(1 + r), near(r), near(1 - r), far(2 - r)};
+      double kept = 0;
+      for (int k = 0; k < 4; ++k) {
+        const double at = f - 1 + k;
+        const bool outside = at < 0 || at > static_cast<double>(in - 1);
+        index[static_cast<size_t>(k)] = clip(at);
+        const double wk = options_.exclude_outside && outside ? 0.0 : w[k];
+        weight[static_cast<size_t>(k)] = static_cast<float>(wk);
+        kept += wk;
+      }
+      if (options_.exclude_outside && kept != 0) {
+        for (float& v : weight) v = static_cast<float>(v / kept);
+      }
     } else {
       double r = 0;
       switch (options_.rounding) {
@@ -116,10 +150,11 @@ Resize::Taps Resize::taps(int64_t in, int64_t out, double scale) const {
           r = std::ceil(x);
           break;
       }
-      t.first.push_back(clip(r));
-      t.second.push_back(clip(r));
-      t.weight.push_back(0.f);
+      index = {clip(r), 0, 0, 0};
+      weight = {1.f, 0.f, 0.f, 0.f};
     }
+    t.index.push_back(index);
+    t.weight.push_back(weight);
   }
   return t;
 }
@@ -135,15 +170,19 @@ const Tensor& Resize::forward(const Tensor& input) {
     const float* src = x.f32() + p * ih * iw;
     float* dst = output_.f32() + p * oh * ow;
     for (int64_t i = 0; i < oh; ++i) {
-      const float* r0 = src + ty.first[static_cast<size_t>(i)] * iw;
-      const float* r1 = src + ty.second[static_cast<size_t>(i)] * iw;
-      const float wy = ty.weight[static_cast<size_t>(i)];
+      const auto& yi = ty.index[static_cast<size_t>(i)];
+      const auto& yw = ty.weight[static_cast<size_t>(i)];
       for (int64_t j = 0; j < ow; ++j) {
-        const auto c0 = tx.first[static_cast<size_t>(j)], c1 = tx.second[static_cast<size_t>(j)];
-        const float wx = tx.weight[static_cast<size_t>(j)];
-        const float top = r0[c0] + wx * (r0[c1] - r0[c0]);
-        const float bottom = r1[c0] + wx * (r1[c1] - r1[c0]);
-        dst[i * ow + j] = top + wy * (bottom - top);
+        const auto& xi = tx.index[static_cast<size_t>(j)];
+        const auto& xw = tx.weight[static_cast<size_t>(j)];
+        float sum = 0.f;
+        for (int a = 0; a < ty.count; ++a) {
+          const float* row = src + yi[static_cast<size_t>(a)] * iw;
+          float r = 0.f;
+          for (int b = 0; b < tx.count; ++b) r += xw[static_cast<size_t>(b)] * row[xi[static_cast<size_t>(b)]];
+          sum += yw[static_cast<size_t>(a)] * r;
+        }
+        dst[i * ow + j] = sum;
       }
     }
   }
@@ -164,17 +203,17 @@ const Tensor& Resize::backward(const Tensor& input, const Tensor& grad_output) {
     const float* src = g.f32() + p * oh * ow;
     float* dst = grad_input_.f32() + p * ih * iw;
     for (int64_t i = 0; i < oh; ++i) {
-      float* r0 = dst + ty.first[static_cast<size_t>(i)] * iw;
-      float* r1 = dst + ty.second[static_cast<size_t>(i)] * iw;
-      const float wy = ty.weight[static_cast<size_t>(i)];
+      const auto& yi = ty.index[static_cast<size_t>(i)];
+      const auto& yw = ty.weight[static_cast<size_t>(i)];
       for (int64_t j = 0; j < ow; ++j) {
-        const auto c0 = tx.first[static_cast<size_t>(j)], c1 = tx.second[static_cast<size_t>(j)];
-        const float wx = tx.weight[static_cast<size_t>(j)];
+        const auto& xi = tx.index[static_cast<size_t>(j)];
+        const auto& xw = tx.weight[static_cast<size_t>(j)];
         const float v = src[i * ow + j];
-        r0[c0] += v * (1 - wy) * (1 - wx);
-        r0[c1] += v * (1 - wy) * wx;
-        r1[c0] += v * wy * (1 - wx);
-        r1[c1] += v * wy * wx;
+        for (int a = 0; a < ty.count; ++a) {
+          float* row = dst + yi[static_cast<size_t>(a)] * iw;
+          const float va = v * yw[static_cast<size_t>(a)];
+          for (int b = 0; b < tx.count; ++b) row[xi[static_cast<size_t>(b)]] += va * xw[static_cast<size_t>(b)];
+        }
       }
     }
   }
@@ -183,7 +222,9 @@ const Tensor& Resize::backward(const Tensor& input, const Tensor& grad_output) {
 
 void Resize::attributes(Attributes& out) const {
   const auto& o = options_;
-  out.set("mode", o.linear ? "linear" : "nearest")
+  out.set("mode", resize_mode_name(o.mode))
+      .set("cubic_a", o.cubic_a)
+      .set("exclude_outside", o.exclude_outside)
       .set("coordinates", resize_coordinates_name(o.coordinates))
       .set("rounding", nearest_rounding_name(o.rounding))
       .set("size", std::vector<int64_t>{o.height, o.width})
@@ -193,8 +234,16 @@ void Resize::attributes(Attributes& out) const {
 std::unique_ptr<Module> Resize::create(const Attributes& a) {
   ResizeOptions o;
   const std::string& mode = a.text("mode");
-  BDL_CHECK(mode == "linear" || mode == "nearest", a.owner(), ": unknown mode '", mode, "'");
-  o.linear = mode == "linear";
+  bool known = false;
+  for (auto m : {ResizeMode::nearest, ResizeMode::linear, ResizeMode::cubic}) {
+    if (mode == resize_mode_name(m)) {
+      o.mode = m;
+      known = true;
+    }
+  }
+  BDL_CHECK(known, a.owner(), ": unknown mode '", mode, "'");
+  o.cubic_a = a.real("cubic_a", -0.75);
+  o.exclude_outside = a.flag("exclude_outside", false);
   const std::string& coords = a.text("coordinates");
   bool found = false;
   for (auto c : {ResizeCoordinates::half_pixel, ResizeCoordinates::pytorch_half_pixel,

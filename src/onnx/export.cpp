@@ -323,6 +323,10 @@ std::string Emitter::emit_leaf(Module& m, const std::vector<std::string>& in,
     attr(n, "mode", a.text("mode"));
     attr(n, "coordinate_transformation_mode", a.text("coordinates"));
     attr(n, "nearest_mode", a.text("rounding"));
+    if (a.text("mode") == "cubic") {
+      attr(n, "cubic_coeff_a", static_cast<float>(a.real("cubic_a")));
+      attr(n, "exclude_outside", a.integer("exclude_outside"));
+    }
     return out;
   }
   if (type == "MaxPool2d" || type == "AvgPool2d") {

@@ -103,9 +103,18 @@ Value binary_nodes(Context& c, nn::BinaryOp op, const Value& a, const Value& b) 
   }
   if (a.is_constant() || b.is_constant()) {
     const Value& k = a.is_constant() ? a : b;
-    if (k.constant.dtype() != DType::f32) c.unsupported("integer operand to a float operation");
+    // An integer constant: only as an exponent (Pow's only mixed types), where its
+    // float value computes the same; anywhere else the result would be integer.
+    if (k.constant.dtype() != DType::f32 && (op != nn::BinaryOp::pow || a.is_constant())) {
+      c.unsupported("an integer operand where the result is integer");
+    }
     auto m = std::make_unique<nn::Binary>(op, k.shape, a.is_constant(), k.initializer);
-    m->constant().copy_from(k.constant);
+    if (k.constant.dtype() == DType::f32) {
+      m->constant().copy_from(k.constant);
+    } else {
+      const auto v = to_floats(k.constant);
+      std::copy(v.begin(), v.end(), m->constant().f32());
+    }
     return c.add(std::move(m), {a.is_constant() ? b : a});
   }
   if (op == nn::BinaryOp::add && a.shape == b.shape) {
@@ -359,9 +368,15 @@ void resize(Context& c) {
   const bool upsample = c.node().op_type() == "Upsample";
   if (x.shape.size() != 4) c.unsupported("resizing rank ", x.shape.size(), " input; bdl resizes (N, C, H, W)");
   const std::string mode = c.text("mode", "nearest");
-  if (mode != "nearest" && mode != "linear" && mode != "bilinear") c.unsupported("mode '", mode, "'");
+  if (mode != "nearest" && mode != "linear" && mode != "bilinear" && mode != "cubic") {
+    c.invalid("unknown mode '", mode, "'");
+  }
   nn::ResizeOptions o;
-  o.linear = mode != "nearest";
+  o.mode = mode == "nearest" ? nn::ResizeMode::nearest
+           : mode == "cubic" ? nn::ResizeMode::cubic
+                             : nn::ResizeMode::linear;
+  o.cubic_a = c.real("cubic_coeff_a", -0.75f);
+  o.exclude_outside = c.integer("exclude_outside", 0) != 0;
   // Before opset 11 (and in Upsample) coordinates are asymmetric and nearest rounds down.
   const bool legacy = upsample || c.opset() < 11;
   o.coordinates = nn::ResizeCoordinates::asymmetric;

@@ -192,7 +192,7 @@ std::vector<std::unique_ptr<nn::Module>> one_of_each() {
       .in_channels = 4, .out_channels = 2, .kernel = 3, .stride = 2, .padding = 1,
       .padding_end = Size2{0, 2}, .output_padding = 1, .groups = 2}));
   out.push_back(std::make_unique<Resize>(ResizeOptions{
-      .linear = true, .coordinates = ResizeCoordinates::align_corners, .height = 5, .width = 6}));
+      .mode = ResizeMode::linear, .coordinates = ResizeCoordinates::align_corners, .height = 5, .width = 6}));
   out.push_back(std::make_unique<Binary>(BinaryOp::div));
   out.push_back(std::make_unique<Binary>(BinaryOp::pow, Shape{3, 1}, true, true));
   out.push_back(std::make_unique<Binary>(BinaryOp::max, Shape{2}, false, false));

@@ -101,16 +101,24 @@ INSTANTIATE_TEST_SUITE_P(
         LayerCase{"reduce_min", make<nn::Reduce>(ReduceOp::min, std::vector<int64_t>{1}, false)},
         LayerCase{"resize_nearest_x2",
                   make<nn::Resize>(nn::ResizeOptions{
-                      .linear = false, .coordinates = nn::ResizeCoordinates::asymmetric,
+                      .mode = nn::ResizeMode::nearest, .coordinates = nn::ResizeCoordinates::asymmetric,
                       .rounding = nn::NearestRounding::floor, .scale_h = 2, .scale_w = 2})},
         LayerCase{"resize_bilinear_size",
-                  make<nn::Resize>(nn::ResizeOptions{.linear = true, .height = 5, .width = 7})},
+                  make<nn::Resize>(nn::ResizeOptions{.mode = nn::ResizeMode::linear, .height = 5, .width = 7})},
         LayerCase{"resize_bilinear_align_corners",
                   make<nn::Resize>(nn::ResizeOptions{
-                      .linear = true, .coordinates = nn::ResizeCoordinates::align_corners,
+                      .mode = nn::ResizeMode::linear, .coordinates = nn::ResizeCoordinates::align_corners,
                       .scale_h = 1.5, .scale_w = 1.5})},
         LayerCase{"resize_bilinear_scales",
-                  make<nn::Resize>(nn::ResizeOptions{.linear = true, .scale_h = 2, .scale_w = 3})}),
+                  make<nn::Resize>(nn::ResizeOptions{.mode = nn::ResizeMode::linear, .scale_h = 2, .scale_w = 3})},
+        LayerCase{"resize_bicubic_x2",
+                  make<nn::Resize>(nn::ResizeOptions{.mode = nn::ResizeMode::cubic,
+                                                     .coordinates = nn::ResizeCoordinates::pytorch_half_pixel,
+                                                     .scale_h = 2, .scale_w = 2})},
+        LayerCase{"resize_bicubic_align_corners",
+                  make<nn::Resize>(nn::ResizeOptions{.mode = nn::ResizeMode::cubic,
+                                                     .coordinates = nn::ResizeCoordinates::align_corners,
+                                                     .height = 6, .width = 3})}),
     case_name);
 
 TEST(Binary, ShapesThatDoNotBroadcastNameBoth) {

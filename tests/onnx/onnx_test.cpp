@@ -268,13 +268,13 @@ std::unique_ptr<nn::Graph> tensor_layers() {
                        .padding_end = nn::Size2{0, 1}, .output_padding = 1, .groups = 2}),
                    {x}, "up");                                      // (N, 4, 9, 8)
   auto big = g->add(std::make_unique<nn::Resize>(nn::ResizeOptions{
-                        .linear = true, .coordinates = nn::ResizeCoordinates::align_corners,
+                        .mode = nn::ResizeMode::linear, .coordinates = nn::ResizeCoordinates::align_corners,
                         .height = 11, .width = 9}),
                     {up});
   auto t0 = g->add(std::make_unique<nn::Resize>(nn::ResizeOptions{.scale_h = 0.5, .scale_w = 0.5}),
                    {big});                                          // (N, 4, 5, 4)
   auto back = g->add(std::make_unique<nn::Resize>(nn::ResizeOptions{
-                         .linear = false, .rounding = nn::NearestRounding::ceil, .height = 9,
+                         .mode = nn::ResizeMode::nearest, .rounding = nn::NearestRounding::ceil, .height = 9,
                          .width = 8}),
                      {t0});
   auto t = g->add(std::make_unique<nn::Transpose>(std::vector<int64_t>{0, 1, 3, 2}), {back});

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <array>
 #include <memory>
 #include <string>
 
@@ -14,18 +15,25 @@ enum class ResizeCoordinates { half_pixel, pytorch_half_pixel, align_corners, as
 // How nearest mode rounds a coordinate.
 enum class NearestRounding { round_prefer_floor, round_prefer_ceil, floor, ceil };
 
+enum class ResizeMode { nearest, linear, cubic };
+
 struct ResizeOptions {
-  bool linear = false;  // bilinear, or nearest neighbour
+  ResizeMode mode = ResizeMode::nearest;  // nearest neighbour, bilinear or bicubic
   ResizeCoordinates coordinates = ResizeCoordinates::half_pixel;
   NearestRounding rounding = NearestRounding::round_prefer_floor;
   // The output height and width: fixed sizes when positive, otherwise the input's
   // times the scales (rounded down).
   int64_t height = 0, width = 0;
   double scale_h = 1, scale_w = 1;
+  // Bicubic only: the kernel's A (-0.75 as PyTorch and ONNX) and whether taps
+  // outside the input drop out (their weight shared among the others) rather than
+  // repeat the edge.
+  double cubic_a = -0.75;
+  bool exclude_outside = false;
 };
 
-// Resizes the height and width of (N, C, H, W) input by nearest-neighbour or
-// bilinear interpolation (ONNX Resize and Upsample, torch.nn.functional.
+// Resizes the height and width of (N, C, H, W) input by nearest-neighbour,
+// bilinear or bicubic interpolation (ONNX Resize and Upsample, torch.nn.functional.
 // interpolate): upsampling in segmentation and detection networks. The gradient
 // scatters back with the same weights.
 class Resize : public Module {
@@ -41,11 +49,11 @@ class Resize : public Module {
   const ResizeOptions& options() const { return options_; }
 
  private:
-  // Per output index along one axis: two input indices and the second's weight
-  // (nearest: one index, weight 0).
+  // Per output index along one axis: `count` input indices and their weights.
   struct Taps {
-    std::vector<int64_t> first, second;
-    std::vector<float> weight;
+    int count = 1;
+    std::vector<std::array<int64_t, 4>> index;
+    std::vector<std::array<float, 4>> weight;
   };
   Taps taps(int64_t in, int64_t out, double scale) const;
 
@@ -55,5 +63,6 @@ class Resize : public Module {
 
 std::string resize_coordinates_name(ResizeCoordinates c);
 std::string nearest_rounding_name(NearestRounding r);
+std::string resize_mode_name(ResizeMode m);
 
 }  // namespace bdl::nn
