@@ -1,51 +1,61 @@
 #include "bdl/nn/resize.h"
 
 #include <cmath>
+#include <initializer_list>
+#include <optional>
+#include <utility>
 
 #include "nn/dense.h"
 
 namespace bdl::nn {
 
-std::string resize_coordinates_name(ResizeCoordinates c) {
-  switch (c) {
-    case ResizeCoordinates::half_pixel:
-      return "half_pixel";
-    case ResizeCoordinates::pytorch_half_pixel:
-      return "pytorch_half_pixel";
-    case ResizeCoordinates::align_corners:
-      return "align_corners";
-    case ResizeCoordinates::asymmetric:
-      return "asymmetric";
-    case ResizeCoordinates::tf_half_pixel_for_nn:
-      return "tf_half_pixel_for_nn";
+namespace {
+
+// Each option's names, in one table per enum: names out and back in.
+template <typename E>
+using Names = std::initializer_list<std::pair<E, const char*>>;
+constexpr Names<ResizeCoordinates> kCoordinates = {
+    {ResizeCoordinates::half_pixel, "half_pixel"},
+    {ResizeCoordinates::pytorch_half_pixel, "pytorch_half_pixel"},
+    {ResizeCoordinates::align_corners, "align_corners"},
+    {ResizeCoordinates::asymmetric, "asymmetric"},
+    {ResizeCoordinates::tf_half_pixel_for_nn, "tf_half_pixel_for_nn"}};
+constexpr Names<NearestRounding> kRoundings = {
+    {NearestRounding::round_prefer_floor, "round_prefer_floor"},
+    {NearestRounding::round_prefer_ceil, "round_prefer_ceil"},
+    {NearestRounding::floor, "floor"},
+    {NearestRounding::ceil, "ceil"}};
+constexpr Names<ResizeMode> kModes = {
+    {ResizeMode::nearest, "nearest"}, {ResizeMode::linear, "linear"}, {ResizeMode::cubic, "cubic"}};
+
+template <typename E>
+std::string name_of(Names<E> names, E value) {
+  for (const auto& [e, n] : names) {
+    if (e == value) return n;
   }
   return "?";
 }
-
-std::string nearest_rounding_name(NearestRounding r) {
-  switch (r) {
-    case NearestRounding::round_prefer_floor:
-      return "round_prefer_floor";
-    case NearestRounding::round_prefer_ceil:
-      return "round_prefer_ceil";
-    case NearestRounding::floor:
-      return "floor";
-    case NearestRounding::ceil:
-      return "ceil";
+template <typename E>
+std::optional<E> value_of(Names<E> names, const std::string& name) {
+  for (const auto& [e, n] : names) {
+    if (name == n) return e;
   }
-  return "?";
+  return std::nullopt;
 }
 
-std::string resize_mode_name(ResizeMode m) {
-  switch (m) {
-    case ResizeMode::nearest:
-      return "nearest";
-    case ResizeMode::linear:
-      return "linear";
-    case ResizeMode::cubic:
-      return "cubic";
-  }
-  return "?";
+}  // namespace
+
+std::string resize_coordinates_name(ResizeCoordinates c) { return name_of(kCoordinates, c); }
+std::string nearest_rounding_name(NearestRounding r) { return name_of(kRoundings, r); }
+std::string resize_mode_name(ResizeMode m) { return name_of(kModes, m); }
+std::optional<ResizeCoordinates> resize_coordinates_from(const std::string& name) {
+  return value_of(kCoordinates, name);
+}
+std::optional<NearestRounding> nearest_rounding_from(const std::string& name) {
+  return value_of(kRoundings, name);
+}
+std::optional<ResizeMode> resize_mode_from(const std::string& name) {
+  return value_of(kModes, name);
 }
 
 Resize::Resize(ResizeOptions options) : options_(options) {
@@ -233,38 +243,16 @@ void Resize::attributes(Attributes& out) const {
 
 std::unique_ptr<Module> Resize::create(const Attributes& a) {
   ResizeOptions o;
-  const std::string& mode = a.text("mode");
-  bool known = false;
-  for (auto m : {ResizeMode::nearest, ResizeMode::linear, ResizeMode::cubic}) {
-    if (mode == resize_mode_name(m)) {
-      o.mode = m;
-      known = true;
-    }
-  }
-  BDL_CHECK(known, a.owner(), ": unknown mode '", mode, "'");
+  const auto mode = resize_mode_from(a.text("mode"));
+  const auto coordinates = resize_coordinates_from(a.text("coordinates"));
+  const auto rounding = nearest_rounding_from(a.text("rounding"));
+  BDL_CHECK(mode && coordinates && rounding, a.owner(), ": unknown mode, coordinates or rounding ('",
+            a.text("mode"), "', '", a.text("coordinates"), "', '", a.text("rounding"), "')");
+  o.mode = *mode;
+  o.coordinates = *coordinates;
+  o.rounding = *rounding;
   o.cubic_a = a.real("cubic_a", -0.75);
   o.exclude_outside = a.flag("exclude_outside", false);
-  const std::string& coords = a.text("coordinates");
-  bool found = false;
-  for (auto c : {ResizeCoordinates::half_pixel, ResizeCoordinates::pytorch_half_pixel,
-                 ResizeCoordinates::align_corners, ResizeCoordinates::asymmetric,
-                 ResizeCoordinates::tf_half_pixel_for_nn}) {
-    if (coords == resize_coordinates_name(c)) {
-      o.coordinates = c;
-      found = true;
-    }
-  }
-  BDL_CHECK(found, a.owner(), ": unknown coordinate mode '", coords, "'");
-  const std::string& rounding = a.text("rounding");
-  found = false;
-  for (auto r : {NearestRounding::round_prefer_floor, NearestRounding::round_prefer_ceil,
-                 NearestRounding::floor, NearestRounding::ceil}) {
-    if (rounding == nearest_rounding_name(r)) {
-      o.rounding = r;
-      found = true;
-    }
-  }
-  BDL_CHECK(found, a.owner(), ": unknown rounding '", rounding, "'");
   const auto& size = a.integers("size", 2, 0);
   o.height = size[0];
   o.width = size[1];

@@ -383,26 +383,13 @@ void resize(Context& c) {
   o.rounding = nn::NearestRounding::floor;
   if (!legacy) {
     const std::string coords = c.text("coordinate_transformation_mode", "half_pixel");
-    bool found = false;
-    for (auto m : {nn::ResizeCoordinates::half_pixel, nn::ResizeCoordinates::pytorch_half_pixel,
-                   nn::ResizeCoordinates::align_corners, nn::ResizeCoordinates::asymmetric,
-                   nn::ResizeCoordinates::tf_half_pixel_for_nn}) {
-      if (coords == nn::resize_coordinates_name(m)) {
-        o.coordinates = m;
-        found = true;
-      }
-    }
-    if (!found) c.unsupported("coordinate_transformation_mode '", coords, "'");
-    const std::string rounding = c.text("nearest_mode", "round_prefer_floor");
-    found = false;
-    for (auto r : {nn::NearestRounding::round_prefer_floor, nn::NearestRounding::round_prefer_ceil,
-                   nn::NearestRounding::floor, nn::NearestRounding::ceil}) {
-      if (rounding == nn::nearest_rounding_name(r)) {
-        o.rounding = r;
-        found = true;
-      }
-    }
-    if (!found) c.invalid("unknown nearest_mode '", rounding, "'");
+    const auto coordinates = nn::resize_coordinates_from(coords);
+    if (!coordinates) c.unsupported("coordinate_transformation_mode '", coords, "'");
+    o.coordinates = *coordinates;
+    const std::string nearest = c.text("nearest_mode", "round_prefer_floor");
+    const auto rounding = nn::nearest_rounding_from(nearest);
+    if (!rounding) c.invalid("unknown nearest_mode '", nearest, "'");
+    o.rounding = *rounding;
   }
   std::vector<float> scales;
   std::vector<int64_t> sizes;

@@ -2,6 +2,7 @@
 
 #include <array>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "bdl/nn/module.h"
@@ -64,5 +65,9 @@ class Resize : public Module {
 std::string resize_coordinates_name(ResizeCoordinates c);
 std::string nearest_rounding_name(NearestRounding r);
 std::string resize_mode_name(ResizeMode m);
+// The option a name (as ONNX spells it) stands for, if any.
+std::optional<ResizeCoordinates> resize_coordinates_from(const std::string& name);
+std::optional<NearestRounding> nearest_rounding_from(const std::string& name);
+std::optional<ResizeMode> resize_mode_from(const std::string& name);
 
 }  // namespace bdl::nn
