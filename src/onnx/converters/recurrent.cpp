@@ -1,16 +1,15 @@
-#include "onnx/recurrent.h"
 
 #include <cstring>
 
 #include "bdl/nn/recurrent.h"
 #include "bdl/nn/reshape.h"
 #include "bdl/nn/shape_ops.h"
-#include "onnx/context.h"
+#include "onnx/converters/convert.h"
 
-namespace bdl::onnx {
+namespace bdl::onnx::convert {
 namespace {
 
-Tensor* parameter(nn::Module& m, const std::string& name) {
+Tensor* parameter(Module& m, const std::string& name) {
   for (auto& p : m.parameters()) {
     if (p.name == name) return p.value;
   }
@@ -116,4 +115,4 @@ void convert(Context& c, bool lstm) {
 void convert_lstm(Context& c) { convert(c, true); }
 void convert_gru(Context& c) { convert(c, false); }
 
-}  // namespace bdl::onnx
+}  // namespace bdl::onnx::convert

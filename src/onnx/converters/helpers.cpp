@@ -1,0 +1,219 @@
+// The converters' shared helpers (convert.h).
+#include <algorithm>
+#include <cfloat>
+#include <cmath>
+#include <numeric>
+#include <optional>
+
+#include "bdl/nn/activations.h"
+#include "bdl/nn/batch_norm.h"
+#include "bdl/nn/conv2d.h"
+#include "bdl/nn/conv_transpose2d.h"
+#include "bdl/nn/dropout.h"
+#include "bdl/nn/elementwise.h"
+#include "bdl/nn/embedding.h"
+#include "bdl/nn/linear.h"
+#include "bdl/nn/lrn.h"
+#include "bdl/nn/matmul.h"
+#include "bdl/nn/multi_input.h"
+#include "bdl/nn/pooling.h"
+#include "bdl/nn/reshape.h"
+#include "bdl/nn/resize.h"
+#include "bdl/nn/shape_ops.h"
+#include "bdl/nn/softmax.h"
+#include "onnx/converters/convert.h"
+
+namespace bdl::onnx::convert {
+
+int64_t normalize_axis(Context& c, int64_t axis, size_t rank) {
+  const auto r = static_cast<int64_t>(rank);
+  if (axis < -r || axis >= r) c.invalid("axis ", axis, " is out of range for rank ", r);
+  return axis < 0 ? axis + r : axis;
+}
+
+// The single data input as a graph value or constant, and one module on it.
+void unary(Context& c, std::unique_ptr<Module> m) {
+  c.set_output(0, c.add(std::move(m), {c.input(0)}));
+}
+
+void copy_into(Tensor& dst, const Tensor& src, Context& c, const char* what) {
+  if (dst.shape() != src.shape() && dst.numel() == src.numel()) {
+    dst.copy_from(src.contiguous().view(dst.shape()));
+    return;
+  }
+  if (dst.shape() != src.shape()) {
+    c.invalid(what, " has shape ", src.shape_str(), ", expected ", dst.shape_str());
+  }
+  if (src.dtype() != DType::f32) c.invalid(what, " is not float32");
+  dst.copy_from(src);
+}
+
+// Reshapes a value to `out`, whose dimension `out_batch` (-1: none) is the
+// batch: written as -1 (or kept, by Reshape, when it stays first) so that the
+// graph runs on other batch sizes than the import's.
+Value reshape_to(Context& c, const Value& v, const Shape& out, int out_batch) {
+  if (v.shape == out && v.batch_axis == out_batch) return v;
+  if (v.is_constant()) return c.add(make<nn::View>(out), {v});
+  Value r;
+  if (out_batch == 0 && v.batch_axis == 0 && out[0] == v.shape[0]) {
+    r = c.add(make<nn::Reshape>(Shape(out.begin() + 1, out.end())), {v}, true);
+  } else if (out_batch >= 0 && v.batch_axis >= 0) {
+    Shape dynamic = out;
+    dynamic[static_cast<size_t>(out_batch)] = -1;
+    r = c.add(make<nn::View>(dynamic), {v}, true);
+  } else {
+    r = c.add(make<nn::View>(out), {v}, true);
+  }
+  r.batch_axis = v.batch_axis >= 0 ? out_batch : -1;
+  r.batch_merged = r.batch_axis >= 0 &&
+                   (v.batch_merged || out[static_cast<size_t>(out_batch)] !=
+                                          v.shape[static_cast<size_t>(v.batch_axis)]);
+  r.integer = v.integer;  // a reshape moves ids without computing on them
+  return r;
+}
+
+// Where the batch dimension of `in` lands in `out` when a reshape keeps the
+// dimensions before it: the output dimension whose leading product matches.
+int reshaped_batch_axis(const Value& v, const Shape& out) {
+  const Shape& in = v.shape;
+  const int batch_axis = v.batch_axis;
+  if (batch_axis < 0 || v.batch_merged) return -1;
+  const int64_t before = shape_numel(std::span(in).first(static_cast<size_t>(batch_axis)));
+  int64_t prefix = 1;
+  for (size_t k = 0; k < out.size(); ++k) {
+    if (prefix == before && out[k] == in[static_cast<size_t>(batch_axis)]) return static_cast<int>(k);
+    prefix *= out[k];
+    if (prefix > before) return -1;
+  }
+  return -1;
+}
+
+namespace {
+Value binary_nodes(Context& c, nn::BinaryOp op, const Value& a, const Value& b) {
+  if (a.is_constant() && b.is_constant()) {
+    auto m = make<nn::Binary>(op);
+    return c.add(std::move(m), {a, b});
+  }
+  if (a.is_constant() || b.is_constant()) {
+    const Value& k = a.is_constant() ? a : b;
+    // An integer constant: only as an exponent (Pow's only mixed types), where its
+    // float value computes the same; anywhere else the result would be integer.
+    if (k.constant.dtype() != DType::f32 && (op != nn::BinaryOp::pow || a.is_constant())) {
+      c.unsupported("an integer operand where the result is integer");
+    }
+    auto m = std::make_unique<nn::Binary>(op, k.shape, a.is_constant(), k.initializer);
+    if (k.constant.dtype() == DType::f32) {
+      m->constant().copy_from(k.constant);
+    } else {
+      const auto v = to_floats(k.constant);
+      std::copy(v.begin(), v.end(), m->constant().f32());
+    }
+    return c.add(std::move(m), {a.is_constant() ? b : a});
+  }
+  if (op == nn::BinaryOp::add && a.shape == b.shape) {
+    // Same shapes (a residual connection): Add works in the layout the
+    // convolutions leave, where Binary would convert both to plain.
+    return c.add(make<nn::Add>(), {a, b});
+  }
+  return c.add(make<nn::Binary>(op), {a, b});
+}
+}  // namespace
+
+// A binary operation of two values, either possibly constant. A constant
+// operand becomes the module's own tensor: trainable when it is an initializer.
+// Broadcasting to a higher rank moves the batch dimension right.
+Value binary(Context& c, nn::BinaryOp op, const Value& a, const Value& b) {
+  Value y = binary_nodes(c, op, a, b);
+  if (y.is_constant()) return y;
+  y.batch_axis = -1;
+  for (const Value* v : {&a, &b}) {
+    if (!v->is_constant() && v->batch_axis >= 0) {
+      y.batch_axis = v->batch_axis + static_cast<int>(y.shape.size() - v->shape.size());
+      y.batch_merged = v->batch_merged;
+      break;
+    }
+  }
+  return y;
+}
+
+void unary_fn(Context& c, nn::UnaryOp op, float alpha, float beta) {
+  unary(c, make<nn::Unary>(op, alpha, beta));
+}
+
+// A 1-d window (input (N, C, L)) is the 2-d one of height 1 on (N, C, 1, L).
+Window window(Context& c, const Shape& input, const std::vector<int64_t>& kernel) {
+  const size_t spatial = input.size() - 2;
+  if (input.size() < 3 || input.size() > 4 || kernel.size() != spatial) {
+    c.unsupported(input.size() < 2 ? 0 : input.size() - 2, "-d ", c.node().op_type(), " (input ",
+                  shape_str(input), "); bdl has the 1-d and 2-d forms");
+  }
+  const bool one_d = spatial == 1;
+  auto list = [&](const char* name, int64_t fallback, size_t count) {
+    auto v = c.integers(name, std::vector<int64_t>(count, fallback));
+    if (v.size() != count) c.invalid(name, " has ", v.size(), " entries, expected ", count);
+    if (one_d) v.insert(v.begin() + static_cast<int64_t>(count / 2), fallback);
+    return v;
+  };
+  const auto strides = list("strides", 1, spatial);
+  const auto dilations = list("dilations", 1, spatial);
+  Window w{one_d ? 1 : kernel[0], kernel.back(), strides[0], strides[1], dilations[0],
+           dilations[1], 0, 0, 0, 0};
+  if (w.sh < 1 || w.sw < 1 || w.dh < 1 || w.dw < 1 || w.kh < 1 || w.kw < 1) {
+    c.invalid("kernel, strides and dilations must be positive");
+  }
+  const std::string auto_pad = c.text("auto_pad", "NOTSET");
+  if (auto_pad == "NOTSET") {
+    auto pads = c.integers("pads", std::vector<int64_t>(2 * spatial, 0));
+    if (pads.size() != 2 * spatial) c.invalid("pads has ", pads.size(), " entries, expected ", 2 * spatial);
+    for (int64_t p : pads) {
+      if (p < 0) c.invalid("negative pad ", p);
+    }
+    if (one_d) pads = {0, pads[0], 0, pads[1]};
+    w.top = pads[0];
+    w.left = pads[1];
+    w.bottom = pads[2];
+    w.right = pads[3];
+  } else if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
+    auto same = [&](int64_t in, int64_t k, int64_t s, int64_t d, int64_t& begin, int64_t& end) {
+      const int64_t out = (in + s - 1) / s;
+      const int64_t total = std::max<int64_t>(0, (out - 1) * s + (k - 1) * d + 1 - in);
+      begin = auto_pad == "SAME_UPPER" ? total / 2 : total - total / 2;
+      end = total - begin;
+    };
+    if (!one_d) same(input[2], w.kh, w.sh, w.dh, w.top, w.bottom);
+    same(input.back(), w.kw, w.sw, w.dw, w.left, w.right);
+  } else if (auto_pad != "VALID") {
+    c.invalid("unknown auto_pad '", auto_pad, "'");
+  }
+  return w;
+}
+
+// (N, C, L) as (N, C, 1, L) for the 2-d layers; 4-d values pass through.
+Value as_2d(Context& c, const Value& x) {
+  if (x.shape.size() != 3) return x;
+  return reshape_to(c, x, {x.shape[0], x.shape[1], 1, x.shape[2]}, x.batch_axis == 0 ? 0 : -1);
+}
+
+Value from_2d(Context& c, const Value& y, size_t rank) {
+  if (rank != 3) return y;
+  return reshape_to(c, y, {y.shape[0], y.shape[1], y.shape[3]}, y.batch_axis == 0 ? 0 : -1);
+}
+
+// Where the batch dimension goes through a reduction over `axes` (all when
+// empty): gone when reduced, moved left by the dropped axes before it.
+int reduced_batch_axis(const Value& x, const std::vector<int64_t>& axes, bool keep) {
+  if (x.batch_axis < 0 || axes.empty()) return -1;
+  int before = 0;
+  for (int64_t a : axes) {
+    if (a == x.batch_axis) return -1;
+    before += a < x.batch_axis;
+  }
+  return keep ? x.batch_axis : x.batch_axis - before;
+}
+
+std::vector<int64_t> axes_of(Context& c, size_t input) {
+  if (c.opset() >= 13) return c.has_input(input) ? c.integers_input(input, "axes") : std::vector<int64_t>{};
+  return c.integers("axes", {});
+}
+
+}  // namespace bdl::onnx::convert

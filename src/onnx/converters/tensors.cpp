@@ -1,0 +1,403 @@
+// Shapes, constants and element moves: reshape, transpose, gather, slice, pad, concat...
+#include <algorithm>
+#include <cfloat>
+#include <cmath>
+#include <numeric>
+#include <optional>
+
+#include "bdl/nn/activations.h"
+#include "bdl/nn/batch_norm.h"
+#include "bdl/nn/conv2d.h"
+#include "bdl/nn/conv_transpose2d.h"
+#include "bdl/nn/dropout.h"
+#include "bdl/nn/elementwise.h"
+#include "bdl/nn/embedding.h"
+#include "bdl/nn/linear.h"
+#include "bdl/nn/lrn.h"
+#include "bdl/nn/matmul.h"
+#include "bdl/nn/multi_input.h"
+#include "bdl/nn/pooling.h"
+#include "bdl/nn/reshape.h"
+#include "bdl/nn/resize.h"
+#include "bdl/nn/shape_ops.h"
+#include "bdl/nn/softmax.h"
+#include "onnx/converters/convert.h"
+
+namespace bdl::onnx::convert {
+
+void flatten(Context& c) {
+  const Value& x = c.input(0);
+  const int64_t axis = c.integer("axis", 1);
+  const auto rank = static_cast<int64_t>(x.shape.size());
+  if (axis < -rank || axis > rank) c.invalid("axis ", axis, " for rank ", rank);
+  const int64_t a = axis < 0 ? axis + rank : axis;
+  const int64_t outer = shape_numel(std::span(x.shape).first(static_cast<size_t>(a)));
+  const int64_t inner = shape_numel(std::span(x.shape).subspan(static_cast<size_t>(a)));
+  // The batch merges into whichever side holds it; -1 there infers it.
+  const int batch = x.batch_axis < 0 ? -1 : (x.batch_axis < a ? 0 : 1);
+  c.set_output(0, reshape_to(c, x, {outer, inner}, batch));
+}
+
+void reshape(Context& c) {
+  const Value& x = c.input(0);
+  std::vector<int64_t> target =
+      c.opset() < 5 ? c.integers("shape", {}) : c.integers_input(1, "the target shape");
+  const bool allow_zero = c.integer("allowzero", 0) != 0;
+  int64_t known = 1;
+  int infer = -1;
+  for (size_t i = 0; i < target.size(); ++i) {
+    if (target[i] == 0 && !allow_zero) {
+      if (i >= x.shape.size()) c.invalid("shape entry 0 at ", i, " beyond the input's rank");
+      target[i] = x.shape[i];
+    }
+    if (target[i] == -1) {
+      if (infer >= 0) c.invalid("more than one -1 in the target shape");
+      infer = static_cast<int>(i);
+    } else if (target[i] < 0) {
+      c.invalid("target shape entry ", target[i]);
+    } else {
+      if (target[i] > 0 && known > (int64_t{1} << 62) / target[i]) {
+        c.invalid("target shape ", shape_str(target), " is too large");
+      }
+      known *= target[i];
+    }
+  }
+  const int64_t total = shape_numel(x.shape);
+  if (infer >= 0) {
+    if (known == 0 || total % known != 0) {
+      c.invalid("cannot reshape ", shape_str(x.shape), " to ", shape_str(target));
+    }
+    target[static_cast<size_t>(infer)] = total / known;
+  }
+  if (shape_numel(target) != total) {
+    c.invalid("cannot reshape ", shape_str(x.shape), " to ", shape_str(target));
+  }
+  const int batch = reshaped_batch_axis(x, target);
+  if (batch < 0 && infer >= 0 && x.batch_axis >= 0 && !x.is_constant()) {
+    // The batch merges with other dimensions: where the model asked for -1 it
+    // stays -1, which takes whatever batch size comes.
+    Shape dynamic = target;
+    dynamic[static_cast<size_t>(infer)] = -1;
+    Value y = c.add(make<nn::View>(dynamic), {x}, true);
+    y.batch_axis = infer;
+    y.batch_merged = true;
+    y.integer = x.integer;
+    c.set_output(0, y);
+    return;
+  }
+  c.set_output(0, reshape_to(c, x, target, batch));
+}
+
+void squeeze(Context& c) {
+  const Value& x = c.input(0);
+  const auto axes = axes_of(c, 1);
+  std::vector<bool> drop(x.shape.size(), false);
+  if (axes.empty()) {
+    for (size_t d = 0; d < x.shape.size(); ++d) drop[d] = x.shape[d] == 1;
+  }
+  for (int64_t a : axes) {
+    const auto d = static_cast<size_t>(normalize_axis(c, a, x.shape.size()));
+    if (x.shape[d] != 1) c.invalid("cannot squeeze dimension ", a, " of ", shape_str(x.shape));
+    drop[d] = true;
+  }
+  Shape out;
+  int batch = -1;
+  for (size_t d = 0; d < x.shape.size(); ++d) {
+    if (drop[d]) continue;
+    if (static_cast<int>(d) == x.batch_axis) batch = static_cast<int>(out.size());
+    out.push_back(x.shape[d]);
+  }
+  c.set_output(0, reshape_to(c, x, out, batch));
+}
+
+void unsqueeze(Context& c) {
+  const Value& x = c.input(0);
+  const auto axes = axes_of(c, 1);
+  const size_t rank = x.shape.size() + axes.size();
+  std::vector<bool> added(rank, false);
+  for (int64_t a : axes) {
+    const auto d = static_cast<size_t>(normalize_axis(c, a, rank));
+    if (added[d]) c.invalid("axis ", a, " given twice");
+    added[d] = true;
+  }
+  Shape out;
+  size_t next = 0;
+  int batch = -1;
+  for (size_t d = 0; d < rank; ++d) {
+    if (!added[d] && static_cast<int>(next) == x.batch_axis) batch = static_cast<int>(d);
+    out.push_back(added[d] ? 1 : x.shape[next++]);
+  }
+  c.set_output(0, reshape_to(c, x, out, batch));
+}
+
+void transpose(Context& c) {
+  const Value& x = c.input(0);
+  std::vector<int64_t> reversed(x.shape.size());
+  std::iota(reversed.rbegin(), reversed.rend(), 0);
+  auto perm = c.integers("perm", reversed);
+  for (auto& p : perm) p = normalize_axis(c, p, x.shape.size());
+  if (perm.size() != x.shape.size()) c.invalid("perm ", shape_str(perm), " for rank ", x.shape.size());
+  std::vector<int64_t> identity(perm.size());
+  std::iota(identity.begin(), identity.end(), 0);
+  if (perm == identity) {
+    c.set_output(0, x);
+    return;
+  }
+  Value y = c.add(make<nn::Transpose>(perm), {x});
+  y.batch_axis = -1;
+  for (size_t i = 0; i < perm.size(); ++i) {
+    if (perm[i] == x.batch_axis) y.batch_axis = static_cast<int>(i);
+  }
+  c.set_output(0, y);
+}
+
+void gather(Context& c) {
+  const Value& x = c.input(0);
+  const Value& index = c.input(1);
+  if (x.is_constant() && !index.is_constant()) {
+    // A lookup table indexed at run time: an embedding (ids arrive as float32).
+    const int64_t axis = c.integer("axis", 0);
+    if (x.shape.size() != 2 || (axis != 0 && axis != -2)) {
+      c.unsupported("a run-time index into a table of shape ", shape_str(x.shape),
+                    " along axis ", axis, " (bdl's Embedding looks up rows of a matrix)");
+    }
+    if (x.constant.dtype() != DType::f32) c.unsupported("an integer lookup table");
+    auto m = std::make_unique<nn::Embedding>(
+        nn::EmbeddingOptions{.num_embeddings = x.shape[0], .embedding_dim = x.shape[1]});
+    copy_into(m->weight(), x.constant, c, "the table");
+    Value y = c.add(std::move(m), {index}, /*takes_integers=*/true);
+    y.batch_axis = index.batch_axis;
+    c.set_output(0, y);
+    return;
+  }
+  const Tensor& idx = c.constant_input(1, "the indices");
+  auto indices = to_integers(idx);
+  const int64_t axis = normalize_axis(c, c.integer("axis", 0), x.shape.size());
+  Value y = c.add(make<nn::Gather>(axis, std::move(indices), idx.shape()), {x});
+  y.batch_axis = x.batch_axis < 0 || x.batch_axis == axis ? -1
+                 : x.batch_axis < axis ? x.batch_axis
+                                       : x.batch_axis + static_cast<int>(idx.dim()) - 1;
+  c.set_output(0, y);
+}
+
+void concat(Context& c) {
+  std::vector<Value> from;
+  for (size_t i = 0; i < c.input_count(); ++i) {
+    if (c.has_input(i)) from.push_back(c.input(i));
+  }
+  if (from.empty()) c.invalid("no inputs");
+  const int64_t axis = normalize_axis(c, c.integer("axis", 1), from[0].shape.size());
+  // Empty inputs add nothing.
+  std::vector<Value> kept;
+  for (const auto& v : from) {
+    if (shape_numel(v.shape) > 0 || from.size() == 1) kept.push_back(v);
+  }
+  if (kept.empty()) kept.push_back(from[0]);
+  if (kept.size() == 1) {
+    c.set_output(0, kept[0].is_constant() ? kept[0] : c.add(make<nn::Identity>(), {kept[0]}));
+    return;
+  }
+  c.set_output(0, c.add(make<nn::JoinTable>(axis), kept));
+}
+
+void split(Context& c) {
+  const Value& x = c.input(0);
+  const int64_t axis = normalize_axis(c, c.integer("axis", 0), x.shape.size());
+  std::vector<int64_t> sizes = c.opset() >= 13 ? (c.has_input(1) ? c.integers_input(1, "split")
+                                                                  : std::vector<int64_t>{})
+                                               : c.integers("split", {});
+  const auto outputs = static_cast<int64_t>(c.node().output_size());
+  const int64_t n = x.shape[static_cast<size_t>(axis)];
+  if (sizes.empty()) {
+    const int64_t parts = c.integer("num_outputs", outputs);
+    const int64_t each = (n + parts - 1) / parts;
+    for (int64_t i = 0; i < parts; ++i) sizes.push_back(std::min(each, n - i * each));
+  }
+  if (static_cast<int64_t>(sizes.size()) != outputs) {
+    c.invalid(sizes.size(), " split sizes for ", outputs, " outputs");
+  }
+  int64_t start = 0;
+  for (int64_t i = 0; i < outputs; ++i) {
+    const int64_t s = sizes[static_cast<size_t>(i)];
+    if (c.output_used(static_cast<size_t>(i))) {
+      c.set_output(static_cast<size_t>(i),
+                   c.add(make<nn::Slice>(std::vector<int64_t>{axis}, std::vector<int64_t>{start},
+                                         std::vector<int64_t>{start + s}, std::vector<int64_t>{1}),
+                         {x}));
+    }
+    start += s;
+  }
+  if (start != n) c.invalid("split sizes sum to ", start, ", the axis has ", n);
+}
+
+void slice(Context& c) {
+  std::vector<int64_t> starts, ends, axes, steps;
+  if (c.opset() < 10) {
+    starts = c.integers("starts", {});
+    ends = c.integers("ends", {});
+    axes = c.integers("axes", {});
+  } else {
+    starts = c.integers_input(1, "starts");
+    ends = c.integers_input(2, "ends");
+    if (c.has_input(3)) axes = c.integers_input(3, "axes");
+    if (c.has_input(4)) steps = c.integers_input(4, "steps");
+  }
+  if (axes.empty()) {
+    axes.resize(starts.size());
+    std::iota(axes.begin(), axes.end(), 0);
+  }
+  if (steps.empty()) steps.assign(axes.size(), 1);
+  unary(c, make<nn::Slice>(axes, starts, ends, steps));
+}
+
+void pad(Context& c) {
+  const std::string mode = c.text("mode", "constant");
+  nn::PadMode m = nn::PadMode::constant;
+  if (mode == "reflect") {
+    m = nn::PadMode::reflect;
+  } else if (mode == "edge") {
+    m = nn::PadMode::edge;
+  } else if (mode != "constant") {
+    c.unsupported("pad mode '", mode, "'");
+  }
+  std::vector<int64_t> pads;
+  float value = 0.f;
+  if (c.opset() < 11) {
+    pads = c.integers(c.opset() < 2 ? "paddings" : "pads", {});
+    value = c.real("value", 0.f);
+  } else {
+    pads = c.integers_input(1, "pads");
+    if (c.has_input(2)) {
+      const auto v = to_floats(c.constant_input(2, "constant_value"));
+      if (!v.empty()) value = v[0];
+    }
+    if (c.has_input(3)) c.unsupported("the axes input");
+  }
+  for (int64_t p : pads) {
+    if (p < 0) c.unsupported("negative pads (cropping)");
+  }
+  unary(c, make<nn::Pad>(pads, m, value));
+}
+
+void constant_of_shape(Context& c) {
+  const auto shape = c.integers_input(0, "the shape");
+  for (int64_t d : shape) {
+    if (d < 0) c.invalid("negative dimension ", d);
+  }
+  Tensor value = c.has_attribute("value") ? c.tensor("value") : Tensor::full({1}, 0.f);
+  if (value.numel() != 1) c.invalid("value has ", value.numel(), " elements, expected 1");
+  if (value.dtype() == DType::i64) {
+    std::vector<int64_t> v(static_cast<size_t>(shape_numel(shape)), to_integers(value)[0]);
+    c.set_output(0, Context::constant(Tensor::from_vector(std::span<const int64_t>(v), shape)));
+    return;
+  }
+  c.set_output(0, Context::constant(Tensor::full(shape, to_floats(value)[0])));
+}
+
+// ConstantFill (experimental before opset 9; PyTorch's older exports use it
+// for recurrent layers' initial states): a tensor of one value, shaped by its
+// input's values (input_as_shape) or its input's shape, or by `shape`.
+void constant_fill(Context& c) {
+  Shape shape;
+  if (c.has_input(0)) {
+    shape = c.integer("input_as_shape", 0) != 0 ? c.integers_input(0, "the shape")
+                                                  : c.input(0).shape;
+  } else {
+    shape = c.integers("shape", {});
+  }
+  for (int64_t d : c.integers("extra_shape", {})) shape.push_back(d);
+  for (int64_t d : shape) {
+    if (d < 0) c.invalid("negative dimension ", d);
+  }
+  const float value = c.real("value", 0.f);
+  if (c.integer("dtype", ::onnx::TensorProto::FLOAT) != ::onnx::TensorProto::FLOAT) {
+    std::vector<int64_t> v(static_cast<size_t>(shape_numel(shape)), static_cast<int64_t>(value));
+    c.set_output(0, Context::constant(Tensor::from_vector(std::span<const int64_t>(v), shape)));
+    return;
+  }
+  c.set_output(0, Context::constant(Tensor::full(shape, value)));
+}
+
+void size(Context& c) {
+  const std::vector<int64_t> n{shape_numel(c.input(0).shape)};
+  c.set_output(0, Context::constant(Tensor::from_vector(std::span<const int64_t>(n), {})));
+}
+
+void constant(Context& c) {
+  Tensor t;
+  if (c.has_attribute("value")) {
+    t = c.tensor("value");
+  } else if (c.has_attribute("value_float")) {
+    t = Tensor::full({}, c.real("value_float", 0));
+  } else if (c.has_attribute("value_floats")) {
+    const auto v = c.reals("value_floats", {});
+    t = Tensor::from_vector(std::span<const float>(v), {static_cast<int64_t>(v.size())});
+  } else if (c.has_attribute("value_int")) {
+    const std::vector<int64_t> v{c.integer("value_int", 0)};
+    t = Tensor::from_vector(std::span<const int64_t>(v), {});
+  } else if (c.has_attribute("value_ints")) {
+    const auto v = c.integers("value_ints", {});
+    t = Tensor::from_vector(std::span<const int64_t>(v), {static_cast<int64_t>(v.size())});
+  } else {
+    c.unsupported("a Constant without a numeric value (sparse or string)");
+  }
+  c.set_output(0, Context::constant(std::move(t)));
+}
+
+void shape(Context& c) {
+  const Value& x = c.input(0);
+  const auto rank = static_cast<int64_t>(x.shape.size());
+  int64_t start = c.integer("start", 0);
+  int64_t end = c.integer("end", rank);
+  if (start < 0) start += rank;
+  if (end < 0) end += rank;
+  start = std::clamp<int64_t>(start, 0, rank);
+  end = std::clamp<int64_t>(end, start, rank);
+  std::vector<int64_t> dims(x.shape.begin() + start, x.shape.begin() + end);
+  c.set_output(0, Context::constant(Tensor::from_vector(std::span<const int64_t>(dims),
+                                                        {end - start})));
+}
+
+void cast(Context& c) {
+  const Value& x = c.input(0);
+  const int64_t to = c.integer("to", 0);
+  const bool to_integer = to == ::onnx::TensorProto::INT64 || to == ::onnx::TensorProto::INT32;
+  if (x.is_constant()) {
+    if (to == ::onnx::TensorProto::FLOAT) {
+      const auto v = to_floats(x.constant);
+      c.set_output(0, Context::constant(Tensor::from_vector(std::span<const float>(v), x.shape)));
+      return;
+    }
+    if (to_integer) {
+      const auto v = to_integers(x.constant);
+      c.set_output(0, Context::constant(Tensor::from_vector(std::span<const int64_t>(v), x.shape)));
+      return;
+    }
+  }
+  // Run-time values stay float32: a cast to float is the identity, and a cast to
+  // an integer type marks the value as integer (embedding indices).
+  if (to == ::onnx::TensorProto::FLOAT || to_integer) {
+    Value y = c.add(make<nn::Identity>(), {x}, /*takes_integers=*/true);
+    y.integer = to_integer;
+    c.set_output(0, y);
+    return;
+  }
+  c.unsupported("a cast to ", ::onnx::TensorProto::DataType_Name(
+                                  static_cast<::onnx::TensorProto::DataType>(to)),
+                " of a run-time value");
+}
+
+void expand(Context& c) {
+  const Value& x = c.input(0);
+  const auto target = c.integers_input(1, "the shape");
+  // Broadcast against ones of the target shape: x * 1 has the broadcast shape.
+  Tensor ones = Tensor::full(target, 1.f);
+  c.set_output(0, binary(c, nn::BinaryOp::mul, x, Context::constant(std::move(ones))));
+}
+
+void identity(Context& c) {
+  const Value& x = c.input(0);
+  c.set_output(0, x.is_constant() ? x : c.add(make<nn::Identity>(), {x}));
+}
+
+}  // namespace bdl::onnx::convert
