@@ -6,19 +6,19 @@
 #include "bdl/core/random.h"
 #include "bdl/io/model_file.h"
 #include "bdl/io/npy.h"
-#include "bdl/nn/elementwise.h"
-#include "bdl/nn/shape_ops.h"
-#include "bdl/onnx/export.h"
 #include "bdl/nn/activations.h"
 #include "bdl/nn/batch_norm.h"
 #include "bdl/nn/conv2d.h"
 #include "bdl/nn/dropout.h"
+#include "bdl/nn/elementwise.h"
 #include "bdl/nn/graph.h"
 #include "bdl/nn/linear.h"
 #include "bdl/nn/pooling.h"
 #include "bdl/nn/recurrent.h"
 #include "bdl/nn/reshape.h"
 #include "bdl/nn/sequential.h"
+#include "bdl/nn/shape_ops.h"
+#include "bdl/onnx/export.h"
 
 int main(int argc, char** argv) {
   namespace fs = std::filesystem;
@@ -61,9 +61,11 @@ int main(int argc, char** argv) {
     Graph g;
     auto x = g.add_input();
     auto t = g.add(std::make_unique<Transpose>(std::vector<int64_t>{0, 2, 1}), {x});
-    auto p = g.add(std::make_unique<Pad>(std::vector<int64_t>{0, 1, 0, 0, 1, 0}, PadMode::reflect), {t});
+    auto p =
+        g.add(std::make_unique<Pad>(std::vector<int64_t>{0, 1, 0, 0, 1, 0}, PadMode::reflect), {t});
     auto s = g.add(std::make_unique<Slice>(std::vector<int64_t>{1}, std::vector<int64_t>{0},
-                                           std::vector<int64_t>{4}, std::vector<int64_t>{2}), {p});
+                                           std::vector<int64_t>{4}, std::vector<int64_t>{2}),
+                   {p});
     auto b = g.add(std::make_unique<Binary>(BinaryOp::mul, bdl::Shape{1, 4}, false, true), {s});
     auto r = g.add(std::make_unique<Reduce>(ReduceOp::mean, std::vector<int64_t>{1}, true), {b});
     auto u = g.add(std::make_unique<Unary>(UnaryOp::exp), {r});

@@ -103,7 +103,8 @@ int main(int argc, char** argv) {
   std::printf("  load / fresh read %.2fx, load / reused read %.2fx\n", l / f, l / u);
   const double o = median(onnx_s);
   std::printf("  bdl::onnx::import_model    %8.1f ms  (%.1f MB ONNX file, %.2fx the fresh read)\n",
-              o * 1e3, static_cast<double>(std::filesystem::file_size(path + ".onnx")) / 1e6, o / f);
+              o * 1e3, static_cast<double>(std::filesystem::file_size(path + ".onnx")) / 1e6,
+              o / f);
   std::filesystem::remove(path);
   std::filesystem::remove(path + ".onnx");
   return 0;

@@ -6,7 +6,6 @@
 #include <ostream>
 
 #include "bdl/cli/commands.h"
-#include "cli/load.h"
 #include "bdl/core/threads.h"
 #include "bdl/data/batcher.h"
 #include "bdl/data/dataset.h"
@@ -14,6 +13,7 @@
 #include "bdl/io/npy.h"
 #include "bdl/nn/cross_entropy.h"
 #include "bdl/optim/metrics.h"
+#include "cli/load.h"
 
 namespace bdl::cli {
 namespace {

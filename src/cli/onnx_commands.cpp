@@ -28,9 +28,9 @@ Imported import_onnx(const std::string& path) {
   if (shapes.size() == 1 && !shapes[0].empty()) {
     out.model.info.input_shape.assign(shapes[0].begin() + 1, shapes[0].end());
   }
-  out.model.info.description = "ONNX model" +
-                               (out.onnx.producer.empty() ? std::string() : " from " + out.onnx.producer) +
-                               ", opset " + std::to_string(out.onnx.opset);
+  out.model.info.description =
+      "ONNX model" + (out.onnx.producer.empty() ? std::string() : " from " + out.onnx.producer) +
+      ", opset " + std::to_string(out.onnx.opset);
   out.model.model = std::move(out.onnx.graph);
   return out;
 }
@@ -50,8 +50,8 @@ int run_import(const ImportArgs& a, std::ostream& out) {
   Imported m = import_onnx(a.input);
   const auto& graph = m.onnx;
   io::save_model(*m.model.model, a.output, m.model.info);
-  out << "import: " << a.input << " (" << m.model.info.description << "): "
-      << parameter_count(*m.model.model) << " parameters, inputs";
+  out << "import: " << a.input << " (" << m.model.info.description
+      << "): " << parameter_count(*m.model.model) << " parameters, inputs";
   for (size_t i = 0; i < graph.input_names.size(); ++i) {
     out << " " << graph.input_names[i] << " " << shape_str(graph.input_shapes[i]);
   }

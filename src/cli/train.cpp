@@ -76,8 +76,8 @@ void validate(const TrainArgs& a) {
   const models::ModelInfo no_info{};
   const auto& info = from_file ? no_info : models::find(a.model);
   BDL_CHECK(!from_file || !a.image_size, "--image-size: not with a model file (", a.model, ")");
-  make_method(a);                            // checks --optimizer and its options
-  make_schedule(a);                          // checks --schedule and --warmup-epochs
+  make_method(a);    // checks --optimizer and its options
+  make_schedule(a);  // checks --schedule and --warmup-epochs
   BDL_CHECK(!a.scale_lr_from || *a.scale_lr_from > 0,
             "--scale-lr-from: must be a positive batch size");
   BDL_CHECK(!a.image_size || (*a.image_size >= 8 && *a.image_size <= 4096),

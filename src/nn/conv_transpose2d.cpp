@@ -10,8 +10,9 @@ namespace bdl::nn {
 
 ConvTranspose2d::ConvTranspose2d(ConvTranspose2dOptions options) : options_(options) {
   const auto& o = options_;
-  BDL_CHECK(o.in_channels > 0 && o.out_channels > 0, "ConvTranspose2d: channels must be positive, got ",
-            o.in_channels, " -> ", o.out_channels);
+  BDL_CHECK(o.in_channels > 0 && o.out_channels > 0,
+            "ConvTranspose2d: channels must be positive, got ", o.in_channels, " -> ",
+            o.out_channels);
   BDL_CHECK(o.kernel.h > 0 && o.kernel.w > 0 && o.stride.h > 0 && o.stride.w > 0 &&
                 o.dilation.h > 0 && o.dilation.w > 0 && o.padding.h >= 0 && o.padding.w >= 0 &&
                 pad_end().h >= 0 && pad_end().w >= 0 && o.output_padding.h >= 0 &&
@@ -126,8 +127,9 @@ const Tensor& ConvTranspose2d::forward(const Tensor& input) {
       // columns (k, hw) = W_g^T (k, cin) x_g (cin, hw).
       kernels::gemm(true, false, k, hw, cin, 1.f, wg, k, xg, hw, 0.f, cols, hw);
       float* yg = output_.f32() + (b * o.out_channels + grp * cout) * oh * ow;
-      for_each_tap(o, cout, in_h, in_w, oh, ow,
-                   [&](int64_t row, int64_t pixel, int64_t at) { yg[at] += cols[row * hw + pixel]; });
+      for_each_tap(o, cout, in_h, in_w, oh, ow, [&](int64_t row, int64_t pixel, int64_t at) {
+        yg[at] += cols[row * hw + pixel];
+      });
     }
     if (o.bias) {
       for (int64_t c = 0; c < o.out_channels; ++c) {
@@ -157,8 +159,9 @@ const Tensor& ConvTranspose2d::backward(const Tensor& input, const Tensor& grad_
       // The gathered gradient: columns (k, hw) from the output pixels each tap hit.
       columns_.zero();
       const float* gyg = gy.f32() + (b * o.out_channels + grp * cout) * oh * ow;
-      for_each_tap(o, cout, in_h, in_w, oh, ow,
-                   [&](int64_t row, int64_t pixel, int64_t at) { cols[row * hw + pixel] = gyg[at]; });
+      for_each_tap(o, cout, in_h, in_w, oh, ow, [&](int64_t row, int64_t pixel, int64_t at) {
+        cols[row * hw + pixel] = gyg[at];
+      });
       const float* wg = weight_.f32() + grp * cin * k;
       const float* xg = x.f32() + (b * o.in_channels + grp * cin) * hw;
       if (needs_input_grad_) {

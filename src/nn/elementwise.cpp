@@ -60,7 +60,8 @@ void broadcast_grad(const Tensor& a, const Tensor& b, const Tensor& out, const T
                   [&](const std::array<int64_t, 4>& o, int64_t n, const std::array<int64_t, 4>& s) {
                     for (int64_t i = 0; i < n; ++i) {
                       const int64_t k = o[2] + i * s[2];
-                      pd[o[3] + i * s[3]] += pg[k] * d(pa[o[0] + i * s[0]], pb[o[1] + i * s[1]], po[k]);
+                      pd[o[3] + i * s[3]] +=
+                          pg[k] * d(pa[o[0] + i * s[0]], pb[o[1] + i * s[1]], po[k]);
                     }
                   });
 }
@@ -69,14 +70,14 @@ template <typename Visit>
 void dispatch(BinaryOp op, Visit&& visit) {
   switch (op) {
     case BinaryOp::add:
-      return visit([](float x, float y) { return x + y; },
-                   [](float, float, float) { return 1.f; }, [](float, float, float) { return 1.f; });
+      return visit([](float x, float y) { return x + y; }, [](float, float, float) { return 1.f; },
+                   [](float, float, float) { return 1.f; });
     case BinaryOp::sub:
-      return visit([](float x, float y) { return x - y; },
-                   [](float, float, float) { return 1.f; }, [](float, float, float) { return -1.f; });
+      return visit([](float x, float y) { return x - y; }, [](float, float, float) { return 1.f; },
+                   [](float, float, float) { return -1.f; });
     case BinaryOp::mul:
-      return visit([](float x, float y) { return x * y; },
-                   [](float, float y, float) { return y; }, [](float x, float, float) { return x; });
+      return visit([](float x, float y) { return x * y; }, [](float, float y, float) { return y; },
+                   [](float x, float, float) { return x; });
     case BinaryOp::div:
       return visit([](float x, float y) { return x / y; },
                    [](float, float y, float) { return 1.f / y; },
@@ -115,7 +116,9 @@ BinaryOp binary_op_from_name(const std::string& name, const std::string& owner) 
 Binary::Binary(BinaryOp op) : op_(op) { grad_inputs_.resize(2); }
 
 Binary::Binary(BinaryOp op, Shape constant_shape, bool constant_first, bool trainable)
-    : op_(op), constant_(std::move(constant_shape)), constant_first_(constant_first),
+    : op_(op),
+      constant_(std::move(constant_shape)),
+      constant_first_(constant_first),
       trainable_(trainable) {
   if (trainable_) grad_constant_ = Tensor(constant_.shape());
   grad_inputs_.resize(1);
@@ -215,20 +218,13 @@ namespace {
 
 const std::map<std::string, UnaryOp>& unary_names() {
   static const std::map<std::string, UnaryOp> names = {
-      {"abs", UnaryOp::abs},
-      {"neg", UnaryOp::neg},
-      {"exp", UnaryOp::exp},
-      {"log", UnaryOp::log},
-      {"sqrt", UnaryOp::sqrt},
-      {"reciprocal", UnaryOp::reciprocal},
-      {"sin", UnaryOp::sin},
-      {"cos", UnaryOp::cos},
-      {"floor", UnaryOp::floor},
-      {"ceil", UnaryOp::ceil},
-      {"erf", UnaryOp::erf},
-      {"softsign", UnaryOp::softsign},
-      {"selu", UnaryOp::selu},
-      {"hard_sigmoid", UnaryOp::hard_sigmoid}};
+      {"abs", UnaryOp::abs},     {"neg", UnaryOp::neg},
+      {"exp", UnaryOp::exp},     {"log", UnaryOp::log},
+      {"sqrt", UnaryOp::sqrt},   {"reciprocal", UnaryOp::reciprocal},
+      {"sin", UnaryOp::sin},     {"cos", UnaryOp::cos},
+      {"floor", UnaryOp::floor}, {"ceil", UnaryOp::ceil},
+      {"erf", UnaryOp::erf},     {"softsign", UnaryOp::softsign},
+      {"selu", UnaryOp::selu},   {"hard_sigmoid", UnaryOp::hard_sigmoid}};
   return names;
 }
 
@@ -254,8 +250,7 @@ void dispatch_unary(UnaryOp op, float alpha, float beta, Visit&& visit) {
     case UnaryOp::log:
       return visit([](float x) { return std::log(x); }, [](float x, float) { return 1.f / x; });
     case UnaryOp::sqrt:
-      return visit([](float x) { return std::sqrt(x); },
-                   [](float, float y) { return 0.5f / y; });
+      return visit([](float x) { return std::sqrt(x); }, [](float, float y) { return 0.5f / y; });
     case UnaryOp::reciprocal:
       return visit([](float x) { return 1.f / x; }, [](float, float y) { return -y * y; });
     case UnaryOp::sin:

@@ -20,8 +20,8 @@ void MatMul::own_parameters(std::vector<Parameter>& out) {
 }
 
 MatMul::Plan MatMul::plan(const Shape& a_in, const Shape& b_in) const {
-  BDL_CHECK(!a_in.empty() && !b_in.empty(), label(), ": scalar operand (shapes ",
-            shape_str(a_in), " and ", shape_str(b_in), ")");
+  BDL_CHECK(!a_in.empty() && !b_in.empty(), label(), ": scalar operand (shapes ", shape_str(a_in),
+            " and ", shape_str(b_in), ")");
   Plan p;
   p.a = a_in.size() == 1 ? Shape{1, a_in[0]} : a_in;
   p.b = b_in.size() == 1 ? Shape{b_in[0], 1} : b_in;
@@ -87,8 +87,8 @@ const Tensor& MatMul::forward_many(Inputs inputs) {
   const auto ao = matrix_offsets(p.a, p.batch);
   const auto bo = matrix_offsets(p.b, p.batch);
   for (size_t i = 0; i < ao.size(); ++i) {
-    kernels::gemm(false, false, p.m, p.n, p.k, 1.f, a.f32() + ao[i], p.k, b.f32() + bo[i], p.n,
-                  0.f, c + static_cast<int64_t>(i) * p.m * p.n, p.n);
+    kernels::gemm(false, false, p.m, p.n, p.k, 1.f, a.f32() + ao[i], p.k, b.f32() + bo[i], p.n, 0.f,
+                  c + static_cast<int64_t>(i) * p.m * p.n, p.n);
   }
   return output_;
 }

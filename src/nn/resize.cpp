@@ -105,9 +105,10 @@ Resize::Taps Resize::taps(int64_t in, int64_t out, double scale) const {
         break;
       case ResizeCoordinates::align_corners: {
         // ONNX's resized length is in * scale before rounding down.
-        const double resized = options_.height > 0 ? static_cast<double>(out)
-                                                   : static_cast<double>(in) * scale;
-        x = resized > 1 ? static_cast<double>(i) * static_cast<double>(in - 1) / (resized - 1) : 0.0;
+        const double resized =
+            options_.height > 0 ? static_cast<double>(out) : static_cast<double>(in) * scale;
+        x = resized > 1 ? static_cast<double>(i) * static_cast<double>(in - 1) / (resized - 1)
+                        : 0.0;
         break;
       }
       case ResizeCoordinates::asymmetric:
@@ -129,8 +130,10 @@ Resize::Taps Resize::taps(int64_t in, int64_t out, double scale) const {
     } else if (options_.mode == ResizeMode::cubic) {
       // Keys' cubic convolution over the four neighbours f-1 .. f+2.
       const double f = std::floor(x), r = x - f, a = options_.cubic_a;
-      auto near = [a](double d) { return ((a + 2) * d - (a + 3)) * d * d + 1; };        // |d| <= 1
-      auto far = [a](double d) { return ((a * d - 5 * a) * d + 8 * a) * d - 4 * a; };  // 1 < |d| < 2
+      auto near = [a](double d) { return ((a + 2) * d - (a + 3)) * d * d + 1; };  // |d| <= 1
+      auto far = [a](double d) {
+        return ((a * d - 5 * a) * d + 8 * a) * d - 4 * a;
+      };  // 1 < |d| < 2
       const double w[4] = {far(1 + r), near(r), near(1 - r), far(2 - r)};
       double kept = 0;
       for (int k = 0; k < 4; ++k) {
@@ -189,7 +192,8 @@ const Tensor& Resize::forward(const Tensor& input) {
         for (int a = 0; a < ty.count; ++a) {
           const float* row = src + yi[static_cast<size_t>(a)] * iw;
           float r = 0.f;
-          for (int b = 0; b < tx.count; ++b) r += xw[static_cast<size_t>(b)] * row[xi[static_cast<size_t>(b)]];
+          for (int b = 0; b < tx.count; ++b)
+            r += xw[static_cast<size_t>(b)] * row[xi[static_cast<size_t>(b)]];
           sum += yw[static_cast<size_t>(a)] * r;
         }
         dst[i * ow + j] = sum;
@@ -222,7 +226,8 @@ const Tensor& Resize::backward(const Tensor& input, const Tensor& grad_output) {
         for (int a = 0; a < ty.count; ++a) {
           float* row = dst + yi[static_cast<size_t>(a)] * iw;
           const float va = v * yw[static_cast<size_t>(a)];
-          for (int b = 0; b < tx.count; ++b) row[xi[static_cast<size_t>(b)]] += va * xw[static_cast<size_t>(b)];
+          for (int b = 0; b < tx.count; ++b)
+            row[xi[static_cast<size_t>(b)]] += va * xw[static_cast<size_t>(b)];
         }
       }
     }
@@ -246,8 +251,9 @@ std::unique_ptr<Module> Resize::create(const Attributes& a) {
   const auto mode = resize_mode_from(a.text("mode"));
   const auto coordinates = resize_coordinates_from(a.text("coordinates"));
   const auto rounding = nearest_rounding_from(a.text("rounding"));
-  BDL_CHECK(mode && coordinates && rounding, a.owner(), ": unknown mode, coordinates or rounding ('",
-            a.text("mode"), "', '", a.text("coordinates"), "', '", a.text("rounding"), "')");
+  BDL_CHECK(mode && coordinates && rounding, a.owner(),
+            ": unknown mode, coordinates or rounding ('", a.text("mode"), "', '",
+            a.text("coordinates"), "', '", a.text("rounding"), "')");
   o.mode = *mode;
   o.coordinates = *coordinates;
   o.rounding = *rounding;

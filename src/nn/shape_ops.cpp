@@ -121,7 +121,9 @@ std::unique_ptr<Module> Transpose::create(const Attributes& a) {
 
 Slice::Slice(std::vector<int64_t> axes, std::vector<int64_t> starts, std::vector<int64_t> ends,
              std::vector<int64_t> steps)
-    : axes_(std::move(axes)), starts_(std::move(starts)), ends_(std::move(ends)),
+    : axes_(std::move(axes)),
+      starts_(std::move(starts)),
+      ends_(std::move(ends)),
       steps_(std::move(steps)) {
   if (steps_.empty()) steps_.assign(axes_.size(), 1);
   BDL_CHECK(starts_.size() == axes_.size() && ends_.size() == axes_.size() &&
@@ -253,9 +255,9 @@ Shape Pad::output_shape(const Shape& input) const {
   for (size_t d = 0; d < rank; ++d) {
     out[d] += pads_[d] + pads_[rank + d];
     if (mode_ == PadMode::reflect) {
-      BDL_CHECK(pads_[d] < input[d] && pads_[rank + d] < input[d], label(),
-                ": reflect padding of ", pads_[d], " and ", pads_[rank + d], " needs more than ",
-                input[d], " elements along dimension ", d);
+      BDL_CHECK(pads_[d] < input[d] && pads_[rank + d] < input[d], label(), ": reflect padding of ",
+                pads_[d], " and ", pads_[rank + d], " needs more than ", input[d],
+                " elements along dimension ", d);
     }
     if (mode_ != PadMode::constant && out[d] > input[d]) {
       BDL_CHECK(input[d] > 0, label(), ": cannot ", pad_mode_name(mode_),
@@ -386,8 +388,8 @@ std::unique_ptr<Module> Pad::create(const Attributes& a) {
 
 Gather::Gather(int64_t axis, std::vector<int64_t> indices, Shape indices_shape)
     : axis_(axis), indices_(std::move(indices)), indices_shape_(std::move(indices_shape)) {
-  BDL_CHECK(shape_numel(indices_shape_) == static_cast<int64_t>(indices_.size()), "Gather: ",
-            indices_.size(), " indices for an index shape ", shape_str(indices_shape_));
+  BDL_CHECK(shape_numel(indices_shape_) == static_cast<int64_t>(indices_.size()),
+            "Gather: ", indices_.size(), " indices for an index shape ", shape_str(indices_shape_));
 }
 
 std::string Gather::describe() const {
@@ -506,7 +508,8 @@ Shape Reduce::output_shape(const Shape& input) const {
   if (keep_dims_) return kept;
   Shape out;
   std::vector<bool> reduced(input.size(), axes_.empty());
-  for (int64_t a : axes_) reduced[static_cast<size_t>(normalize_axis(a, input.size(), label()))] = true;
+  for (int64_t a : axes_)
+    reduced[static_cast<size_t>(normalize_axis(a, input.size(), label()))] = true;
   for (size_t d = 0; d < input.size(); ++d) {
     if (!reduced[d]) out.push_back(input[d]);
   }
@@ -526,14 +529,15 @@ const Tensor& Reduce::forward(const Tensor& input) {
     output_.fill(max ? -INFINITY : INFINITY);
     const float* px = x.f32();
     float* py = output_.f32();
-    for_each_row<2>(x.shape(), {&src, &dst}, {0, 0},
-                    [&](const std::array<int64_t, 2>& o, int64_t n, const std::array<int64_t, 2>& s) {
-                      for (int64_t i = 0; i < n; ++i) {
-                        const float v = px[o[0] + i * s[0]];
-                        float& y = py[o[1] + i * s[1]];
-                        if (max ? v > y || std::isnan(v) : v < y || std::isnan(v)) y = v;
-                      }
-                    });
+    for_each_row<2>(
+        x.shape(), {&src, &dst}, {0, 0},
+        [&](const std::array<int64_t, 2>& o, int64_t n, const std::array<int64_t, 2>& s) {
+          for (int64_t i = 0; i < n; ++i) {
+            const float v = px[o[0] + i * s[0]];
+            float& y = py[o[1] + i * s[1]];
+            if (max ? v > y || std::isnan(v) : v < y || std::isnan(v)) y = v;
+          }
+        });
     return output_;
   }
   output_.zero();
@@ -561,12 +565,13 @@ const Tensor& Reduce::backward(const Tensor& input, const Tensor& grad_output) {
     const float* px = x.f32();
     const float* py = output_.f32();
     float* pd = grad_input_.f32();
-    for_each_row<2>(input.shape(), {&src, &dst}, {0, 0},
-                    [&](const std::array<int64_t, 2>& o, int64_t n, const std::array<int64_t, 2>& s) {
-                      for (int64_t i = 0; i < n; ++i) {
-                        if (px[o[0] + i * s[0]] != py[o[1] + i * s[1]]) pd[o[0] + i * s[0]] = 0.f;
-                      }
-                    });
+    for_each_row<2>(
+        input.shape(), {&src, &dst}, {0, 0},
+        [&](const std::array<int64_t, 2>& o, int64_t n, const std::array<int64_t, 2>& s) {
+          for (int64_t i = 0; i < n; ++i) {
+            if (px[o[0] + i * s[0]] != py[o[1] + i * s[1]]) pd[o[0] + i * s[0]] = 0.f;
+          }
+        });
   }
   if (op_ == ReduceOp::mean && input.numel() > 0) {
     const float scale = static_cast<float>(g.numel()) / static_cast<float>(input.numel());

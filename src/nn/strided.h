@@ -33,8 +33,8 @@ inline Shape broadcast_shapes(const Shape& a, const Shape& b, const std::string&
   for (size_t i = 0; i < out.size(); ++i) {
     const int64_t da = i < out.size() - a.size() ? 1 : a[i - (out.size() - a.size())];
     const int64_t db = i < out.size() - b.size() ? 1 : b[i - (out.size() - b.size())];
-    BDL_CHECK(da == db || da == 1 || db == 1, who, ": shapes ", shape_str(a), " and ",
-              shape_str(b), " do not broadcast");
+    BDL_CHECK(da == db || da == 1 || db == 1, who, ": shapes ", shape_str(a), " and ", shape_str(b),
+              " do not broadcast");
     out[i] = da == 1 ? db : da;
   }
   return out;
@@ -76,8 +76,8 @@ void for_each_row(const Shape& shape, const std::array<const Shape*, K>& strides
 
 // dst[i] = src[i] (or += when accumulate) over `shape`, each side with its own
 // strides and offset.
-inline void strided_copy(const Shape& shape, const float* src, const Shape& src_strides,
-                         float* dst, const Shape& dst_strides, bool accumulate = false) {
+inline void strided_copy(const Shape& shape, const float* src, const Shape& src_strides, float* dst,
+                         const Shape& dst_strides, bool accumulate = false) {
   for_each_row<2>(shape, {&src_strides, &dst_strides}, {0, 0},
                   [&](const std::array<int64_t, 2>& o, int64_t n, const std::array<int64_t, 2>& s) {
                     const float* a = src + o[0];

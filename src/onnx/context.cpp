@@ -52,7 +52,8 @@ std::vector<T> elements(const ::onnx::TensorProto& p, const Field& field, size_t
   }
   BDL_CHECK(field.size() == count, what, ": ", field.size(), " values for ", count, " elements");
   std::vector<T> out(static_cast<size_t>(count));
-  for (int64_t i = 0; i < count; ++i) out[static_cast<size_t>(i)] = static_cast<T>(field.Get(static_cast<int>(i)));
+  for (int64_t i = 0; i < count; ++i)
+    out[static_cast<size_t>(i)] = static_cast<T>(field.Get(static_cast<int>(i)));
   return out;
 }
 
@@ -71,10 +72,9 @@ Tensor to_tensor(const ::onnx::TensorProto& p, const std::string& what) {
   switch (p.data_type()) {
     case ::onnx::TensorProto::FLOAT: {
       if (p.has_raw_data()) {
-        BDL_CHECK(p.raw_data().size() / 4 == static_cast<size_t>(count) &&
-                      p.raw_data().size() % 4 == 0,
-                  what, ": ",
-                  p.raw_data().size(), " bytes of data for ", count, " float32 elements");
+        BDL_CHECK(
+            p.raw_data().size() / 4 == static_cast<size_t>(count) && p.raw_data().size() % 4 == 0,
+            what, ": ", p.raw_data().size(), " bytes of data for ", count, " float32 elements");
         Tensor t = Tensor::empty(shape);
         if (count > 0) std::memcpy(t.f32(), p.raw_data().data(), p.raw_data().size());
         return t;
@@ -98,8 +98,9 @@ Tensor to_tensor(const ::onnx::TensorProto& p, const std::string& what) {
     case ::onnx::TensorProto::UINT8:
     case ::onnx::TensorProto::BOOL: {
       const int type = p.data_type();
-      const size_t width = type == ::onnx::TensorProto::INT32 ? 4
-                           : type == ::onnx::TensorProto::INT16 ? 2 : 1;
+      const size_t width = type == ::onnx::TensorProto::INT32   ? 4
+                           : type == ::onnx::TensorProto::INT16 ? 2
+                                                                : 1;
       auto v = elements<int64_t>(p, p.int32_data(), width, count, what);
       if (type == ::onnx::TensorProto::UINT8 || type == ::onnx::TensorProto::BOOL) {
         for (auto& x : v) x &= 0xff;
@@ -140,7 +141,11 @@ std::vector<float> to_floats(const Tensor& t) {
 Context::Context(nn::Graph& graph, std::map<std::string, Value>& values,
                  const std::set<std::string>& consumed, int64_t opset,
                  const ::onnx::NodeProto& node, int index)
-    : graph_(graph), values_(values), consumed_(consumed), opset_(opset), node_(node),
+    : graph_(graph),
+      values_(values),
+      consumed_(consumed),
+      opset_(opset),
+      node_(node),
       index_(index) {}
 
 std::string Context::where() const {
@@ -219,8 +224,7 @@ std::vector<float> Context::reals(const std::string& name, std::vector<float> fa
 }
 Tensor Context::tensor(const std::string& name) const {
   if (!find(name)) invalid("attribute '", name, "' is missing");
-  return to_tensor(typed(name, ::onnx::AttributeProto::TENSOR).t(),
-                   "attribute '" + name + "'");
+  return to_tensor(typed(name, ::onnx::AttributeProto::TENSOR).t(), "attribute '" + name + "'");
 }
 
 Value Context::constant(Tensor t) {
@@ -238,8 +242,8 @@ Value Context::add(std::unique_ptr<nn::Module> module, const std::vector<Value>&
                   "; bdl computes in float32 and reads integers only as embedding indices");
     }
   }
-  std::string name = node_.name().empty() ? detail::concat(node_.op_type(), "_", index_)
-                                          : node_.name();
+  std::string name =
+      node_.name().empty() ? detail::concat(node_.op_type(), "_", index_) : node_.name();
   if (modules_++ > 0) name = detail::concat(name, "/", modules_);
   module->set_name(name);
   auto* multi = dynamic_cast<nn::MultiInputModule*>(module.get());

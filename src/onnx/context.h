@@ -2,13 +2,13 @@
 
 // What an operator converter sees of the import in progress: its node's inputs
 // (graph values or constants), attributes, and a way to add bdl modules.
+#include <onnx/onnx_pb.h>
+
 #include <map>
 #include <memory>
 #include <set>
 #include <string>
 #include <vector>
-
-#include <onnx/onnx_pb.h>
 
 #include "bdl/nn/graph.h"
 #include "bdl/onnx/import.h"

@@ -53,9 +53,8 @@ class Emitter {
     return name;
   }
   std::string ints(const std::vector<int64_t>& v, const std::string& hint) {
-    return initializer(Tensor::from_vector(std::span<const int64_t>(v),
-                                           {static_cast<int64_t>(v.size())}),
-                       hint);
+    return initializer(
+        Tensor::from_vector(std::span<const int64_t>(v), {static_cast<int64_t>(v.size())}), hint);
   }
   std::string scalar(float v, const std::string& hint) {
     return initializer(Tensor::full({}, v), hint);
@@ -154,11 +153,12 @@ std::string Emitter::emit(Module& m, const std::vector<std::string>& in,
         args.push_back(names[static_cast<size_t>(f)]);
         arg_shapes.push_back(node_shapes[static_cast<size_t>(f)]);
       }
-      const std::string own = graph->node_name(node).empty() ? std::to_string(i)
-                                                             : graph->node_name(node);
+      const std::string own =
+          graph->node_name(node).empty() ? std::to_string(i) : graph->node_name(node);
       names[i] = emit(*mod, args, arg_shapes, path.empty() ? own : path + "." + own);
       auto* multi = dynamic_cast<nn::MultiInputModule*>(mod);
-      node_shapes[i] = multi ? multi->output_shape_many(arg_shapes) : mod->output_shape(arg_shapes[0]);
+      node_shapes[i] =
+          multi ? multi->output_shape_many(arg_shapes) : mod->output_shape(arg_shapes[0]);
     }
     return names.at(static_cast<size_t>(graph->output_node()));
   }
@@ -191,7 +191,8 @@ std::string Emitter::emit(Module& m, const std::vector<std::string>& in,
     return op("Reshape", {y, ints(unfolded, path + ".unfold")}, path);
   }
   if (!m.children().empty()) {
-    fail(path, ": a ", m.type(), " has no ONNX form (export supports Sequential, Graph and Concat containers)");
+    fail(path, ": a ", m.type(),
+         " has no ONNX form (export supports Sequential, Graph and Concat containers)");
   }
   return emit_leaf(m, in, shapes, path);
 }
@@ -204,10 +205,13 @@ const std::map<std::string, std::string>& binary_ops() {
 }
 const std::map<std::string, std::string>& unary_ops() {
   static const std::map<std::string, std::string> ops = {
-      {"abs", "Abs"},   {"neg", "Neg"},     {"exp", "Exp"},     {"log", "Log"},
-      {"sqrt", "Sqrt"}, {"reciprocal", "Reciprocal"}, {"sin", "Sin"}, {"cos", "Cos"},
-      {"floor", "Floor"}, {"ceil", "Ceil"}, {"erf", "Erf"}, {"softsign", "Softsign"},
-      {"selu", "Selu"}, {"hard_sigmoid", "HardSigmoid"}};
+      {"abs", "Abs"},     {"neg", "Neg"},
+      {"exp", "Exp"},     {"log", "Log"},
+      {"sqrt", "Sqrt"},   {"reciprocal", "Reciprocal"},
+      {"sin", "Sin"},     {"cos", "Cos"},
+      {"floor", "Floor"}, {"ceil", "Ceil"},
+      {"erf", "Erf"},     {"softsign", "Softsign"},
+      {"selu", "Selu"},   {"hard_sigmoid", "HardSigmoid"}};
   return ops;
 }
 
@@ -237,8 +241,9 @@ std::string Emitter::emit_leaf(Module& m, const std::vector<std::string>& in,
     return out;
   }
   if (type == "HardTanh") {
-    return op("Clip", {x, scalar(static_cast<float>(a.real("min")), path + ".min"),
-                       scalar(static_cast<float>(a.real("max")), path + ".max")},
+    return op("Clip",
+              {x, scalar(static_cast<float>(a.real("min")), path + ".min"),
+               scalar(static_cast<float>(a.real("max")), path + ".max")},
               path);
   }
   if (type == "SoftPlus") {
@@ -250,9 +255,11 @@ std::string Emitter::emit_leaf(Module& m, const std::vector<std::string>& in,
               path);
   }
   if (type == "GELU") {
-    if (a.flag("tanh", false)) fail(path, ": GELU's tanh approximation has no ONNX form in opset 13");
+    if (a.flag("tanh", false))
+      fail(path, ": GELU's tanh approximation has no ONNX form in opset 13");
     // x * (1 + erf(x / sqrt(2))) / 2.
-    const std::string e = op("Erf", {op("Div", {x, scalar(std::sqrt(2.f), path + ".sqrt2")}, path)}, path);
+    const std::string e =
+        op("Erf", {op("Div", {x, scalar(std::sqrt(2.f), path + ".sqrt2")}, path)}, path);
     const std::string one = op("Add", {e, scalar(1.f, path + ".one")}, path);
     return op("Mul", {op("Mul", {x, one}, path), scalar(0.5f, path + ".half")}, path);
   }
@@ -266,7 +273,8 @@ std::string Emitter::emit_leaf(Module& m, const std::vector<std::string>& in,
     return op("PRelu", {x, initializer(slope, path + ".weight")}, path);
   }
   if (type == "SoftMax" || type == "LogSoftMax") {
-    attr(node(type == "SoftMax" ? "Softmax" : "LogSoftmax", {x}, path, &out), "axis", a.integer("dim"));
+    attr(node(type == "SoftMax" ? "Softmax" : "LogSoftmax", {x}, path, &out), "axis",
+         a.integer("dim"));
     return out;
   }
   if (type == "Dropout") {
@@ -424,15 +432,16 @@ std::string Emitter::emit_leaf(Module& m, const std::vector<std::string>& in,
     return out;
   }
   if (type == "Slice") {
-    return op("Slice", {x, ints(a.integers("starts"), path + ".starts"),
-                        ints(a.integers("ends"), path + ".ends"),
-                        ints(a.integers("axes"), path + ".axes"),
-                        ints(a.integers("steps"), path + ".steps")},
-              path);
+    return op(
+        "Slice",
+        {x, ints(a.integers("starts"), path + ".starts"), ints(a.integers("ends"), path + ".ends"),
+         ints(a.integers("axes"), path + ".axes"), ints(a.integers("steps"), path + ".steps")},
+        path);
   }
   if (type == "Pad") {
-    auto& n = node("Pad", {x, ints(a.integers("pads"), path + ".pads"),
-                           scalar(static_cast<float>(a.real("value", 0)), path + ".value")},
+    auto& n = node("Pad",
+                   {x, ints(a.integers("pads"), path + ".pads"),
+                    scalar(static_cast<float>(a.real("value", 0)), path + ".value")},
                    path, &out);
     attr(n, "mode", a.text("mode"));
     return out;
@@ -454,7 +463,10 @@ std::string Emitter::emit_leaf(Module& m, const std::vector<std::string>& in,
       attr(node("ReduceSum", args, path, &out), "keepdims", keep);
       return out;
     }
-    auto& n = node(r == "mean" ? "ReduceMean" : r == "max" ? "ReduceMax" : "ReduceMin", {x}, path, &out);
+    auto& n = node(r == "mean"  ? "ReduceMean"
+                   : r == "max" ? "ReduceMax"
+                                : "ReduceMin",
+                   {x}, path, &out);
     if (!axes.empty()) attr(n, "axes", axes);
     attr(n, "keepdims", keep);
     return out;
@@ -478,8 +490,8 @@ std::string Emitter::emit_recurrent(Module& m, const Attributes& a, const std::s
   const int64_t hidden = a.integer("hidden_size");
   const int64_t input = a.integer("input_size");
   // Block i of ONNX's weights is block order[i] of bdl's.
-  const std::vector<int64_t> order = lstm ? std::vector<int64_t>{0, 3, 1, 2}
-                                          : std::vector<int64_t>{1, 0, 2};
+  const std::vector<int64_t> order =
+      lstm ? std::vector<int64_t>{0, 3, 1, 2} : std::vector<int64_t>{1, 0, 2};
   auto reorder = [&](const Tensor& t, int64_t cols) {
     Tensor out = Tensor::empty({1, gates * hidden, cols});
     const float* src = t.f32();
@@ -507,7 +519,8 @@ std::string Emitter::emit_recurrent(Module& m, const Attributes& a, const std::s
     const Tensor bh = reorder(parameter(m, "bias_hh_l0"), 1);
     Tensor b = Tensor::empty({1, 2 * gates * hidden});
     std::memcpy(b.f32(), bi.f32(), static_cast<size_t>(gates * hidden) * sizeof(float));
-    std::memcpy(b.f32() + gates * hidden, bh.f32(), static_cast<size_t>(gates * hidden) * sizeof(float));
+    std::memcpy(b.f32() + gates * hidden, bh.f32(),
+                static_cast<size_t>(gates * hidden) * sizeof(float));
     args.push_back(initializer(b, path + ".B"));
   }
   auto* n = g_.add_node();

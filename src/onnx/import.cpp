@@ -32,8 +32,8 @@ Shape input_shape(const ::onnx::ValueInfoProto& info, const std::string& file, i
     throw Unsupported(file + ": input '" + info.name() + "' is not a tensor");
   }
   const auto& t = type.tensor_type();
-  const bool ids = t.elem_type() == ::onnx::TensorProto::INT64 ||
-                   t.elem_type() == ::onnx::TensorProto::INT32;
+  const bool ids =
+      t.elem_type() == ::onnx::TensorProto::INT64 || t.elem_type() == ::onnx::TensorProto::INT32;
   if (t.elem_type() != ::onnx::TensorProto::FLOAT && !ids) {
     throw Unsupported(file + ": input '" + info.name() + "' has element type " +
                       ::onnx::TensorProto::DataType_Name(
@@ -80,7 +80,8 @@ ImportedModel convert(const ::onnx::ModelProto& model, const std::string& file,
   if (!missing.empty()) {
     std::string list;
     for (const auto& [op, count] : missing) {
-      list += (list.empty() ? "" : ", ") + op + (count > 1 ? " (x" + std::to_string(count) + ")" : "");
+      list +=
+          (list.empty() ? "" : ", ") + op + (count > 1 ? " (x" + std::to_string(count) + ")" : "");
     }
     throw Unsupported(file + ": unsupported operator" + (missing.size() > 1 ? "s: " : ": ") + list);
   }

@@ -46,7 +46,9 @@ const std::map<std::string, Converter>& converters() {
       {"GlobalMaxPool", [](Context& c) { global_pool(c, false); }},
       {"GRU", &convert_gru},
       {"HardSigmoid",
-       [](Context& c) { unary_fn(c, UnaryOp::hard_sigmoid, c.real("alpha", 0.2f), c.real("beta", 0.5f)); }},
+       [](Context& c) {
+         unary_fn(c, UnaryOp::hard_sigmoid, c.real("alpha", 0.2f), c.real("beta", 0.5f));
+       }},
       {"Identity", &identity},
       {"LayerNormalization", &layer_norm},
       {"LeakyRelu", [](Context& c) { unary(c, make<nn::LeakyReLU>(c.real("alpha", 0.01f))); }},
@@ -68,7 +70,8 @@ const std::map<std::string, Converter>& converters() {
       {"ReduceL1", [](Context& c) { reduce_composed(c, UnaryOp::abs, false, std::nullopt); }},
       {"ReduceL2", [](Context& c) { reduce_composed(c, std::nullopt, true, UnaryOp::sqrt); }},
       {"ReduceLogSum", [](Context& c) { reduce_composed(c, std::nullopt, false, UnaryOp::log); }},
-      {"ReduceLogSumExp", [](Context& c) { reduce_composed(c, UnaryOp::exp, false, UnaryOp::log); }},
+      {"ReduceLogSumExp",
+       [](Context& c) { reduce_composed(c, UnaryOp::exp, false, UnaryOp::log); }},
       {"ReduceMax", [](Context& c) { reduce(c, nn::ReduceOp::max); }},
       {"ReduceMean", [](Context& c) { reduce(c, nn::ReduceOp::mean); }},
       {"ReduceMin", [](Context& c) { reduce(c, nn::ReduceOp::min); }},

@@ -118,7 +118,8 @@ TEST(BdlCommand, BadInputIsOneLineAndNonZeroExit) {
       {"train --bogus-flag 1",
        "bdl: error: The following arguments were not expected: 1 --bogus-flag\n"},
       {"frobnicate",
-       "bdl: error: unknown command 'frobnicate' (commands: train, predict, eval, info, split, import, export)\n"},
+       "bdl: error: unknown command 'frobnicate' (commands: train, predict, eval, info, split, "
+       "import, export)\n"},
       {"train --resume", "bdl: error: --resume: needs --checkpoint DIR\n"},
       {"eval --model /nonexistent.bdl",
        "bdl: error: /nonexistent.bdl: cannot open: No such file or directory\n"},
@@ -280,8 +281,8 @@ TEST(BdlCommand, ImportExportAndPredictOnOnnx) {
   for (const std::string& model : {original, imported, exported}) {
     SCOPED_TRACE(model);
     const std::string y = (dir / "y.npy").string();
-    r = run_bdl("predict --model " + model + " --input " + (dir / "x.npy").string() +
-                " --output " + y);
+    r = run_bdl("predict --model " + model + " --input " + (dir / "x.npy").string() + " --output " +
+                y);
     ASSERT_EQ(r.exit_code, 0) << r.stderr_text;
     const Tensor got = io::read_npy(y);
     ASSERT_EQ(got.shape(), want.shape());
@@ -309,9 +310,10 @@ TEST(BdlCommand, TrainContinuesFromAnOnnxModel) {
   const fs::path dir = fs::temp_directory_path() / ("bdl_finetune_" + std::to_string(::getpid()));
   fs::remove_all(dir);
   fs::create_directories(dir);
-  const std::string common = " --train-samples 3000 --test-samples 500 --threads 1 --progress quiet";
-  auto r = run_bdl("train --model lenet5 --max-iteration 1 --save " + (dir / "a.bdl").string() +
-                   common);
+  const std::string common =
+      " --train-samples 3000 --test-samples 500 --threads 1 --progress quiet";
+  auto r =
+      run_bdl("train --model lenet5 --max-iteration 1 --save " + (dir / "a.bdl").string() + common);
   ASSERT_EQ(r.exit_code, 0) << r.stderr_text;
   r = run_bdl("export " + (dir / "a.bdl").string() + " -o " + (dir / "a.onnx").string());
   ASSERT_EQ(r.exit_code, 0) << r.stderr_text;
@@ -322,8 +324,10 @@ TEST(BdlCommand, TrainContinuesFromAnOnnxModel) {
   const auto j = nlohmann::json::parse(slurp(report));
   EXPECT_GT(j["test_top1"].get<double>(), 0.6) << j.dump();
   // A model that is not a classifier is named with its output shape.
-  r = run_bdl("train --model /usr/share/libonnx-testdata/data/pytorch-converted/test_Conv2d/model.onnx"
-              " --epochs 1" + common);
+  r = run_bdl(
+      "train --model /usr/share/libonnx-testdata/data/pytorch-converted/test_Conv2d/model.onnx"
+      " --epochs 1" +
+      common);
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.stderr_text.find("model.onnx: output of shape [1, 4, 5, 4] is not (batch, classes)"),
             std::string::npos)

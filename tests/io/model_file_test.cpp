@@ -17,20 +17,20 @@
 #include "bdl/nn/batch_norm.h"
 #include "bdl/nn/concat.h"
 #include "bdl/nn/conv2d.h"
-#include "bdl/nn/dropout.h"
 #include "bdl/nn/conv_transpose2d.h"
+#include "bdl/nn/dropout.h"
 #include "bdl/nn/elementwise.h"
-#include "bdl/nn/resize.h"
 #include "bdl/nn/embedding.h"
-#include "bdl/nn/matmul.h"
-#include "bdl/nn/shape_ops.h"
 #include "bdl/nn/graph.h"
 #include "bdl/nn/linear.h"
 #include "bdl/nn/lrn.h"
+#include "bdl/nn/matmul.h"
 #include "bdl/nn/pooling.h"
 #include "bdl/nn/recurrent.h"
 #include "bdl/nn/reshape.h"
+#include "bdl/nn/resize.h"
 #include "bdl/nn/sequential.h"
+#include "bdl/nn/shape_ops.h"
 #include "bdl/nn/softmax.h"
 #include "io/file.h"
 #include "src/io/bdl_format.pb.h"
@@ -188,11 +188,19 @@ std::vector<std::unique_ptr<nn::Module>> one_of_each() {
   out.push_back(std::make_unique<SoftPlus>(2.f, 15.f));
   out.push_back(std::make_unique<Tanh>());
   out.push_back(std::make_unique<TimeDistributed>(std::make_unique<Linear>(3, 2)));
-  out.push_back(std::make_unique<ConvTranspose2d>(ConvTranspose2dOptions{
-      .in_channels = 4, .out_channels = 2, .kernel = 3, .stride = 2, .padding = 1,
-      .padding_end = Size2{0, 2}, .output_padding = 1, .groups = 2}));
-  out.push_back(std::make_unique<Resize>(ResizeOptions{
-      .mode = ResizeMode::linear, .coordinates = ResizeCoordinates::align_corners, .height = 5, .width = 6}));
+  out.push_back(std::make_unique<ConvTranspose2d>(ConvTranspose2dOptions{.in_channels = 4,
+                                                                         .out_channels = 2,
+                                                                         .kernel = 3,
+                                                                         .stride = 2,
+                                                                         .padding = 1,
+                                                                         .padding_end = Size2{0, 2},
+                                                                         .output_padding = 1,
+                                                                         .groups = 2}));
+  out.push_back(
+      std::make_unique<Resize>(ResizeOptions{.mode = ResizeMode::linear,
+                                             .coordinates = ResizeCoordinates::align_corners,
+                                             .height = 5,
+                                             .width = 6}));
   out.push_back(std::make_unique<Binary>(BinaryOp::div));
   out.push_back(std::make_unique<Binary>(BinaryOp::pow, Shape{3, 1}, true, true));
   out.push_back(std::make_unique<Binary>(BinaryOp::max, Shape{2}, false, false));

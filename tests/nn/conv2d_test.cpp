@@ -1,9 +1,9 @@
 #include "bdl/nn/conv2d.h"
-#include "bdl/nn/conv_transpose2d.h"
 
 #include <algorithm>
 #include <cmath>
 
+#include "bdl/nn/conv_transpose2d.h"
 #include "support/layer_case.h"
 
 namespace bdl::testing {
@@ -73,22 +73,32 @@ TEST(Conv2d, HandlesSeveralBatchSizes) {
 namespace bdl::testing {
 namespace {
 
-INSTANTIATE_TEST_SUITE_P(
-    ConvTranspose2d, LayerTest,
-    ::testing::Values(
-        LayerCase{"conv_transpose2d",
-                  [] {
-                    return std::make_unique<nn::ConvTranspose2d>(nn::ConvTranspose2dOptions{
-                        .in_channels = 3, .out_channels = 4, .kernel = 3, .stride = 2,
-                        .padding = 1, .output_padding = 1});
-                  }},
-        LayerCase{"conv_transpose2d_groups_dilation",
-                  [] {
-                    return std::make_unique<nn::ConvTranspose2d>(nn::ConvTranspose2dOptions{
-                        .in_channels = 4, .out_channels = 6, .kernel = {2, 3}, .stride = {1, 2},
-                        .padding = {0, 1}, .dilation = {2, 1}, .groups = 2, .bias = false});
-                  }}),
-    case_name);
+INSTANTIATE_TEST_SUITE_P(ConvTranspose2d, LayerTest,
+                         ::testing::Values(LayerCase{"conv_transpose2d",
+                                                     [] {
+                                                       return std::make_unique<nn::ConvTranspose2d>(
+                                                           nn::ConvTranspose2dOptions{
+                                                               .in_channels = 3,
+                                                               .out_channels = 4,
+                                                               .kernel = 3,
+                                                               .stride = 2,
+                                                               .padding = 1,
+                                                               .output_padding = 1});
+                                                     }},
+                                           LayerCase{"conv_transpose2d_groups_dilation",
+                                                     [] {
+                                                       return std::make_unique<nn::ConvTranspose2d>(
+                                                           nn::ConvTranspose2dOptions{
+                                                               .in_channels = 4,
+                                                               .out_channels = 6,
+                                                               .kernel = {2, 3},
+                                                               .stride = {1, 2},
+                                                               .padding = {0, 1},
+                                                               .dilation = {2, 1},
+                                                               .groups = 2,
+                                                               .bias = false});
+                                                     }}),
+                         case_name);
 
 INSTANTIATE_TEST_SUITE_P(Conv2dMore, LayerTest,
                          ::testing::Values(LayerCase{"conv2d_asymmetric_pad",

@@ -29,7 +29,8 @@ std::unique_ptr<nn::Module> divide_by_sum_of_squares() {
   auto g = std::make_unique<nn::Graph>();
   const auto x = g->add_input();
   const auto sq = g->add(std::make_unique<nn::Binary>(BinaryOp::mul), {x, x});
-  const auto s = g->add(std::make_unique<nn::Reduce>(ReduceOp::sum, std::vector<int64_t>{1}, true), {sq});
+  const auto s =
+      g->add(std::make_unique<nn::Reduce>(ReduceOp::sum, std::vector<int64_t>{1}, true), {sq});
   g->add(std::make_unique<nn::Binary>(BinaryOp::div), {x, s});
   return g;
 }
@@ -37,7 +38,8 @@ std::unique_ptr<nn::Module> divide_by_sum_of_squares() {
 std::unique_ptr<nn::Module> subtract_mean() {
   auto g = std::make_unique<nn::Graph>();
   const auto x = g->add_input();
-  const auto m = g->add(std::make_unique<nn::Reduce>(ReduceOp::mean, std::vector<int64_t>{0, 2}, true), {x});
+  const auto m =
+      g->add(std::make_unique<nn::Reduce>(ReduceOp::mean, std::vector<int64_t>{0, 2}, true), {x});
   g->add(std::make_unique<nn::Binary>(BinaryOp::sub), {x, m});
   return g;
 }
@@ -93,32 +95,41 @@ INSTANTIATE_TEST_SUITE_P(
                                                nn::PadMode::reflect, 0.f)},
         LayerCase{"pad_edge", make<nn::Pad>(std::vector<int64_t>{0, 0, 2, 1, 0, 0, 0, 3},
                                             nn::PadMode::edge, 0.f)},
-        LayerCase{"gather", make<nn::Gather>(int64_t{1}, std::vector<int64_t>{2, 0, 2, -1},
-                                             Shape{2, 2})},
+        LayerCase{"gather",
+                  make<nn::Gather>(int64_t{1}, std::vector<int64_t>{2, 0, 2, -1}, Shape{2, 2})},
         LayerCase{"reduce_sum", make<nn::Reduce>(ReduceOp::sum, std::vector<int64_t>{1, 3}, true)},
         LayerCase{"reduce_mean", make<nn::Reduce>(ReduceOp::mean, std::vector<int64_t>{2}, false)},
         LayerCase{"reduce_max", make<nn::Reduce>(ReduceOp::max, std::vector<int64_t>{1, 2}, true)},
         LayerCase{"reduce_min", make<nn::Reduce>(ReduceOp::min, std::vector<int64_t>{1}, false)},
-        LayerCase{"resize_nearest_x2",
-                  make<nn::Resize>(nn::ResizeOptions{
-                      .mode = nn::ResizeMode::nearest, .coordinates = nn::ResizeCoordinates::asymmetric,
-                      .rounding = nn::NearestRounding::floor, .scale_h = 2, .scale_w = 2})},
+        LayerCase{"resize_nearest_x2", make<nn::Resize>(nn::ResizeOptions{
+                                           .mode = nn::ResizeMode::nearest,
+                                           .coordinates = nn::ResizeCoordinates::asymmetric,
+                                           .rounding = nn::NearestRounding::floor,
+                                           .scale_h = 2,
+                                           .scale_w = 2})},
         LayerCase{"resize_bilinear_size",
-                  make<nn::Resize>(nn::ResizeOptions{.mode = nn::ResizeMode::linear, .height = 5, .width = 7})},
-        LayerCase{"resize_bilinear_align_corners",
                   make<nn::Resize>(nn::ResizeOptions{
-                      .mode = nn::ResizeMode::linear, .coordinates = nn::ResizeCoordinates::align_corners,
-                      .scale_h = 1.5, .scale_w = 1.5})},
+                      .mode = nn::ResizeMode::linear, .height = 5, .width = 7})},
+        LayerCase{
+            "resize_bilinear_align_corners",
+            make<nn::Resize>(nn::ResizeOptions{.mode = nn::ResizeMode::linear,
+                                               .coordinates = nn::ResizeCoordinates::align_corners,
+                                               .scale_h = 1.5,
+                                               .scale_w = 1.5})},
         LayerCase{"resize_bilinear_scales",
-                  make<nn::Resize>(nn::ResizeOptions{.mode = nn::ResizeMode::linear, .scale_h = 2, .scale_w = 3})},
-        LayerCase{"resize_bicubic_x2",
-                  make<nn::Resize>(nn::ResizeOptions{.mode = nn::ResizeMode::cubic,
-                                                     .coordinates = nn::ResizeCoordinates::pytorch_half_pixel,
-                                                     .scale_h = 2, .scale_w = 2})},
-        LayerCase{"resize_bicubic_align_corners",
-                  make<nn::Resize>(nn::ResizeOptions{.mode = nn::ResizeMode::cubic,
-                                                     .coordinates = nn::ResizeCoordinates::align_corners,
-                                                     .height = 6, .width = 3})}),
+                  make<nn::Resize>(nn::ResizeOptions{
+                      .mode = nn::ResizeMode::linear, .scale_h = 2, .scale_w = 3})},
+        LayerCase{"resize_bicubic_x2", make<nn::Resize>(nn::ResizeOptions{
+                                           .mode = nn::ResizeMode::cubic,
+                                           .coordinates = nn::ResizeCoordinates::pytorch_half_pixel,
+                                           .scale_h = 2,
+                                           .scale_w = 2})},
+        LayerCase{
+            "resize_bicubic_align_corners",
+            make<nn::Resize>(nn::ResizeOptions{.mode = nn::ResizeMode::cubic,
+                                               .coordinates = nn::ResizeCoordinates::align_corners,
+                                               .height = 6,
+                                               .width = 3})}),
     case_name);
 
 TEST(Binary, ShapesThatDoNotBroadcastNameBoth) {
@@ -149,10 +160,11 @@ TEST(Slice, NegativeStepsReverse) {
 }
 
 TEST(TensorOps, SaveAndRebuildFromAttributes) {
-  for (auto make_module : {make<nn::Transpose>(std::vector<int64_t>{1, 0}),
-                           make<nn::Pad>(std::vector<int64_t>{1, 0, 0, 2}, nn::PadMode::reflect, 0.f),
-                           with_constant(BinaryOp::pow, {2}, true), make<nn::MatMul>(Shape{2, 2}),
-                           make<nn::Reduce>(ReduceOp::max, std::vector<int64_t>{0}, false)}) {
+  for (auto make_module :
+       {make<nn::Transpose>(std::vector<int64_t>{1, 0}),
+        make<nn::Pad>(std::vector<int64_t>{1, 0, 0, 2}, nn::PadMode::reflect, 0.f),
+        with_constant(BinaryOp::pow, {2}, true), make<nn::MatMul>(Shape{2, 2}),
+        make<nn::Reduce>(ReduceOp::max, std::vector<int64_t>{0}, false)}) {
     auto m = make_module();
     nn::Attributes a(m->type());
     m->attributes(a);

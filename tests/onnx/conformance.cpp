@@ -86,7 +86,8 @@ Result run_set(const fs::path& dir, const fs::path& set, std::vector<std::string
   const auto output_files = sorted_entries(set, "output_");
   if (input_files.size() != names.size()) {
     return {Outcome::fail, set.filename().string() + ": " + std::to_string(input_files.size()) +
-                               " input files for " + std::to_string(names.size()) + " graph inputs"};
+                               " input files for " + std::to_string(names.size()) +
+                               " graph inputs"};
   }
   std::map<std::string, Tensor> data;
   for (size_t i = 0; i < names.size(); ++i) {
@@ -186,10 +187,13 @@ int main(int argc, char** argv) {
     for (const auto& c : cases) {
       const Result r = run_case(c);
       ++counts[static_cast<int>(r.outcome)];
-      const char* tag = r.outcome == Outcome::pass ? "PASS" : r.outcome == Outcome::skip ? "SKIP" : "FAIL";
+      const char* tag = r.outcome == Outcome::pass   ? "PASS"
+                        : r.outcome == Outcome::skip ? "SKIP"
+                                                     : "FAIL";
       if (r.outcome == Outcome::fail || verbose) {
         report.push_back(std::string(tag) + " " + root.filename().string() + "/" +
-                         c.filename().string() + (r.detail.empty() ? "" : ": " + reason(r.detail, c)));
+                         c.filename().string() +
+                         (r.detail.empty() ? "" : ": " + reason(r.detail, c)));
       }
     }
     failed += counts[2];

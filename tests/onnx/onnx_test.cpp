@@ -12,14 +12,14 @@
 #include "bdl/nn/activations.h"
 #include "bdl/nn/conv_transpose2d.h"
 #include "bdl/nn/elementwise.h"
-#include "bdl/nn/graph.h"
-#include "bdl/nn/matmul.h"
-#include "bdl/nn/resize.h"
-#include "bdl/nn/shape_ops.h"
 #include "bdl/nn/embedding.h"
+#include "bdl/nn/graph.h"
 #include "bdl/nn/linear.h"
+#include "bdl/nn/matmul.h"
 #include "bdl/nn/recurrent.h"
+#include "bdl/nn/resize.h"
 #include "bdl/nn/sequential.h"
+#include "bdl/nn/shape_ops.h"
 #include "bdl/onnx/export.h"
 #include "bdl/onnx/import.h"
 #include "support/tensor_matchers.h"
@@ -102,7 +102,8 @@ TEST(OnnxImport, NamesEveryMissingOperatorAtOnce) {
 TEST(OnnxImport, TruncatedFileIsAClearError) {
   const std::string full = read_bytes(kTestData / "pytorch-converted/test_Conv2d/model.onnx");
   ASSERT_GT(full.size(), 100u);
-  const std::string e = error_of([&] { import_bytes(full.substr(0, full.size() / 2), "cut.onnx"); });
+  const std::string e =
+      error_of([&] { import_bytes(full.substr(0, full.size() / 2), "cut.onnx"); });
   EXPECT_NE(e.find("cut.onnx"), std::string::npos) << e;
   EXPECT_NE(e.find("not an ONNX model"), std::string::npos) << e;
 }
@@ -242,7 +243,8 @@ TEST(OnnxExport, RecurrentLayersRoundTrip) {
   // exported as Gather, LSTM and GRU with their gates reordered, and back.
   global_rng().reseed(3);
   nn::Sequential model;
-  model.add(std::make_unique<nn::Embedding>(nn::EmbeddingOptions{.num_embeddings = 20, .embedding_dim = 6}));
+  model.add(std::make_unique<nn::Embedding>(
+      nn::EmbeddingOptions{.num_embeddings = 20, .embedding_dim = 6}));
   model.add(std::make_unique<nn::LSTM>(nn::RecurrentOptions{6, 5, true, true}));
   model.add(std::make_unique<nn::TimeDistributed>(std::make_unique<nn::Linear>(5, 4)));
   model.add(std::make_unique<nn::GRU>(nn::RecurrentOptions{4, 3, false, true}));
@@ -263,30 +265,42 @@ std::unique_ptr<nn::Graph> tensor_layers() {
   global_rng().reseed(11);
   auto g = std::make_unique<nn::Graph>();
   auto x = g->add_input("x");  // (N, 2, 4, 4)
-  auto up = g->add(std::make_unique<nn::ConvTranspose2d>(nn::ConvTranspose2dOptions{
-                       .in_channels = 2, .out_channels = 4, .kernel = 3, .stride = 2, .padding = 1,
-                       .padding_end = nn::Size2{0, 1}, .output_padding = 1, .groups = 2}),
-                   {x}, "up");                                      // (N, 4, 9, 8)
-  auto big = g->add(std::make_unique<nn::Resize>(nn::ResizeOptions{
-                        .mode = nn::ResizeMode::linear, .coordinates = nn::ResizeCoordinates::align_corners,
-                        .height = 11, .width = 9}),
+  auto up = g->add(std::make_unique<nn::ConvTranspose2d>(
+                       nn::ConvTranspose2dOptions{.in_channels = 2,
+                                                  .out_channels = 4,
+                                                  .kernel = 3,
+                                                  .stride = 2,
+                                                  .padding = 1,
+                                                  .padding_end = nn::Size2{0, 1},
+                                                  .output_padding = 1,
+                                                  .groups = 2}),
+                   {x}, "up");  // (N, 4, 9, 8)
+  auto big = g->add(std::make_unique<nn::Resize>(
+                        nn::ResizeOptions{.mode = nn::ResizeMode::linear,
+                                          .coordinates = nn::ResizeCoordinates::align_corners,
+                                          .height = 11,
+                                          .width = 9}),
                     {up});
   auto t0 = g->add(std::make_unique<nn::Resize>(nn::ResizeOptions{.scale_h = 0.5, .scale_w = 0.5}),
-                   {big});                                          // (N, 4, 5, 4)
-  auto back = g->add(std::make_unique<nn::Resize>(nn::ResizeOptions{
-                         .mode = nn::ResizeMode::nearest, .rounding = nn::NearestRounding::ceil, .height = 9,
-                         .width = 8}),
-                     {t0});
+                   {big});  // (N, 4, 5, 4)
+  auto back =
+      g->add(std::make_unique<nn::Resize>(nn::ResizeOptions{.mode = nn::ResizeMode::nearest,
+                                                            .rounding = nn::NearestRounding::ceil,
+                                                            .height = 9,
+                                                            .width = 8}),
+             {t0});
   auto t = g->add(std::make_unique<nn::Transpose>(std::vector<int64_t>{0, 1, 3, 2}), {back});
-  auto p = g->add(std::make_unique<nn::Pad>(std::vector<int64_t>{0, 0, 1, 0, 0, 0, 0, 2},
-                                            nn::PadMode::reflect), {t});  // (N, 4, 9, 11)
+  auto p = g->add(
+      std::make_unique<nn::Pad>(std::vector<int64_t>{0, 0, 1, 0, 0, 0, 0, 2}, nn::PadMode::reflect),
+      {t});  // (N, 4, 9, 11)
   auto s = g->add(std::make_unique<nn::Slice>(std::vector<int64_t>{3}, std::vector<int64_t>{1},
                                               std::vector<int64_t>{10}, std::vector<int64_t>{3}),
-                  {p});                                             // (N, 4, 9, 3)
-  auto k = g->add(std::make_unique<nn::Binary>(nn::BinaryOp::mul, Shape{4, 1, 1}, false, true), {s});
+                  {p});  // (N, 4, 9, 3)
+  auto k =
+      g->add(std::make_unique<nn::Binary>(nn::BinaryOp::mul, Shape{4, 1, 1}, false, true), {s});
   auto e = g->add(std::make_unique<nn::Unary>(nn::UnaryOp::erf), {k});
   auto r = g->add(std::make_unique<nn::Reduce>(nn::ReduceOp::max, std::vector<int64_t>{2}, false),
-                  {e});                                             // (N, 4, 3)
+                  {e});  // (N, 4, 3)
   auto ga = g->add(std::make_unique<nn::Gather>(1, std::vector<int64_t>{3, 0}, Shape{2}), {r});
   auto v = g->add(std::make_unique<nn::View>(Shape{-1, 6}), {ga});  // (N, 6)
   auto mm = g->add(std::make_unique<nn::MatMul>(Shape{6, 3}), {v});
@@ -311,7 +325,8 @@ TEST(OnnxExport, TensorLayersRoundTripAndPassTheChecker) {
   onnx::export_model(*model, path.string(), options);
   const std::string command =
       "/usr/bin/python3 -c 'import sys, onnx; onnx.checker.check_model(onnx.load(sys.argv[1]), "
-      "full_check=True)' " + path.string();
+      "full_check=True)' " +
+      path.string();
   EXPECT_EQ(std::system(command.c_str()), 0) << command;
   fs::remove(path);
 }
@@ -329,7 +344,8 @@ TEST(OnnxExport, ExportedFilesPassOnnxChecker) {
   const fs::path dir = fs::temp_directory_path() / "bdl_onnx_checker";
   fs::create_directories(dir);
   std::string files;
-  for (const std::string name : {"lenet5_bn", "resnet18_cifar", "inception_v1_bn", "lstm_classifier"}) {
+  for (const std::string name :
+       {"lenet5_bn", "resnet18_cifar", "inception_v1_bn", "lstm_classifier"}) {
     const auto& info = models::find(name);
     auto model = info.make(info.default_classes);
     model->eval();
@@ -341,7 +357,8 @@ TEST(OnnxExport, ExportedFilesPassOnnxChecker) {
   }
   const std::string command =
       "/usr/bin/python3 -c 'import sys, onnx\n"
-      "for p in sys.argv[1:]: onnx.checker.check_model(onnx.load(p), full_check=True)'" + files;
+      "for p in sys.argv[1:]: onnx.checker.check_model(onnx.load(p), full_check=True)'" +
+      files;
   EXPECT_EQ(std::system(command.c_str()), 0) << command;
   fs::remove_all(dir);
 }
@@ -388,7 +405,8 @@ TEST(OnnxImport, GraphRunsOnOtherBatchSizesThanTheImports) {
   g->add_output()->set_name("y");
   std::string bytes;
   m.SerializeToString(&bytes);
-  auto imported = onnx::import_model(std::as_bytes(std::span(bytes.data(), bytes.size())), "b.onnx");
+  auto imported =
+      onnx::import_model(std::as_bytes(std::span(bytes.data(), bytes.size())), "b.onnx");
   std::vector<float> values(18);
   for (size_t i = 0; i < values.size(); ++i) values[i] = static_cast<float>(i);
   const Tensor x = Tensor::from_vector(values, {3, 2, 3});

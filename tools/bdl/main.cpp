@@ -16,8 +16,9 @@ int main(int argc, char** argv) {
   auto* train_cmd = app.add_subcommand("train", "Train a model of the zoo");
   std::string model_names;
   for (const auto& n : bdl::models::names()) model_names += (model_names.empty() ? "" : ", ") + n;
-  train_cmd->add_option("--model", train.model,
-                       "Model: " + model_names + ", or a model file (.bdl, .onnx) to train further")
+  train_cmd
+      ->add_option("--model", train.model,
+                   "Model: " + model_names + ", or a model file (.bdl, .onnx) to train further")
       ->capture_default_str();
   train_cmd->add_option("--data", train.data, "fashion-mnist, or a directory of IDX files")
       ->capture_default_str();
@@ -127,8 +128,9 @@ int main(int argc, char** argv) {
   auto* export_cmd = app.add_subcommand("export", "Write a bdl model as ONNX");
   export_cmd->add_option("model", export_args.model, "bdl model file")->required();
   export_cmd->add_option("-o,--output", export_args.output, "ONNX file to write")->required();
-  export_cmd->add_option("--input-shape", export_args.input_shape,
-                         "One sample's shape, e.g. 3,224,224 (default: recorded in the file)")
+  export_cmd
+      ->add_option("--input-shape", export_args.input_shape,
+                   "One sample's shape, e.g. 3,224,224 (default: recorded in the file)")
       ->delimiter(',');
 
   const std::string first = argc > 1 ? argv[1] : "";

@@ -84,8 +84,8 @@ struct ImportArgs {
 int run_import(const ImportArgs& args, std::ostream& out);
 
 struct ExportArgs {
-  std::string model;   // bdl's format (or ONNX)
-  std::string output;  // model.onnx
+  std::string model;                 // bdl's format (or ONNX)
+  std::string output;                // model.onnx
   std::vector<int64_t> input_shape;  // one sample's; default: recorded in the file
 };
 int run_export(const ExportArgs& args, std::ostream& out);

@@ -13,9 +13,11 @@ struct ConvTranspose2dOptions {
   int64_t out_channels = 0;
   Size2 kernel = 1;
   Size2 stride = 1;
-  Size2 padding = 0;  // removed from the top and left; also bottom and right unless padding_end says
+  Size2 padding =
+      0;  // removed from the top and left; also bottom and right unless padding_end says
   std::optional<Size2> padding_end = {};
-  Size2 output_padding = 0;  // added to the bottom and right (picks among the sizes a stride allows)
+  Size2 output_padding =
+      0;  // added to the bottom and right (picks among the sizes a stride allows)
   Size2 dilation = 1;
   int64_t groups = 1;
   bool bias = true;

@@ -49,7 +49,19 @@ class Binary : public MultiInputModule {
 };
 
 enum class UnaryOp {
-  abs, neg, exp, log, sqrt, reciprocal, sin, cos, floor, ceil, erf, softsign, selu,
+  abs,
+  neg,
+  exp,
+  log,
+  sqrt,
+  reciprocal,
+  sin,
+  cos,
+  floor,
+  ceil,
+  erf,
+  softsign,
+  selu,
   hard_sigmoid
 };
 

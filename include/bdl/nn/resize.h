@@ -12,7 +12,13 @@ namespace bdl::nn {
 // How an output pixel maps to input coordinates (ONNX Resize's
 // coordinate_transformation_mode): half_pixel is PyTorch's align_corners=False,
 // align_corners its align_corners=True, asymmetric its nearest mode.
-enum class ResizeCoordinates { half_pixel, pytorch_half_pixel, align_corners, asymmetric, tf_half_pixel_for_nn };
+enum class ResizeCoordinates {
+  half_pixel,
+  pytorch_half_pixel,
+  align_corners,
+  asymmetric,
+  tf_half_pixel_for_nn
+};
 // How nearest mode rounds a coordinate.
 enum class NearestRounding { round_prefer_floor, round_prefer_ceil, floor, ceil };
 

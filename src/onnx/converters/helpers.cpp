@@ -65,9 +65,9 @@ Value reshape_to(Context& c, const Value& v, const Shape& out, int out_batch) {
     r = c.add(make<nn::View>(out), {v}, true);
   }
   r.batch_axis = v.batch_axis >= 0 ? out_batch : -1;
-  r.batch_merged = r.batch_axis >= 0 &&
-                   (v.batch_merged || out[static_cast<size_t>(out_batch)] !=
-                                          v.shape[static_cast<size_t>(v.batch_axis)]);
+  r.batch_merged =
+      r.batch_axis >= 0 && (v.batch_merged || out[static_cast<size_t>(out_batch)] !=
+                                                  v.shape[static_cast<size_t>(v.batch_axis)]);
   r.integer = v.integer;  // a reshape moves ids without computing on them
   return r;
 }
@@ -81,7 +81,8 @@ int reshaped_batch_axis(const Value& v, const Shape& out) {
   const int64_t before = shape_numel(std::span(in).first(static_cast<size_t>(batch_axis)));
   int64_t prefix = 1;
   for (size_t k = 0; k < out.size(); ++k) {
-    if (prefix == before && out[k] == in[static_cast<size_t>(batch_axis)]) return static_cast<int>(k);
+    if (prefix == before && out[k] == in[static_cast<size_t>(batch_axis)])
+      return static_cast<int>(k);
     prefix *= out[k];
     if (prefix > before) return -1;
   }
@@ -156,15 +157,24 @@ Window window(Context& c, const Shape& input, const std::vector<int64_t>& kernel
   };
   const auto strides = list("strides", 1, spatial);
   const auto dilations = list("dilations", 1, spatial);
-  Window w{one_d ? 1 : kernel[0], kernel.back(), strides[0], strides[1], dilations[0],
-           dilations[1], 0, 0, 0, 0};
+  Window w{one_d ? 1 : kernel[0],
+           kernel.back(),
+           strides[0],
+           strides[1],
+           dilations[0],
+           dilations[1],
+           0,
+           0,
+           0,
+           0};
   if (w.sh < 1 || w.sw < 1 || w.dh < 1 || w.dw < 1 || w.kh < 1 || w.kw < 1) {
     c.invalid("kernel, strides and dilations must be positive");
   }
   const std::string auto_pad = c.text("auto_pad", "NOTSET");
   if (auto_pad == "NOTSET") {
     auto pads = c.integers("pads", std::vector<int64_t>(2 * spatial, 0));
-    if (pads.size() != 2 * spatial) c.invalid("pads has ", pads.size(), " entries, expected ", 2 * spatial);
+    if (pads.size() != 2 * spatial)
+      c.invalid("pads has ", pads.size(), " entries, expected ", 2 * spatial);
     for (int64_t p : pads) {
       if (p < 0) c.invalid("negative pad ", p);
     }
@@ -212,7 +222,8 @@ int reduced_batch_axis(const Value& x, const std::vector<int64_t>& axes, bool ke
 }
 
 std::vector<int64_t> axes_of(Context& c, size_t input) {
-  if (c.opset() >= 13) return c.has_input(input) ? c.integers_input(input, "axes") : std::vector<int64_t>{};
+  if (c.opset() >= 13)
+    return c.has_input(input) ? c.integers_input(input, "axes") : std::vector<int64_t>{};
   return c.integers("axes", {});
 }
 

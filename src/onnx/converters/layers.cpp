@@ -68,7 +68,8 @@ void conv_transpose(Context& c) {
   const Value& x = c.input(0);
   const Tensor& weight = c.constant_input(1, "the weight");
   const size_t spatial = x.shape.size() - 2;
-  if (x.shape.size() < 3 || x.shape.size() > 4 || weight.dim() != static_cast<int64_t>(x.shape.size())) {
+  if (x.shape.size() < 3 || x.shape.size() > 4 ||
+      weight.dim() != static_cast<int64_t>(x.shape.size())) {
     c.unsupported(weight.dim() - 2, "-d transposed convolution; bdl has the 1-d and 2-d forms");
   }
   const int64_t groups = c.integer("group", 1);
@@ -85,11 +86,13 @@ void conv_transpose(Context& c) {
   auto out_pad = list("output_padding", 0, spatial);
   auto pads = list("pads", 0, 2 * spatial);
   for (size_t i = 0; i < spatial; ++i) {
-    if (strides[i] < 1 || dilations[i] < 1 || out_pad[i] < 0) c.invalid("bad strides, dilations or output_padding");
+    if (strides[i] < 1 || dilations[i] < 1 || out_pad[i] < 0)
+      c.invalid("bad strides, dilations or output_padding");
   }
   const std::string auto_pad = c.text("auto_pad", "NOTSET");
   std::vector<int64_t> out_shape = c.integers("output_shape", {});
-  if (out_shape.size() > spatial) out_shape.erase(out_shape.begin(), out_shape.end() - static_cast<int64_t>(spatial));
+  if (out_shape.size() > spatial)
+    out_shape.erase(out_shape.begin(), out_shape.end() - static_cast<int64_t>(spatial));
   if (out_shape.empty() && (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER")) {
     for (size_t i = 0; i < spatial; ++i) out_shape.push_back(x.shape[2 + i] * strides[i]);
   }
@@ -148,7 +151,8 @@ void conv_transpose(Context& c) {
 void resize(Context& c) {
   const Value& x = c.input(0);
   const bool upsample = c.node().op_type() == "Upsample";
-  if (x.shape.size() != 4) c.unsupported("resizing rank ", x.shape.size(), " input; bdl resizes (N, C, H, W)");
+  if (x.shape.size() != 4)
+    c.unsupported("resizing rank ", x.shape.size(), " input; bdl resizes (N, C, H, W)");
   const std::string mode = c.text("mode", "nearest");
   if (mode != "nearest" && mode != "linear" && mode != "bilinear" && mode != "cubic") {
     c.invalid("unknown mode '", mode, "'");
@@ -194,7 +198,8 @@ void resize(Context& c) {
     if (o.height < 1 || o.width < 1) c.invalid("sizes ", shape_str(sizes));
   } else {
     if (scales.size() != 4) c.invalid(scales.size(), " scales for a rank 4 input");
-    if (scales[0] != 1.f || scales[1] != 1.f) c.unsupported("scaling the batch or channel dimension");
+    if (scales[0] != 1.f || scales[1] != 1.f)
+      c.unsupported("scaling the batch or channel dimension");
     o.scale_h = scales[2];
     o.scale_w = scales[3];
     if (!(o.scale_h > 0) || !(o.scale_w > 0)) c.invalid("scales must be positive");

@@ -76,18 +76,18 @@ void gemm(Context& c) {
   Value y;
   bool bias_done = !bias.has_value() || beta == 0.f;
   if (b.is_constant()) {
-    const bool vector_bias = bias && bias->is_constant() &&
-                             (bias->constant.numel() == n || bias->constant.numel() == 1) &&
-                             (bias->shape.empty() || bias->shape.back() == n ||
-                              bias->constant.numel() == 1) &&
-                             bias->shape.size() <= 2 &&
-                             (bias->shape.size() < 2 || bias->shape[0] == 1);
+    const bool vector_bias =
+        bias && bias->is_constant() &&
+        (bias->constant.numel() == n || bias->constant.numel() == 1) &&
+        (bias->shape.empty() || bias->shape.back() == n || bias->constant.numel() == 1) &&
+        bias->shape.size() <= 2 && (bias->shape.size() < 2 || bias->shape[0] == 1);
     auto m = std::make_unique<nn::Linear>(k, n, vector_bias && !bias_done);
     const Tensor bt = b.constant.contiguous();
     const float* pb = bt.f32();
     float* w = m->weight().f32();
     for (int64_t i = 0; i < n; ++i) {
-      for (int64_t j = 0; j < k; ++j) w[i * k + j] = alpha * (trans_b ? pb[i * k + j] : pb[j * n + i]);
+      for (int64_t j = 0; j < k; ++j)
+        w[i * k + j] = alpha * (trans_b ? pb[i * k + j] : pb[j * n + i]);
     }
     if (vector_bias && !bias_done) {
       const auto values = to_floats(bias->constant);
@@ -99,7 +99,8 @@ void gemm(Context& c) {
   } else {
     Value bb = trans_b ? c.add(make<nn::Transpose>(std::vector<int64_t>{1, 0}), {b}) : b;
     y = c.add(make<nn::MatMul>(), {a, bb});
-    if (alpha != 1.f) y = binary(c, nn::BinaryOp::mul, y, Context::constant(Tensor::full({}, alpha)));
+    if (alpha != 1.f)
+      y = binary(c, nn::BinaryOp::mul, y, Context::constant(Tensor::full({}, alpha)));
   }
   if (!bias_done) {
     Value cb = *bias;
@@ -198,9 +199,9 @@ void reduce(Context& c, nn::ReduceOp op) {
   const Value& x = c.input(0);
   // ReduceSum takes its axes as an input from opset 13, the others from 18.
   const bool axes_input = c.node().op_type() == "ReduceSum" ? c.opset() >= 13 : c.opset() >= 18;
-  std::vector<int64_t> axes = axes_input ? (c.has_input(1) ? c.integers_input(1, "axes")
-                                                           : std::vector<int64_t>{})
-                                         : c.integers("axes", {});
+  std::vector<int64_t> axes =
+      axes_input ? (c.has_input(1) ? c.integers_input(1, "axes") : std::vector<int64_t>{})
+                 : c.integers("axes", {});
   if (axes.empty() && c.integer("noop_with_empty_axes", 0) != 0) {
     c.set_output(0, c.add(make<nn::Identity>(), {x}));
     return;
@@ -218,9 +219,9 @@ void reduce_composed(Context& c, std::optional<nn::UnaryOp> before, bool square,
                      std::optional<nn::UnaryOp> after) {
   const Value& x = c.input(0);
   const bool axes_input = c.opset() >= 18;
-  std::vector<int64_t> axes = axes_input ? (c.has_input(1) ? c.integers_input(1, "axes")
-                                                           : std::vector<int64_t>{})
-                                         : c.integers("axes", {});
+  std::vector<int64_t> axes =
+      axes_input ? (c.has_input(1) ? c.integers_input(1, "axes") : std::vector<int64_t>{})
+                 : c.integers("axes", {});
   if (axes.empty() && c.integer("noop_with_empty_axes", 0) != 0) {
     c.unsupported("noop_with_empty_axes");
   }

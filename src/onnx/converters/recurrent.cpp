@@ -1,7 +1,8 @@
 
+#include "bdl/nn/recurrent.h"
+
 #include <cstring>
 
-#include "bdl/nn/recurrent.h"
 #include "bdl/nn/reshape.h"
 #include "bdl/nn/shape_ops.h"
 #include "onnx/converters/convert.h"
@@ -32,7 +33,8 @@ void reorder(const Tensor& src, int64_t dir_offset, Tensor& dst, const std::vect
 void convert(Context& c, bool lstm) {
   const int gates = lstm ? 4 : 3;
   if (c.text("direction", "forward") != "forward") {
-    c.unsupported("direction '", c.text("direction", "forward"), "' (bdl's recurrent layers run forward)");
+    c.unsupported("direction '", c.text("direction", "forward"),
+                  "' (bdl's recurrent layers run forward)");
   }
   if (c.has_attribute("activations")) c.unsupported("custom activations");
   if (c.has_attribute("clip")) c.unsupported("cell clipping");
@@ -46,7 +48,8 @@ void convert(Context& c, bool lstm) {
     }
   }
   if (!lstm && c.integer("linear_before_reset", 0) == 0) {
-    c.unsupported("linear_before_reset=0 (bdl's GRU resets after the recurrent product, as PyTorch)");
+    c.unsupported(
+        "linear_before_reset=0 (bdl's GRU resets after the recurrent product, as PyTorch)");
   }
   if (c.output_used(2)) c.unsupported("the final cell state output");
   const bool batch_first = c.integer("layout", 0) != 0;
@@ -101,9 +104,10 @@ void convert(Context& c, bool lstm) {
     c.set_output(0, out);
   }
   if (c.output_used(1)) {
-    Value last = c.add(std::make_unique<nn::Slice>(std::vector<int64_t>{1}, std::vector<int64_t>{steps - 1},
-                                                   std::vector<int64_t>{steps}, std::vector<int64_t>{1}),
-                       {states});  // (N, 1, H)
+    Value last =
+        c.add(std::make_unique<nn::Slice>(std::vector<int64_t>{1}, std::vector<int64_t>{steps - 1},
+                                          std::vector<int64_t>{steps}, std::vector<int64_t>{1}),
+              {states});  // (N, 1, H)
     if (!batch_first) last = c.add(std::make_unique<nn::Transpose>(swap), {last});
     last.batch_axis = batch_first ? 0 : 1;
     c.set_output(1, last);

@@ -136,7 +136,8 @@ void transpose(Context& c) {
   std::iota(reversed.rbegin(), reversed.rend(), 0);
   auto perm = c.integers("perm", reversed);
   for (auto& p : perm) p = normalize_axis(c, p, x.shape.size());
-  if (perm.size() != x.shape.size()) c.invalid("perm ", shape_str(perm), " for rank ", x.shape.size());
+  if (perm.size() != x.shape.size())
+    c.invalid("perm ", shape_str(perm), " for rank ", x.shape.size());
   std::vector<int64_t> identity(perm.size());
   std::iota(identity.begin(), identity.end(), 0);
   if (perm == identity) {
@@ -158,8 +159,8 @@ void gather(Context& c) {
     // A lookup table indexed at run time: an embedding (ids arrive as float32).
     const int64_t axis = c.integer("axis", 0);
     if (x.shape.size() != 2 || (axis != 0 && axis != -2)) {
-      c.unsupported("a run-time index into a table of shape ", shape_str(x.shape),
-                    " along axis ", axis, " (bdl's Embedding looks up rows of a matrix)");
+      c.unsupported("a run-time index into a table of shape ", shape_str(x.shape), " along axis ",
+                    axis, " (bdl's Embedding looks up rows of a matrix)");
     }
     if (x.constant.dtype() != DType::f32) c.unsupported("an integer lookup table");
     auto m = std::make_unique<nn::Embedding>(
@@ -175,7 +176,7 @@ void gather(Context& c) {
   const int64_t axis = normalize_axis(c, c.integer("axis", 0), x.shape.size());
   Value y = c.add(make<nn::Gather>(axis, std::move(indices), idx.shape()), {x});
   y.batch_axis = x.batch_axis < 0 || x.batch_axis == axis ? -1
-                 : x.batch_axis < axis ? x.batch_axis
+                 : x.batch_axis < axis                    ? x.batch_axis
                                        : x.batch_axis + static_cast<int>(idx.dim()) - 1;
   c.set_output(0, y);
 }
@@ -203,9 +204,9 @@ void concat(Context& c) {
 void split(Context& c) {
   const Value& x = c.input(0);
   const int64_t axis = normalize_axis(c, c.integer("axis", 0), x.shape.size());
-  std::vector<int64_t> sizes = c.opset() >= 13 ? (c.has_input(1) ? c.integers_input(1, "split")
-                                                                  : std::vector<int64_t>{})
-                                               : c.integers("split", {});
+  std::vector<int64_t> sizes =
+      c.opset() >= 13 ? (c.has_input(1) ? c.integers_input(1, "split") : std::vector<int64_t>{})
+                      : c.integers("split", {});
   const auto outputs = static_cast<int64_t>(c.node().output_size());
   const int64_t n = x.shape[static_cast<size_t>(axis)];
   if (sizes.empty()) {
@@ -300,8 +301,8 @@ void constant_of_shape(Context& c) {
 void constant_fill(Context& c) {
   Shape shape;
   if (c.has_input(0)) {
-    shape = c.integer("input_as_shape", 0) != 0 ? c.integers_input(0, "the shape")
-                                                  : c.input(0).shape;
+    shape =
+        c.integer("input_as_shape", 0) != 0 ? c.integers_input(0, "the shape") : c.input(0).shape;
   } else {
     shape = c.integers("shape", {});
   }
@@ -354,8 +355,8 @@ void shape(Context& c) {
   start = std::clamp<int64_t>(start, 0, rank);
   end = std::clamp<int64_t>(end, start, rank);
   std::vector<int64_t> dims(x.shape.begin() + start, x.shape.begin() + end);
-  c.set_output(0, Context::constant(Tensor::from_vector(std::span<const int64_t>(dims),
-                                                        {end - start})));
+  c.set_output(
+      0, Context::constant(Tensor::from_vector(std::span<const int64_t>(dims), {end - start})));
 }
 
 void cast(Context& c) {
@@ -382,8 +383,8 @@ void cast(Context& c) {
     c.set_output(0, y);
     return;
   }
-  c.unsupported("a cast to ", ::onnx::TensorProto::DataType_Name(
-                                  static_cast<::onnx::TensorProto::DataType>(to)),
+  c.unsupported("a cast to ",
+                ::onnx::TensorProto::DataType_Name(static_cast<::onnx::TensorProto::DataType>(to)),
                 " of a run-time value");
 }
 
