@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "kernels/gemm.h"
 #include "kernels/inner_product.h"
 #include "nn/init.h"
 
@@ -236,16 +237,58 @@ void LSTM::backward_step(int64_t t, const float* dh, const float* /*h_prev*/, fl
   std::memcpy(dgh, dgi, sizeof(float) * static_cast<size_t>(n * 4 * h));
 }
 
-GRU::GRU(RecurrentOptions options) : Recurrent(options, 3) {}
+GRU::GRU(RecurrentOptions options, bool reset_after)
+    : Recurrent(options, 3), reset_after_(reset_after) {}
+
+std::string GRU::describe() const {
+  const std::string d = Recurrent::describe();
+  return reset_after_ ? d : d.substr(0, d.size() - 1) + ", reset before)";
+}
+
+void GRU::attributes(Attributes& out) const {
+  Recurrent::attributes(out);
+  if (!reset_after_) out.set("reset_after", false);
+}
 
 void GRU::prepare(int64_t batch, int64_t steps) {
   act_.resize({steps, batch, 3 * options_.hidden_size});
+  if (!reset_after_) {
+    reset_h_.resize({steps, batch, options_.hidden_size});
+    reset_q_.resize({steps, batch, options_.hidden_size});
+  }
 }
 
 void GRU::step(int64_t t, const float* gi, const float* h_prev, float* h_out) {
   const int64_t n = batch_, h = options_.hidden_size;
   const float* gh = gh_.f32() + t * n * 3 * h;
   float* act = act_.f32() + t * n * 3 * h;
+  if (!reset_after_) {
+    // r first, then q = (r * h) W_hn^T + b_hn, then the rest of the cell.
+    float* rh = reset_h_.f32() + t * n * h;
+    float* q = reset_q_.f32() + t * n * h;
+    for (int64_t b = 0; b < n; ++b) {
+      for (int64_t j = 0; j < h; ++j) {
+        const float rr = sigmoid(gi[b * 3 * h + j] + gh[b * 3 * h + j]);
+        act[b * 3 * h + j] = rr;
+        rh[b * h + j] = rr * h_prev[b * h + j];
+      }
+    }
+    kernels::gemm(false, true, n, h, h, 1.f, rh, h, weight_hh_.f32() + 2 * h * h, h, 0.f, q, h);
+    for (int64_t b = 0; b < n; ++b) {
+      const float* x = gi + b * 3 * h;
+      const float* r = gh + b * 3 * h;
+      float* a = act + b * 3 * h;
+      for (int64_t j = 0; j < h; ++j) {
+        const float z = sigmoid(x[h + j] + r[h + j]);
+        const float qb = q[b * h + j] + (options_.bias ? bias_hh_.f32()[2 * h + j] : 0.f);
+        const float nn = std::tanh(x[2 * h + j] + qb);
+        a[h + j] = z;
+        a[2 * h + j] = nn;
+        h_out[b * h + j] = (1 - z) * nn + z * h_prev[b * h + j];
+      }
+    }
+    return;
+  }
   for (int64_t b = 0; b < n; ++b) {
     const float* x = gi + b * 3 * h;
     const float* r = gh + b * 3 * h;
@@ -267,6 +310,44 @@ void GRU::backward_step(int64_t t, const float* dh, const float* h_prev, float* 
   const int64_t n = batch_, h = options_.hidden_size;
   const float* act = act_.f32() + t * n * 3 * h;
   const float* gh = gh_.f32() + t * n * 3 * h;
+  if (!reset_after_) {
+    // dq = dn_pre; d(r * h) = dq W_hn; W_hn and b_hn get their gradients here, so
+    // the n rows of dgh stay zero for the base class's recurrent products.
+    dq_.resize({n, h});
+    dreset_h_.resize({n, h});
+    float* dq = dq_.f32();
+    for (int64_t b = 0; b < n; ++b) {
+      const float* a = act + b * 3 * h;
+      for (int64_t j = 0; j < h; ++j) {
+        const float z = a[h + j], nn = a[2 * h + j];
+        const float dhj = dh[b * h + j];
+        const float dn_pre = dhj * (1 - z) * (1 - nn * nn);
+        dq[b * h + j] = dn_pre;
+        dgi[b * 3 * h + 2 * h + j] = dn_pre;
+        dgh[b * 3 * h + 2 * h + j] = 0.f;
+        const float dz_pre = dhj * (h_prev[b * h + j] - nn) * z * (1 - z);
+        dgi[b * 3 * h + h + j] = dgh[b * 3 * h + h + j] = dz_pre;
+        dh_prev[b * h + j] += dhj * z;
+      }
+    }
+    const float* rh = reset_h_.f32() + t * n * h;
+    kernels::gemm(false, false, n, h, h, 1.f, dq, h, weight_hh_.f32() + 2 * h * h, h, 0.f,
+                  dreset_h_.f32(), h);
+    kernels::gemm(true, false, h, h, n, 1.f, dq, h, rh, h, 1.f, grad_weight_hh_.f32() + 2 * h * h,
+                  h);
+    for (int64_t b = 0; b < n; ++b) {
+      const float* a = act + b * 3 * h;
+      for (int64_t j = 0; j < h; ++j) {
+        const float rr = a[j];
+        const float drh = dreset_h_.f32()[b * h + j];
+        const float dr_pre = drh * h_prev[b * h + j] * rr * (1 - rr);
+        dgi[b * 3 * h + j] = dgh[b * 3 * h + j] = dr_pre;
+        dh_prev[b * h + j] += drh * rr;
+        if (options_.bias) grad_bias_hh_.f32()[2 * h + j] += dq[b * h + j];
+      }
+    }
+    return;
+  }
   for (int64_t b = 0; b < n; ++b) {
     const float* a = act + b * 3 * h;
     const float* r = gh + b * 3 * h;
@@ -351,7 +432,7 @@ std::unique_ptr<Module> LSTM::create(const Attributes& a) {
   return std::make_unique<LSTM>(recurrent_options(a));
 }
 std::unique_ptr<Module> GRU::create(const Attributes& a) {
-  return std::make_unique<GRU>(recurrent_options(a));
+  return std::make_unique<GRU>(recurrent_options(a), a.flag("reset_after", true));
 }
 
 }  // namespace bdl::nn

@@ -532,7 +532,7 @@ std::string Emitter::emit_recurrent(Module& m, const Attributes& a, const std::s
   n->add_output(y);
   n->add_output(y_h);
   attr(*n, "hidden_size", hidden);
-  if (!lstm) attr(*n, "linear_before_reset", int64_t{1});
+  if (!lstm) attr(*n, "linear_before_reset", int64_t{a.flag("reset_after", true) ? 1 : 0});
   if (a.flag("return_sequences", false)) {
     // Y (T, 1, N, H) -> (T, N, H) -> (N, T, H).
     const std::string squeezed = op("Squeeze", {y, ints({1}, path + ".axes")}, path);

@@ -85,3 +85,43 @@ TEST(Recurrent, NamesParametersLikePyTorch) {
 
 }  // namespace
 }  // namespace bdl::testing
+
+namespace bdl::testing {
+namespace {
+
+// The GRU that resets before the recurrent product (ONNX's linear_before_reset=0;
+// its forward is checked against ONNX's reference by the conformance driver):
+// backward by finite differences, for the sequence and the last state, with and
+// without biases; and through a model file.
+TEST(GRU, ResetBeforeBackwardMatchesFiniteDifferences) {
+  for (bool sequences : {true, false}) {
+    for (bool bias : {true, false}) {
+      SCOPED_TRACE(::testing::Message() << "sequences " << sequences << ", bias " << bias);
+      manual_seed(9);
+      nn::GRU gru(nn::RecurrentOptions{3, 4, sequences, bias}, /*reset_after=*/false);
+      Tensor x({2, 5, 3});
+      global_rng().fill_uniform(x.span_f32(), -1, 1);
+      EXPECT_TRUE(check_module_gradients(gru, x));
+    }
+  }
+  nn::GRU gru(nn::RecurrentOptions{3, 4, true, true}, false);
+  nn::Attributes a("GRU");
+  gru.attributes(a);
+  auto rebuilt = nn::create_module("GRU", a, {});
+  EXPECT_EQ(rebuilt->describe(), gru.describe());
+  EXPECT_NE(gru.describe().find("reset before"), std::string::npos);
+}
+
+// Resetting before and after the product differ once r is not 1.
+TEST(GRU, ResetBeforeDiffersFromResetAfter) {
+  manual_seed(4);
+  nn::GRU after(nn::RecurrentOptions{3, 4, false, true});
+  manual_seed(4);
+  nn::GRU before(nn::RecurrentOptions{3, 4, false, true}, false);
+  Tensor x({2, 5, 3});
+  global_rng().fill_uniform(x.span_f32(), -1, 1);
+  EXPECT_FALSE(all_close(after.forward(x), before.forward(x), 1e-4, 1e-5));
+}
+
+}  // namespace
+}  // namespace bdl::testing

@@ -247,7 +247,8 @@ TEST(OnnxExport, RecurrentLayersRoundTrip) {
       nn::EmbeddingOptions{.num_embeddings = 20, .embedding_dim = 6}));
   model.add(std::make_unique<nn::LSTM>(nn::RecurrentOptions{6, 5, true, true}));
   model.add(std::make_unique<nn::TimeDistributed>(std::make_unique<nn::Linear>(5, 4)));
-  model.add(std::make_unique<nn::GRU>(nn::RecurrentOptions{4, 3, false, true}));
+  model.add(
+      std::make_unique<nn::GRU>(nn::RecurrentOptions{4, 3, false, true}, /*reset_after=*/false));
   model.eval();
   onnx::ExportOptions options;
   options.input_shape = {7};

@@ -84,11 +84,17 @@ class LSTM : public Recurrent {
 // Gated recurrent unit, as torch.nn.GRU (batch_first, one layer): gates r, z, n
 // in weight_ih_l0 (3H, input) and weight_hh_l0 (3H, H);
 // n = tanh(x W_in + b_in + r * (h W_hn + b_hn)), h' = (1 - z) n + z h.
+// With reset_after false, the original GRU (Cho et al. 2014, ONNX's default
+// linear_before_reset=0, Keras' reset_after=False) resets before the product:
+// n = tanh(x W_in + b_in + (r * h) W_hn + b_hn).
 class GRU : public Recurrent {
  public:
+  void attributes(Attributes& out) const override;
   static std::unique_ptr<Module> create(const Attributes& a);
-  explicit GRU(RecurrentOptions options);
+  explicit GRU(RecurrentOptions options, bool reset_after = true);
   std::string type() const override { return "GRU"; }
+  std::string describe() const override;
+  bool reset_after() const { return reset_after_; }
 
  protected:
   void step(int64_t t, const float* gi, const float* h_prev, float* h) override;
@@ -98,6 +104,10 @@ class GRU : public Recurrent {
 
  private:
   Tensor act_;  // r, z, n per step (T, N, 3H)
+  bool reset_after_;
+  // Reset before the product only: r * h and (r * h) W_hn^T + b_hn per step
+  // (T, N, H), and the per-step gradient scratch.
+  Tensor reset_h_, reset_q_, dq_, dreset_h_;
 };
 
 // Applies a module to every time step of (N, T, ...) input by folding time into

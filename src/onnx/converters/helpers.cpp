@@ -37,15 +37,13 @@ void unary(Context& c, std::unique_ptr<Module> m) {
 }
 
 void copy_into(Tensor& dst, const Tensor& src, Context& c, const char* what) {
-  if (dst.shape() != src.shape() && dst.numel() == src.numel()) {
-    dst.copy_from(src.contiguous().view(dst.shape()));
-    return;
-  }
-  if (dst.shape() != src.shape()) {
+  if (dst.numel() != src.numel()) {
     c.invalid(what, " has shape ", src.shape_str(), ", expected ", dst.shape_str());
   }
   if (src.dtype() != DType::f32) c.invalid(what, " is not float32");
-  dst.copy_from(src);
+  // The layer takes the constant's storage: the weights are not copied a second
+  // time (the layer's own tensor was never written, so dropping it costs nothing).
+  dst = src.contiguous().view(dst.shape());
 }
 
 // Reshapes a value to `out`, whose dimension `out_batch` (-1: none) is the
@@ -104,7 +102,7 @@ Value binary_nodes(Context& c, nn::BinaryOp op, const Value& a, const Value& b) 
     }
     auto m = std::make_unique<nn::Binary>(op, k.shape, a.is_constant(), k.initializer);
     if (k.constant.dtype() == DType::f32) {
-      m->constant().copy_from(k.constant);
+      m->constant() = k.constant.contiguous();  // shares the constant's storage
     } else {
       const auto v = to_floats(k.constant);
       std::copy(v.begin(), v.end(), m->constant().f32());

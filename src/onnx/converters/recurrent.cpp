@@ -47,10 +47,6 @@ void convert(Context& c, bool lstm) {
       if (x != 0.f) c.unsupported(i == 7 ? "peepholes" : "a non-zero initial state");
     }
   }
-  if (!lstm && c.integer("linear_before_reset", 0) == 0) {
-    c.unsupported(
-        "linear_before_reset=0 (bdl's GRU resets after the recurrent product, as PyTorch)");
-  }
   if (c.output_used(2)) c.unsupported("the final cell state output");
   const bool batch_first = c.integer("layout", 0) != 0;
   const Value& x = c.input(0);
@@ -75,7 +71,8 @@ void convert(Context& c, bool lstm) {
   if (lstm) {
     m = std::make_unique<nn::LSTM>(o);
   } else {
-    m = std::make_unique<nn::GRU>(o);
+    // linear_before_reset=0 (ONNX's default) is the GRU that resets before the product.
+    m = std::make_unique<nn::GRU>(o, c.integer("linear_before_reset", 0) != 0);
   }
   reorder(w, 0, *parameter(*m, "weight_ih_l0"), order, hidden, input_size);
   reorder(r, 0, *parameter(*m, "weight_hh_l0"), order, hidden, hidden);
