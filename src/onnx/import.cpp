@@ -1,6 +1,13 @@
 #include "bdl/onnx/import.h"
 
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <limits>
 #include <map>
@@ -182,8 +189,28 @@ ImportedModel import_model(std::span<const std::byte> bytes, const std::string& 
 }
 
 ImportedModel import_model(const std::string& path, const ImportOptions& options) {
-  const std::string bytes = read_file(path);
-  return import_model(std::as_bytes(std::span(bytes.data(), bytes.size())), path, options);
+  // Parsed straight from the page cache through a read-only mapping: reading
+  // the file into a buffer first would touch as much fresh memory as the weights.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  BDL_CHECK(fd >= 0, path, ": cannot open: ", std::strerror(errno));
+  struct stat st {};
+  const bool sized = ::fstat(fd, &st) == 0;
+  if (sized && !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    fail(path, ": not a regular file");
+  }
+  const auto size = sized ? static_cast<size_t>(st.st_size) : 0;
+  void* map = size > 0 ? ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0) : nullptr;
+  ::close(fd);
+  BDL_CHECK(sized && map != MAP_FAILED, path, ": cannot map: ", std::strerror(errno));
+  struct Unmap {
+    void* p;
+    size_t n;
+    ~Unmap() {
+      if (p != nullptr) ::munmap(p, n);
+    }
+  } unmap{map, size};
+  return import_model(std::span(static_cast<const std::byte*>(map), size), path, options);
 }
 
 std::vector<std::string> graph_input_names(const std::string& path) {
