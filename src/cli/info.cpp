@@ -15,12 +15,6 @@
 namespace bdl::cli {
 namespace {
 
-int64_t parameter_count(nn::Module& m) {
-  int64_t n = 0;
-  for (const auto& p : m.parameters()) n += p.value->numel();
-  return n;
-}
-
 void print_row(nn::Module& m, const std::string& path, const Shape& in, const Shape& shape,
                double flops, std::ostream& out);
 

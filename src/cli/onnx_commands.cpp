@@ -10,12 +10,6 @@
 namespace bdl::cli {
 namespace {
 
-int64_t parameter_count(nn::Module& m) {
-  int64_t n = 0;
-  for (auto& p : m.parameters()) n += p.value->numel();
-  return n;
-}
-
 struct Imported {
   io::LoadedModel model;
   onnx::ImportedModel onnx;
@@ -36,6 +30,12 @@ Imported import_onnx(const std::string& path) {
 }
 
 }  // namespace
+
+int64_t parameter_count(nn::Module& m) {
+  int64_t n = 0;
+  for (const auto& p : m.parameters()) n += p.value->numel();
+  return n;
+}
 
 io::LoadedModel load_model_file(const std::string& path) {
   if (io::looks_like_native_model(path)) return io::load_model(path);

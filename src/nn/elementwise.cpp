@@ -164,8 +164,7 @@ const Tensor& Binary::forward_many(Inputs inputs) {
 
 const std::vector<Tensor>& Binary::backward_many(Inputs inputs, const Tensor& grad_output) {
   check_grad_output(grad_output, output_.shape());
-  Tensor dense_grad;
-  const Tensor& g = dense(grad_output, dense_grad);
+  const Tensor& g = dense(grad_output, dense_grad_);
   const Tensor& x = dense(*inputs[0], dense_[0]);
   const Tensor& y = constant_.defined() ? constant_ : dense(*inputs[1], dense_[1]);
   const Tensor& a = constant_first_ ? y : x;

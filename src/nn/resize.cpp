@@ -172,34 +172,48 @@ Resize::Taps Resize::taps(int64_t in, int64_t out, double scale) const {
   return t;
 }
 
-const Tensor& Resize::forward(const Tensor& input) {
-  const Tensor& x = dense(input, dense_);
-  const Shape out = output_shape(x.shape());
-  output_.resize(out);
-  const int64_t planes = out[0] * out[1], ih = x.shape()[2], iw = x.shape()[3];
-  const int64_t oh = out[2], ow = out[3];
-  const Taps ty = taps(ih, oh, options_.scale_h), tx = taps(iw, ow, options_.scale_w);
+namespace {
+
+// Every (output element, input element, weight) of a resize of `planes` planes:
+// visit(out_offset, in_offset, weight). Forward gathers along these; backward
+// scatters the gradient back along the same ones.
+template <typename Taps, typename Visit>
+void for_each_tap(const Taps& ty, const Taps& tx, int64_t planes, int64_t ih, int64_t iw,
+                  Visit&& visit) {
+  const auto oh = static_cast<int64_t>(ty.index.size());
+  const auto ow = static_cast<int64_t>(tx.index.size());
   for (int64_t p = 0; p < planes; ++p) {
-    const float* src = x.f32() + p * ih * iw;
-    float* dst = output_.f32() + p * oh * ow;
     for (int64_t i = 0; i < oh; ++i) {
       const auto& yi = ty.index[static_cast<size_t>(i)];
       const auto& yw = ty.weight[static_cast<size_t>(i)];
       for (int64_t j = 0; j < ow; ++j) {
         const auto& xi = tx.index[static_cast<size_t>(j)];
         const auto& xw = tx.weight[static_cast<size_t>(j)];
-        float sum = 0.f;
-        for (int a = 0; a < ty.count; ++a) {
-          const float* row = src + yi[static_cast<size_t>(a)] * iw;
-          float r = 0.f;
-          for (int b = 0; b < tx.count; ++b)
-            r += xw[static_cast<size_t>(b)] * row[xi[static_cast<size_t>(b)]];
-          sum += yw[static_cast<size_t>(a)] * r;
+        const int64_t out = (p * oh + i) * ow + j;
+        for (size_t a = 0; a < static_cast<size_t>(ty.count); ++a) {
+          const int64_t row = (p * ih + yi[a]) * iw;
+          for (size_t b = 0; b < static_cast<size_t>(tx.count); ++b) {
+            visit(out, row + xi[b], yw[a] * xw[b]);
+          }
         }
-        dst[i * ow + j] = sum;
       }
     }
   }
+}
+
+}  // namespace
+
+const Tensor& Resize::forward(const Tensor& input) {
+  const Tensor& x = dense(input, dense_);
+  const Shape out = output_shape(x.shape());
+  output_.resize(out);
+  output_.zero();
+  const int64_t ih = x.shape()[2], iw = x.shape()[3];
+  const float* src = x.f32();
+  float* dst = output_.f32();
+  for_each_tap(taps(ih, out[2], options_.scale_h), taps(iw, out[3], options_.scale_w),
+               out[0] * out[1], ih, iw,
+               [&](int64_t o, int64_t i, float w) { dst[o] += w * src[i]; });
   return output_;
 }
 
@@ -210,28 +224,12 @@ const Tensor& Resize::backward(const Tensor& input, const Tensor& grad_output) {
   grad_input_.resize(input.shape());
   grad_input_.zero();
   const Shape& out = g.shape();
-  const int64_t planes = out[0] * out[1], ih = input.shape()[2], iw = input.shape()[3];
-  const int64_t oh = out[2], ow = out[3];
-  const Taps ty = taps(ih, oh, options_.scale_h), tx = taps(iw, ow, options_.scale_w);
-  for (int64_t p = 0; p < planes; ++p) {
-    const float* src = g.f32() + p * oh * ow;
-    float* dst = grad_input_.f32() + p * ih * iw;
-    for (int64_t i = 0; i < oh; ++i) {
-      const auto& yi = ty.index[static_cast<size_t>(i)];
-      const auto& yw = ty.weight[static_cast<size_t>(i)];
-      for (int64_t j = 0; j < ow; ++j) {
-        const auto& xi = tx.index[static_cast<size_t>(j)];
-        const auto& xw = tx.weight[static_cast<size_t>(j)];
-        const float v = src[i * ow + j];
-        for (int a = 0; a < ty.count; ++a) {
-          float* row = dst + yi[static_cast<size_t>(a)] * iw;
-          const float va = v * yw[static_cast<size_t>(a)];
-          for (int b = 0; b < tx.count; ++b)
-            row[xi[static_cast<size_t>(b)]] += va * xw[static_cast<size_t>(b)];
-        }
-      }
-    }
-  }
+  const int64_t ih = input.shape()[2], iw = input.shape()[3];
+  const float* src = g.f32();
+  float* dst = grad_input_.f32();
+  for_each_tap(taps(ih, out[2], options_.scale_h), taps(iw, out[3], options_.scale_w),
+               out[0] * out[1], ih, iw,
+               [&](int64_t o, int64_t i, float w) { dst[i] += w * src[o]; });
   return grad_input_;
 }
 

@@ -89,14 +89,18 @@ Shape Transpose::output_shape(const Shape& input) const {
   return out;
 }
 
+Shape Transpose::permuted_strides(const Shape& input) const {
+  const Shape in_strides = contiguous_strides(input);
+  Shape out(perm_.size());
+  for (size_t i = 0; i < perm_.size(); ++i) out[i] = in_strides[static_cast<size_t>(perm_[i])];
+  return out;
+}
+
 const Tensor& Transpose::forward(const Tensor& input) {
   const Tensor& x = dense(input, dense_);
   const Shape out = output_shape(x.shape());
-  const Shape in_strides = contiguous_strides(x.shape());
-  Shape src(perm_.size());
-  for (size_t i = 0; i < perm_.size(); ++i) src[i] = in_strides[static_cast<size_t>(perm_[i])];
   output_.resize(out);
-  strided_copy(out, x.f32(), src, output_.f32(), contiguous_strides(out));
+  strided_copy(out, x.f32(), permuted_strides(x.shape()), output_.f32(), contiguous_strides(out));
   return output_;
 }
 
@@ -104,11 +108,9 @@ const Tensor& Transpose::backward(const Tensor& input, const Tensor& grad_output
   check_grad_output(grad_output, output_.shape());
   if (!needs_input_grad_) return grad_input_;
   const Tensor& g = dense(grad_output, dense_grad_);
-  const Shape in_strides = contiguous_strides(input.shape());
-  Shape dst(perm_.size());
-  for (size_t i = 0; i < perm_.size(); ++i) dst[i] = in_strides[static_cast<size_t>(perm_[i])];
   grad_input_.resize(input.shape());
-  strided_copy(g.shape(), g.f32(), contiguous_strides(g.shape()), grad_input_.f32(), dst);
+  strided_copy(g.shape(), g.f32(), contiguous_strides(g.shape()), grad_input_.f32(),
+               permuted_strides(input.shape()));
   return grad_input_;
 }
 
@@ -141,7 +143,7 @@ std::string Slice::describe() const {
 }
 
 Slice::Extent Slice::extent(const Shape& input) const {
-  Extent e{Shape(input.size(), 0), Shape(input.size(), 1), input};
+  Extent e{Shape(input.size(), 0), Shape(input.size(), 1), input, Shape(input.size(), 0), 0};
   std::vector<bool> seen(input.size(), false);
   for (size_t i = 0; i < axes_.size(); ++i) {
     const auto d = static_cast<size_t>(normalize_axis(axes_[i], input.size(), label()));
@@ -165,6 +167,12 @@ Slice::Extent Slice::extent(const Shape& input) const {
     e.start[d] = e.count[d] > 0 ? start : 0;
     e.step[d] = step;
   }
+  const Shape in_strides = contiguous_strides(input);
+  for (size_t d = 0; d < input.size(); ++d) {
+    // A step only matters (and only stays in range) when it is taken.
+    e.strides[d] = e.count[d] > 1 ? in_strides[d] * e.step[d] : 0;
+    e.offset += e.start[d] * in_strides[d];
+  }
   return e;
 }
 
@@ -173,16 +181,8 @@ Shape Slice::output_shape(const Shape& input) const { return extent(input).count
 const Tensor& Slice::forward(const Tensor& input) {
   const Tensor& x = dense(input, dense_);
   const Extent e = extent(x.shape());
-  const Shape in_strides = contiguous_strides(x.shape());
-  Shape src(in_strides.size());
-  int64_t offset = 0;
-  for (size_t d = 0; d < src.size(); ++d) {
-    // A step only matters (and only stays in range) when it is taken.
-    src[d] = e.count[d] > 1 ? in_strides[d] * e.step[d] : 0;
-    offset += e.start[d] * in_strides[d];
-  }
   output_.resize(e.count);
-  strided_copy(e.count, x.f32() + offset, src, output_.f32(), contiguous_strides(e.count));
+  strided_copy(e.count, x.f32() + e.offset, e.strides, output_.f32(), contiguous_strides(e.count));
   return output_;
 }
 
@@ -191,16 +191,10 @@ const Tensor& Slice::backward(const Tensor& input, const Tensor& grad_output) {
   if (!needs_input_grad_) return grad_input_;
   const Tensor& g = dense(grad_output, dense_grad_);
   const Extent e = extent(input.shape());
-  const Shape in_strides = contiguous_strides(input.shape());
-  Shape dst(in_strides.size());
-  int64_t offset = 0;
-  for (size_t d = 0; d < dst.size(); ++d) {
-    dst[d] = e.count[d] > 1 ? in_strides[d] * e.step[d] : 0;
-    offset += e.start[d] * in_strides[d];
-  }
   grad_input_.resize(input.shape());
   grad_input_.zero();
-  strided_copy(e.count, g.f32(), contiguous_strides(e.count), grad_input_.f32() + offset, dst);
+  strided_copy(e.count, g.f32(), contiguous_strides(e.count), grad_input_.f32() + e.offset,
+               e.strides);
   return grad_input_;
 }
 
@@ -283,6 +277,14 @@ int64_t Pad::source(int64_t i, int64_t before, int64_t n) const {
   return -1;
 }
 
+std::vector<std::vector<int64_t>> Pad::index_maps(const Shape& out, const Shape& in) const {
+  std::vector<std::vector<int64_t>> maps(out.size());
+  for (size_t d = 0; d < out.size(); ++d) {
+    for (int64_t i = 0; i < out[d]; ++i) maps[d].push_back(source(i, pads_[d], in[d]));
+  }
+  return maps;
+}
+
 namespace {
 
 // Visits every output row of a padded tensor with the source offsets of its
@@ -323,11 +325,7 @@ const Tensor& Pad::forward(const Tensor& input) {
   // sees, before per-dimension index maps as long as the output's sides.
   output_.resize(out);
   if (output_.numel() == 0) return output_;
-  const size_t rank = out.size();
-  std::vector<std::vector<int64_t>> maps(rank);
-  for (size_t d = 0; d < rank; ++d) {
-    for (int64_t i = 0; i < out[d]; ++i) maps[d].push_back(source(i, pads_[d], x.shape()[d]));
-  }
+  const auto maps = index_maps(out, x.shape());
   const float* px = x.f32();
   float* py = output_.f32();
   const Shape in_strides = contiguous_strides(x.shape());
@@ -346,14 +344,10 @@ const Tensor& Pad::backward(const Tensor& input, const Tensor& grad_output) {
   if (!needs_input_grad_) return grad_input_;
   const Tensor& g = dense(grad_output, dense_grad_);
   const Shape& out = g.shape();
-  const size_t rank = out.size();
   grad_input_.resize(input.shape());
   grad_input_.zero();
   if (g.numel() == 0) return grad_input_;
-  std::vector<std::vector<int64_t>> maps(rank);
-  for (size_t d = 0; d < rank; ++d) {
-    for (int64_t i = 0; i < out[d]; ++i) maps[d].push_back(source(i, pads_[d], input.shape()[d]));
-  }
+  const auto maps = index_maps(out, input.shape());
   const float* pg = g.f32();
   float* pd = grad_input_.f32();
   for_each_padded_row(out, maps, contiguous_strides(input.shape()),

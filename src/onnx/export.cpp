@@ -505,15 +505,9 @@ std::string Emitter::emit_recurrent(Module& m, const Attributes& a, const std::s
   };
   const std::string w = initializer(reorder(parameter(m, "weight_ih_l0"), input), path + ".W");
   const std::string r = initializer(reorder(parameter(m, "weight_hh_l0"), hidden), path + ".R");
-  std::vector<std::string> args{op("Transpose", {x}, path), w, r};
-  // The Transpose above swaps batch and time.
-  g_.mutable_node(g_.node_size() - 1)->add_attribute()->CopyFrom([] {
-    ::onnx::AttributeProto p;
-    p.set_name("perm");
-    p.set_type(::onnx::AttributeProto::INTS);
-    for (int64_t v : {1, 0, 2}) p.add_ints(v);
-    return p;
-  }());
+  std::string time_major;  // (N, T, I) -> (T, N, I)
+  attr(node("Transpose", {x}, path, &time_major), "perm", std::vector<int64_t>{1, 0, 2});
+  std::vector<std::string> args{time_major, w, r};
   if (a.flag("bias", true)) {
     const Tensor bi = reorder(parameter(m, "bias_ih_l0"), 1);
     const Tensor bh = reorder(parameter(m, "bias_hh_l0"), 1);

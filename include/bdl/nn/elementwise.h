@@ -45,7 +45,7 @@ class Binary : public MultiInputModule {
   Tensor constant_, grad_constant_;
   bool constant_first_ = false;
   bool trainable_ = false;
-  Tensor dense_[2], grad_[2];
+  Tensor dense_[2], dense_grad_;
 };
 
 enum class UnaryOp {

@@ -42,6 +42,9 @@ class Transpose : public Module {
   Shape output_shape(const Shape& input) const override;
 
  private:
+  // The input's contiguous strides in output order: output index i steps
+  // through input dimension perm[i].
+  Shape permuted_strides(const Shape& input) const;
   std::vector<int64_t> perm_;
   Tensor dense_, dense_grad_;
 };
@@ -62,9 +65,12 @@ class Slice : public Module {
   Shape output_shape(const Shape& input) const override;
 
  private:
-  // Per input dimension: first element, step and count.
+  // Per input dimension: first element, step and count; and the slice as a
+  // strided view of the contiguous input (its strides and element offset).
   struct Extent {
     Shape start, step, count;
+    Shape strides;
+    int64_t offset = 0;
   };
   Extent extent(const Shape& input) const;
   std::vector<int64_t> axes_, starts_, ends_, steps_;
@@ -90,6 +96,8 @@ class Pad : public Module {
  private:
   // The input index an output index reads along one dimension of size n.
   int64_t source(int64_t i, int64_t before, int64_t n) const;
+  // Per dimension of the output, the input index each output index reads (-1: padding).
+  std::vector<std::vector<int64_t>> index_maps(const Shape& out, const Shape& in) const;
   std::vector<int64_t> pads_;
   PadMode mode_;
   float value_;
