@@ -23,40 +23,33 @@ const Tensor& EltwiseActivation::backward(const Tensor& input, const Tensor& gra
   return grad_input_;
 }
 
-ReLU::ReLU() : EltwiseActivation(kernels::Eltwise::relu, 0.f, 0.f) {}
+ReLU::ReLU() : Layer(kernels::Eltwise::relu, 0.f, 0.f) {}
 
-LeakyReLU::LeakyReLU(float negative_slope)
-    : EltwiseActivation(kernels::Eltwise::relu, negative_slope, 0.f),
-      negative_slope_(negative_slope) {}
-std::string LeakyReLU::describe() const {
-  return detail::concat("LeakyReLU(", negative_slope_, ")");
+LeakyReLU::LeakyReLU(LeakyReLUOptions options)
+    : Layer(kernels::Eltwise::relu, options.negative_slope, 0.f), options_(options) {
+  BDL_CHECK(std::isfinite(options.negative_slope), "LeakyReLU: negative_slope must be finite");
 }
 
-ELU::ELU(float alpha) : EltwiseActivation(kernels::Eltwise::elu, alpha, 0.f), alpha_(alpha) {}
-std::string ELU::describe() const { return detail::concat("ELU(", alpha_, ")"); }
-
-Tanh::Tanh() : EltwiseActivation(kernels::Eltwise::tanh, 0.f, 0.f) {}
-Sigmoid::Sigmoid() : EltwiseActivation(kernels::Eltwise::sigmoid, 0.f, 0.f) {}
-
-GELU::GELU(bool tanh_approximation)
-    : EltwiseActivation(
-          tanh_approximation ? kernels::Eltwise::gelu_tanh : kernels::Eltwise::gelu_erf, 0.f, 0.f),
-      tanh_(tanh_approximation) {}
-std::string GELU::describe() const { return tanh_ ? "GELU(tanh)" : "GELU"; }
-
-HardTanh::HardTanh(float min, float max)
-    : EltwiseActivation(kernels::Eltwise::clip, min, max), min_(min), max_(max) {
-  BDL_CHECK(min < max, "HardTanh: min ", min, " must be below max ", max);
-}
-std::string HardTanh::describe() const {
-  return detail::concat("HardTanh(", min_, ", ", max_, ")");
+ELU::ELU(ELUOptions options) : Layer(kernels::Eltwise::elu, options.alpha, 0.f), options_(options) {
+  BDL_CHECK(std::isfinite(options.alpha), "ELU: alpha must be finite");
 }
 
-SoftPlus::SoftPlus(float beta, float threshold) : beta_(beta), threshold_(threshold) {
-  BDL_CHECK(beta > 0, "SoftPlus: beta must be positive, got ", beta);
+Tanh::Tanh() : Layer(kernels::Eltwise::tanh, 0.f, 0.f) {}
+Sigmoid::Sigmoid() : Layer(kernels::Eltwise::sigmoid, 0.f, 0.f) {}
+
+GELU::GELU(GELUOptions options)
+    : Layer(options.tanh ? kernels::Eltwise::gelu_tanh : kernels::Eltwise::gelu_erf, 0.f, 0.f),
+      options_(options) {}
+
+HardTanh::HardTanh(HardTanhOptions options)
+    : Layer(kernels::Eltwise::clip, options.min, options.max), options_(options) {
+  BDL_CHECK(options.min < options.max, "HardTanh: min ", options.min, " must be below max ",
+            options.max);
 }
-std::string SoftPlus::describe() const {
-  return detail::concat("SoftPlus(beta ", beta_, ", threshold ", threshold_, ")");
+
+SoftPlus::SoftPlus(SoftPlusOptions options) : options_(options) {
+  BDL_CHECK(options.beta > 0 && std::isfinite(options.beta),
+            "SoftPlus: beta must be positive, got ", options.beta);
 }
 
 const Tensor& SoftPlus::forward(const Tensor& input) {
@@ -65,8 +58,8 @@ const Tensor& SoftPlus::forward(const Tensor& input) {
   const float* xs = x.f32();
   float* ys = output_.f32();
   for (int64_t i = 0; i < x.numel(); ++i) {
-    const float bx = beta_ * xs[i];
-    ys[i] = bx > threshold_ ? xs[i] : std::log1p(std::exp(bx)) / beta_;
+    const float bx = options_.beta * xs[i];
+    ys[i] = bx > options_.threshold ? xs[i] : std::log1p(std::exp(bx)) / options_.beta;
   }
   return output_;
 }
@@ -81,24 +74,23 @@ const Tensor& SoftPlus::backward(const Tensor& input, const Tensor& grad_output)
   const float* dys = dy.f32();
   float* dxs = grad_input_.f32();
   for (int64_t i = 0; i < x.numel(); ++i) {
-    const float bx = beta_ * xs[i];
-    dxs[i] = bx > threshold_ ? dys[i] : dys[i] / (1.f + std::exp(-bx));
+    const float bx = options_.beta * xs[i];
+    dxs[i] = bx > options_.threshold ? dys[i] : dys[i] / (1.f + std::exp(-bx));
   }
   return grad_input_;
 }
 
-PReLU::PReLU(int64_t num_parameters, float init) : num_parameters_(num_parameters) {
-  BDL_CHECK(num_parameters > 0, "PReLU: num_parameters must be positive, got ", num_parameters);
-  weight_ = Tensor::full({num_parameters}, init);
-  grad_weight_ = Tensor({num_parameters});
+PReLU::PReLU(PReLUOptions options) : options_(options) {
+  const int64_t n = options.num_parameters;
+  BDL_CHECK(n > 0, "PReLU: num_parameters must be positive, got ", n);
+  weight_ = Tensor::full({n}, options.init);
+  grad_weight_ = Tensor({n});
 }
 
-std::string PReLU::describe() const { return detail::concat("PReLU(", num_parameters_, ")"); }
-
 Shape PReLU::output_shape(const Shape& input) const {
-  if (num_parameters_ > 1) {
-    BDL_CHECK(input.size() >= 2 && input[1] == num_parameters_, label(), ": input of shape ",
-              shape_str(input), " does not have ", num_parameters_, " channels in dimension 1");
+  if (options_.num_parameters > 1) {
+    BDL_CHECK(input.size() >= 2 && input[1] == options_.num_parameters, label(), ": input of shape ",
+              shape_str(input), " does not have ", options_.num_parameters, " channels in dimension 1");
   }
   return input;
 }
@@ -127,7 +119,7 @@ const Tensor& PReLU::forward(const Tensor& input) {
   output_shape(input.shape());
   const Tensor& x = dense(input, dense_input_);
   output_.resize(x.shape());
-  const auto g = channel_geometry(x.shape(), num_parameters_);
+  const auto g = channel_geometry(x.shape(), options_.num_parameters);
   const float* xs = x.f32();
   const float* a = weight_.f32();
   float* ys = output_.f32();
@@ -144,7 +136,7 @@ const Tensor& PReLU::backward(const Tensor& input, const Tensor& grad_output) {
   check_grad_output(grad_output, input.shape());
   const Tensor& x = dense(input, dense_input_);
   const Tensor& dy = dense(grad_output, dense_grad_);
-  const auto g = channel_geometry(x.shape(), num_parameters_);
+  const auto g = channel_geometry(x.shape(), options_.num_parameters);
   const float* xs = x.f32();
   const float* dys = dy.f32();
   const float* a = weight_.f32();
@@ -184,33 +176,7 @@ const Tensor& Identity::backward(const Tensor& input, const Tensor& grad_output)
   return grad_input_;
 }
 
-void LeakyReLU::attributes(Attributes& out) const { out.set("negative_slope", negative_slope_); }
-std::unique_ptr<Module> LeakyReLU::create(const Attributes& a) {
-  return std::make_unique<LeakyReLU>(static_cast<float>(a.real("negative_slope")));
-}
-void ELU::attributes(Attributes& out) const { out.set("alpha", alpha_); }
-std::unique_ptr<Module> ELU::create(const Attributes& a) {
-  return std::make_unique<ELU>(static_cast<float>(a.real("alpha")));
-}
-void GELU::attributes(Attributes& out) const { out.set("tanh", tanh_); }
-std::unique_ptr<Module> GELU::create(const Attributes& a) {
-  return std::make_unique<GELU>(a.flag("tanh", false));
-}
-void HardTanh::attributes(Attributes& out) const { out.set("min", min_).set("max", max_); }
-std::unique_ptr<Module> HardTanh::create(const Attributes& a) {
-  return std::make_unique<HardTanh>(static_cast<float>(a.real("min")),
-                                    static_cast<float>(a.real("max")));
-}
-void SoftPlus::attributes(Attributes& out) const {
-  out.set("beta", beta_).set("threshold", threshold_);
-}
-std::unique_ptr<Module> SoftPlus::create(const Attributes& a) {
-  return std::make_unique<SoftPlus>(static_cast<float>(a.real("beta")),
-                                    static_cast<float>(a.real("threshold")));
-}
-void PReLU::attributes(Attributes& out) const { out.set("num_parameters", num_parameters_); }
-std::unique_ptr<Module> PReLU::create(const Attributes& a) {
-  return std::make_unique<PReLU>(a.positive("num_parameters"));
-}
+const RegisterLayers<ReLU, LeakyReLU, ELU, Tanh, Sigmoid, GELU, HardTanh, SoftPlus, PReLU, Identity>
+    kRegistered;
 
 }  // namespace bdl::nn

@@ -1,5 +1,7 @@
 #include "bdl/nn/attributes.h"
 
+#include <cstdio>
+
 namespace bdl::nn {
 namespace {
 
@@ -17,6 +19,32 @@ constexpr const char* kind_name() {
 }
 
 }  // namespace
+
+std::string format_value(const Attributes::Value& value) {
+  auto number = [](double x) {
+    char text[32];
+    std::snprintf(text, sizeof text, "%g", x);
+    return std::string(text);
+  };
+  auto list = [](const auto& items, auto&& format) {
+    std::string out = "(";
+    for (size_t i = 0; i < items.size(); ++i) out += (i ? ", " : "") + format(items[i]);
+    return out + ")";
+  };
+  auto integer = [](int64_t x) { return std::to_string(x); };
+  auto text = [](const std::string& x) { return x; };
+  return std::visit(
+      [&](const auto& v) -> std::string {
+        using T = std::decay_t<decltype(v)>;
+        if constexpr (std::is_same_v<T, int64_t>) return integer(v);
+        if constexpr (std::is_same_v<T, double>) return number(v);
+        if constexpr (std::is_same_v<T, std::string>) return v;
+        if constexpr (std::is_same_v<T, std::vector<int64_t>>) return list(v, integer);
+        if constexpr (std::is_same_v<T, std::vector<double>>) return list(v, number);
+        if constexpr (std::is_same_v<T, std::vector<std::string>>) return list(v, text);
+      },
+      value);
+}
 
 Attributes& Attributes::put(const std::string& name, Value value) {
   for (auto& [n, v] : entries_) {

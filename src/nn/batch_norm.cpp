@@ -9,7 +9,7 @@ BatchNorm::BatchNorm(BatchNormOptions options)
     : options_(options), kernel_(std::make_unique<kernels::BatchNormKernel>(options.eps)) {
   BDL_CHECK(options.num_features > 0, "BatchNorm: num_features must be positive, got ",
             options.num_features);
-  BDL_CHECK(options.eps > 0, "BatchNorm: eps must be positive, got ", options.eps);
+  BDL_CHECK(options.eps > 0 && std::isfinite(options.eps), "BatchNorm: eps must be positive, got ", options.eps);
   BDL_CHECK(options.momentum >= 0 && options.momentum <= 1, "BatchNorm: momentum ",
             options.momentum, " is not in [0, 1]");
   const Shape c{options.num_features};
@@ -114,22 +114,6 @@ const Tensor& BatchNorm::backward(const Tensor& input, const Tensor& grad_output
   return grad_input_;
 }
 
-void BatchNorm::attributes(Attributes& out) const {
-  out.set("num_features", options_.num_features)
-      .set("eps", options_.eps)
-      .set("momentum", options_.momentum)
-      .set("affine", options_.affine)
-      .set("track_running_stats", options_.track_running_stats);
-}
-
-std::unique_ptr<Module> BatchNorm::create(const Attributes& a) {
-  BatchNormOptions o;
-  o.num_features = a.positive("num_features");
-  o.eps = static_cast<float>(a.real("eps"));
-  o.momentum = static_cast<float>(a.real("momentum"));
-  o.affine = a.flag("affine", true);
-  o.track_running_stats = a.flag("track_running_stats", true);
-  return std::make_unique<BatchNorm>(o);
-}
+const RegisterLayers<BatchNorm> kRegistered;
 
 }  // namespace bdl::nn

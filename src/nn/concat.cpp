@@ -54,12 +54,12 @@ const Tensor& Concat::backward(const Tensor& input, const Tensor& grad_output) {
   return grad_input_;
 }
 
-void Concat::attributes(Attributes& out) const { out.set("dim", join_.dim()); }
-std::unique_ptr<Module> Concat::create(const Attributes& a,
-                                       std::vector<std::unique_ptr<Module>> children) {
-  auto concat = std::make_unique<Concat>(a.integer("dim"));
+std::unique_ptr<Module> Concat::create(const Attributes& a, Children children) {
+  auto concat = std::make_unique<Concat>(read_fields<ConcatOptions>(a));
   for (auto& c : children) concat->add(std::move(c));
   return concat;
 }
+
+const RegisterLayers<Concat> kRegistered;
 
 }  // namespace bdl::nn

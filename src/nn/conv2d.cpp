@@ -116,30 +116,6 @@ std::string Conv2d::implementation(const Shape& input) {
   return kernel_->implementation(geometry(input));
 }
 
-void Conv2d::attributes(Attributes& out) const {
-  out.set("in_channels", options_.in_channels)
-      .set("out_channels", options_.out_channels)
-      .set("kernel", to_list(options_.kernel))
-      .set("stride", to_list(options_.stride))
-      .set("padding", to_list(options_.padding))
-      .set("dilation", to_list(options_.dilation))
-      .set("groups", options_.groups)
-      .set("bias", options_.bias);
-  if (options_.padding_end) out.set("padding_end", to_list(*options_.padding_end));
-}
-
-std::unique_ptr<Module> Conv2d::create(const Attributes& a) {
-  Conv2dOptions o;
-  o.in_channels = a.positive("in_channels");
-  o.out_channels = a.positive("out_channels");
-  o.kernel = size2_attribute(a, "kernel", 1);
-  o.stride = size2_attribute(a, "stride", 1);
-  o.padding = size2_attribute(a, "padding", 0);
-  if (a.has("padding_end")) o.padding_end = size2_attribute(a, "padding_end", 0);
-  o.dilation = size2_attribute(a, "dilation", 1);
-  o.groups = a.positive("groups");
-  o.bias = a.flag("bias", true);
-  return std::make_unique<Conv2d>(o);
-}
+const RegisterLayers<Conv2d> kRegistered;
 
 }  // namespace bdl::nn

@@ -186,33 +186,6 @@ const Tensor& ConvTranspose2d::backward(const Tensor& input, const Tensor& grad_
   return grad_input_;
 }
 
-void ConvTranspose2d::attributes(Attributes& out) const {
-  const auto& o = options_;
-  out.set("in_channels", o.in_channels)
-      .set("out_channels", o.out_channels)
-      .set("kernel", to_list(o.kernel))
-      .set("stride", to_list(o.stride))
-      .set("padding", to_list(o.padding))
-      .set("output_padding", to_list(o.output_padding))
-      .set("dilation", to_list(o.dilation))
-      .set("groups", o.groups)
-      .set("bias", o.bias);
-  if (o.padding_end) out.set("padding_end", to_list(*o.padding_end));
-}
-
-std::unique_ptr<Module> ConvTranspose2d::create(const Attributes& a) {
-  ConvTranspose2dOptions o;
-  o.in_channels = a.positive("in_channels");
-  o.out_channels = a.positive("out_channels");
-  o.kernel = size2_attribute(a, "kernel", 1);
-  o.stride = size2_attribute(a, "stride", 1);
-  o.padding = size2_attribute(a, "padding", 0);
-  o.output_padding = size2_attribute(a, "output_padding", 0);
-  o.dilation = size2_attribute(a, "dilation", 1);
-  o.groups = a.positive("groups");
-  o.bias = a.flag("bias", true);
-  if (a.has("padding_end")) o.padding_end = size2_attribute(a, "padding_end", 0);
-  return std::make_unique<ConvTranspose2d>(o);
-}
+const RegisterLayers<ConvTranspose2d> kRegistered;
 
 }  // namespace bdl::nn

@@ -4,11 +4,9 @@
 
 namespace bdl::nn {
 
-Dropout::Dropout(float p) : p_(p), rng_(global_rng().next_u64()) {
-  BDL_CHECK(p >= 0 && p < 1, "Dropout: p must be in [0, 1), got ", p);
+Dropout::Dropout(DropoutOptions options) : p_(options.p), rng_(global_rng().next_u64()) {
+  BDL_CHECK(p_ >= 0 && p_ < 1, "Dropout: p must be in [0, 1), got ", p_);
 }
-
-std::string Dropout::describe() const { return detail::concat("Dropout(", p_, ")"); }
 
 const Tensor& Dropout::forward(const Tensor& input) {
   if (!training_ || p_ == 0) {
@@ -51,9 +49,6 @@ const Tensor& Dropout::backward(const Tensor& input, const Tensor& grad_output) 
   return grad_input_;
 }
 
-void Dropout::attributes(Attributes& out) const { out.set("p", p_); }
-std::unique_ptr<Module> Dropout::create(const Attributes& a) {
-  return std::make_unique<Dropout>(static_cast<float>(a.real("p")));
-}
+const RegisterLayers<Dropout> kRegistered;
 
 }  // namespace bdl::nn

@@ -9,14 +9,6 @@
 namespace bdl::nn {
 namespace {
 
-const std::map<std::string, BinaryOp>& binary_names() {
-  static const std::map<std::string, BinaryOp> names = {
-      {"add", BinaryOp::add}, {"sub", BinaryOp::sub}, {"mul", BinaryOp::mul},
-      {"div", BinaryOp::div}, {"pow", BinaryOp::pow}, {"max", BinaryOp::max},
-      {"min", BinaryOp::min}};
-  return names;
-}
-
 // Runs f(a, b) -> out over the broadcast of a and b.
 template <typename F>
 void broadcast_apply(const Tensor& a, const Tensor& b, Tensor& out, F f) {
@@ -99,33 +91,28 @@ void dispatch(BinaryOp op, Visit&& visit) {
 
 }  // namespace
 
-std::string binary_op_name(BinaryOp op) {
-  for (const auto& [name, o] : binary_names()) {
-    if (o == op) return name;
+Binary::Binary(const BinaryOptions& o) : op_(o.op) {
+  if (!o.constant_shape) {
+    grad_inputs_.resize(2);
+    return;
   }
-  return "?";
-}
-
-BinaryOp binary_op_from_name(const std::string& name, const std::string& owner) {
-  const auto it = binary_names().find(name);
-  BDL_CHECK(it != binary_names().end(), owner, ": unknown operation '", name,
-            "' (add, sub, mul, div, pow, max, min)");
-  return it->second;
-}
-
-Binary::Binary(BinaryOp op) : op_(op) { grad_inputs_.resize(2); }
-
-Binary::Binary(BinaryOp op, Shape constant_shape, bool constant_first, bool trainable)
-    : op_(op),
-      constant_(std::move(constant_shape)),
-      constant_first_(constant_first),
-      trainable_(trainable) {
+  for (int64_t s : *o.constant_shape) {
+    BDL_CHECK(s >= 0, "Binary: constant_shape ", shape_str(*o.constant_shape), " has size ", s);
+  }
+  constant_ = Tensor(*o.constant_shape);
+  constant_first_ = o.constant_first;
+  trainable_ = o.trainable;
   if (trainable_) grad_constant_ = Tensor(constant_.shape());
   grad_inputs_.resize(1);
 }
 
+Binary::Binary(BinaryOp op) : Binary(BinaryOptions{.op = op}) {}
+
+Binary::Binary(BinaryOp op, Shape constant_shape, bool constant_first, bool trainable)
+    : Binary(BinaryOptions{op, std::move(constant_shape), constant_first, trainable}) {}
+
 std::string Binary::describe() const {
-  std::string s = "Binary(" + binary_op_name(op_);
+  std::string s = "Binary(" + std::string(fields::enum_name(op_));
   if (constant_.defined()) {
     s += std::string(constant_first_ ? ", constant first " : ", constant ") + constant_.shape_str();
     if (!trainable_) s += " fixed";
@@ -195,44 +182,17 @@ const std::vector<Tensor>& Binary::backward_many(Inputs inputs, const Tensor& gr
   return grad_inputs_;
 }
 
-void Binary::attributes(Attributes& out) const {
-  out.set("op", binary_op_name(op_));
+BinaryOptions Binary::options() const {
+  BinaryOptions o{.op = op_};
   if (constant_.defined()) {
-    out.set("constant_shape", constant_.shape());
-    out.set("constant_first", constant_first_);
-    out.set("trainable", trainable_);
+    o.constant_shape = constant_.shape();
+    o.constant_first = constant_first_;
+    o.trainable = trainable_;
   }
-}
-
-std::unique_ptr<Module> Binary::create(const Attributes& a) {
-  const BinaryOp op = binary_op_from_name(a.text("op"), a.owner());
-  if (!a.has("constant_shape")) return std::make_unique<Binary>(op);
-  Shape shape = a.integers("constant_shape");
-  for (int64_t s : shape) BDL_CHECK(s >= 0, a.owner(), ": constant_shape has size ", s);
-  return std::make_unique<Binary>(op, std::move(shape), a.flag("constant_first", false),
-                                  a.flag("trainable", true));
+  return o;
 }
 
 namespace {
-
-const std::map<std::string, UnaryOp>& unary_names() {
-  static const std::map<std::string, UnaryOp> names = {
-      {"abs", UnaryOp::abs},     {"neg", UnaryOp::neg},
-      {"exp", UnaryOp::exp},     {"log", UnaryOp::log},
-      {"sqrt", UnaryOp::sqrt},   {"reciprocal", UnaryOp::reciprocal},
-      {"sin", UnaryOp::sin},     {"cos", UnaryOp::cos},
-      {"floor", UnaryOp::floor}, {"ceil", UnaryOp::ceil},
-      {"erf", UnaryOp::erf},     {"softsign", UnaryOp::softsign},
-      {"selu", UnaryOp::selu},   {"hard_sigmoid", UnaryOp::hard_sigmoid}};
-  return names;
-}
-
-std::string unary_name(UnaryOp op) {
-  for (const auto& [name, o] : unary_names()) {
-    if (o == op) return name;
-  }
-  return "?";
-}
 
 // f(x) and f'(x) given x and y = f(x).
 template <typename Visit>
@@ -285,16 +245,10 @@ void dispatch_unary(UnaryOp op, float alpha, float beta, Visit&& visit) {
 
 }  // namespace
 
-std::optional<UnaryOp> Unary::from_name(const std::string& name) {
-  const auto it = unary_names().find(name);
-  if (it == unary_names().end()) return std::nullopt;
-  return it->second;
-}
-
 Unary::Unary(UnaryOp op, float alpha, float beta) : op_(op), alpha_(alpha), beta_(beta) {}
 
 std::string Unary::describe() const {
-  std::string s = "Unary(" + unary_name(op_);
+  std::string s = "Unary(" + std::string(fields::enum_name(op_));
   if (op_ == UnaryOp::selu || op_ == UnaryOp::hard_sigmoid) {
     s += ", alpha=" + std::to_string(alpha_) + ", beta=" + std::to_string(beta_);
   }
@@ -330,17 +284,6 @@ const Tensor& Unary::backward(const Tensor& input, const Tensor& grad_output) {
   return grad_input_;
 }
 
-void Unary::attributes(Attributes& out) const {
-  out.set("op", unary_name(op_));
-  out.set("alpha", alpha_);
-  out.set("beta", beta_);
-}
-
-std::unique_ptr<Module> Unary::create(const Attributes& a) {
-  const auto op = from_name(a.text("op"));
-  BDL_CHECK(op.has_value(), a.owner(), ": unknown function '", a.text("op"), "'");
-  return std::make_unique<Unary>(*op, static_cast<float>(a.real("alpha", 0)),
-                                 static_cast<float>(a.real("beta", 0)));
-}
+const RegisterLayers<Binary, Unary> kRegistered;
 
 }  // namespace bdl::nn

@@ -96,15 +96,6 @@ const Tensor& Embedding::backward(const Tensor& input, const Tensor& grad_output
   return grad_input_;
 }
 
-void Embedding::attributes(Attributes& out) const {
-  out.set("num_embeddings", options_.num_embeddings).set("embedding_dim", options_.embedding_dim);
-  if (options_.padding_idx) out.set("padding_idx", *options_.padding_idx);
-}
-
-std::unique_ptr<Module> Embedding::create(const Attributes& a) {
-  EmbeddingOptions o{a.positive("num_embeddings"), a.positive("embedding_dim"), {}};
-  if (a.has("padding_idx")) o.padding_idx = a.integer("padding_idx");
-  return std::make_unique<Embedding>(o);
-}
+const RegisterLayers<Embedding> kRegistered;
 
 }  // namespace bdl::nn

@@ -199,28 +199,24 @@ const std::vector<Tensor>& Graph::backward_many(Inputs inputs, const Tensor& gra
 
 // Nodes in order: "from" lists each module node's inputs (inputs of the graph have
 // none and no child), "from_counts" how many per node.
-void Graph::attributes(Attributes& out) const {
-  std::vector<int64_t> is_input, counts, from;
-  std::vector<std::string> names;
+GraphWiring Graph::options() const {
+  GraphWiring w;
   for (const auto& n : nodes_) {
-    is_input.push_back(n.module == nullptr);
-    counts.push_back(static_cast<int64_t>(n.from.size()));
-    for (Node f : n.from) from.push_back(f);
-    names.push_back(n.module ? n.module->name() : n.name);
+    w.is_input.push_back(n.module == nullptr);
+    w.from_counts.push_back(static_cast<int64_t>(n.from.size()));
+    for (Node f : n.from) w.from.push_back(f);
+    w.node_names.push_back(n.module ? n.module->name() : n.name);
   }
-  out.set("is_input", is_input)
-      .set("from_counts", counts)
-      .set("from", from)
-      .set("node_names", names)
-      .set("output", int64_t{out_node_});
+  w.output = out_node_;
+  return w;
 }
 
-std::unique_ptr<Module> Graph::create(const Attributes& a,
-                                      std::vector<std::unique_ptr<Module>> children) {
-  const auto& is_input = a.integers("is_input");
-  const auto& counts = a.integers("from_counts");
-  const auto& from = a.integers("from");
-  const auto& names = a.texts("node_names");
+std::unique_ptr<Module> Graph::create(const Attributes& a, Children children) {
+  const GraphWiring w = read_fields<GraphWiring>(a);
+  const auto& is_input = w.is_input;
+  const auto& counts = w.from_counts;
+  const auto& from = w.from;
+  const auto& names = w.node_names;
   BDL_CHECK(counts.size() == is_input.size() && names.size() == is_input.size(), a.owner(),
             ": is_input, from_counts and node_names differ in length");
   auto graph = std::make_unique<Graph>();
@@ -244,11 +240,13 @@ std::unique_ptr<Module> Graph::create(const Attributes& a,
   }
   BDL_CHECK(next_child == children.size(), a.owner(), ": ", children.size() - next_child,
             " modules are not nodes of the graph");
-  const int64_t output = a.integer("output");
+  const int64_t output = w.output;
   BDL_CHECK(output >= 0 && output < static_cast<int64_t>(is_input.size()), a.owner(),
             ": output node ", output, " is not a node");
   graph->set_output(static_cast<Node>(output));
   return graph;
 }
+
+const RegisterLayers<Graph> kRegistered;
 
 }  // namespace bdl::nn

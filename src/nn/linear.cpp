@@ -76,15 +76,6 @@ const Tensor& Linear::backward(const Tensor& input, const Tensor& grad_output) {
   return grad_input_;
 }
 
-void Linear::attributes(Attributes& out) const {
-  out.set("in_features", options_.in_features)
-      .set("out_features", options_.out_features)
-      .set("bias", options_.bias);
-}
-
-std::unique_ptr<Module> Linear::create(const Attributes& a) {
-  return std::make_unique<Linear>(
-      LinearOptions{a.positive("in_features"), a.positive("out_features"), a.flag("bias", true)});
-}
+const RegisterLayers<Linear> kRegistered;
 
 }  // namespace bdl::nn

@@ -39,17 +39,6 @@ const Tensor& LRN::backward(const Tensor& input, const Tensor& grad_output) {
   return grad_input_;
 }
 
-void LRN::attributes(Attributes& out) const {
-  out.set("size", options_.size)
-      .set("alpha", options_.alpha)
-      .set("beta", options_.beta)
-      .set("k", options_.k);
-}
-
-std::unique_ptr<Module> LRN::create(const Attributes& a) {
-  return std::make_unique<LRN>(LrnOptions{a.positive("size"), static_cast<float>(a.real("alpha")),
-                                          static_cast<float>(a.real("beta")),
-                                          static_cast<float>(a.real("k"))});
-}
+const RegisterLayers<LRN> kRegistered;
 
 }  // namespace bdl::nn

@@ -6,9 +6,22 @@
 
 namespace bdl::nn {
 
-MatMul::MatMul(Shape weight_shape) : weight_(weight_shape), grad_weight_(weight_shape) {
-  BDL_CHECK(!weight_shape.empty(), "MatMul: the weight must have at least one dimension");
+MatMul::MatMul(const MatMulOptions& options) {
+  if (!options.weight_shape) {
+    grad_inputs_.resize(2);
+    return;
+  }
+  const Shape& shape = *options.weight_shape;
+  BDL_CHECK(!shape.empty(), "MatMul: the weight must have at least one dimension");
+  for (int64_t s : shape) BDL_CHECK(s >= 0, "MatMul: weight_shape ", shape_str(shape), " has size ", s);
+  weight_ = Tensor(shape);
+  grad_weight_ = Tensor(shape);
   grad_inputs_.resize(1);
+}
+
+MatMulOptions MatMul::options() const {
+  if (!weight_.defined()) return {};
+  return {weight_.shape()};
 }
 
 std::string MatMul::describe() const {
@@ -148,15 +161,6 @@ const std::vector<Tensor>& MatMul::backward_many(Inputs inputs, const Tensor& gr
   return grad_inputs_;
 }
 
-void MatMul::attributes(Attributes& out) const {
-  if (weight_.defined()) out.set("weight_shape", weight_.shape());
-}
-
-std::unique_ptr<Module> MatMul::create(const Attributes& a) {
-  if (!a.has("weight_shape")) return std::make_unique<MatMul>();
-  Shape shape = a.integers("weight_shape");
-  for (int64_t s : shape) BDL_CHECK(s >= 0, a.owner(), ": weight_shape has size ", s);
-  return std::make_unique<MatMul>(std::move(shape));
-}
+const RegisterLayers<MatMul> kRegistered;
 
 }  // namespace bdl::nn

@@ -54,10 +54,10 @@ const std::vector<Tensor>& Add::backward_many(Inputs inputs, const Tensor& grad_
   return grad_inputs_;
 }
 
-JoinTable::JoinTable(int64_t dim) : dim_(dim), kernel_(std::make_unique<kernels::ConcatKernel>()) {}
+JoinTable::JoinTable(JoinTableOptions options)
+    : dim_(options.dim), kernel_(std::make_unique<kernels::ConcatKernel>()) {}
 JoinTable::~JoinTable() = default;
 
-std::string JoinTable::describe() const { return detail::concat("JoinTable(dim ", dim_, ")"); }
 
 int64_t JoinTable::axis(size_t rank) const {
   const int64_t d = dim_ < 0 ? dim_ + static_cast<int64_t>(rank) : dim_;
@@ -98,9 +98,6 @@ const std::vector<Tensor>& JoinTable::backward_many(Inputs inputs, const Tensor&
   return grad_inputs_;
 }
 
-void JoinTable::attributes(Attributes& out) const { out.set("dim", dim_); }
-std::unique_ptr<Module> JoinTable::create(const Attributes& a) {
-  return std::make_unique<JoinTable>(a.integer("dim"));
-}
+const RegisterLayers<Add, JoinTable> kRegistered;
 
 }  // namespace bdl::nn

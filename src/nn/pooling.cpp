@@ -24,10 +24,11 @@ std::pair<int64_t, int64_t> pooled_length(int64_t in, int64_t kernel, int64_t st
 Pool2d::Pool2d(bool average, Pool2dOptions options)
     : average_(average),
       options_(options),
-      stride_(options.stride.value_or(options.kernel)),
       kernel_(std::make_unique<kernels::Pool2dKernel>()) {
   const char* what = average ? "AvgPool2d" : "MaxPool2d";
-  BDL_CHECK(options_.kernel.h > 0 && options_.kernel.w > 0 && stride_.h > 0 && stride_.w > 0, what,
+  options_.stride = options.stride.value_or(options.kernel);
+  const Size2 stride = *options_.stride;
+  BDL_CHECK(options_.kernel.h > 0 && options_.kernel.w > 0 && stride.h > 0 && stride.w > 0, what,
             ": kernel and stride must be positive");
   BDL_CHECK(options_.padding.h >= 0 && options_.padding.w >= 0 &&
                 2 * options_.padding.h <= options_.kernel.h &&
@@ -38,8 +39,9 @@ Pool2d::Pool2d(bool average, Pool2dOptions options)
 Pool2d::~Pool2d() = default;
 
 std::string Pool2d::describe() const {
+  const Size2 stride = this->stride();
   std::string s = detail::concat(type(), "(", options_.kernel.h, "x", options_.kernel.w);
-  if (stride_ != options_.kernel) s += detail::concat(", stride ", stride_.h, "x", stride_.w);
+  if (stride != options_.kernel) s += detail::concat(", stride ", stride.h, "x", stride.w);
   if (options_.padding != Size2(0)) {
     s += detail::concat(", pad ", options_.padding.h, "x", options_.padding.w);
   }
@@ -58,8 +60,8 @@ kernels::Pool2dGeometry Pool2d::geometry(const Shape& input) const {
   g.in_width = input[3];
   g.kernel_h = options_.kernel.h;
   g.kernel_w = options_.kernel.w;
-  g.stride_h = stride_.h;
-  g.stride_w = stride_.w;
+  g.stride_h = stride().h;
+  g.stride_w = stride().w;
   g.pad_top = options_.padding.h;
   g.pad_left = options_.padding.w;
   BDL_CHECK(g.in_height + 2 * g.pad_top >= g.kernel_h && g.in_width + 2 * g.pad_left >= g.kernel_w,
@@ -186,31 +188,6 @@ const Tensor& GlobalPool2d::backward(const Tensor& input, const Tensor& grad_out
   return grad_input_;
 }
 
-namespace {
-Pool2dOptions pool_options(const Attributes& a) {
-  Pool2dOptions o;
-  o.kernel = size2_attribute(a, "kernel", 1);
-  o.stride = size2_attribute(a, "stride", 1);
-  o.padding = size2_attribute(a, "padding", 0);
-  o.ceil_mode = a.flag("ceil_mode", false);
-  o.count_include_pad = a.flag("count_include_pad", true);
-  return o;
-}
-}  // namespace
-
-void Pool2d::attributes(Attributes& out) const {
-  out.set("kernel", to_list(options_.kernel))
-      .set("stride", to_list(stride_))
-      .set("padding", to_list(options_.padding))
-      .set("ceil_mode", options_.ceil_mode)
-      .set("count_include_pad", options_.count_include_pad);
-}
-
-std::unique_ptr<Module> MaxPool2d::create(const Attributes& a) {
-  return std::make_unique<MaxPool2d>(pool_options(a));
-}
-std::unique_ptr<Module> AvgPool2d::create(const Attributes& a) {
-  return std::make_unique<AvgPool2d>(pool_options(a));
-}
+const RegisterLayers<MaxPool2d, AvgPool2d, GlobalAvgPool2d, GlobalMaxPool2d> kRegistered;
 
 }  // namespace bdl::nn

@@ -173,7 +173,7 @@ const Tensor& Recurrent::backward(const Tensor& input, const Tensor& grad_output
   return grad_input_;
 }
 
-LSTM::LSTM(RecurrentOptions options) : Recurrent(options, 4) {}
+LSTM::LSTM(RecurrentOptions options) : Layer(options, 4) {}
 
 void LSTM::prepare(int64_t batch, int64_t steps) {
   const int64_t h = options_.hidden_size;
@@ -237,17 +237,11 @@ void LSTM::backward_step(int64_t t, const float* dh, const float* /*h_prev*/, fl
   std::memcpy(dgh, dgi, sizeof(float) * static_cast<size_t>(n * 4 * h));
 }
 
-GRU::GRU(RecurrentOptions options, bool reset_after)
-    : Recurrent(options, 3), reset_after_(reset_after) {}
+GRU::GRU(GRUOptions options) : Layer(options, 3), reset_after_(options.reset_after) {}
 
 std::string GRU::describe() const {
   const std::string d = Recurrent::describe();
   return reset_after_ ? d : d.substr(0, d.size() - 1) + ", reset before)";
-}
-
-void GRU::attributes(Attributes& out) const {
-  Recurrent::attributes(out);
-  if (!reset_after_) out.set("reset_after", false);
 }
 
 void GRU::prepare(int64_t batch, int64_t steps) {
@@ -415,24 +409,12 @@ const Tensor& TimeDistributed::backward(const Tensor& input, const Tensor& grad_
   return grad_input_;
 }
 
-namespace {
-RecurrentOptions recurrent_options(const Attributes& a) {
-  return {a.positive("input_size"), a.positive("hidden_size"), a.flag("return_sequences", false),
-          a.flag("bias", true)};
+std::unique_ptr<Module> TimeDistributed::create(const Attributes& a, Children children) {
+  BDL_CHECK(children.size() == 1, a.owner(), ": TimeDistributed wraps one module, found ",
+            children.size());
+  return std::make_unique<TimeDistributed>(std::move(children[0]));
 }
-}  // namespace
 
-void Recurrent::attributes(Attributes& out) const {
-  out.set("input_size", options_.input_size)
-      .set("hidden_size", options_.hidden_size)
-      .set("return_sequences", options_.return_sequences)
-      .set("bias", options_.bias);
-}
-std::unique_ptr<Module> LSTM::create(const Attributes& a) {
-  return std::make_unique<LSTM>(recurrent_options(a));
-}
-std::unique_ptr<Module> GRU::create(const Attributes& a) {
-  return std::make_unique<GRU>(recurrent_options(a), a.flag("reset_after", true));
-}
+const RegisterLayers<LSTM, GRU, TimeDistributed> kRegistered;
 
 }  // namespace bdl::nn

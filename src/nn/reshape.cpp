@@ -2,7 +2,7 @@
 
 namespace bdl::nn {
 
-Reshape::Reshape(Shape sample_shape) : sample_shape_(std::move(sample_shape)) {
+ReshapeBase::ReshapeBase(Shape sample_shape) : sample_shape_(std::move(sample_shape)) {
   int unknown = 0;
   for (int64_t s : sample_shape_) {
     BDL_CHECK(s > 0 || s == -1, "Reshape: bad size ", s, " in ", shape_str(sample_shape_));
@@ -11,9 +11,7 @@ Reshape::Reshape(Shape sample_shape) : sample_shape_(std::move(sample_shape)) {
   BDL_CHECK(unknown <= 1, "Reshape: more than one -1 in ", shape_str(sample_shape_));
 }
 
-std::string Reshape::describe() const { return "Reshape(" + shape_str(sample_shape_) + ")"; }
-
-Shape Reshape::output_shape(const Shape& input) const {
+Shape ReshapeBase::output_shape(const Shape& input) const {
   BDL_CHECK(!input.empty(), label(), ": input is a scalar");
   const int64_t per_sample = input[0] == 0 ? 0 : shape_numel(input) / input[0];
   Shape out{input[0]};
@@ -39,7 +37,7 @@ Shape Reshape::output_shape(const Shape& input) const {
   return out;
 }
 
-const Tensor& Reshape::forward(const Tensor& input) {
+const Tensor& ReshapeBase::forward(const Tensor& input) {
   const Shape shape = output_shape(input.shape());
   if (input.is_contiguous()) {
     output_ = input.view(shape);
@@ -52,7 +50,7 @@ const Tensor& Reshape::forward(const Tensor& input) {
   return output_;
 }
 
-const Tensor& Reshape::backward(const Tensor& input, const Tensor& grad_output) {
+const Tensor& ReshapeBase::backward(const Tensor& input, const Tensor& grad_output) {
   BDL_CHECK(grad_output.numel() == input.numel(), label(), ": grad_output of shape ",
             grad_output.shape_str(), " does not match input ", input.shape_str());
   if (!needs_input_grad_) return grad_input_;
@@ -66,9 +64,6 @@ const Tensor& Reshape::backward(const Tensor& input, const Tensor& grad_output) 
   return grad_input_;
 }
 
-void Reshape::attributes(Attributes& out) const { out.set("shape", sample_shape_); }
-std::unique_ptr<Module> Reshape::create(const Attributes& a) {
-  return std::make_unique<Reshape>(a.integers("shape"));
-}
+const RegisterLayers<Reshape, Flatten> kRegistered;
 
 }  // namespace bdl::nn

@@ -9,55 +9,6 @@
 
 namespace bdl::nn {
 
-namespace {
-
-// Each option's names, in one table per enum: names out and back in.
-template <typename E>
-using Names = std::initializer_list<std::pair<E, const char*>>;
-constexpr Names<ResizeCoordinates> kCoordinates = {
-    {ResizeCoordinates::half_pixel, "half_pixel"},
-    {ResizeCoordinates::pytorch_half_pixel, "pytorch_half_pixel"},
-    {ResizeCoordinates::align_corners, "align_corners"},
-    {ResizeCoordinates::asymmetric, "asymmetric"},
-    {ResizeCoordinates::tf_half_pixel_for_nn, "tf_half_pixel_for_nn"}};
-constexpr Names<NearestRounding> kRoundings = {
-    {NearestRounding::round_prefer_floor, "round_prefer_floor"},
-    {NearestRounding::round_prefer_ceil, "round_prefer_ceil"},
-    {NearestRounding::floor, "floor"},
-    {NearestRounding::ceil, "ceil"}};
-constexpr Names<ResizeMode> kModes = {
-    {ResizeMode::nearest, "nearest"}, {ResizeMode::linear, "linear"}, {ResizeMode::cubic, "cubic"}};
-
-template <typename E>
-std::string name_of(Names<E> names, E value) {
-  for (const auto& [e, n] : names) {
-    if (e == value) return n;
-  }
-  return "?";
-}
-template <typename E>
-std::optional<E> value_of(Names<E> names, const std::string& name) {
-  for (const auto& [e, n] : names) {
-    if (name == n) return e;
-  }
-  return std::nullopt;
-}
-
-}  // namespace
-
-std::string resize_coordinates_name(ResizeCoordinates c) { return name_of(kCoordinates, c); }
-std::string nearest_rounding_name(NearestRounding r) { return name_of(kRoundings, r); }
-std::string resize_mode_name(ResizeMode m) { return name_of(kModes, m); }
-std::optional<ResizeCoordinates> resize_coordinates_from(const std::string& name) {
-  return value_of(kCoordinates, name);
-}
-std::optional<NearestRounding> nearest_rounding_from(const std::string& name) {
-  return value_of(kRoundings, name);
-}
-std::optional<ResizeMode> resize_mode_from(const std::string& name) {
-  return value_of(kModes, name);
-}
-
 Resize::Resize(ResizeOptions options) : options_(options) {
   const auto& o = options_;
   BDL_CHECK(o.height >= 0 && o.width >= 0 && (o.height > 0) == (o.width > 0), "Resize: sizes ",
@@ -74,7 +25,7 @@ std::string Resize::describe() const {
                                                  : "Resize(bicubic";
   s += o.height > 0 ? detail::concat(", to ", o.height, "x", o.width)
                     : detail::concat(", scale ", o.scale_h, "x", o.scale_w);
-  return s + ", " + resize_coordinates_name(o.coordinates) + ")";
+  return s + ", " + std::string(fields::enum_name(o.coordinates)) + ")";
 }
 
 Shape Resize::output_shape(const Shape& input) const {
@@ -233,38 +184,6 @@ const Tensor& Resize::backward(const Tensor& input, const Tensor& grad_output) {
   return grad_input_;
 }
 
-void Resize::attributes(Attributes& out) const {
-  const auto& o = options_;
-  out.set("mode", resize_mode_name(o.mode))
-      .set("cubic_a", o.cubic_a)
-      .set("exclude_outside", o.exclude_outside)
-      .set("coordinates", resize_coordinates_name(o.coordinates))
-      .set("rounding", nearest_rounding_name(o.rounding))
-      .set("size", std::vector<int64_t>{o.height, o.width})
-      .set("scale", std::vector<double>{o.scale_h, o.scale_w});
-}
-
-std::unique_ptr<Module> Resize::create(const Attributes& a) {
-  ResizeOptions o;
-  const auto mode = resize_mode_from(a.text("mode"));
-  const auto coordinates = resize_coordinates_from(a.text("coordinates"));
-  const auto rounding = nearest_rounding_from(a.text("rounding"));
-  BDL_CHECK(mode && coordinates && rounding, a.owner(),
-            ": unknown mode, coordinates or rounding ('", a.text("mode"), "', '",
-            a.text("coordinates"), "', '", a.text("rounding"), "')");
-  o.mode = *mode;
-  o.coordinates = *coordinates;
-  o.rounding = *rounding;
-  o.cubic_a = a.real("cubic_a", -0.75);
-  o.exclude_outside = a.flag("exclude_outside", false);
-  const auto& size = a.integers("size", 2, 0);
-  o.height = size[0];
-  o.width = size[1];
-  const auto& scale = a.reals("scale");
-  BDL_CHECK(scale.size() == 2, a.owner(), ": scale has ", scale.size(), " values, expected 2");
-  o.scale_h = scale[0];
-  o.scale_w = scale[1];
-  return std::make_unique<Resize>(o);
-}
+const RegisterLayers<Resize> kRegistered;
 
 }  // namespace bdl::nn

@@ -59,4 +59,12 @@ void Sequential::update_input_grad_flags() {
   }
 }
 
+std::unique_ptr<Module> Sequential::create(const Attributes& /*a*/, Children children) {
+  auto s = std::make_unique<Sequential>();
+  for (auto& c : children) s->add(std::move(c));
+  return s;
+}
+
+const RegisterLayers<Sequential> kRegistered;
+
 }  // namespace bdl::nn

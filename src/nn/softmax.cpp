@@ -49,12 +49,6 @@ const Tensor& SoftMaxBase::backward(const Tensor& input, const Tensor& grad_outp
   return grad_input_;
 }
 
-void SoftMaxBase::attributes(Attributes& out) const { out.set("dim", dim_); }
-std::unique_ptr<Module> SoftMax::create(const Attributes& a) {
-  return std::make_unique<SoftMax>(a.integer("dim"));
-}
-std::unique_ptr<Module> LogSoftMax::create(const Attributes& a) {
-  return std::make_unique<LogSoftMax>(a.integer("dim"));
-}
+const RegisterLayers<SoftMax, LogSoftMax> kRegistered;
 
 }  // namespace bdl::nn

@@ -14,6 +14,13 @@
 
 namespace bdl::nn {
 
+// An axis counted from the end when negative, checked against the rank.
+inline int64_t normalize_axis(int64_t axis, size_t rank, const std::string& who) {
+  const auto r = static_cast<int64_t>(rank);
+  BDL_CHECK(axis >= -r && axis < r, who, ": axis ", axis, " is out of range for rank ", r);
+  return axis < 0 ? axis + r : axis;
+}
+
 // Strides (in elements) that read a contiguous tensor of shape `in` as if it had
 // shape `out` under NumPy broadcasting: shapes align at the right, and a
 // dimension of size 1 (or a missing one) repeats with stride 0.

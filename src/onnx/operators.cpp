@@ -5,7 +5,12 @@
 
 #include "bdl/nn/activations.h"
 #include "bdl/nn/elementwise.h"
-#include "bdl/nn/shape_ops.h"
+#include "bdl/nn/gather.h"
+#include "bdl/nn/pad.h"
+#include "bdl/nn/reduce.h"
+#include "bdl/nn/slice.h"
+#include "bdl/nn/transpose.h"
+#include "bdl/nn/view.h"
 #include "onnx/context.h"
 #include "onnx/converters/convert.h"
 

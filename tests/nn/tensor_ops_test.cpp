@@ -4,7 +4,12 @@
 #include "bdl/nn/graph.h"
 #include "bdl/nn/matmul.h"
 #include "bdl/nn/resize.h"
-#include "bdl/nn/shape_ops.h"
+#include "bdl/nn/gather.h"
+#include "bdl/nn/pad.h"
+#include "bdl/nn/reduce.h"
+#include "bdl/nn/slice.h"
+#include "bdl/nn/transpose.h"
+#include "bdl/nn/view.h"
 #include "support/layer_case.h"
 
 namespace bdl::testing {

@@ -2,7 +2,7 @@
 
 #include <memory>
 
-#include "bdl/nn/module.h"
+#include "bdl/nn/layer.h"
 
 namespace bdl::kernels {
 enum class Eltwise : int;
@@ -28,126 +28,161 @@ class EltwiseActivation : public Module {
 };
 
 // max(x, 0).
-class ReLU : public EltwiseActivation {
+class ReLU : public Layer<ReLU, EltwiseActivation> {
  public:
+  static constexpr std::string_view kType = "ReLU";
   ReLU();
-  std::string type() const override { return "ReLU"; }
+};
+
+struct LeakyReLUOptions {
+  float negative_slope = 0.01f;
+  static void fields(auto& o, auto& field) { field("negative_slope", o.negative_slope); }
 };
 
 // x for x > 0, negative_slope * x otherwise.
-class LeakyReLU : public EltwiseActivation {
+class LeakyReLU : public Layer<LeakyReLU, EltwiseActivation> {
  public:
-  void attributes(Attributes& out) const override;
-  static std::unique_ptr<Module> create(const Attributes& a);
-  explicit LeakyReLU(float negative_slope = 0.01f);
-  std::string type() const override { return "LeakyReLU"; }
-  std::string describe() const override;
-  float negative_slope() const { return negative_slope_; }
+  static constexpr std::string_view kType = "LeakyReLU";
+  explicit LeakyReLU(LeakyReLUOptions options);
+  explicit LeakyReLU(float negative_slope = 0.01f) : LeakyReLU(LeakyReLUOptions{negative_slope}) {}
+  const LeakyReLUOptions& options() const { return options_; }
+  float negative_slope() const { return options_.negative_slope; }
 
  private:
-  float negative_slope_;
+  LeakyReLUOptions options_;
+};
+
+struct ELUOptions {
+  float alpha = 1.f;
+  static void fields(auto& o, auto& field) { field("alpha", o.alpha); }
 };
 
 // x for x > 0, alpha * (exp(x) - 1) otherwise.
-class ELU : public EltwiseActivation {
+class ELU : public Layer<ELU, EltwiseActivation> {
  public:
-  void attributes(Attributes& out) const override;
-  static std::unique_ptr<Module> create(const Attributes& a);
-  explicit ELU(float alpha = 1.f);
-  std::string type() const override { return "ELU"; }
-  std::string describe() const override;
-  float alpha() const { return alpha_; }
+  static constexpr std::string_view kType = "ELU";
+  explicit ELU(ELUOptions options);
+  explicit ELU(float alpha = 1.f) : ELU(ELUOptions{alpha}) {}
+  const ELUOptions& options() const { return options_; }
+  float alpha() const { return options_.alpha; }
 
  private:
-  float alpha_;
+  ELUOptions options_;
 };
 
-class Tanh : public EltwiseActivation {
+class Tanh : public Layer<Tanh, EltwiseActivation> {
  public:
+  static constexpr std::string_view kType = "Tanh";
   Tanh();
-  std::string type() const override { return "Tanh"; }
 };
 
 // 1 / (1 + exp(-x)).
-class Sigmoid : public EltwiseActivation {
+class Sigmoid : public Layer<Sigmoid, EltwiseActivation> {
  public:
+  static constexpr std::string_view kType = "Sigmoid";
   Sigmoid();
-  std::string type() const override { return "Sigmoid"; }
+};
+
+struct GELUOptions {
+  bool tanh = false;  // PyTorch's approximate="tanh"
+  static void fields(auto& o, auto& field) { field("tanh", o.tanh, Presence::may_be_absent); }
 };
 
 // x * Phi(x) with the exact normal CDF, or PyTorch's approximate="tanh" form.
-class GELU : public EltwiseActivation {
+class GELU : public Layer<GELU, EltwiseActivation> {
  public:
-  void attributes(Attributes& out) const override;
-  static std::unique_ptr<Module> create(const Attributes& a);
-  explicit GELU(bool tanh_approximation = false);
-  std::string type() const override { return "GELU"; }
-  std::string describe() const override;
-  bool tanh_approximation() const { return tanh_; }
+  static constexpr std::string_view kType = "GELU";
+  explicit GELU(GELUOptions options);
+  explicit GELU(bool tanh_approximation = false) : GELU(GELUOptions{tanh_approximation}) {}
+  const GELUOptions& options() const { return options_; }
+  bool tanh_approximation() const { return options_.tanh; }
 
  private:
-  bool tanh_;
+  GELUOptions options_;
+};
+
+struct HardTanhOptions {
+  float min = -1.f;
+  float max = 1.f;
+  static void fields(auto& o, auto& field) {
+    field("min", o.min);
+    field("max", o.max);
+  }
 };
 
 // Clamps to [min, max]; the gradient is 1 strictly inside, 0 outside (as PyTorch).
-class HardTanh : public EltwiseActivation {
+class HardTanh : public Layer<HardTanh, EltwiseActivation> {
  public:
-  void attributes(Attributes& out) const override;
-  static std::unique_ptr<Module> create(const Attributes& a);
-  explicit HardTanh(float min = -1.f, float max = 1.f);
-  std::string type() const override { return "HardTanh"; }
-  std::string describe() const override;
-  float min() const { return min_; }
-  float max() const { return max_; }
+  static constexpr std::string_view kType = "HardTanh";
+  explicit HardTanh(HardTanhOptions options);
+  explicit HardTanh(float min = -1.f, float max = 1.f) : HardTanh(HardTanhOptions{min, max}) {}
+  const HardTanhOptions& options() const { return options_; }
+  float min() const { return options_.min; }
+  float max() const { return options_.max; }
 
  private:
-  float min_, max_;
+  HardTanhOptions options_;
+};
+
+struct SoftPlusOptions {
+  float beta = 1.f;
+  float threshold = 20.f;
+  static void fields(auto& o, auto& field) {
+    field("beta", o.beta);
+    field("threshold", o.threshold);
+  }
 };
 
 // log(1 + exp(beta * x)) / beta, and x itself where beta * x > threshold (as PyTorch).
-class SoftPlus : public Module {
+class SoftPlus : public Layer<SoftPlus> {
  public:
-  void attributes(Attributes& out) const override;
-  static std::unique_ptr<Module> create(const Attributes& a);
-  explicit SoftPlus(float beta = 1.f, float threshold = 20.f);
+  static constexpr std::string_view kType = "SoftPlus";
+  explicit SoftPlus(SoftPlusOptions options);
+  explicit SoftPlus(float beta = 1.f, float threshold = 20.f)
+      : SoftPlus(SoftPlusOptions{beta, threshold}) {}
   const Tensor& forward(const Tensor& input) override;
   const Tensor& backward(const Tensor& input, const Tensor& grad_output) override;
-  std::string type() const override { return "SoftPlus"; }
-  std::string describe() const override;
   Shape output_shape(const Shape& input) const override { return input; }
+  const SoftPlusOptions& options() const { return options_; }
 
  private:
-  float beta_, threshold_;
+  SoftPlusOptions options_;
   Tensor dense_input_, dense_grad_;
+};
+
+struct PReLUOptions {
+  int64_t num_parameters = 1;
+  float init = 0.25f;  // the slopes' starting value (not saved: the weights are)
+  static void fields(auto& o, auto& field) { field("num_parameters", o.num_parameters); }
 };
 
 // x for x > 0, a * x otherwise, with a learnt slope a: one shared (num_parameters
 // = 1) or one per channel (dimension 1 of the input). Slopes start at `init`.
-class PReLU : public Module {
+class PReLU : public Layer<PReLU> {
  public:
-  void attributes(Attributes& out) const override;
-  static std::unique_ptr<Module> create(const Attributes& a);
-  explicit PReLU(int64_t num_parameters = 1, float init = 0.25f);
+  static constexpr std::string_view kType = "PReLU";
+  explicit PReLU(PReLUOptions options);
+  explicit PReLU(int64_t num_parameters = 1, float init = 0.25f)
+      : PReLU(PReLUOptions{num_parameters, init}) {}
   const Tensor& forward(const Tensor& input) override;
   const Tensor& backward(const Tensor& input, const Tensor& grad_output) override;
-  std::string type() const override { return "PReLU"; }
-  std::string describe() const override;
   Shape output_shape(const Shape& input) const override;
   void own_parameters(std::vector<Parameter>& out) override;
+  const PReLUOptions& options() const { return options_; }
   Tensor& weight() { return weight_; }
 
  private:
-  int64_t num_parameters_;
+  PReLUOptions options_;
   Tensor weight_, grad_weight_;
   Tensor dense_input_, dense_grad_;
 };
 
 // The input itself (a placeholder, a Graph's input node, a disabled branch).
-class Identity : public Module {
+class Identity : public Layer<Identity> {
  public:
+  static constexpr std::string_view kType = "Identity";
   const Tensor& forward(const Tensor& input) override;
   const Tensor& backward(const Tensor& input, const Tensor& grad_output) override;
-  std::string type() const override { return "Identity"; }
   Shape output_shape(const Shape& input) const override { return input; }
 };
 

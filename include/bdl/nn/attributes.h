@@ -77,6 +77,9 @@ class Attributes {
   std::vector<std::pair<std::string, Value>> entries_;
 };
 
+// A value as messages and `bdl info` show it: 3, 0.5, nearest, (1, 2).
+std::string format_value(const Attributes::Value& value);
+
 // Builds a module of a registered type from its attributes and, for containers,
 // its children (in the order children() returned them when it was saved). Throws
 // bdl::Error naming the type when it is unknown.

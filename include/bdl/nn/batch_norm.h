@@ -2,7 +2,7 @@
 
 #include <memory>
 
-#include "bdl/nn/module.h"
+#include "bdl/nn/layer.h"
 
 namespace bdl::kernels {
 class BatchNormKernel;
@@ -17,16 +17,22 @@ struct BatchNormOptions {
   float momentum = 0.1f;
   bool affine = true;
   bool track_running_stats = true;
+  static void fields(auto& o, auto& field) {
+    field("num_features", o.num_features);
+    field("eps", o.eps);
+    field("momentum", o.momentum);
+    field("affine", o.affine, Presence::may_be_absent);
+    field("track_running_stats", o.track_running_stats, Presence::may_be_absent);
+  }
 };
 
 // Batch normalisation per channel (dimension 1), as torch.nn.BatchNorm1d/2d:
 // training normalises with the batch's mean and biased variance and updates the
 // running mean and unbiased variance; evaluation uses the running statistics.
 // Inputs are (N, C), (N, C, L) or (N, C, H, W).
-class BatchNorm : public Module {
+class BatchNorm : public Layer<BatchNorm> {
  public:
-  void attributes(Attributes& out) const override;
-  static std::unique_ptr<Module> create(const Attributes& a);
+  static constexpr std::string_view kType = "BatchNorm";
   explicit BatchNorm(BatchNormOptions options);
   explicit BatchNorm(int64_t num_features)
       : BatchNorm(BatchNormOptions{.num_features = num_features}) {}
@@ -34,7 +40,6 @@ class BatchNorm : public Module {
 
   const Tensor& forward(const Tensor& input) override;
   const Tensor& backward(const Tensor& input, const Tensor& grad_output) override;
-  std::string type() const override { return "BatchNorm"; }
   std::string describe() const override;
   Shape output_shape(const Shape& input) const override;
   void own_parameters(std::vector<Parameter>& out) override;

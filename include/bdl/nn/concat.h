@@ -10,12 +10,17 @@ namespace bdl::nn {
 // Torch's Concat container: every branch gets the same input and their outputs
 // are concatenated along one dimension (channels by default), as in an
 // Inception block. Backward sums the branches' input gradients.
-class Concat : public Module {
+struct ConcatOptions {
+  int64_t dim = 1;
+  static void fields(auto& o, auto& field) { field("dim", o.dim); }
+};
+
+class Concat : public Layer<Concat> {
  public:
-  void attributes(Attributes& out) const override;
-  static std::unique_ptr<Module> create(const Attributes& a,
-                                        std::vector<std::unique_ptr<Module>> children);
-  explicit Concat(int64_t dim = 1) : join_(dim) {}
+  static constexpr std::string_view kType = "Concat";
+  static std::unique_ptr<Module> create(const Attributes& a, Children children);
+  explicit Concat(ConcatOptions options = {}) : join_(options.dim) {}
+  explicit Concat(int64_t dim) : Concat(ConcatOptions{dim}) {}
 
   template <typename M>
   M& add(std::unique_ptr<M> module, std::string name = "") {
@@ -28,13 +33,13 @@ class Concat : public Module {
 
   const Tensor& forward(const Tensor& input) override;
   const Tensor& backward(const Tensor& input, const Tensor& grad_output) override;
-  std::string type() const override { return "Concat"; }
   std::string describe() const override;
   Shape output_shape(const Shape& input) const override;
   double flops(const Shape& input) const override;
   std::vector<Module*> children() override;
   void set_needs_input_grad(bool needed) override;
   size_t size() const { return branches_.size(); }
+  ConcatOptions options() const { return {join_.dim()}; }
 
  private:
   std::vector<std::unique_ptr<Module>> branches_;

@@ -3,8 +3,7 @@
 #include <memory>
 #include <optional>
 
-#include "bdl/nn/module.h"
-#include "bdl/nn/size2.h"
+#include "bdl/nn/layer.h"
 
 namespace bdl::kernels {
 class Conv2dKernel;
@@ -12,6 +11,19 @@ struct Conv2dGeometry;
 }  // namespace bdl::kernels
 
 namespace bdl::nn {
+
+// The fields Conv2dOptions and ConvTranspose2dOptions share, in file order.
+void convolution_fields(auto& o, auto& field) {
+  field("in_channels", o.in_channels);
+  field("out_channels", o.out_channels);
+  field("kernel", o.kernel);
+  field("stride", o.stride);
+  field("padding", o.padding);
+  field("dilation", o.dilation);
+  field("groups", o.groups);
+  field("bias", o.bias, Presence::may_be_absent);
+  field("padding_end", o.padding_end);
+}
 
 struct Conv2dOptions {
   int64_t in_channels = 0;
@@ -23,20 +35,19 @@ struct Conv2dOptions {
   Size2 dilation = 1;
   int64_t groups = 1;
   bool bias = true;
+  static void fields(auto& o, auto& field) { convolution_fields(o, field); }
 };
 
 // 2-d convolution of NCHW input with OIHW weight, as torch.nn.Conv2d. Weight and
 // bias start uniform in +-1/sqrt(fan_in).
-class Conv2d : public Module {
+class Conv2d : public Layer<Conv2d> {
  public:
-  void attributes(Attributes& out) const override;
-  static std::unique_ptr<Module> create(const Attributes& a);
+  static constexpr std::string_view kType = "Conv2d";
   explicit Conv2d(Conv2dOptions options);
   ~Conv2d() override;
 
   const Tensor& forward(const Tensor& input) override;
   const Tensor& backward(const Tensor& input, const Tensor& grad_output) override;
-  std::string type() const override { return "Conv2d"; }
   std::string describe() const override;
   Shape output_shape(const Shape& input) const override;
   double flops(const Shape& input) const override;

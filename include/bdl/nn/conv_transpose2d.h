@@ -3,8 +3,7 @@
 #include <memory>
 #include <optional>
 
-#include "bdl/nn/module.h"
-#include "bdl/nn/size2.h"
+#include "bdl/nn/conv2d.h"
 
 namespace bdl::nn {
 
@@ -13,14 +12,18 @@ struct ConvTranspose2dOptions {
   int64_t out_channels = 0;
   Size2 kernel = 1;
   Size2 stride = 1;
-  Size2 padding =
-      0;  // removed from the top and left; also bottom and right unless padding_end says
+  // Removed from the top and left; also bottom and right unless padding_end says.
+  Size2 padding = 0;
   std::optional<Size2> padding_end = {};
-  Size2 output_padding =
-      0;  // added to the bottom and right (picks among the sizes a stride allows)
+  // Added to the bottom and right (picks among the sizes a stride allows).
+  Size2 output_padding = 0;
   Size2 dilation = 1;
   int64_t groups = 1;
   bool bias = true;
+  static void fields(auto& o, auto& field) {
+    convolution_fields(o, field);
+    field("output_padding", o.output_padding);
+  }
 };
 
 // The transpose of a 2-d convolution (a "deconvolution", BigDL's
@@ -29,15 +32,13 @@ struct ConvTranspose2dOptions {
 // (in_channels, out_channels / groups, kh, kw); output size
 // (in - 1) * stride - padding - padding_end + dilation * (kernel - 1) + output_padding + 1.
 // Computed as a matrix product per sample and group and a col2im scatter.
-class ConvTranspose2d : public Module {
+class ConvTranspose2d : public Layer<ConvTranspose2d> {
  public:
-  void attributes(Attributes& out) const override;
-  static std::unique_ptr<Module> create(const Attributes& a);
+  static constexpr std::string_view kType = "ConvTranspose2d";
   explicit ConvTranspose2d(ConvTranspose2dOptions options);
 
   const Tensor& forward(const Tensor& input) override;
   const Tensor& backward(const Tensor& input, const Tensor& grad_output) override;
-  std::string type() const override { return "ConvTranspose2d"; }
   std::string describe() const override;
   Shape output_shape(const Shape& input) const override;
   double flops(const Shape& input) const override;

@@ -4,7 +4,7 @@
 #include <vector>
 
 #include "bdl/core/random.h"
-#include "bdl/nn/module.h"
+#include "bdl/nn/layer.h"
 
 namespace bdl::nn {
 
@@ -12,17 +12,21 @@ namespace bdl::nn {
 // 1 / (1 - p); the identity in evaluation. Masks come from the module's own
 // stream: seeded from the global one when built, and by Module::seed() (the
 // training loop seeds it per worker), so a run is reproducible.
-class Dropout : public Module {
+struct DropoutOptions {
+  float p = 0.5f;
+  static void fields(auto& o, auto& field) { field("p", o.p); }
+};
+
+class Dropout : public Layer<Dropout> {
  public:
-  void attributes(Attributes& out) const override;
-  static std::unique_ptr<Module> create(const Attributes& a);
-  explicit Dropout(float p = 0.5f);
+  static constexpr std::string_view kType = "Dropout";
+  explicit Dropout(DropoutOptions options);
+  explicit Dropout(float p = 0.5f) : Dropout(DropoutOptions{p}) {}
   const Tensor& forward(const Tensor& input) override;
   const Tensor& backward(const Tensor& input, const Tensor& grad_output) override;
-  std::string type() const override { return "Dropout"; }
-  std::string describe() const override;
   Shape output_shape(const Shape& input) const override { return input; }
   float p() const { return p_; }
+  DropoutOptions options() const { return {p_}; }
 
  protected:
   void on_seed(uint64_t seed) override { rng_.reseed(seed); }

@@ -20,11 +20,27 @@ namespace bdl::nn {
 //   auto c = g.add(std::make_unique<Conv2d>(...), {x});
 //   auto r = g.add(std::make_unique<Add>(), {c, x});
 //   g.set_output(r);
-class Graph : public MultiInputModule {
+// A graph's wiring as a model file stores it (the modules are its children):
+// nodes in order, whether each is a graph input, how many inputs each module
+// node takes and from which nodes, their names, and the output node.
+struct GraphWiring {
+  std::vector<int64_t> is_input, from_counts, from;
+  std::vector<std::string> node_names;
+  int64_t output = -1;
+  static void fields(auto& o, auto& field) {
+    field("is_input", o.is_input);
+    field("from_counts", o.from_counts);
+    field("from", o.from);
+    field("node_names", o.node_names);
+    field("output", o.output);
+  }
+};
+
+class Graph : public Layer<Graph, MultiInputModule> {
  public:
-  void attributes(Attributes& out) const override;
-  static std::unique_ptr<Module> create(const Attributes& a,
-                                        std::vector<std::unique_ptr<Module>> children);
+  static constexpr std::string_view kType = "Graph";
+  static std::unique_ptr<Module> create(const Attributes& a, Children children);
+  GraphWiring options() const;
   using Node = int;
 
   Node add_input(std::string name = "");
@@ -39,7 +55,6 @@ class Graph : public MultiInputModule {
   Shape output_shape_many(std::span<const Shape> inputs) const override;
   double flops(const Shape& input) const override;
   size_t arity() const override { return inputs_.size(); }
-  std::string type() const override { return "Graph"; }
   std::string describe() const override;
   std::vector<Module*> children() override;
   void set_needs_input_grad(bool needed) override;

@@ -2,7 +2,7 @@
 
 #include <memory>
 
-#include "bdl/nn/module.h"
+#include "bdl/nn/layer.h"
 
 namespace bdl::kernels {
 class InnerProductKernel;
@@ -14,14 +14,18 @@ struct LinearOptions {
   int64_t in_features = 0;
   int64_t out_features = 0;
   bool bias = true;
+  static void fields(auto& o, auto& field) {
+    field("in_features", o.in_features);
+    field("out_features", o.out_features);
+    field("bias", o.bias, Presence::may_be_absent);
+  }
 };
 
 // y = x W^T + b over the last dimension; leading dimensions are batch. Weight
 // (out, in) and bias start uniform in +-1/sqrt(in), as in PyTorch.
-class Linear : public Module {
+class Linear : public Layer<Linear> {
  public:
-  void attributes(Attributes& out) const override;
-  static std::unique_ptr<Module> create(const Attributes& a);
+  static constexpr std::string_view kType = "Linear";
   explicit Linear(LinearOptions options);
   Linear(int64_t in_features, int64_t out_features, bool bias = true)
       : Linear(LinearOptions{in_features, out_features, bias}) {}
@@ -29,7 +33,6 @@ class Linear : public Module {
 
   const Tensor& forward(const Tensor& input) override;
   const Tensor& backward(const Tensor& input, const Tensor& grad_output) override;
-  std::string type() const override { return "Linear"; }
   std::string describe() const override;
   Shape output_shape(const Shape& input) const override;
   double flops(const Shape& input) const override;

@@ -2,7 +2,7 @@
 
 #include <memory>
 
-#include "bdl/nn/module.h"
+#include "bdl/nn/layer.h"
 
 namespace bdl::kernels {
 class LrnKernel;
@@ -15,20 +15,24 @@ struct LrnOptions {
   float alpha = 1e-4f;
   float beta = 0.75f;
   float k = 1.f;
+  static void fields(auto& o, auto& field) {
+    field("size", o.size);
+    field("alpha", o.alpha);
+    field("beta", o.beta);
+    field("k", o.k);
+  }
 };
 
 // Local response normalisation across channels of (N, C, H, W) input, as
 // torch.nn.LocalResponseNorm and ONNX LRN (AlexNet, Inception v1):
 // y = x / (k + alpha / size * sum of x^2 over the window)^beta.
-class LRN : public Module {
+class LRN : public Layer<LRN> {
  public:
-  void attributes(Attributes& out) const override;
-  static std::unique_ptr<Module> create(const Attributes& a);
+  static constexpr std::string_view kType = "LRN";
   explicit LRN(LrnOptions options = {});
   ~LRN() override;
   const Tensor& forward(const Tensor& input) override;
   const Tensor& backward(const Tensor& input, const Tensor& grad_output) override;
-  std::string type() const override { return "LRN"; }
   std::string describe() const override;
   Shape output_shape(const Shape& input) const override;
   const LrnOptions& options() const { return options_; }

@@ -2,6 +2,9 @@
 
 #include <memory>
 
+#include <optional>
+
+#include "bdl/nn/layer.h"
 #include "bdl/nn/multi_input.h"
 
 namespace bdl::nn {
@@ -11,22 +14,27 @@ namespace bdl::nn {
 // row (first) or a column (second) vector whose added dimension is dropped.
 // Either of two inputs, or of one input and a weight the layer owns (input x
 // weight), trainable like Linear's but without its transpose.
-class MatMul : public MultiInputModule {
+struct MatMulOptions {
+  std::optional<Shape> weight_shape;  // of the layer's own second operand, if any
+  static void fields(auto& o, auto& field) { field("weight_shape", o.weight_shape); }
+};
+
+class MatMul : public Layer<MatMul, MultiInputModule> {
  public:
-  void attributes(Attributes& out) const override;
-  static std::unique_ptr<Module> create(const Attributes& a);
-  MatMul() { grad_inputs_.resize(2); }
-  explicit MatMul(Shape weight_shape);
+  static constexpr std::string_view kType = "MatMul";
+  explicit MatMul(const MatMulOptions& options);
+  MatMul() : MatMul(MatMulOptions{}) {}
+  explicit MatMul(Shape weight_shape) : MatMul(MatMulOptions{std::move(weight_shape)}) {}
 
   const Tensor& forward_many(Inputs inputs) override;
   const std::vector<Tensor>& backward_many(Inputs inputs, const Tensor& grad_output) override;
   Shape output_shape_many(std::span<const Shape> inputs) const override;
   size_t arity() const override { return weight_.defined() ? 1 : 2; }
-  std::string type() const override { return "MatMul"; }
   std::string describe() const override;
   double flops(const Shape& input) const override;
   void own_parameters(std::vector<Parameter>& out) override;
   Tensor& weight() { return weight_; }
+  MatMulOptions options() const;
 
  private:
   // Both operands as batches of matrices: shapes (..., m, k) and (..., k, n)

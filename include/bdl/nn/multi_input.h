@@ -4,7 +4,7 @@
 #include <span>
 #include <vector>
 
-#include "bdl/nn/module.h"
+#include "bdl/nn/layer.h"
 
 namespace bdl::kernels {
 class ConcatKernel;
@@ -36,30 +36,34 @@ class MultiInputModule : public Module {
 
 // The element-wise sum of its inputs, all of one shape (a residual connection).
 // Inputs may come in different layouts; the sum takes the first one's.
-class Add : public MultiInputModule {
+class Add : public Layer<Add, MultiInputModule> {
  public:
+  static constexpr std::string_view kType = "Add";
   const Tensor& forward_many(Inputs inputs) override;
   const std::vector<Tensor>& backward_many(Inputs inputs, const Tensor& grad_output) override;
   Shape output_shape_many(std::span<const Shape> inputs) const override;
-  std::string type() const override { return "Add"; }
 
  private:
   Tensor scratch_;
 };
 
 // Its inputs concatenated along one dimension (channels by default), as torch.cat.
-class JoinTable : public MultiInputModule {
+struct JoinTableOptions {
+  int64_t dim = 1;  // negative: from the end
+  static void fields(auto& o, auto& field) { field("dim", o.dim); }
+};
+
+class JoinTable : public Layer<JoinTable, MultiInputModule> {
  public:
-  void attributes(Attributes& out) const override;
-  static std::unique_ptr<Module> create(const Attributes& a);
-  explicit JoinTable(int64_t dim = 1);
+  static constexpr std::string_view kType = "JoinTable";
+  explicit JoinTable(JoinTableOptions options);
+  explicit JoinTable(int64_t dim = 1) : JoinTable(JoinTableOptions{dim}) {}
   ~JoinTable() override;
   const Tensor& forward_many(Inputs inputs) override;
   const std::vector<Tensor>& backward_many(Inputs inputs, const Tensor& grad_output) override;
   Shape output_shape_many(std::span<const Shape> inputs) const override;
-  std::string type() const override { return "JoinTable"; }
-  std::string describe() const override;
   int64_t dim() const { return dim_; }
+  JoinTableOptions options() const { return {dim_}; }
 
  private:
   int64_t axis(size_t rank) const;

@@ -3,8 +3,7 @@
 #include <memory>
 #include <optional>
 
-#include "bdl/nn/module.h"
-#include "bdl/nn/size2.h"
+#include "bdl/nn/layer.h"
 
 namespace bdl::kernels {
 class Pool2dKernel;
@@ -21,6 +20,13 @@ struct Pool2dOptions {
   // Average pooling only: whether zero padding counts in the divisor (PyTorch's
   // default; in ceil mode the window part past the padding never counts).
   bool count_include_pad = true;
+  static void fields(auto& o, auto& field) {
+    field("kernel", o.kernel);
+    field("stride", o.stride);
+    field("padding", o.padding);
+    field("ceil_mode", o.ceil_mode, Presence::may_be_absent);
+    field("count_include_pad", o.count_include_pad, Presence::may_be_absent);
+  }
 };
 using MaxPool2dOptions = Pool2dOptions;
 using AvgPool2dOptions = Pool2dOptions;
@@ -28,14 +34,14 @@ using AvgPool2dOptions = Pool2dOptions;
 // 2-d pooling over NCHW input on oneDNN, in the layout of its input.
 class Pool2d : public Module {
  public:
-  void attributes(Attributes& out) const override;
   ~Pool2d() override;
   const Tensor& forward(const Tensor& input) override;
   const Tensor& backward(const Tensor& input, const Tensor& grad_output) override;
   std::string describe() const override;
   Shape output_shape(const Shape& input) const override;
+  // With the stride resolved.
   const Pool2dOptions& options() const { return options_; }
-  Size2 stride() const { return stride_; }
+  Size2 stride() const { return *options_.stride; }
 
  protected:
   Pool2d(bool average, Pool2dOptions options);
@@ -50,7 +56,6 @@ class Pool2d : public Module {
 
   bool average_;
   Pool2dOptions options_;
-  Size2 stride_;
   std::unique_ptr<kernels::Pool2dKernel> kernel_;
   std::vector<int64_t> fix_key_;
   std::vector<float> fix_;
@@ -58,21 +63,19 @@ class Pool2d : public Module {
 };
 
 // As torch.nn.MaxPool2d.
-class MaxPool2d : public Pool2d {
+class MaxPool2d : public Layer<MaxPool2d, Pool2d> {
  public:
-  static std::unique_ptr<Module> create(const Attributes& a);
-  explicit MaxPool2d(Pool2dOptions options) : Pool2d(false, options) {}
+  static constexpr std::string_view kType = "MaxPool2d";
+  explicit MaxPool2d(Pool2dOptions options) : Layer(false, options) {}
   explicit MaxPool2d(int64_t kernel) : MaxPool2d(Pool2dOptions{.kernel = kernel, .stride = {}}) {}
-  std::string type() const override { return "MaxPool2d"; }
 };
 
 // As torch.nn.AvgPool2d.
-class AvgPool2d : public Pool2d {
+class AvgPool2d : public Layer<AvgPool2d, Pool2d> {
  public:
-  static std::unique_ptr<Module> create(const Attributes& a);
-  explicit AvgPool2d(Pool2dOptions options) : Pool2d(true, options) {}
+  static constexpr std::string_view kType = "AvgPool2d";
+  explicit AvgPool2d(Pool2dOptions options) : Layer(true, options) {}
   explicit AvgPool2d(int64_t kernel) : AvgPool2d(Pool2dOptions{.kernel = kernel, .stride = {}}) {}
-  std::string type() const override { return "AvgPool2d"; }
 };
 
 // Mean or max over each channel's whole plane: (N, C, H, W) -> (N, C, 1, 1), as
@@ -93,16 +96,16 @@ class GlobalPool2d : public Module {
   std::unique_ptr<kernels::Pool2dKernel> kernel_;
 };
 
-class GlobalAvgPool2d : public GlobalPool2d {
+class GlobalAvgPool2d : public Layer<GlobalAvgPool2d, GlobalPool2d> {
  public:
-  GlobalAvgPool2d() : GlobalPool2d(true) {}
-  std::string type() const override { return "GlobalAvgPool2d"; }
+  static constexpr std::string_view kType = "GlobalAvgPool2d";
+  GlobalAvgPool2d() : Layer(true) {}
 };
 
-class GlobalMaxPool2d : public GlobalPool2d {
+class GlobalMaxPool2d : public Layer<GlobalMaxPool2d, GlobalPool2d> {
  public:
-  GlobalMaxPool2d() : GlobalPool2d(false) {}
-  std::string type() const override { return "GlobalMaxPool2d"; }
+  static constexpr std::string_view kType = "GlobalMaxPool2d";
+  GlobalMaxPool2d() : Layer(false) {}
 };
 
 }  // namespace bdl::nn

@@ -2,7 +2,7 @@
 
 #include <memory>
 
-#include "bdl/nn/module.h"
+#include "bdl/nn/layer.h"
 
 namespace bdl::kernels {
 class InnerProductKernel;
@@ -16,6 +16,21 @@ struct RecurrentOptions {
   // The whole sequence of hidden states (N, T, H), or only the last one (N, H).
   bool return_sequences = false;
   bool bias = true;
+  static void fields(auto& o, auto& field) {
+    field("input_size", o.input_size);
+    field("hidden_size", o.hidden_size);
+    field("return_sequences", o.return_sequences);
+    field("bias", o.bias, Presence::may_be_absent);
+  }
+};
+
+struct GRUOptions : RecurrentOptions {
+  // false: reset before the recurrent product (see GRU).
+  bool reset_after = true;
+  static void fields(auto& o, auto& field) {
+    RecurrentOptions::fields(o, field);
+    field("reset_after", o.reset_after, Presence::may_be_absent);
+  }
 };
 
 // Base of the single-layer recurrent layers on batch-first input (N, T, input).
@@ -25,7 +40,6 @@ struct RecurrentOptions {
 // return_sequences for depth.
 class Recurrent : public Module {
  public:
-  void attributes(Attributes& out) const override;
   ~Recurrent() override;
   const Tensor& forward(const Tensor& input) override;
   const Tensor& backward(const Tensor& input, const Tensor& grad_output) override;
@@ -63,11 +77,10 @@ class Recurrent : public Module {
 
 // Long short-term memory, as torch.nn.LSTM (batch_first, one layer): gates
 // i, f, g, o in that order in weight_ih_l0 (4H, input) and weight_hh_l0 (4H, H).
-class LSTM : public Recurrent {
+class LSTM : public Layer<LSTM, Recurrent> {
  public:
-  static std::unique_ptr<Module> create(const Attributes& a);
+  static constexpr std::string_view kType = "LSTM";
   explicit LSTM(RecurrentOptions options);
-  std::string type() const override { return "LSTM"; }
 
  protected:
   void step(int64_t t, const float* gi, const float* h_prev, float* h) override;
@@ -87,14 +100,15 @@ class LSTM : public Recurrent {
 // With reset_after false, the original GRU (Cho et al. 2014, ONNX's default
 // linear_before_reset=0, Keras' reset_after=False) resets before the product:
 // n = tanh(x W_in + b_in + (r * h) W_hn + b_hn).
-class GRU : public Recurrent {
+class GRU : public Layer<GRU, Recurrent> {
  public:
-  void attributes(Attributes& out) const override;
-  static std::unique_ptr<Module> create(const Attributes& a);
-  explicit GRU(RecurrentOptions options, bool reset_after = true);
-  std::string type() const override { return "GRU"; }
+  static constexpr std::string_view kType = "GRU";
+  explicit GRU(GRUOptions options);
+  explicit GRU(RecurrentOptions options, bool reset_after = true)
+      : GRU(GRUOptions{options, reset_after}) {}
   std::string describe() const override;
   bool reset_after() const { return reset_after_; }
+  GRUOptions options() const { return {options_, reset_after_}; }
 
  protected:
   void step(int64_t t, const float* gi, const float* h_prev, float* h) override;
@@ -112,12 +126,13 @@ class GRU : public Recurrent {
 
 // Applies a module to every time step of (N, T, ...) input by folding time into
 // the batch: (N*T, ...) through the module, then back to (N, T, ...).
-class TimeDistributed : public Module {
+class TimeDistributed : public Layer<TimeDistributed> {
  public:
+  static constexpr std::string_view kType = "TimeDistributed";
+  static std::unique_ptr<Module> create(const Attributes& a, Children children);
   explicit TimeDistributed(std::unique_ptr<Module> module);
   const Tensor& forward(const Tensor& input) override;
   const Tensor& backward(const Tensor& input, const Tensor& grad_output) override;
-  std::string type() const override { return "TimeDistributed"; }
   std::string describe() const override;
   Shape output_shape(const Shape& input) const override;
   double flops(const Shape& input) const override;

@@ -1,33 +1,43 @@
 #pragma once
 
-#include "bdl/nn/module.h"
+#include "bdl/nn/layer.h"
 
 namespace bdl::nn {
 
 // Views each sample as the given shape (batch dimension kept; one entry may be -1).
 // No copy when the input is contiguous.
-class Reshape : public Module {
+class ReshapeBase : public Module {
  public:
-  void attributes(Attributes& out) const override;
-  static std::unique_ptr<Module> create(const Attributes& a);
-  explicit Reshape(Shape sample_shape);
   const Tensor& forward(const Tensor& input) override;
   const Tensor& backward(const Tensor& input, const Tensor& grad_output) override;
-  std::string type() const override { return "Reshape"; }
-  std::string describe() const override;
   Shape output_shape(const Shape& input) const override;
 
- private:
+ protected:
+  explicit ReshapeBase(Shape sample_shape);
   Shape sample_shape_;
+
+ private:
   Tensor dense_, dense_grad_;
 };
 
-// (batch, d1, d2, ...) -> (batch, d1*d2*...).
-class Flatten : public Reshape {
+struct ReshapeOptions {
+  Shape shape;  // of one sample
+  static void fields(auto& o, auto& field) { field("shape", o.shape); }
+};
+
+class Reshape : public Layer<Reshape, ReshapeBase> {
  public:
-  Flatten() : Reshape({-1}) {}
-  std::string type() const override { return "Flatten"; }
-  std::string describe() const override { return "Flatten"; }
+  static constexpr std::string_view kType = "Reshape";
+  explicit Reshape(ReshapeOptions options) : Layer(std::move(options.shape)) {}
+  explicit Reshape(Shape sample_shape) : Layer(std::move(sample_shape)) {}
+  ReshapeOptions options() const { return {sample_shape_}; }
+};
+
+// (batch, d1, d2, ...) -> (batch, d1*d2*...).
+class Flatten : public Layer<Flatten, ReshapeBase> {
+ public:
+  static constexpr std::string_view kType = "Flatten";
+  Flatten() : Layer(Shape{-1}) {}
 };
 
 }  // namespace bdl::nn

@@ -5,7 +5,7 @@
 #include <optional>
 #include <string>
 
-#include "bdl/nn/module.h"
+#include "bdl/nn/layer.h"
 
 namespace bdl::nn {
 
@@ -19,10 +19,29 @@ enum class ResizeCoordinates {
   asymmetric,
   tf_half_pixel_for_nn
 };
+constexpr EnumNames<ResizeCoordinates, 5> enum_names(ResizeCoordinates) {
+  return {{{ResizeCoordinates::half_pixel, "half_pixel"},
+           {ResizeCoordinates::pytorch_half_pixel, "pytorch_half_pixel"},
+           {ResizeCoordinates::align_corners, "align_corners"},
+           {ResizeCoordinates::asymmetric, "asymmetric"},
+           {ResizeCoordinates::tf_half_pixel_for_nn, "tf_half_pixel_for_nn"}}};
+}
+
 // How nearest mode rounds a coordinate.
 enum class NearestRounding { round_prefer_floor, round_prefer_ceil, floor, ceil };
+constexpr EnumNames<NearestRounding, 4> enum_names(NearestRounding) {
+  return {{{NearestRounding::round_prefer_floor, "round_prefer_floor"},
+           {NearestRounding::round_prefer_ceil, "round_prefer_ceil"},
+           {NearestRounding::floor, "floor"},
+           {NearestRounding::ceil, "ceil"}}};
+}
 
 enum class ResizeMode { nearest, linear, cubic };
+constexpr EnumNames<ResizeMode, 3> enum_names(ResizeMode) {
+  return {{{ResizeMode::nearest, "nearest"},
+           {ResizeMode::linear, "linear"},
+           {ResizeMode::cubic, "cubic"}}};
+}
 
 struct ResizeOptions {
   ResizeMode mode = ResizeMode::nearest;  // nearest neighbour, bilinear or bicubic
@@ -37,20 +56,27 @@ struct ResizeOptions {
   // repeat the edge.
   double cubic_a = -0.75;
   bool exclude_outside = false;
+  static void fields(auto& o, auto& field) {
+    field("mode", o.mode);
+    field("cubic_a", o.cubic_a, Presence::may_be_absent);
+    field("exclude_outside", o.exclude_outside, Presence::may_be_absent);
+    field("coordinates", o.coordinates);
+    field("rounding", o.rounding);
+    field("size", o.height, o.width);
+    field("scale", o.scale_h, o.scale_w);
+  }
 };
 
 // Resizes the height and width of (N, C, H, W) input by nearest-neighbour,
 // bilinear or bicubic interpolation (ONNX Resize and Upsample, torch.nn.functional.
 // interpolate): upsampling in segmentation and detection networks. The gradient
 // scatters back with the same weights.
-class Resize : public Module {
+class Resize : public Layer<Resize> {
  public:
-  void attributes(Attributes& out) const override;
-  static std::unique_ptr<Module> create(const Attributes& a);
+  static constexpr std::string_view kType = "Resize";
   explicit Resize(ResizeOptions options);
   const Tensor& forward(const Tensor& input) override;
   const Tensor& backward(const Tensor& input, const Tensor& grad_output) override;
-  std::string type() const override { return "Resize"; }
   std::string describe() const override;
   Shape output_shape(const Shape& input) const override;
   const ResizeOptions& options() const { return options_; }
@@ -67,13 +93,5 @@ class Resize : public Module {
   ResizeOptions options_;
   Tensor dense_, dense_grad_;
 };
-
-std::string resize_coordinates_name(ResizeCoordinates c);
-std::string nearest_rounding_name(NearestRounding r);
-std::string resize_mode_name(ResizeMode m);
-// The option a name (as ONNX spells it) stands for, if any.
-std::optional<ResizeCoordinates> resize_coordinates_from(const std::string& name);
-std::optional<NearestRounding> nearest_rounding_from(const std::string& name);
-std::optional<ResizeMode> resize_mode_from(const std::string& name);
 
 }  // namespace bdl::nn

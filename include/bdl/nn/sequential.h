@@ -3,14 +3,16 @@
 #include <memory>
 #include <vector>
 
-#include "bdl/nn/module.h"
+#include "bdl/nn/layer.h"
 
 namespace bdl::nn {
 
 // Runs its children one after the other; backward walks them in reverse, feeding
 // each the output its predecessor produced in forward.
-class Sequential : public Module {
+class Sequential : public Layer<Sequential> {
  public:
+  static constexpr std::string_view kType = "Sequential";
+  static std::unique_ptr<Module> create(const Attributes& a, Children children);
   Sequential() = default;
 
   template <typename M>
@@ -28,7 +30,6 @@ class Sequential : public Module {
 
   const Tensor& forward(const Tensor& input) override;
   const Tensor& backward(const Tensor& input, const Tensor& grad_output) override;
-  std::string type() const override { return "Sequential"; }
   Shape output_shape(const Shape& input) const override;
   double flops(const Shape& input) const override;
   std::vector<Module*> children() override;

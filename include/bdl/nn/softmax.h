@@ -2,7 +2,7 @@
 
 #include <memory>
 
-#include "bdl/nn/module.h"
+#include "bdl/nn/layer.h"
 
 namespace bdl::kernels {
 class SoftmaxKernel;
@@ -12,15 +12,20 @@ namespace bdl::nn {
 
 // softmax(x) or log(softmax(x)) along one dimension (the last by default; negative
 // counts from the end), as torch.nn.Softmax / LogSoftmax.
+struct SoftMaxOptions {
+  int64_t dim = -1;
+  static void fields(auto& o, auto& field) { field("dim", o.dim); }
+};
+
 class SoftMaxBase : public Module {
  public:
-  void attributes(Attributes& out) const override;
   ~SoftMaxBase() override;
   const Tensor& forward(const Tensor& input) override;
   const Tensor& backward(const Tensor& input, const Tensor& grad_output) override;
   std::string describe() const override;
   Shape output_shape(const Shape& input) const override;
   int64_t dim() const { return dim_; }
+  SoftMaxOptions options() const { return {dim_}; }
 
  protected:
   SoftMaxBase(bool log, int64_t dim);
@@ -36,18 +41,18 @@ class SoftMaxBase : public Module {
   Tensor dense_input_, dense_grad_;
 };
 
-class SoftMax : public SoftMaxBase {
+class SoftMax : public Layer<SoftMax, SoftMaxBase> {
  public:
-  static std::unique_ptr<Module> create(const Attributes& a);
-  explicit SoftMax(int64_t dim = -1) : SoftMaxBase(false, dim) {}
-  std::string type() const override { return "SoftMax"; }
+  static constexpr std::string_view kType = "SoftMax";
+  explicit SoftMax(SoftMaxOptions options) : Layer(false, options.dim) {}
+  explicit SoftMax(int64_t dim = -1) : Layer(false, dim) {}
 };
 
-class LogSoftMax : public SoftMaxBase {
+class LogSoftMax : public Layer<LogSoftMax, SoftMaxBase> {
  public:
-  static std::unique_ptr<Module> create(const Attributes& a);
-  explicit LogSoftMax(int64_t dim = -1) : SoftMaxBase(true, dim) {}
-  std::string type() const override { return "LogSoftMax"; }
+  static constexpr std::string_view kType = "LogSoftMax";
+  explicit LogSoftMax(SoftMaxOptions options) : Layer(true, options.dim) {}
+  explicit LogSoftMax(int64_t dim = -1) : Layer(true, dim) {}
 };
 
 }  // namespace bdl::nn

@@ -19,7 +19,12 @@
 #include "bdl/nn/pooling.h"
 #include "bdl/nn/reshape.h"
 #include "bdl/nn/resize.h"
-#include "bdl/nn/shape_ops.h"
+#include "bdl/nn/gather.h"
+#include "bdl/nn/pad.h"
+#include "bdl/nn/reduce.h"
+#include "bdl/nn/slice.h"
+#include "bdl/nn/transpose.h"
+#include "bdl/nn/view.h"
 #include "bdl/nn/softmax.h"
 #include "onnx/converters/convert.h"
 
@@ -169,11 +174,11 @@ void resize(Context& c) {
   o.rounding = nn::NearestRounding::floor;
   if (!legacy) {
     const std::string coords = c.text("coordinate_transformation_mode", "half_pixel");
-    const auto coordinates = nn::resize_coordinates_from(coords);
+    const auto coordinates = nn::fields::enum_value<nn::ResizeCoordinates>(coords);
     if (!coordinates) c.unsupported("coordinate_transformation_mode '", coords, "'");
     o.coordinates = *coordinates;
     const std::string nearest = c.text("nearest_mode", "round_prefer_floor");
-    const auto rounding = nn::nearest_rounding_from(nearest);
+    const auto rounding = nn::fields::enum_value<nn::NearestRounding>(nearest);
     if (!rounding) c.invalid("unknown nearest_mode '", nearest, "'");
     o.rounding = *rounding;
   }

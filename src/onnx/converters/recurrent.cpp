@@ -4,7 +4,12 @@
 #include <cstring>
 
 #include "bdl/nn/reshape.h"
-#include "bdl/nn/shape_ops.h"
+#include "bdl/nn/gather.h"
+#include "bdl/nn/pad.h"
+#include "bdl/nn/reduce.h"
+#include "bdl/nn/slice.h"
+#include "bdl/nn/transpose.h"
+#include "bdl/nn/view.h"
 #include "onnx/converters/convert.h"
 
 namespace bdl::onnx::convert {

@@ -19,7 +19,12 @@
 #include "bdl/nn/pooling.h"
 #include "bdl/nn/reshape.h"
 #include "bdl/nn/resize.h"
-#include "bdl/nn/shape_ops.h"
+#include "bdl/nn/gather.h"
+#include "bdl/nn/pad.h"
+#include "bdl/nn/reduce.h"
+#include "bdl/nn/slice.h"
+#include "bdl/nn/transpose.h"
+#include "bdl/nn/view.h"
 #include "bdl/nn/softmax.h"
 #include "onnx/converters/convert.h"
 
