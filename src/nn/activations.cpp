@@ -89,8 +89,9 @@ PReLU::PReLU(PReLUOptions options) : options_(options) {
 
 Shape PReLU::output_shape(const Shape& input) const {
   if (options_.num_parameters > 1) {
-    BDL_CHECK(input.size() >= 2 && input[1] == options_.num_parameters, label(), ": input of shape ",
-              shape_str(input), " does not have ", options_.num_parameters, " channels in dimension 1");
+    BDL_CHECK(input.size() >= 2 && input[1] == options_.num_parameters, label(),
+              ": input of shape ", shape_str(input), " does not have ", options_.num_parameters,
+              " channels in dimension 1");
   }
   return input;
 }

@@ -9,7 +9,8 @@ BatchNorm::BatchNorm(BatchNormOptions options)
     : options_(options), kernel_(std::make_unique<kernels::BatchNormKernel>(options.eps)) {
   BDL_CHECK(options.num_features > 0, "BatchNorm: num_features must be positive, got ",
             options.num_features);
-  BDL_CHECK(options.eps > 0 && std::isfinite(options.eps), "BatchNorm: eps must be positive, got ", options.eps);
+  BDL_CHECK(options.eps > 0 && std::isfinite(options.eps), "BatchNorm: eps must be positive, got ",
+            options.eps);
   BDL_CHECK(options.momentum >= 0 && options.momentum <= 1, "BatchNorm: momentum ",
             options.momentum, " is not in [0, 1]");
   const Shape c{options.num_features};

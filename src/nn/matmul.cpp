@@ -13,7 +13,8 @@ MatMul::MatMul(const MatMulOptions& options) {
   }
   const Shape& shape = *options.weight_shape;
   BDL_CHECK(!shape.empty(), "MatMul: the weight must have at least one dimension");
-  for (int64_t s : shape) BDL_CHECK(s >= 0, "MatMul: weight_shape ", shape_str(shape), " has size ", s);
+  for (int64_t s : shape)
+    BDL_CHECK(s >= 0, "MatMul: weight_shape ", shape_str(shape), " has size ", s);
   weight_ = Tensor(shape);
   grad_weight_ = Tensor(shape);
   grad_inputs_.resize(1);

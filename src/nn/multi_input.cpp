@@ -58,7 +58,6 @@ JoinTable::JoinTable(JoinTableOptions options)
     : dim_(options.dim), kernel_(std::make_unique<kernels::ConcatKernel>()) {}
 JoinTable::~JoinTable() = default;
 
-
 int64_t JoinTable::axis(size_t rank) const {
   const int64_t d = dim_ < 0 ? dim_ + static_cast<int64_t>(rank) : dim_;
   BDL_CHECK(d >= 0 && d < static_cast<int64_t>(rank), label(), ": dimension ", dim_,

@@ -22,9 +22,7 @@ std::pair<int64_t, int64_t> pooled_length(int64_t in, int64_t kernel, int64_t st
 }  // namespace
 
 Pool2d::Pool2d(bool average, Pool2dOptions options)
-    : average_(average),
-      options_(options),
-      kernel_(std::make_unique<kernels::Pool2dKernel>()) {
+    : average_(average), options_(options), kernel_(std::make_unique<kernels::Pool2dKernel>()) {
   const char* what = average ? "AvgPool2d" : "MaxPool2d";
   options_.stride = options.stride.value_or(options.kernel);
   const Size2 stride = *options_.stride;

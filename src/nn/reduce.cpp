@@ -48,8 +48,8 @@ const Tensor& Reduce::forward(const Tensor& input) {
   const Shape src = contiguous_strides(x.shape());
   const Shape dst = broadcast_strides(kept, x.shape());
   if (op_ == ReduceOp::max || op_ == ReduceOp::min) {
-    BDL_CHECK(x.numel() > 0 || output_.numel() == 0, label(), ": ", std::string(fields::enum_name(op_)),
-              " over an empty dimension of ", x.shape_str());
+    BDL_CHECK(x.numel() > 0 || output_.numel() == 0, label(), ": ",
+              std::string(fields::enum_name(op_)), " over an empty dimension of ", x.shape_str());
     const bool max = op_ == ReduceOp::max;
     output_.fill(max ? -INFINITY : INFINITY);
     const float* px = x.f32();

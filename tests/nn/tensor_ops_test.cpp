@@ -1,12 +1,12 @@
 // The layers ONNX import is built from, each against PyTorch and by finite
 // differences through the shared layer harness.
 #include "bdl/nn/elementwise.h"
+#include "bdl/nn/gather.h"
 #include "bdl/nn/graph.h"
 #include "bdl/nn/matmul.h"
-#include "bdl/nn/resize.h"
-#include "bdl/nn/gather.h"
 #include "bdl/nn/pad.h"
 #include "bdl/nn/reduce.h"
+#include "bdl/nn/resize.h"
 #include "bdl/nn/slice.h"
 #include "bdl/nn/transpose.h"
 #include "bdl/nn/view.h"

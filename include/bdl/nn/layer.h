@@ -116,8 +116,8 @@ void read_value(const Attributes& a, const std::string& name, T& v) {
   if constexpr (std::is_enum_v<T>) {
     const std::string& text = a.text(name);
     const auto value = enum_value<T>(text);
-    BDL_CHECK(value.has_value(), a.owner(), ": attribute '", name, "' is '", text,
-              "', not one of ", enum_list<T>());
+    BDL_CHECK(value.has_value(), a.owner(), ": attribute '", name, "' is '", text, "', not one of ",
+              enum_list<T>());
     v = *value;
   } else if constexpr (std::is_same_v<T, bool>) {
     v = a.integer(name) != 0;

@@ -10,7 +10,8 @@ namespace bdl::nn {
 
 enum class PadMode { constant, reflect, edge };
 constexpr EnumNames<PadMode, 3> enum_names(PadMode) {
-  return {{{PadMode::constant, "constant"}, {PadMode::reflect, "reflect"}, {PadMode::edge, "edge"}}};
+  return {
+      {{PadMode::constant, "constant"}, {PadMode::reflect, "reflect"}, {PadMode::edge, "edge"}}};
 }
 
 struct PadOptions {

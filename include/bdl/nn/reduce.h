@@ -10,7 +10,9 @@ namespace bdl::nn {
 
 enum class ReduceOp { sum, mean, max, min };
 constexpr EnumNames<ReduceOp, 4> enum_names(ReduceOp) {
-  return {{{ReduceOp::sum, "sum"}, {ReduceOp::mean, "mean"}, {ReduceOp::max, "max"},
+  return {{{ReduceOp::sum, "sum"},
+           {ReduceOp::mean, "mean"},
+           {ReduceOp::max, "max"},
            {ReduceOp::min, "min"}}};
 }
 

@@ -9,8 +9,8 @@
 #include <vector>
 
 #include "bdl/nn/elementwise.h"
-#include "bdl/nn/module.h"
 #include "bdl/nn/gather.h"
+#include "bdl/nn/module.h"
 #include "bdl/nn/pad.h"
 #include "bdl/nn/reduce.h"
 #include "bdl/nn/slice.h"

@@ -3,10 +3,10 @@
 
 #include <cstring>
 
-#include "bdl/nn/reshape.h"
 #include "bdl/nn/gather.h"
 #include "bdl/nn/pad.h"
 #include "bdl/nn/reduce.h"
+#include "bdl/nn/reshape.h"
 #include "bdl/nn/slice.h"
 #include "bdl/nn/transpose.h"
 #include "bdl/nn/view.h"

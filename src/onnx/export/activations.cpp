@@ -1,7 +1,8 @@
 // Element-wise activations and softmax.
+#include "bdl/nn/activations.h"
+
 #include <cmath>
 
-#include "bdl/nn/activations.h"
 #include "bdl/nn/softmax.h"
 #include "onnx/export/emitter.h"
 
@@ -48,9 +49,10 @@ std::string gelu(Emitter& e, nn::GELU& m, const Inputs& in) {
     fail(in.path, ": GELU's tanh approximation has no ONNX form in opset 13");
   }
   const std::string& x = in.x();
-  const std::string scaled = e.op("Div", {x, e.scalar(std::sqrt(2.f), in.path + ".sqrt2")}, in.path);
-  const std::string one = e.op("Add", {e.op("Erf", {scaled}, in.path), e.scalar(1.f, in.path + ".one")},
-                               in.path);
+  const std::string scaled =
+      e.op("Div", {x, e.scalar(std::sqrt(2.f), in.path + ".sqrt2")}, in.path);
+  const std::string one =
+      e.op("Add", {e.op("Erf", {scaled}, in.path), e.scalar(1.f, in.path + ".one")}, in.path);
   return e.op("Mul", {e.op("Mul", {x, one}, in.path), e.scalar(0.5f, in.path + ".half")}, in.path);
 }
 

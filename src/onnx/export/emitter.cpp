@@ -83,8 +83,7 @@ void Emitter::attr(::onnx::NodeProto& n, const std::string& name, const std::str
   a->set_s(v);
 }
 
-void Emitter::attr(::onnx::NodeProto& n, const std::string& name,
-                   const std::vector<int64_t>& v) {
+void Emitter::attr(::onnx::NodeProto& n, const std::string& name, const std::vector<int64_t>& v) {
   auto* a = n.add_attribute();
   a->set_name(name);
   a->set_type(::onnx::AttributeProto::INTS);

@@ -48,8 +48,8 @@ class Emitter {
   // A node with several outputs.
   ::onnx::NodeProto& node_with_outputs(const std::string& op,
                                        const std::vector<std::string>& inputs,
-                                       const std::string& hint,
-                                       std::vector<std::string>* outputs, size_t count);
+                                       const std::string& hint, std::vector<std::string>* outputs,
+                                       size_t count);
 
   static void attr(::onnx::NodeProto& n, const std::string& name, int64_t v);
   static void attr(::onnx::NodeProto& n, const std::string& name, float v);

@@ -89,7 +89,8 @@ std::string pool(Emitter& e, L& m, const Inputs& in) {
   auto& n = e.node(kAverage ? "AveragePool" : "MaxPool", {in.x()}, in.path, &out);
   Emitter::attr(n, "kernel_shape", to_list(o.kernel));
   Emitter::attr(n, "strides", to_list(m.stride()));
-  Emitter::attr(n, "pads", std::vector<int64_t>{o.padding.h, o.padding.w, o.padding.h, o.padding.w});
+  Emitter::attr(n, "pads",
+                std::vector<int64_t>{o.padding.h, o.padding.w, o.padding.h, o.padding.w});
   Emitter::attr(n, "ceil_mode", int64_t{o.ceil_mode});
   if (kAverage) Emitter::attr(n, "count_include_pad", int64_t{o.count_include_pad});
   return out;
@@ -140,7 +141,8 @@ std::string linear(Emitter& e, nn::Linear& m, const Inputs& in) {
   Tensor wt = Tensor::empty({w.shape()[1], w.shape()[0]});
   wt.copy_from(w.transpose(0, 1));
   out = e.op("MatMul", {in.x(), e.initializer(wt, in.path + ".weight_t")}, in.path);
-  if (bias) out = e.op("Add", {out, e.initializer(tensor_of(m, "bias"), in.path + ".bias")}, in.path);
+  if (bias)
+    out = e.op("Add", {out, e.initializer(tensor_of(m, "bias"), in.path + ".bias")}, in.path);
   return out;
 }
 

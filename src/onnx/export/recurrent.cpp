@@ -1,8 +1,9 @@
 // Recurrent layers and embeddings.
+#include "bdl/nn/recurrent.h"
+
 #include <cstring>
 
 #include "bdl/nn/embedding.h"
-#include "bdl/nn/recurrent.h"
 #include "onnx/export/emitter.h"
 
 namespace bdl::onnx::exporting {
@@ -63,10 +64,8 @@ std::string recurrent(Emitter& e, L& m, const Inputs& in) {
 // bdl's ids are float32 values; ONNX's Gather takes integer indices.
 std::string embedding(Emitter& e, nn::Embedding& m, const Inputs& in) {
   std::string ids;
-  Emitter::attr(e.node("Cast", {in.x()}, in.path, &ids), "to",
-                int64_t{::onnx::TensorProto::INT64});
-  return e.op("Gather", {e.initializer(tensor_of(m, "weight"), in.path + ".weight"), ids},
-              in.path);
+  Emitter::attr(e.node("Cast", {in.x()}, in.path, &ids), "to", int64_t{::onnx::TensorProto::INT64});
+  return e.op("Gather", {e.initializer(tensor_of(m, "weight"), in.path + ".weight"), ids}, in.path);
 }
 
 }  // namespace

@@ -48,9 +48,9 @@ std::string join(Emitter& e, nn::JoinTable& m, const Inputs& in) {
 
 // ONNX's operator of each BinaryOp and UnaryOp, in the enums' order.
 constexpr const char* kBinaryOps[] = {"Add", "Sub", "Mul", "Div", "Pow", "Max", "Min"};
-constexpr const char* kUnaryOps[] = {"Abs",   "Neg",  "Exp", "Log",      "Sqrt",
-                                     "Reciprocal", "Sin", "Cos", "Floor", "Ceil",
-                                     "Erf",   "Softsign", "Selu", "HardSigmoid"};
+constexpr const char* kUnaryOps[] = {"Abs",        "Neg",      "Exp",  "Log",        "Sqrt",
+                                     "Reciprocal", "Sin",      "Cos",  "Floor",      "Ceil",
+                                     "Erf",        "Softsign", "Selu", "HardSigmoid"};
 static_assert(std::size(kBinaryOps) == nn::enum_names(nn::BinaryOp{}).size());
 static_assert(std::size(kUnaryOps) == nn::enum_names(nn::UnaryOp{}).size());
 
@@ -100,9 +100,9 @@ std::string slice(Emitter& e, nn::Slice& m, const Inputs& in) {
 std::string pad(Emitter& e, nn::Pad& m, const Inputs& in) {
   const nn::PadOptions o = m.options();
   std::string out;
-  auto& n = e.node("Pad",
-                   {in.x(), e.ints(o.pads, in.path + ".pads"), e.scalar(o.value, in.path + ".value")},
-                   in.path, &out);
+  auto& n = e.node(
+      "Pad", {in.x(), e.ints(o.pads, in.path + ".pads"), e.scalar(o.value, in.path + ".value")},
+      in.path, &out);
   Emitter::attr(n, "mode", std::string(enum_name(o.mode)));
   return out;
 }
@@ -111,9 +111,9 @@ std::string gather(Emitter& e, nn::Gather& m, const Inputs& in) {
   const nn::GatherOptions o = m.options();
   const Tensor indices = Tensor::from_vector(std::span<const int64_t>(o.indices), o.indices_shape);
   std::string out;
-  Emitter::attr(e.node("Gather", {in.x(), e.initializer(indices, in.path + ".indices")}, in.path,
-                       &out),
-                "axis", o.axis);
+  Emitter::attr(
+      e.node("Gather", {in.x(), e.initializer(indices, in.path + ".indices")}, in.path, &out),
+      "axis", o.axis);
   return out;
 }
 
