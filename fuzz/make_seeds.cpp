@@ -4,8 +4,8 @@
 #include <memory>
 
 #include "bdl/core/random.h"
+#include "bdl/data/npy.h"
 #include "bdl/io/model_file.h"
-#include "bdl/io/npy.h"
 #include "bdl/nn/activations.h"
 #include "bdl/nn/batch_norm.h"
 #include "bdl/nn/conv2d.h"
@@ -76,8 +76,8 @@ int main(int argc, char** argv) {
     LSTM lstm(RecurrentOptions{2, 2, true, true});
     bdl::io::save_model(lstm, (dir / "model_file" / "lstm.bdl").string());
   }
-  bdl::io::write_npy(bdl::Tensor::full({2, 3}, 1.5f), (dir / "npy" / "f32.npy").string());
-  bdl::io::write_npy(bdl::Tensor::from_vector(std::vector<int64_t>{1, 2, 3}, {3}),
-                     (dir / "npy" / "i64.npy").string());
+  bdl::data::write_npy(bdl::Tensor::full({2, 3}, 1.5f), (dir / "npy" / "f32.npy").string());
+  bdl::data::write_npy(bdl::Tensor::from_vector(std::vector<int64_t>{1, 2, 3}, {3}),
+                       (dir / "npy" / "i64.npy").string());
   return 0;
 }

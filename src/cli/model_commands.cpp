@@ -9,8 +9,8 @@
 #include "bdl/core/threads.h"
 #include "bdl/data/batcher.h"
 #include "bdl/data/dataset.h"
+#include "bdl/data/npy.h"
 #include "bdl/io/model_file.h"
-#include "bdl/io/npy.h"
 #include "bdl/nn/cross_entropy.h"
 #include "bdl/optim/metrics.h"
 #include "cli/load.h"
@@ -60,7 +60,7 @@ int run_predict(const PredictArgs& a, std::ostream& out) {
   nn::Module& model = *m.model;
 
   if (!a.input.empty()) {
-    Tensor x = io::read_npy(a.input);
+    Tensor x = data::read_npy(a.input);
     BDL_CHECK(x.dim() >= 1, a.input, ": a scalar is not a batch");
     if (x.dtype() == DType::i64) {  // token ids: the layers take them as f32 values
       Tensor f(x.shape());
@@ -83,7 +83,7 @@ int run_predict(const PredictArgs& a, std::ostream& out) {
       const Tensor& o = model.forward(x.narrow(0, first, count).contiguous()).contiguous();
       std::copy(o.f32(), o.f32() + count * per_out, y.f32() + first * per_out);
     }
-    io::write_npy(y, a.output);
+    data::write_npy(y, a.output);
     out << "predict: " << n << " samples " << shape_str(x.shape()) << " -> " << a.output << " "
         << shape_str(y.shape()) << "\n";
     return 0;

@@ -9,6 +9,7 @@
 #include <ostream>
 
 #include "bdl/cli/commands.h"
+#include "bdl/core/file.h"
 #include "bdl/core/random.h"
 #include "bdl/core/threads.h"
 #include "bdl/data/dataset.h"
@@ -22,7 +23,6 @@
 #include "bdl/optim/sgd.h"
 #include "cli/load.h"
 #include "cli/recipe.h"
-#include "io/file.h"
 
 namespace bdl::cli {
 namespace {
@@ -41,10 +41,10 @@ double peak_rss_mib() {
   return static_cast<double>(usage.ru_maxrss) / 1024.0;
 }
 
-// Written atomically (io::AtomicFile), so a reader never sees half a report.
+// Written atomically (AtomicFile), so a reader never sees half a report.
 void write_report(const std::string& path, const nlohmann::json& report) {
   const std::string text = report.dump(2) + "\n";
-  io::AtomicFile file(path);
+  AtomicFile file(path);
   file.write(text.data(), text.size());
   file.commit();
 }

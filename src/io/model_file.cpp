@@ -6,7 +6,7 @@
 #include <map>
 #include <set>
 
-#include "io/file.h"
+#include "bdl/core/file.h"
 #include "src/io/bdl_format.pb.h"
 
 namespace bdl::io {

@@ -1,35 +1,17 @@
 #include "bdl/onnx/import.h"
 
-#include <fcntl.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
 #include <cstring>
-#include <fstream>
 #include <limits>
 #include <map>
 #include <set>
 
+#include "bdl/core/file.h"
 #include "bdl/nn/module.h"
 #include "onnx/context.h"
 
 namespace bdl::onnx {
 namespace {
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  BDL_CHECK(in.good(), path, ": cannot open");
-  in.seekg(0, std::ios::end);
-  const auto size = static_cast<size_t>(in.tellg());
-  in.seekg(0);
-  std::string bytes(size, '\0');
-  in.read(bytes.data(), static_cast<std::streamsize>(size));
-  BDL_CHECK(in.good() || size == 0, path, ": read failed");
-  return bytes;
-}
 
 bool default_domain(const std::string& d) { return d.empty() || d == "ai.onnx"; }
 
@@ -191,30 +173,12 @@ ImportedModel import_model(std::span<const std::byte> bytes, const std::string& 
 ImportedModel import_model(const std::string& path, const ImportOptions& options) {
   // Parsed straight from the page cache through a read-only mapping: reading
   // the file into a buffer first would touch as much fresh memory as the weights.
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  BDL_CHECK(fd >= 0, path, ": cannot open: ", std::strerror(errno));
-  struct stat st {};
-  const bool sized = ::fstat(fd, &st) == 0;
-  if (sized && !S_ISREG(st.st_mode)) {
-    ::close(fd);
-    fail(path, ": not a regular file");
-  }
-  const auto size = sized ? static_cast<size_t>(st.st_size) : 0;
-  void* map = size > 0 ? ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0) : nullptr;
-  ::close(fd);
-  BDL_CHECK(sized && map != MAP_FAILED, path, ": cannot map: ", std::strerror(errno));
-  struct Unmap {
-    void* p;
-    size_t n;
-    ~Unmap() {
-      if (p != nullptr) ::munmap(p, n);
-    }
-  } unmap{map, size};
-  return import_model(std::span(static_cast<const std::byte*>(map), size), path, options);
+  InputFile file(path);
+  return import_model(file.bytes(), path, options);
 }
 
 std::vector<std::string> graph_input_names(const std::string& path) {
-  const std::string bytes = read_file(path);
+  const std::string bytes = InputFile(path).read_all();
   ::onnx::ModelProto model;
   BDL_CHECK(bytes.size() < (size_t{1} << 31) && model.ParseFromString(bytes), path,
             ": not an ONNX model (protobuf parse failed)");
@@ -232,7 +196,7 @@ std::vector<std::string> graph_input_names(const std::string& path) {
 }
 
 Tensor read_tensor(const std::string& path) {
-  const std::string bytes = read_file(path);
+  const std::string bytes = InputFile(path).read_all();
   ::onnx::TensorProto proto;
   BDL_CHECK(proto.ParseFromString(bytes), path, ": not a serialized ONNX TensorProto");
   return to_tensor(proto, path);

@@ -11,7 +11,7 @@
 
 #include "bdl/cli/commands.h"
 #include "bdl/core/error.h"
-#include "bdl/io/npy.h"
+#include "bdl/data/npy.h"
 #include "bdl/onnx/import.h"
 
 namespace bdl::cli {
@@ -277,14 +277,14 @@ TEST(BdlCommand, ImportExportAndPredictOnOnnx) {
   ASSERT_EQ(r.exit_code, 0) << r.stderr_text;
   const Tensor x = onnx::read_tensor((test / "test_data_set_0" / "input_0.pb").string());
   const Tensor want = onnx::read_tensor((test / "test_data_set_0" / "output_0.pb").string());
-  io::write_npy(x, (dir / "x.npy").string());
+  data::write_npy(x, (dir / "x.npy").string());
   for (const std::string& model : {original, imported, exported}) {
     SCOPED_TRACE(model);
     const std::string y = (dir / "y.npy").string();
     r = run_bdl("predict --model " + model + " --input " + (dir / "x.npy").string() + " --output " +
                 y);
     ASSERT_EQ(r.exit_code, 0) << r.stderr_text;
-    const Tensor got = io::read_npy(y);
+    const Tensor got = data::read_npy(y);
     ASSERT_EQ(got.shape(), want.shape());
     const auto g = got.span_f32();
     const auto w = want.span_f32();

@@ -12,8 +12,8 @@
 #include <set>
 #include <thread>
 
+#include "bdl/core/file.h"
 #include "bdl/models/zoo.h"
-#include "io/file.h"
 #include "src/io/bdl_format.pb.h"
 
 namespace bdl::io {

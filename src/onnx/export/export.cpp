@@ -2,7 +2,7 @@
 
 #include <onnx/onnx_pb.h>
 
-#include "io/file.h"
+#include "bdl/core/file.h"
 #include "onnx/export/emitter.h"
 
 namespace bdl::onnx {
@@ -51,7 +51,7 @@ std::string export_model_bytes(nn::Module& model, const ExportOptions& options) 
 
 void export_model(nn::Module& model, const std::string& path, const ExportOptions& options) {
   const std::string bytes = export_model_bytes(model, options);
-  io::AtomicFile file(path);
+  AtomicFile file(path);
   file.write(bytes.data(), bytes.size());
   file.commit();
 }

@@ -2,9 +2,10 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <string>
 
-namespace bdl::io {
+namespace bdl {
 
 // Writes a file so that a crash at any point leaves either the previous file or
 // the complete new one: the bytes go to a temporary file beside it, which is
@@ -28,7 +29,9 @@ class AtomicFile {
   uint64_t written_ = 0;
 };
 
-// A file opened for reading at offsets; errors name the file.
+// The project's one way to read a file: a regular file (a directory, device or
+// pipe is refused by name), read at checked offsets or through a read-only
+// mapping of the whole of it. Every error names the file.
 class InputFile {
  public:
   explicit InputFile(std::string path);
@@ -38,17 +41,23 @@ class InputFile {
 
   uint64_t size() const { return size_; }
   const std::string& path() const { return path_; }
-  // Reads exactly `bytes` at `offset`; `what` names the part for the error when
-  // the file ends first.
+  // Reads exactly `bytes` at `offset` into `data` (one copy, straight from the
+  // page cache); `what` names the part for the error when the file ends first.
   void read(void* data, size_t bytes, uint64_t offset, const char* what) const;
+  // The whole file, mapped read-only on first use: parsing from the mapping
+  // touches no fresh memory. Valid while this object lives.
+  std::span<const std::byte> bytes();
+  // The whole file as a string (small files: headers, tensors, manifests).
+  std::string read_all();
 
  private:
   std::string path_;
   int fd_ = -1;
   uint64_t size_ = 0;
+  void* map_ = nullptr;
 };
 
 // A 64-bit checksum of a byte range, fast enough to check weights at memory speed.
 uint64_t checksum(const void* data, size_t bytes);
 
-}  // namespace bdl::io
+}  // namespace bdl

@@ -1,12 +1,12 @@
-#include "bdl/io/npy.h"
+#include "bdl/data/npy.h"
 
 #include <cstring>
 #include <fstream>
 #include <iterator>
 
-#include "io/file.h"
+#include "bdl/core/file.h"
 
-namespace bdl::io {
+namespace bdl::data {
 namespace {
 
 constexpr char kMagic[] = "\x93NUMPY";
@@ -139,4 +139,4 @@ void write_npy(const Tensor& tensor, const std::string& path) {
   out.commit();
 }
 
-}  // namespace bdl::io
+}  // namespace bdl::data

@@ -1,6 +1,7 @@
-#include "io/file.h"
+#include "bdl/core/file.h"
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -10,7 +11,7 @@
 
 #include "bdl/core/error.h"
 
-namespace bdl::io {
+namespace bdl {
 namespace {
 
 std::string reason() { return std::strerror(errno); }
@@ -81,7 +82,26 @@ InputFile::InputFile(std::string path) : path_(std::move(path)) {
   size_ = static_cast<uint64_t>(st.st_size);
 }
 
-InputFile::~InputFile() { ::close(fd_); }
+InputFile::~InputFile() {
+  if (map_ != nullptr) ::munmap(map_, size_);
+  ::close(fd_);
+}
+
+std::span<const std::byte> InputFile::bytes() {
+  if (size_ == 0) return {};
+  if (map_ == nullptr) {
+    void* m = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd_, 0);
+    BDL_CHECK(m != MAP_FAILED, path_, ": cannot map: ", reason());
+    map_ = m;
+  }
+  return {static_cast<const std::byte*>(map_), size_};
+}
+
+std::string InputFile::read_all() {
+  std::string out(size_, '\0');
+  read(out.data(), out.size(), 0, "the file");
+  return out;
+}
 
 void InputFile::read(void* data, size_t bytes, uint64_t offset, const char* what) const {
   BDL_CHECK(offset <= size_ && bytes <= size_ - offset, path_, ": truncated: ", what, " needs ",
@@ -119,4 +139,4 @@ uint64_t checksum(const void* data, size_t bytes) {
   return h ^ (h >> 32);
 }
 
-}  // namespace bdl::io
+}  // namespace bdl

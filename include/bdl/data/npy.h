@@ -4,7 +4,7 @@
 
 #include "bdl/core/tensor.h"
 
-namespace bdl::io {
+namespace bdl::data {
 
 // NumPy's .npy format (versions 1 to 3), the common way to hand arrays to and
 // from Python: little-endian float32 ('<f4') or int64 ('<i8'), C order, any rank.
@@ -13,4 +13,4 @@ Tensor read_npy(const std::string& path);
 Tensor parse_npy(const std::string& bytes, const std::string& name);
 void write_npy(const Tensor& tensor, const std::string& path);
 
-}  // namespace bdl::io
+}  // namespace bdl::data
