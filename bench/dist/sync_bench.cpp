@@ -73,7 +73,7 @@ int main(int argc, char** argv) {
         double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0)
                         .count();
         // The slowest worker's time is the sync's time.
-        comm->allreduce(std::span(&ms, 1), dist::ReduceOp::max);
+        comm->allreduce(std::span(&ms, 1), dist::AllreduceOp::max);
         if (r >= 2) times.push_back(ms);
       }
       std::sort(times.begin(), times.end());

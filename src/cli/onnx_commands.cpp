@@ -1,83 +1,47 @@
-// bdl import (ONNX -> bdl) and bdl export (bdl -> ONNX), and the loader that lets
-// predict, eval and info take either format.
+// bdl import (ONNX -> bdl) and bdl export (bdl -> ONNX).
 #include <ostream>
 
 #include "bdl/cli/commands.h"
+#include "bdl/io/model_file.h"
+#include "bdl/job/model_source.h"
+#include "bdl/job/summary.h"
 #include "bdl/onnx/export.h"
-#include "bdl/onnx/import.h"
-#include "cli/load.h"
 
 namespace bdl::cli {
-namespace {
-
-struct Imported {
-  io::LoadedModel model;
-  onnx::ImportedModel onnx;
-};
-
-Imported import_onnx(const std::string& path) {
-  Imported out;
-  out.onnx = onnx::import_model(path);
-  const auto& shapes = out.onnx.input_shapes;
-  if (shapes.size() == 1 && !shapes[0].empty()) {
-    out.model.info.input_shape.assign(shapes[0].begin() + 1, shapes[0].end());
-  }
-  out.model.info.description =
-      "ONNX model" + (out.onnx.producer.empty() ? std::string() : " from " + out.onnx.producer) +
-      ", opset " + std::to_string(out.onnx.opset);
-  out.model.model = std::move(out.onnx.graph);
-  return out;
-}
-
-}  // namespace
-
-int64_t parameter_count(nn::Module& m) {
-  int64_t n = 0;
-  for (const auto& p : m.parameters()) n += p.value->numel();
-  return n;
-}
-
-io::LoadedModel load_model_file(const std::string& path) {
-  if (io::looks_like_native_model(path)) return io::load_model(path);
-  if (path.size() > 5 && path.substr(path.size() - 5) == ".onnx") {
-    return import_onnx(path).model;
-  }
-  return io::load_model(path);  // its error names the file and the format it expects
-}
 
 int run_import(const ImportArgs& a, std::ostream& out) {
   BDL_CHECK(!a.output.empty(), "import: -o model.bdl is required");
-  Imported m = import_onnx(a.input);
-  const auto& graph = m.onnx;
-  io::save_model(*m.model.model, a.output, m.model.info);
-  out << "import: " << a.input << " (" << m.model.info.description
-      << "): " << parameter_count(*m.model.model) << " parameters, inputs";
-  for (size_t i = 0; i < graph.input_names.size(); ++i) {
-    out << " " << graph.input_names[i] << " " << shape_str(graph.input_shapes[i]);
+  const job::Model model = job::import_onnx(a.input);
+  io::save_model(*model.module, a.output, model.metadata());
+  out << "import: " << a.input << " (" << model.description
+      << "): " << job::parameter_count(*model.module) << " parameters, inputs";
+  for (size_t i = 0; i < model.onnx_inputs.size(); ++i) {
+    out << " " << model.onnx_inputs[i] << " " << shape_str(model.onnx_input_shapes[i]);
   }
   out << " -> " << a.output << "\n";
-  if (graph.output_names.size() > 1) {
-    out << "import: note: the model has " << graph.output_names.size() << " outputs; bdl's model"
-        << " computes all of them and returns the first, '" << graph.output_names[0] << "'\n";
+  const auto& outputs = model.onnx_outputs;
+  if (outputs.size() > 1) {
+    out << "import: note: the model has " << outputs.size() << " outputs; bdl's model"
+        << " computes all of them and returns the first, '" << outputs[0] << "'\n";
   }
   return 0;
 }
 
 int run_export(const ExportArgs& a, std::ostream& out) {
   BDL_CHECK(!a.output.empty(), "export: -o model.onnx is required");
-  io::LoadedModel m = load_model_file(a.model);
+  job::Model model = job::load_model(a.model);
   onnx::ExportOptions options;
-  options.input_shape = a.input_shape.empty() ? m.info.input_shape : a.input_shape;
+  options.input_shape = a.input_shape.empty() ? model.sample_shape : a.input_shape;
   BDL_CHECK(!options.input_shape.empty(), a.model,
             ": the file does not record its input shape; give --input-shape C,H,W");
-  m.model->eval();
-  onnx::export_model(*m.model, a.output, options);
+  model.module->eval();
+  onnx::export_model(*model.module, a.output, options);
   out << "export: " << a.model << " -> " << a.output << " (ONNX opset " << onnx::kExportOpset
       << ", input [N, ";
   for (size_t i = 0; i < options.input_shape.size(); ++i) {
     out << (i ? ", " : "") << options.input_shape[i];
   }
-  out << "], " << parameter_count(*m.model) << " parameters)\n";
+  out << "], " << job::parameter_count(*model.module) << " parameters)\n";
   return 0;
 }
 

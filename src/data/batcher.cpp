@@ -24,6 +24,13 @@ std::vector<int64_t> epoch_order(const Dataset& dataset, std::span<const int64_t
   return order;
 }
 
+std::vector<int64_t> epoch_order(const Dataset& dataset, uint64_t seed, int64_t epoch,
+                                 bool shuffle) {
+  std::vector<int64_t> all(dataset.partitions().size());
+  for (size_t i = 0; i < all.size(); ++i) all[i] = static_cast<int64_t>(i);
+  return epoch_order(dataset, all, seed, epoch, shuffle);
+}
+
 Batcher::Batcher(const Dataset& dataset, int64_t batch_size, bool drop_last)
     : dataset_(&dataset), batch_size_(batch_size), drop_last_(drop_last) {
   BDL_CHECK(batch_size > 0, "batch size must be positive, got ", batch_size);
@@ -45,17 +52,26 @@ const MiniBatch& Batcher::batch(int64_t b) {
   Shape shape = dataset_->sample_shape();
   shape.insert(shape.begin(), count);
   batch_.input.resize(shape);
-  batch_.target.resize({count}, DType::i64);
+  const Tensor& targets = dataset_->targets();
+  Shape target_shape = dataset_->target_shape();
+  target_shape.insert(target_shape.begin(), count);
+  batch_.target.resize(target_shape, targets.dtype());
+  const int64_t per_target = shape_numel(target_shape) / std::max<int64_t>(count, 1);
+  const size_t target_bytes = static_cast<size_t>(per_target) * dtype_size(targets.dtype());
+  const bool weighted = dataset_->weights().defined();
+  if (weighted) batch_.weight.resize({count});
 
   const auto& transform = dataset_->transform();
   const float mean = transform ? transform->mean : 0.f;
   const float inv_std = transform ? 1.f / transform->std : 1.f;
   float* out = batch_.input.f32();
-  int64_t* target = batch_.target.data<int64_t>();
-  const int64_t* labels = dataset_->labels().data<int64_t>();
+  auto* target = static_cast<char*>(batch_.target.raw_data());
+  const auto* all_targets = static_cast<const char*>(targets.raw_data());
   for (int64_t i = 0; i < count; ++i) {
     const int64_t s = order_[first + i];
-    target[i] = labels[s];
+    std::memcpy(target + static_cast<size_t>(i) * target_bytes,
+                all_targets + static_cast<size_t>(s) * target_bytes, target_bytes);
+    if (weighted) batch_.weight.f32()[i] = dataset_->weights().f32()[s];
     float* dst = out + i * per_sample;
     if (features.dtype() == DType::u8) {
       const uint8_t* src = features.data<uint8_t>() + s * per_sample;

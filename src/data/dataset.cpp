@@ -1,6 +1,7 @@
 #include "bdl/data/dataset.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 
@@ -9,18 +10,22 @@
 
 namespace bdl::data {
 
-Dataset::Dataset(Tensor features, Tensor labels, std::string name)
-    : features_(std::move(features)), labels_(std::move(labels)), name_(std::move(name)) {
+Dataset::Dataset(Tensor features, Tensor targets, std::string name)
+    : features_(std::move(features)), targets_(std::move(targets)), name_(std::move(name)) {
   BDL_CHECK(features_.defined() && features_.dim() >= 1, name_,
             ": features must have a sample dimension");
-  BDL_CHECK(labels_.dtype() == DType::i64 && labels_.dim() == 1, name_,
-            ": labels must be a 1-d i64 tensor, got ", dtype_name(labels_.dtype()), " ",
-            labels_.shape_str());
-  BDL_CHECK(features_.size(0) == labels_.size(0), name_, ": ", features_.size(0), " samples but ",
-            labels_.size(0), " labels");
+  BDL_CHECK(targets_.defined() && targets_.dim() >= 1, name_,
+            ": targets must have a sample dimension");
+  BDL_CHECK(
+      (targets_.dtype() == DType::i64 && targets_.dim() == 1) || targets_.dtype() == DType::f32,
+      name_, ": targets must be class indices (N) i64 or values (N, ...) f32, got ",
+      dtype_name(targets_.dtype()), " ", targets_.shape_str());
+  BDL_CHECK(features_.size(0) == targets_.size(0), name_, ": ", features_.size(0), " samples but ",
+            targets_.size(0), " targets");
   BDL_CHECK(features_.dtype() == DType::u8 || features_.dtype() == DType::f32, name_,
             ": features must be u8 or f32");
   features_ = features_.contiguous();
+  targets_ = targets_.contiguous();
   partitions_ = {{0, size()}};
 }
 
@@ -36,7 +41,8 @@ Dataset Dataset::take(int64_t n) const {
   n = std::min(n, size());
   Dataset d = *this;
   d.features_ = features_.narrow(0, 0, n);
-  d.labels_ = labels_.narrow(0, 0, n);
+  d.targets_ = targets_.narrow(0, 0, n);
+  if (weights_.defined()) d.weights_ = weights_.narrow(0, 0, n);
   d.partitions_ = {{0, n}};
   return d;
 }
@@ -50,15 +56,76 @@ Dataset Dataset::partitioned(int64_t k) const {
   return d;
 }
 
+Dataset Dataset::with_weights(Tensor weights) const {
+  BDL_CHECK(weights.defined() && weights.dtype() == DType::f32 && weights.dim() == 1 &&
+                weights.size(0) == size(),
+            name_, ": sample weights must be (", size(), ") f32, got ",
+            weights.defined() ? std::string(dtype_name(weights.dtype())) + " " + weights.shape_str()
+                              : std::string("none"));
+  Dataset d = *this;
+  d.weights_ = weights.contiguous();
+  const float* w = d.weights_.f32();
+  for (int64_t i = 0; i < size(); ++i) {
+    BDL_CHECK(std::isfinite(w[i]) && w[i] >= 0, name_, ": sample ", i, " has weight ", w[i],
+              "; weights must be finite and non-negative");
+  }
+  return d;
+}
+
+Dataset Dataset::one_hot(int64_t classes) const {
+  BDL_CHECK(target_kind() == TargetKind::classes, name_,
+            ": one_hot needs class indices, the targets are values of shape ",
+            shape_str(target_shape()));
+  check_classes(classes);
+  Tensor rows({size(), classes});
+  const int64_t* y = targets_.data<int64_t>();
+  for (int64_t i = 0; i < size(); ++i) rows.f32()[i * classes + y[i]] = 1.f;
+  Dataset d = *this;
+  d.targets_ = rows;
+  return d;
+}
+
+Dataset Dataset::shard(int rank, int workers) const {
+  BDL_CHECK(workers >= 1 && rank >= 0 && rank < workers, name_, ": worker ", rank, " of ", workers);
+  if (worker_shard_) return *this;
+  Dataset d = static_cast<int64_t>(partitions_.size()) < workers ? partitioned(workers) : *this;
+  std::vector<Partition> mine;
+  for (size_t p = static_cast<size_t>(rank); p < d.partitions_.size();
+       p += static_cast<size_t>(workers)) {
+    mine.push_back(d.partitions_[p]);
+  }
+  d.partitions_ = std::move(mine);
+  d.worker_shard_ = true;
+  return d;
+}
+
 Shape Dataset::sample_shape() const {
   return Shape(features_.shape().begin() + 1, features_.shape().end());
 }
 
+Shape Dataset::target_shape() const {
+  return Shape(targets_.shape().begin() + 1, targets_.shape().end());
+}
+
+TargetKind Dataset::target_kind() const {
+  return targets_.dtype() == DType::i64 ? TargetKind::classes : TargetKind::values;
+}
+
 int64_t Dataset::num_classes() const {
-  const int64_t* y = labels_.data<int64_t>();
+  if (target_kind() == TargetKind::values) return targets_.dim() > 1 ? targets_.shape().back() : 1;
+  const int64_t* y = targets_.data<int64_t>();
   int64_t top = -1;
   for (int64_t i = 0; i < size(); ++i) top = std::max(top, y[i]);
   return top + 1;
+}
+
+void Dataset::check_classes(int64_t classes) const {
+  if (target_kind() != TargetKind::classes) return;
+  const int64_t* y = targets_.data<int64_t>();
+  for (int64_t i = 0; i < size(); ++i) {
+    BDL_CHECK(y[i] >= 0 && y[i] < classes, name_, ": sample ", i, " has class ", y[i],
+              ", outside [0, ", classes, ")");
+  }
 }
 
 Dataset idx(const std::string& images_path, const std::string& labels_path) {
@@ -97,7 +164,7 @@ Dataset concat_partitions(std::vector<Dataset> parts, std::string name) {
   int64_t next = 0;
   for (const auto& p : parts) {
     features.narrow(0, next, p.size()).copy_from(p.features());
-    labels.narrow(0, next, p.size()).copy_from(p.labels());
+    labels.narrow(0, next, p.size()).copy_from(p.targets());
     ranges.push_back({next, next + p.size()});
     next += p.size();
   }
@@ -161,7 +228,9 @@ void write_partitioned(const Dataset& dataset, const std::string& directory, Spl
     if (images.dim() == 4 && images.size(1) == 1) {
       images = images.contiguous().view({images.size(0), images.size(2), images.size(3)});
     }
-    const Tensor labels64 = dataset.labels().narrow(0, range.begin, range.size());
+    BDL_CHECK(dataset.target_kind() == TargetKind::classes, dataset.name(),
+              ": IDX parts hold class labels, the targets are values");
+    const Tensor labels64 = dataset.targets().narrow(0, range.begin, range.size());
     Tensor labels = Tensor::empty({range.size()}, DType::u8);
     for (int64_t i = 0; i < range.size(); ++i) {
       const int64_t y = labels64.at_i64({i});

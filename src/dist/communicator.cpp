@@ -16,7 +16,7 @@ class LocalCommunicator : public Communicator {
   void irecv(void*, size_t, int peer, int) override { no_peer(peer); }
   void wait_all(const char*) override {}
   void wait_receives(const char*, const std::function<void(size_t)>&) override {}
-  void allreduce(std::span<double>, ReduceOp) override {}
+  void allreduce(std::span<double>, AllreduceOp) override {}
   void allreduce_sum(std::span<float>) override {}
   void broadcast(std::span<float>, int) override {}
   void gather(std::span<const float> send, std::span<float> recv, int) override {

@@ -25,13 +25,13 @@ void check_mpi(int code, const char* what) {
   fail(what, ": MPI error: ", std::string(text, static_cast<size_t>(length)));
 }
 
-MPI_Op op_of(ReduceOp op) {
+MPI_Op op_of(AllreduceOp op) {
   switch (op) {
-    case ReduceOp::sum:
+    case AllreduceOp::sum:
       return MPI_SUM;
-    case ReduceOp::min:
+    case AllreduceOp::min:
       return MPI_MIN;
-    case ReduceOp::max:
+    case AllreduceOp::max:
       return MPI_MAX;
   }
   return MPI_SUM;
@@ -106,7 +106,7 @@ class MpiCommunicator : public Communicator {
     sends_.clear();
   }
 
-  void allreduce(std::span<double> values, ReduceOp op) override {
+  void allreduce(std::span<double> values, AllreduceOp op) override {
     MPI_Request r;
     check_mpi(MPI_Iallreduce(MPI_IN_PLACE, values.data(), static_cast<int>(values.size()),
                              MPI_DOUBLE, op_of(op), comm_, &r),

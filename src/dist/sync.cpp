@@ -20,7 +20,7 @@ SyncStrategy parse_sync_strategy(const std::string& name) {
   if (name == "sharded") return SyncStrategy::sharded;
   if (name == "allreduce") return SyncStrategy::allreduce;
   if (name == "driver") return SyncStrategy::driver;
-  fail("--sync: '", name, "' is not one of sharded, allreduce, driver");
+  fail("sync: '", name, "' is not one of sharded, allreduce, driver");
 }
 
 std::string sync_strategy_name(SyncStrategy strategy) {
@@ -62,7 +62,7 @@ void ShardedSync::step(nn::FlatParameters& flat, optim::OptimMethod& method) {
   if (format_ != WireFormat::fp32)
     std::copy(own_weights.begin(), own_weights.end(), own_before_.begin());
   method.set_context({&flat.slots, own.offset,
-                      [this](std::span<double> v) { comm_.allreduce(v, ReduceOp::sum); }});
+                      [this](std::span<double> v) { comm_.allreduce(v, AllreduceOp::sum); }});
   method.step(own_weights, own_grads);
   parameter_->all_gather(weights, own_before_);
 }
@@ -110,8 +110,8 @@ void DriverSync::step(nn::FlatParameters& flat, optim::OptimMethod& method) {
 
 std::unique_ptr<optim::ParameterSync> make_sync(SyncStrategy strategy, Communicator& comm,
                                                 WireFormat format) {
-  BDL_CHECK(format == WireFormat::fp32 || strategy == SyncStrategy::sharded, "--compress ",
-            wire_format_name(format), " needs --sync sharded");
+  BDL_CHECK(format == WireFormat::fp32 || strategy == SyncStrategy::sharded, "compress ",
+            wire_format_name(format), " needs the sharded sync");
   switch (strategy) {
     case SyncStrategy::sharded:
       return std::make_unique<ShardedSync>(comm, format);
@@ -147,7 +147,7 @@ std::vector<std::string> CommunicatorSync::gather_bytes(std::string mine) {
   const int r = comm_.rank();
   std::vector<double> sizes(static_cast<size_t>(n), 0.0);
   sizes[static_cast<size_t>(r)] = static_cast<double>(mine.size());
-  comm_.allreduce(sizes, ReduceOp::sum);
+  comm_.allreduce(sizes, AllreduceOp::sum);
   std::vector<std::string> out;
   if (r == 0) {
     out.resize(static_cast<size_t>(n));
@@ -176,7 +176,7 @@ std::string CommunicatorSync::scatter_bytes(std::vector<std::string> parts) {
     for (int w = 0; w < n; ++w)
       sizes[static_cast<size_t>(w)] = static_cast<double>(parts[w].size());
   }
-  comm_.allreduce(sizes, ReduceOp::sum);
+  comm_.allreduce(sizes, AllreduceOp::sum);
   std::string mine;
   if (r == 0) {
     for (int w = 1; w < n; ++w) {

@@ -12,7 +12,7 @@ WireFormat parse_wire_format(const std::string& name) {
   if (name == "none" || name == "fp32") return WireFormat::fp32;
   if (name == "fp16") return WireFormat::fp16;
   if (name == "bf16") return WireFormat::bf16;
-  fail("--compress: '", name, "' is not one of none, fp16, bf16");
+  fail("compress: '", name, "' is not one of none, fp16, bf16");
 }
 
 std::string wire_format_name(WireFormat format) {

@@ -99,7 +99,8 @@ void describe_module(nn::Module& module, format::Module* out) {
   for (nn::Module* child : module.children()) describe_module(*child, out->add_children());
 }
 
-void describe_model(nn::Module& model, const ModelInfo& info, format::Model* out, DataPlan& plan) {
+void describe_model(nn::Module& model, const ModelMetadata& info, format::Model* out,
+                    DataPlan& plan) {
   describe_module(model, out->mutable_root());
   for (const auto& p : model.parameters()) {
     plan.add_tensor(out->add_parameters(), p.name, *p.value);
@@ -289,10 +290,10 @@ LoadedModel load(const InputFile& in, const Frame& f) {
     out.model = build(m.root(), in.path(), "", 0);
   }
   read_weights(in, f, *out.model);
-  out.info.input_shape.assign(m.input_shape().begin(), m.input_shape().end());
-  out.info.description = m.description();
-  out.info.input_mean = m.input_mean();
-  out.info.input_std = m.input_std();
+  out.metadata.input_shape.assign(m.input_shape().begin(), m.input_shape().end());
+  out.metadata.description = m.description();
+  out.metadata.input_mean = m.input_mean();
+  out.metadata.input_std = m.input_std();
   out.is_checkpoint = f.header.has_training();
   return out;
 }
@@ -350,7 +351,7 @@ optim::TrainingState read_training(const InputFile& in, const Frame& f) {
 
 }  // namespace
 
-void save_model(nn::Module& model, const std::string& path, const ModelInfo& info) {
+void save_model(nn::Module& model, const std::string& path, const ModelMetadata& info) {
   format::Header header;
   DataPlan plan;
   describe_model(model, info, header.mutable_model(), plan);
@@ -363,7 +364,7 @@ LoadedModel load_model(const std::string& path) {
 }
 
 void save_checkpoint(nn::Module& model, const optim::TrainingState& state, const std::string& path,
-                     const ModelInfo& info) {
+                     const ModelMetadata& info) {
   format::Header header;
   DataPlan plan;
   describe_model(model, info, header.mutable_model(), plan);
@@ -468,7 +469,7 @@ std::string CheckpointDirectory::latest() const {
 }
 
 std::string CheckpointDirectory::save(nn::Module& model, const optim::TrainingState& state,
-                                      const ModelInfo& info) {
+                                      const ModelMetadata& info) {
   char name[64];
   std::snprintf(name, sizeof name, "%s%012lld%s", kCheckpointPrefix,
                 static_cast<long long>(state.iteration), kCheckpointSuffix);

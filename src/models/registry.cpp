@@ -2,8 +2,8 @@
 
 namespace bdl::models {
 
-const std::vector<ModelInfo>& zoo() {
-  static const std::vector<ModelInfo> all{
+const std::vector<ZooEntry>& zoo() {
+  static const std::vector<ZooEntry> all{
       {"lenet5",
        "LeNet-5 for 28x28 grey images",
        {1, 28, 28},
@@ -75,7 +75,7 @@ const std::vector<ModelInfo>& zoo() {
   return all;
 }
 
-const ModelInfo& find(const std::string& name) {
+const ZooEntry& find(const std::string& name) {
   for (const auto& m : zoo()) {
     if (m.name == name) return m;
   }

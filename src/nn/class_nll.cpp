@@ -34,6 +34,23 @@ float ClassNLL::forward(const Tensor& input, const Tensor& target) {
   return static_cast<float>(total / weight_sum);
 }
 
+void ClassNLL::sample_losses(const Tensor& input, const Tensor& target, std::span<double> out) {
+  check_class_targets("ClassNLL", input, target);
+  check_weights(weights_, input);
+  const Tensor x = input.contiguous();
+  const Tensor t = target.contiguous();
+  const int64_t n = x.size(0), c = x.size(1);
+  BDL_CHECK(static_cast<int64_t>(out.size()) == n, "ClassNLL: ", out.size(),
+            " sample losses for a batch of ", n);
+  double weight_sum = 0;
+  for (int64_t i = 0; i < n; ++i) weight_sum += weight_of(weights_, t.data<int64_t>()[i]);
+  for (int64_t i = 0; i < n; ++i) {
+    const int64_t y = t.data<int64_t>()[i];
+    out[static_cast<size_t>(i)] =
+        -static_cast<double>(weight_of(weights_, y)) * x.f32()[i * c + y] / weight_sum;
+  }
+}
+
 const Tensor& ClassNLL::backward(const Tensor& input, const Tensor& target) {
   check_class_targets("ClassNLL", input, target);
   check_weights(weights_, input);

@@ -49,6 +49,27 @@ float CrossEntropy::forward(const Tensor& input, const Tensor& target) {
   return static_cast<float>(((1 - s) * total + s / static_cast<double>(c) * smooth) / weight_sum);
 }
 
+void CrossEntropy::sample_losses(const Tensor& input, const Tensor& target, std::span<double> out) {
+  compute_log_probs(input, target);
+  const int64_t n = input.size(0), c = input.size(1);
+  BDL_CHECK(static_cast<int64_t>(out.size()) == n, "CrossEntropy: ", out.size(),
+            " sample losses for a batch of ", n);
+  const Tensor t = target.contiguous();
+  const int64_t* y = t.data<int64_t>();
+  const float* lp = log_probs_.f32();
+  double weight_sum = 0;
+  for (int64_t i = 0; i < n; ++i) weight_sum += weight_of(y[i]);
+  const double s = smoothing_;
+  for (int64_t i = 0; i < n; ++i) {
+    double smooth = 0;
+    for (int64_t j = 0; j < c && s > 0; ++j)
+      smooth -= static_cast<double>(weight_of(j)) * lp[i * c + j];
+    const double own = -static_cast<double>(weight_of(y[i])) * lp[i * c + y[i]];
+    out[static_cast<size_t>(i)] =
+        ((1 - s) * own + s / static_cast<double>(c) * smooth) / weight_sum;
+  }
+}
+
 // d/dx_ij = w[y_i] (softmax_ij - [j == y_i]) / sum_i w[y_i] without smoothing;
 // smoothing s mixes in s / C * (softmax_ij * sum_k w[k] - w[j]) / sum_i w[y_i].
 const Tensor& CrossEntropy::backward(const Tensor& input, const Tensor& target) {

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <string>
+
 #include "bdl/core/tensor.h"
 
 namespace bdl::nn {
@@ -19,6 +21,16 @@ inline void check_class_targets(const char* who, const Tensor& input, const Tens
     BDL_CHECK(y[i] >= 0 && y[i] < classes, who, ": target[", i, "] = ", y[i],
               " is not a class index in [0, ", classes, ")");
   }
+}
+
+// Checks an f32 target of the input's shape, naming the criterion.
+inline void check_value_targets(const std::string& who, const Tensor& input, const Tensor& target) {
+  BDL_CHECK(input.dtype() == DType::f32 && target.dtype() == DType::f32, who,
+            ": input and target must be f32, got ", dtype_name(input.dtype()), " and ",
+            dtype_name(target.dtype()));
+  BDL_CHECK(input.shape() == target.shape(), who, ": target of shape ", target.shape_str(),
+            " does not match input of shape ", input.shape_str());
+  BDL_CHECK(input.numel() > 0, who, ": empty input");
 }
 
 }  // namespace bdl::nn

@@ -5,7 +5,17 @@
 #include <algorithm>
 #include <string>
 
+#include "bdl/core/error.h"
+
 namespace bdl::optim {
+
+ProgressStyle parse_progress_style(const std::string& name) {
+  if (name == "auto") return ProgressStyle::automatic;
+  if (name == "bar") return ProgressStyle::bar;
+  if (name == "lines") return ProgressStyle::lines;
+  if (name == "quiet") return ProgressStyle::quiet;
+  fail("progress: '", name, "' is not one of auto, bar, lines, quiet");
+}
 
 Progress::Progress(ProgressStyle style, std::FILE* out) : style_(style), out_(out) {
   if (style_ == ProgressStyle::automatic) {

@@ -44,53 +44,53 @@ std::string error_of(const TrainArgs& args) {
 
 TEST(TrainArgs, EachBadValueNamesItsFlag) {
   TrainArgs a;
-  a.epochs = 0;
+  a.spec.epochs = 0;
   EXPECT_EQ(error_of(a), "--epochs: must be a positive integer, got 0");
   a = {};
-  a.batch_size = -3;
+  a.spec.batch_size = -3;
   EXPECT_EQ(error_of(a), "--batch-size: must be a positive integer, got -3");
   a = {};
-  a.lr = 0;
+  a.spec.optimizer.lr = 0;
   EXPECT_EQ(error_of(a), "--lr: must be a positive number, got 0");
   a = {};
-  a.momentum = 1.5;
+  a.spec.optimizer.momentum = 1.5;
   EXPECT_EQ(error_of(a), "--momentum: must be in [0, 1), got 1.5");
   a = {};
-  a.threads = -1;
+  a.spec.threads = -1;
   EXPECT_EQ(error_of(a), "--threads: must be 0 (all cores) to 1024, got -1");
   a = {};
-  a.max_iteration = 0;
+  a.spec.max_iterations = 0;
   EXPECT_EQ(error_of(a), "--max-iteration: must be a positive integer, got 0");
   a = {};
-  a.progress = "fancy";
+  a.spec.progress = "fancy";
   EXPECT_EQ(error_of(a), "--progress: 'fancy' is not one of auto, bar, lines, quiet");
   a = {};
-  a.model = "alexnet";
+  a.spec.model.name = "alexnet";
   EXPECT_EQ(error_of(a),
             "unknown model 'alexnet' (known: lenet5, lenet5_bn, mlp, vgg16, vgg16_cifar, resnet18, "
             "resnet18_cifar, resnet50, resnet50_cifar, inception_v1, inception_v1_bn, "
             "lstm_classifier)");
   a = {};
-  a.optimizer = "sgdx";
+  a.spec.optimizer.name = "sgdx";
   EXPECT_EQ(error_of(a),
             "--optimizer: 'sgdx' is not one of sgd, adam, adamw, adagrad, rmsprop, lars");
   a = {};
-  a.schedule = "step:3";
+  a.spec.optimizer.schedule = "step:3";
   EXPECT_EQ(
       error_of(a),
       "--schedule: 'step:3' is not one of none, step:EPOCHS:GAMMA, multistep:E1,E2,...:GAMMA, "
       "exp:GAMMA, poly:POWER, cosine, plateau:FACTOR:PATIENCE");
   a = {};
-  a.schedule = "exp:fast";
-  EXPECT_EQ(error_of(a), "--schedule: 'fast' is not a number");
+  a.spec.optimizer.schedule = "exp:fast";
+  EXPECT_EQ(error_of(a), "--schedule: 'fast' is not a finite number");
   a = {};
-  a.precision = "fp8";
+  a.spec.precision = "fp8";
   EXPECT_EQ(error_of(a), "--precision: 'fp8' is not one of fp32, bf16");
   a = {};
-  a.warmup_epochs = 5;
+  a.spec.optimizer.warmup_epochs = 5;
   EXPECT_EQ(error_of(a), "--warmup-epochs: must be in [0, 5), got 5");
   a = {};
-  a.image_size = 64;
+  a.spec.model.image_size = 64;
   EXPECT_EQ(error_of(a), "--image-size: only with --synthetic");
 
   a = {};

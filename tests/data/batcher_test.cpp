@@ -91,7 +91,7 @@ TEST(PartitionedDirectory, EachWorkerReadsOnlyItsParts) {
   ASSERT_EQ(mine.partitions().size(), 2u);
   // Parts of 10 in 4: [0,2) [2,5) [5,7) [7,10); worker 1 has parts 1 and 3.
   std::vector<int64_t> labels;
-  for (int64_t i = 0; i < mine.size(); ++i) labels.push_back(mine.labels().at_i64({i}));
+  for (int64_t i = 0; i < mine.size(); ++i) labels.push_back(mine.targets().at_i64({i}));
   EXPECT_EQ(labels, (std::vector<int64_t>{2, 3, 4, 7, 8, 9}));
   EXPECT_EQ(mine.features().at({3, 0, 0, 0}), 107.f);
   EXPECT_THROW(partitioned_idx(dir.string(), Split::train, 0, 2), Error);  // its parts are gone

@@ -148,7 +148,7 @@ TEST_F(IdxTest, DirectoryOfIdxFilesLoads) {
   const Dataset d = mnist_like(dir_.string(), Split::train);
   EXPECT_EQ(d.size(), 6);
   EXPECT_EQ(d.sample_shape(), (Shape{1, 2, 3}));
-  EXPECT_EQ(d.labels().at_i64({5}), 5);
+  EXPECT_EQ(d.targets().at_i64({5}), 5);
 }
 
 TEST(FashionMnist, DebianPackageLoadsWithExpectedShapes) {

@@ -93,8 +93,8 @@ TEST(ModelFile, ZooModelsRoundTripBitExact) {
     save_model(*model, path, {info.sample, info.description});
     LoadedModel loaded = load_model(path);
     EXPECT_FALSE(loaded.is_checkpoint);
-    EXPECT_EQ(loaded.info.input_shape, info.sample);
-    EXPECT_EQ(loaded.info.description, info.description);
+    EXPECT_EQ(loaded.metadata.input_shape, info.sample);
+    EXPECT_EQ(loaded.metadata.description, info.description);
     EXPECT_EQ(loaded.model->type(), model->type());
     expect_same_weights(*model, *loaded.model);
     const bool big = info.sample.size() == 3 && info.sample[1] > 64;

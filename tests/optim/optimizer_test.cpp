@@ -18,7 +18,7 @@ namespace {
 bool have_fashion_mnist() { return std::filesystem::exists("/usr/share/datasets/fashion-mnist"); }
 
 TEST(Triggers, FireWhenTheirConditionHolds) {
-  TrainState s;
+  Position s;
   s.iteration = 10;
   EXPECT_TRUE(max_iteration(10).fires(s));
   EXPECT_FALSE(max_iteration(11).fires(s));
@@ -34,15 +34,13 @@ TEST(Triggers, FireWhenTheirConditionHolds) {
   EXPECT_THROW(max_epoch(0), Error);
 }
 
-TEST(Metrics, CountTop1AndCombineExactly) {
-  const Tensor out =
-      Tensor::from_vector(std::vector<float>{0.1f, 0.9f, 0.8f, 0.2f, 0.3f, 0.7f}, {3, 2});
-  const Tensor y = Tensor::from_vector(std::vector<int64_t>{1, 1, 1}, {3});
-  EXPECT_EQ(count_top1(out, y), 2);
-  Evaluation a{3, 2, 1.5}, b{1, 1, 0.5};
-  a += b;
-  EXPECT_DOUBLE_EQ(a.top1(), 0.75);
-  EXPECT_DOUBLE_EQ(a.loss(), 0.5);
+TEST(Triggers, AreDataThatDescribeThemselves) {
+  const Trigger t = any_of(max_epoch(3), max_iteration(500));
+  EXPECT_EQ(t.kind, Trigger::Kind::any_of);
+  EXPECT_EQ(t.describe(), "max_epoch(3) or max_iteration(500)");
+  EXPECT_EQ(t.epochs(), 3);
+  EXPECT_FALSE(max_iteration(5).epochs().has_value());
+  EXPECT_EQ(any_of(max_epoch(7), any_of(max_epoch(4), every_epoch())).epochs(), 4);
 }
 
 // Trains LeNet-5 briefly on a subset of Fashion-MNIST. A random model scores
@@ -72,7 +70,7 @@ TEST(Optimizer, LeNet5LearnsFashionMnistSubset) {
   EXPECT_EQ(r.iterations, 12000 / 64);
   ASSERT_TRUE(r.last_validation.has_value());
   EXPECT_EQ(r.last_validation->samples, 2000);
-  EXPECT_GT(r.last_validation->top1(), 0.70);
+  EXPECT_GT((*r.last_validation)["top1"], 0.70);
   EXPECT_LT(r.last_loss, 1.0);
 }
 

@@ -6,6 +6,8 @@
 #include "bdl/cli/commands.h"
 #include "bdl/core/error.h"
 #include "bdl/models/zoo.h"
+#include "bdl/nn/losses.h"
+#include "bdl/optim/metrics.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"bdl: data-parallel deep learning on CPU clusters"};
@@ -13,78 +15,90 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", BDL_VERSION);
 
   bdl::cli::TrainArgs train;
-  auto* train_cmd = app.add_subcommand("train", "Train a model of the zoo");
+  bdl::job::TrainSpec& spec = train.spec;
+  auto* train_cmd = app.add_subcommand("train", "Train a model");
   std::string model_names;
   for (const auto& n : bdl::models::names()) model_names += (model_names.empty() ? "" : ", ") + n;
   train_cmd
-      ->add_option("--model", train.model,
+      ->add_option("--model", spec.model.name,
                    "Model: " + model_names + ", or a model file (.bdl, .onnx) to train further")
       ->capture_default_str();
-  train_cmd->add_option("--data", train.data, "fashion-mnist, or a directory of IDX files")
+  train_cmd
+      ->add_option("--data", spec.data.source,
+                   "fashion-mnist, a directory of IDX files, a partitioned directory (bdl split) "
+                   "or a NumPy directory ({train,test}-{features,targets,weights}.npy)")
       ->capture_default_str();
-  train_cmd->add_option("--epochs", train.epochs, "Epochs to train")->capture_default_str();
-  train_cmd->add_option("--batch-size", train.batch_size, "Mini-batch size")->capture_default_str();
-  train_cmd->add_option("--lr", train.lr, "Learning rate")->capture_default_str();
-  train_cmd->add_option("--momentum", train.momentum, "Momentum of SGD and LARS")
+  train_cmd->add_option("--loss", spec.loss, bdl::nn::criterion_names())->capture_default_str();
+  train_cmd
+      ->add_option("--metrics", spec.metrics,
+                   "Validation metrics, comma-separated: " + bdl::optim::metric_names())
+      ->delimiter(',');
+  train_cmd->add_option("--epochs", spec.epochs, "Epochs to train")->capture_default_str();
+  train_cmd->add_option("--batch-size", spec.batch_size, "Mini-batch size (global)")
+      ->capture_default_str();
+  train_cmd->add_option("--lr", spec.optimizer.lr, "Learning rate")->capture_default_str();
+  train_cmd->add_option("--momentum", spec.optimizer.momentum, "Momentum of SGD and LARS")
       ->capture_default_str();
   train_cmd
-      ->add_option("--optimizer", train.optimizer, "sgd, adam, adamw, adagrad, rmsprop or lars")
+      ->add_option("--optimizer", spec.optimizer.name, "sgd, adam, adamw, adagrad, rmsprop or lars")
       ->capture_default_str();
-  train_cmd->add_option("--weight-decay", train.weight_decay, "Weight decay")
+  train_cmd->add_option("--weight-decay", spec.optimizer.weight_decay, "Weight decay")
       ->capture_default_str();
-  train_cmd->add_option("--trust-coefficient", train.trust_coefficient, "LARS's eta")
+  train_cmd->add_option("--trust-coefficient", spec.optimizer.trust_coefficient, "LARS's eta")
       ->capture_default_str();
   train_cmd
-      ->add_option("--schedule", train.schedule,
+      ->add_option("--schedule", spec.optimizer.schedule,
                    "Learning-rate schedule after the warm-up: none, step:EPOCHS:GAMMA, "
                    "multistep:E1,E2,...:GAMMA, exp:GAMMA, poly:POWER, cosine, "
                    "plateau:FACTOR:PATIENCE")
       ->capture_default_str();
-  train_cmd->add_option("--warmup-epochs", train.warmup_epochs,
+  train_cmd->add_option("--warmup-epochs", spec.optimizer.warmup_epochs,
                         "Linear warm-up over this many epochs, per iteration, from lr/10");
-  train_cmd->add_option("--scale-lr-from", train.scale_lr_from,
+  train_cmd->add_option("--scale-lr-from", spec.optimizer.scale_lr_from,
                         "Linear scaling rule: lr * batch-size / this reference batch size");
   train_cmd
-      ->add_option("--precision", train.precision,
+      ->add_option("--precision", spec.precision,
                    "fp32, or bf16: convolutions in bf16 with fp32 accumulation and master weights")
       ->capture_default_str();
   train_cmd->add_flag("--synthetic", train.synthetic,
                       "Train on random data of the model's input shape (benchmarks)");
-  train_cmd->add_option("--image-size", train.image_size, "Synthetic image height and width");
-  train_cmd->add_option("--synthetic-samples", train.synthetic_samples,
+  train_cmd->add_option("--image-size", spec.model.image_size, "Synthetic image height and width");
+  train_cmd->add_option("--synthetic-samples", spec.data.synthetic_samples,
                         "Synthetic samples (default: 8 batches, at least 256)");
-  train_cmd->add_option("--seed", train.seed, "Seed of initialisation and shuffling")
+  train_cmd->add_option("--seed", spec.seed, "Seed of initialisation and shuffling")
       ->capture_default_str();
-  train_cmd->add_option("--threads", train.threads, "Kernel threads (0: one per core)")
+  train_cmd->add_option("--threads", spec.threads, "Kernel threads (0: one per core)")
       ->capture_default_str();
-  train_cmd->add_option("--max-iteration", train.max_iteration, "Stop after N iterations");
-  train_cmd->add_option("--train-samples", train.train_samples, "Use the first N training samples");
-  train_cmd->add_option("--test-samples", train.test_samples, "Use the first N test samples");
+  train_cmd->add_option("--max-iteration", spec.max_iterations, "Stop after N iterations");
+  train_cmd->add_option("--train-samples", spec.data.train_samples,
+                        "Use the first N training samples");
+  train_cmd->add_option("--test-samples", spec.data.validation_samples,
+                        "Use the first N test samples");
   train_cmd->add_option("--report", train.report, "Write a JSON report to this file");
-  train_cmd->add_option("--progress", train.progress, "auto, bar, lines or quiet")
+  train_cmd->add_option("--progress", spec.progress, "auto, bar, lines or quiet")
       ->capture_default_str();
-  train_cmd->add_option("--sync", train.sync, "Under MPI: sharded, allreduce or driver")
-      ->capture_default_str();
-  train_cmd->add_option("--compress", train.compress, "Wire format of the sync: none, fp16, bf16")
+  train_cmd->add_option("--sync", spec.sync.strategy, "Under MPI: sharded, allreduce or driver")
       ->capture_default_str();
   train_cmd
-      ->add_option("--sync-every", train.sync_every,
+      ->add_option("--compress", spec.sync.compress, "Wire format of the sync: none, fp16, bf16")
+      ->capture_default_str();
+  train_cmd
+      ->add_option("--sync-every", spec.sync.every,
                    "Iterations between group boundaries (metrics, progress)")
       ->capture_default_str();
   train_cmd
-      ->add_option("--comm-timeout-ms", train.comm_timeout_ms,
+      ->add_option("--comm-timeout-ms", spec.sync.timeout_ms,
                    "A peer silent this long is reported lost")
       ->capture_default_str();
-
-  train_cmd->add_option("--checkpoint", train.checkpoint,
+  train_cmd->add_option("--checkpoint", spec.checkpoint.dir,
                         "Write checkpoints to this directory (every epoch and at the end)");
-  train_cmd->add_option("--checkpoint-every", train.checkpoint_every,
+  train_cmd->add_option("--checkpoint-every", spec.checkpoint.every,
                         "Checkpoint every N iterations instead of every epoch");
-  train_cmd->add_option("--checkpoint-keep", train.checkpoint_keep, "Checkpoints to keep")
+  train_cmd->add_option("--checkpoint-keep", spec.checkpoint.keep, "Checkpoints to keep")
       ->capture_default_str();
-  train_cmd->add_flag("--resume", train.resume,
+  train_cmd->add_flag("--resume", spec.checkpoint.resume,
                       "Continue from the newest checkpoint in --checkpoint DIR");
-  train_cmd->add_option("--save", train.save, "Save the trained model to this file (.bdl)");
+  train_cmd->add_option("--save", spec.save, "Save the trained model to this file (.bdl)");
 
   bdl::cli::PredictArgs predict;
   auto* predict_cmd = app.add_subcommand("predict", "Run a saved model on an array or a dataset");
@@ -105,11 +119,18 @@ int main(int argc, char** argv) {
   bdl::cli::EvalArgs eval;
   auto* eval_cmd = app.add_subcommand("eval", "Accuracy and loss of a saved model on a dataset");
   eval_cmd->add_option("--model", eval.model, "Model file (.bdl or .onnx)")->required();
-  eval_cmd->add_option("--data", eval.data, "fashion-mnist, or a directory of IDX files")
+  eval_cmd
+      ->add_option("--data", eval.data,
+                   "fashion-mnist, a directory of IDX files or a NumPy directory")
       ->capture_default_str();
   eval_cmd->add_option("--batch-size", eval.batch_size, "Samples per forward pass")
       ->capture_default_str();
   eval_cmd->add_option("--limit", eval.limit, "Only the first N test samples");
+  eval_cmd->add_option("--loss", eval.loss, bdl::nn::criterion_names())->capture_default_str();
+  eval_cmd
+      ->add_option("--metrics", eval.metrics,
+                   "Metrics, comma-separated (default top1,top5): " + bdl::optim::metric_names())
+      ->delimiter(',');
   eval_cmd->add_option("--threads", eval.threads, "Kernel threads (0: one per core)");
 
   bdl::cli::InfoArgs info;

@@ -10,7 +10,8 @@ namespace bdl::data {
 
 struct MiniBatch {
   Tensor input;   // f32 (batch, sample shape...)
-  Tensor target;  // i64 (batch)
+  Tensor target;  // i64 (batch) class indices, or f32 (batch, target shape...) values
+  Tensor weight;  // f32 (batch) sample weights; undefined when the dataset has none
   int64_t size() const { return target.defined() ? target.size(0) : 0; }
 };
 
@@ -18,6 +19,9 @@ struct MiniBatch {
 // stream derived from (seed, epoch), or in storage order when shuffle is false.
 std::vector<int64_t> epoch_order(const Dataset& dataset, std::span<const int64_t> partitions,
                                  uint64_t seed, int64_t epoch, bool shuffle);
+// The same over all of the dataset's partitions.
+std::vector<int64_t> epoch_order(const Dataset& dataset, uint64_t seed, int64_t epoch,
+                                 bool shuffle);
 
 // Assembles mini-batches from a dataset in a given order, converting and
 // normalising features into buffers that are reused from batch to batch.

@@ -24,14 +24,20 @@ struct Partition {
   int64_t size() const { return end - begin; }
 };
 
-// An in-memory labelled dataset: features (N, ...) in u8 or f32, labels (N) in
-// i64, split into partitions. Features stay in their stored dtype; batches are
-// converted and normalised as they are assembled, so the dataset costs one byte
-// per pixel for images.
+// What a dataset's targets are: class indices (i64, one per sample), or values
+// (f32, a vector per sample: regression targets, multi-label indicators, soft
+// labels).
+enum class TargetKind { classes, values };
+
+// An in-memory dataset: features (N, ...) in u8 or f32, targets (N) i64 class
+// indices or (N, ...) f32 values, optionally a weight (N) f32 per sample, split
+// into partitions. Features stay in their stored dtype; batches are converted
+// and normalised as they are assembled, so the dataset costs one byte per pixel
+// for images.
 class Dataset {
  public:
   Dataset() = default;
-  Dataset(Tensor features, Tensor labels, std::string name = "dataset");
+  Dataset(Tensor features, Tensor targets, std::string name = "dataset");
 
   // A copy (sharing the data) that normalises features when batching.
   Dataset map(Normalize transform) const;
@@ -39,22 +45,40 @@ class Dataset {
   Dataset take(int64_t n) const;
   // A copy (sharing the data) cut into k partitions of near-equal size.
   Dataset partitioned(int64_t k) const;
-  // True when this dataset holds only one worker's partitions (loaded from a
-  // partitioned directory): the training loop then uses all of it on this worker.
+  // A copy whose samples weigh in the loss by `weights` (N) f32, each finite and
+  // non-negative (Keras's sample_weight; class weights are weights by target).
+  Dataset with_weights(Tensor weights) const;
+  // Class indices as one-hot rows (N, classes) f32, for losses on values (MSE,
+  // BCE on indicators).
+  Dataset one_hot(int64_t classes) const;
+  // The part of this dataset worker `rank` of `workers` reads: the partitions p
+  // with p % workers == rank (the dataset is first cut into `workers`
+  // partitions if it has fewer). A dataset that holds one worker's partitions
+  // already (loaded from a partitioned directory) is all that worker's.
+  Dataset shard(int rank, int workers) const;
   bool is_worker_shard() const { return worker_shard_; }
 
-  int64_t size() const { return labels_.defined() ? labels_.size(0) : 0; }
+  int64_t size() const { return targets_.defined() ? targets_.size(0) : 0; }
   Shape sample_shape() const;
+  // One sample's target shape: {} for class indices.
+  Shape target_shape() const;
+  TargetKind target_kind() const;
   const Tensor& features() const { return features_; }
-  const Tensor& labels() const { return labels_; }
+  const Tensor& targets() const { return targets_; }
+  const Tensor& weights() const { return weights_; }  // undefined when unweighted
   const std::optional<Normalize>& transform() const { return transform_; }
   const std::vector<Partition>& partitions() const { return partitions_; }
   const std::string& name() const { return name_; }
+  // Class indices: the largest plus one. Values: the size of the last dimension.
   int64_t num_classes() const;
+  // Checks that every class index is in [0, classes), naming the dataset and the
+  // first sample outside.
+  void check_classes(int64_t classes) const;
 
  private:
   Tensor features_;
-  Tensor labels_;
+  Tensor targets_;
+  Tensor weights_;
   std::optional<Normalize> transform_;
   std::vector<Partition> partitions_;
   std::string name_;

@@ -9,7 +9,7 @@
 
 namespace bdl::dist {
 
-enum class ReduceOp { sum, min, max };
+enum class AllreduceOp { sum, min, max };
 
 // The collectives and point-to-point transfers bdl needs from a distributed
 // engine. MPI implements it for N processes; a size-1 implementation serves a
@@ -33,7 +33,7 @@ class Communicator {
   // reduces a chunk while later ones are still in flight.
   virtual void wait_receives(const char* what, const std::function<void(size_t)>& on_received) = 0;
 
-  virtual void allreduce(std::span<double> values, ReduceOp op) = 0;
+  virtual void allreduce(std::span<double> values, AllreduceOp op) = 0;
   // Sum of float buffers across workers by the engine's own algorithm (MPI_Allreduce).
   virtual void allreduce_sum(std::span<float> values) = 0;
   virtual void broadcast(std::span<float> values, int root) = 0;

@@ -26,8 +26,8 @@ class CommunicatorSync : public optim::ParameterSync {
   explicit CommunicatorSync(Communicator& comm) : comm_(comm) {}
   int rank() const override { return comm_.rank(); }
   int size() const override { return comm_.size(); }
-  void sum(std::span<double> values) override { comm_.allreduce(values, ReduceOp::sum); }
-  void min(std::span<double> values) override { comm_.allreduce(values, ReduceOp::min); }
+  void sum(std::span<double> values) override { comm_.allreduce(values, AllreduceOp::sum); }
+  void min(std::span<double> values) override { comm_.allreduce(values, AllreduceOp::min); }
   std::vector<std::string> gather_bytes(std::string mine) override;
   std::string scatter_bytes(std::vector<std::string> parts) override;
 

@@ -11,7 +11,7 @@
 namespace bdl::io {
 
 // What a model file says besides the modules and their weights.
-struct ModelInfo {
+struct ModelMetadata {
   Shape input_shape;  // one sample's shape (without the batch), when known
   std::string description;
   // Normalisation of [0, 1] inputs used in training, (x - mean) / std; std 0 when
@@ -24,11 +24,11 @@ struct ModelInfo {
 // with their attributes, parameters and buffers. Written to a temporary file,
 // flushed to disk and renamed, so `path` holds either the old file or the whole
 // new one.
-void save_model(nn::Module& model, const std::string& path, const ModelInfo& info = {});
+void save_model(nn::Module& model, const std::string& path, const ModelMetadata& metadata = {});
 
 struct LoadedModel {
   std::unique_ptr<nn::Module> model;
-  ModelInfo info;
+  ModelMetadata metadata;
   bool is_checkpoint = false;
 };
 // Loads a model saved by save_model (or the model in a checkpoint). Save then
@@ -39,7 +39,7 @@ LoadedModel load_model(const std::string& path);
 // A checkpoint: the model plus the training state (optimizer state of every
 // worker's slice, schedule, position in the data, random streams).
 void save_checkpoint(nn::Module& model, const optim::TrainingState& state, const std::string& path,
-                     const ModelInfo& info = {});
+                     const ModelMetadata& metadata = {});
 struct LoadedCheckpoint {
   LoadedModel model;
   optim::TrainingState training;
@@ -57,7 +57,7 @@ class CheckpointDirectory {
   explicit CheckpointDirectory(std::string dir, int keep = 2);
   // Writes a checkpoint and removes the ones beyond `keep`; returns its path.
   std::string save(nn::Module& model, const optim::TrainingState& state,
-                   const ModelInfo& info = {});
+                   const ModelMetadata& metadata = {});
   // The newest checkpoint's path, or empty when there is none.
   std::string latest() const;
   std::vector<std::string> list() const;  // oldest first

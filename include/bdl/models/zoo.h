@@ -51,7 +51,7 @@ std::unique_ptr<nn::Sequential> inception_v1(int64_t classes = 1000, bool batch_
 std::unique_ptr<nn::Sequential> lstm_classifier(int64_t classes = 2, int64_t vocabulary = 1000);
 
 // The zoo by name, for the `bdl` command.
-struct ModelInfo {
+struct ZooEntry {
   std::string name;
   std::string description;
   Shape sample;  // the input shape of one sample
@@ -59,9 +59,9 @@ struct ModelInfo {
   int64_t vocabulary;  // token ids in [0, vocabulary) for text models; 0 for images
   std::function<std::unique_ptr<nn::Module>(int64_t classes)> make;
 };
-const std::vector<ModelInfo>& zoo();
+const std::vector<ZooEntry>& zoo();
 // The entry of that name; an unknown name is an error that lists the known ones.
-const ModelInfo& find(const std::string& name);
+const ZooEntry& find(const std::string& name);
 
 // A model of the zoo by name; an unknown name is an error that lists the known ones.
 std::unique_ptr<nn::Module> make(const std::string& name, int64_t classes = 10);

@@ -13,7 +13,10 @@ class ClassNLL : public Criterion {
   explicit ClassNLL(const Tensor& class_weights);
   float forward(const Tensor& input, const Tensor& target) override;
   const Tensor& backward(const Tensor& input, const Tensor& target) override;
+  void sample_losses(const Tensor& input, const Tensor& target, std::span<double> out) override;
   std::string type() const override { return "ClassNLL"; }
+  bool takes_class_indices() const override { return true; }
+  OutputKind output_kind() const override { return OutputKind::log_probabilities; }
 
  private:
   Tensor weights_;

@@ -22,7 +22,10 @@ class CrossEntropy : public Criterion {
   CrossEntropy(CrossEntropy&&) noexcept;
   float forward(const Tensor& input, const Tensor& target) override;
   const Tensor& backward(const Tensor& input, const Tensor& target) override;
+  void sample_losses(const Tensor& input, const Tensor& target, std::span<double> out) override;
   std::string type() const override { return "CrossEntropy"; }
+  bool takes_class_indices() const override { return true; }
+  OutputKind output_kind() const override { return OutputKind::logits; }
 
  private:
   float weight_of(int64_t cls) const { return weights_.defined() ? weights_.f32()[cls] : 1.f; }

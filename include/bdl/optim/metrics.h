@@ -1,44 +1,87 @@
 #pragma once
 
 #include <cstdint>
-#include <span>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
 
 #include "bdl/data/dataset.h"
 #include "bdl/nn/criterion.h"
 #include "bdl/nn/module.h"
+#include "bdl/optim/parameter_sync.h"
 
 namespace bdl::optim {
 
-// Validation results as counts and sums, so results from several workers or
-// batches combine exactly (no averages of averages).
-struct Evaluation {
-  int64_t samples = 0;
-  int64_t correct = 0;  // top-1
-  double loss_sum = 0;  // criterion loss times batch size, summed
-  int64_t correct_top5 = 0;
-
-  double top1() const { return samples ? static_cast<double>(correct) / samples : 0.0; }
-  double top5() const { return samples ? static_cast<double>(correct_top5) / samples : 0.0; }
-  double loss() const { return samples ? loss_sum / samples : 0.0; }
-  Evaluation& operator+=(const Evaluation& o) {
-    samples += o.samples;
-    correct += o.correct;
-    loss_sum += o.loss_sum;
-    correct_top5 += o.correct_top5;
-    return *this;
-  }
+// What a metric is computed on: the model's outputs as the loss reads them
+// (OutputKind: logits, probabilities...), and targets that are class indices or
+// values, with one sample's shapes.
+struct MetricInput {
+  nn::OutputKind outputs = nn::OutputKind::logits;
+  Shape output_shape;  // one sample's
+  Shape target_shape;  // one sample's; {} for class indices
+  bool class_targets = true;
 };
 
-// Number of rows of a (batch, classes) output whose arg-max equals the target.
-int64_t count_top1(const Tensor& output, const Tensor& target);
-// Number of rows whose target is among the k highest outputs (fewer than k
-// outputs strictly above it).
-int64_t count_top_k(const Tensor& output, const Tensor& target, int64_t k);
+// A validation metric, exact over the whole validation set and all workers:
+// batches add to its state, and the states of the workers are combined before
+// the value is read (counts summed; the scores that ranking metrics sort are
+// gathered to rank 0). BigDL's distributed AUC averaged per-worker AUCs, which
+// is not the AUC of the whole set; this is.
+class Metric {
+ public:
+  virtual ~Metric() = default;
+  // The canonical name: top1, top5, loss, mae, mse, rmse, auc,
+  // average_precision, precision, recall, f1 (the last three with @threshold
+  // when not 0.5).
+  virtual std::string name() const = 0;
+  // Before the first batch: checks the metric fits the outputs and targets,
+  // naming what does not, and sizes its state.
+  virtual void start(const MetricInput& input) = 0;
+  // One batch: outputs (batch, ...) and targets as the dataset holds them.
+  virtual void add(const Tensor& output, const Tensor& target) = 0;
+  // Counts that add up over workers (summed element-wise before value()).
+  virtual std::vector<double>* counts() { return nullptr; }
+  // Ranking metrics: this worker's scores, and all workers' (on rank 0 only).
+  virtual std::string scores() const { return {}; }
+  virtual void merge_scores(const std::vector<std::string>& /*all*/) {}
+  virtual double value() const = 0;
+};
 
-// Runs the model in evaluation mode over the given partitions of the dataset (all
-// when empty), restoring the mode it found, and counts top-1 and top-5 hits and
-// summed loss.
+// A metric by name: top<k> (top1, top5), mae, mse, rmse, auc,
+// average_precision, precision, recall, f1, the last three optionally with a
+// threshold on the probability, precision@0.3. An unknown name is an error
+// listing the known ones. "loss" is not a Metric: evaluate() always computes it.
+std::unique_ptr<Metric> make_metric(const std::string& name);
+// The names make_metric takes, for help texts.
+std::string metric_names();
+
+// Validation results: the number of samples, the mean loss (weighted by the
+// samples' weights when the data has them) and the metrics asked for, in order.
+struct Evaluation {
+  int64_t samples = 0;
+  double loss = 0;
+  std::vector<std::pair<std::string, double>> metrics;
+  // A metric's value by name ("loss" included); an error when it was not computed.
+  double operator[](std::string_view name) const;
+  std::optional<double> find(std::string_view name) const;
+};
+
+// Runs the model in evaluation mode over all of the dataset's partitions (a
+// worker's shard, in a distributed job), restoring the mode it found, and
+// combines loss and metrics over the workers of `sync`: every worker gets the
+// same Evaluation.
 Evaluation evaluate(nn::Module& model, nn::Criterion& criterion, const data::Dataset& dataset,
-                    int64_t batch_size, std::span<const int64_t> partitions = {});
+                    int64_t batch_size, const std::vector<std::string>& metrics,
+                    ParameterSync& sync);
+// On this process alone.
+Evaluation evaluate(nn::Module& model, nn::Criterion& criterion, const data::Dataset& dataset,
+                    int64_t batch_size, const std::vector<std::string>& metrics);
+
+// The metrics that fit a loss's targets when none are asked for: top1 and top5
+// for class indices (top1 alone with fewer than 6 classes), mae and rmse for values.
+std::vector<std::string> default_metrics(const nn::Criterion& criterion, int64_t outputs);
 
 }  // namespace bdl::optim

@@ -3,7 +3,8 @@
 #include <functional>
 #include <memory>
 #include <optional>
-#include <span>
+#include <string>
+#include <type_traits>
 #include <vector>
 
 #include "bdl/data/dataset.h"
@@ -19,6 +20,21 @@
 
 namespace bdl::optim {
 
+// One iteration, as every worker's iteration callback sees it.
+struct IterationRecord {
+  int64_t epoch = 0;
+  int64_t iteration = 0;  // iterations completed in all, this one included
+  int64_t batch = 0;      // in the epoch, from 1
+  int64_t batches = 0;    // in the epoch
+  double loss = 0;        // this worker's loss on its share of the batch
+  double learning_rate = 0;
+  // At group boundaries (every sync_every() iterations and at epoch ends): the
+  // mean loss over all workers since the previous boundary, and the epoch's
+  // throughput so far in samples per second over all workers.
+  std::optional<double> mean_loss;
+  double samples_per_sec = 0;
+};
+
 struct EpochRecord {
   int64_t epoch = 0;
   int64_t iterations = 0;    // in this epoch
@@ -31,14 +47,20 @@ struct EpochRecord {
 struct TrainResult {
   int64_t iterations = 0;
   int64_t epochs = 0;    // epochs completed
-  double last_loss = 0;  // loss of the last iteration
+  double last_loss = 0;  // mean loss of the last group of iterations
   double train_seconds = 0;
   int64_t train_samples = 0;  // over all workers
   double sync_seconds = 0;    // in ParameterSync::step (exchange and update), on rank 0
+  bool stopped_by_callback = false;
   double samples_per_sec() const { return train_seconds > 0 ? train_samples / train_seconds : 0; }
   std::vector<EpochRecord> history;
   std::optional<Evaluation> last_validation;
 };
+
+// What a callback tells the loop. A stop asked by any worker stops all of them
+// together, at the next group boundary (iteration callbacks) or at once (epoch
+// callbacks, which run at the epoch's end).
+enum class Decision { proceed, stop };
 
 // The training loop (BigDL's Optimizer): a model, a dataset and a criterion, a
 // method, triggers for when to stop and validate. Each iteration is forward,
@@ -46,41 +68,54 @@ struct TrainResult {
 // first iteration and reused.
 //
 // The same loop runs data-parallel when given a ParameterSync of N workers: the
-// batch size is global (each worker takes 1/N of it from its own partitions,
-// shuffled by a stream derived from seed, rank and epoch), the only
-// communication per iteration is the sync's gradient and weight exchange, and
-// losses are combined, progress shown and validation run at group boundaries
-// every sync_every() iterations and at epoch ends. Validation is distributed:
-// each worker scores its share of the validation set and the counts are summed.
-// Module buffers (BatchNorm's running statistics) are averaged over the workers
-// before validation and at the end, so every worker holds the same model.
+// batch size is global (each worker takes 1/N of it from its own shard of the
+// data, Dataset::shard, shuffled by a stream derived from seed, rank and epoch),
+// the only communication per iteration is the sync's gradient and weight
+// exchange, and losses are combined, progress shown and validation run at group
+// boundaries every sync_every() iterations and at epoch ends. Validation is
+// distributed: each worker scores its shard of the validation set and the
+// metrics are combined exactly. Module buffers (BatchNorm's running statistics)
+// are averaged over the workers before validation and at the end, so every
+// worker holds the same model.
 class Optimizer {
  public:
   Optimizer(nn::Module& model, const data::Dataset& train, nn::Criterion& criterion);
+  ~Optimizer();
 
   template <typename Method>
   Optimizer& method(Method m) {
-    method_ = std::make_unique<Method>(std::move(m));
+    settings_.method = std::make_shared<Method>(std::move(m));
     return *this;
   }
-  Optimizer& method(std::unique_ptr<OptimMethod> m) {
-    method_ = std::move(m);
-    return *this;
-  }
+  Optimizer& method(std::shared_ptr<OptimMethod> m);
   Optimizer& batch_size(int64_t size);
   // Learning rate per iteration from the method's rate as given (its base).
-  Optimizer& schedule(std::unique_ptr<Schedule> schedule);
+  Optimizer& schedule(std::shared_ptr<Schedule> schedule);
   Optimizer& end_when(Trigger trigger);
-  // Validation batch 0 means the training batch size (whose buffers exist already).
-  Optimizer& validate(Trigger when, const data::Dataset& dataset, int64_t batch_size = 0);
+  // Validation on `dataset` with these metrics (default_metrics() when empty;
+  // the loss is always computed). Batch 0 means the training batch size, whose
+  // buffers exist already.
+  Optimizer& validate(Trigger when, const data::Dataset& dataset,
+                      std::vector<std::string> metrics = {}, int64_t batch_size = 0);
   Optimizer& seed(uint64_t seed);
   // Data-parallel training through this sync (not owned); LocalSync by default.
   Optimizer& sync(ParameterSync& sync);
   // Group boundary every k iterations (and at every epoch end).
   Optimizer& sync_every(int64_t k);
   Optimizer& progress(ProgressStyle style);
-  // Called after every epoch with its record (validation included when it ran).
-  Optimizer& on_epoch(std::function<void(const EpochRecord&)> callback);
+  // Called on every worker after every iteration, and after every epoch with
+  // its record (validation included when it ran). A callback may return a
+  // Decision to stop training early.
+  template <typename F>
+  Optimizer& on_iteration(F callback) {
+    settings_.iteration_callbacks.push_back(decides(std::move(callback)));
+    return *this;
+  }
+  template <typename F>
+  Optimizer& on_epoch(F callback) {
+    settings_.epoch_callbacks.push_back(decides(std::move(callback)));
+    return *this;
+  }
   // Checkpoints when the trigger fires (asked after every iteration and at epoch
   // ends) and when training ends. All workers take part; rank 0 calls write with
   // the model (weights as their owners hold them, buffers averaged over the
@@ -97,27 +132,54 @@ class Optimizer {
 
   TrainResult optimize();
 
+  // What the loop runs with, as the calls above set it.
+  struct Settings {
+    std::shared_ptr<OptimMethod> method;
+    std::shared_ptr<Schedule> schedule;
+    int64_t batch_size = 128;
+    std::optional<Trigger> end_when;
+    std::optional<Trigger> validate_when;
+    const data::Dataset* validation_set = nullptr;
+    std::vector<std::string> metrics;
+    int64_t validation_batch = 0;  // 0: the training batch size
+    uint64_t seed = 1;
+    int64_t sync_every = 50;
+    ProgressStyle progress = ProgressStyle::automatic;
+    std::vector<std::function<Decision(const IterationRecord&)>> iteration_callbacks;
+    std::vector<std::function<Decision(const EpochRecord&)>> epoch_callbacks;
+    std::optional<Trigger> checkpoint_when;
+    CheckpointWriter checkpoint_write;
+    bool resume_requested = false;
+    std::optional<TrainingState> resume_state;
+  };
+
  private:
+  template <typename Record, typename F>
+  static std::function<Decision(const Record&)> decides_impl(F f) {
+    if constexpr (std::is_same_v<std::invoke_result_t<F, const Record&>, void>) {
+      return [f = std::move(f)](const Record& r) {
+        f(r);
+        return Decision::proceed;
+      };
+    } else {
+      return f;
+    }
+  }
+  template <typename F>
+  static auto decides(F f) {
+    if constexpr (std::is_invocable_v<F, const IterationRecord&>) {
+      return decides_impl<IterationRecord>(std::move(f));
+    } else {
+      return decides_impl<EpochRecord>(std::move(f));
+    }
+  }
+
   nn::Module& model_;
   const data::Dataset& train_;
   nn::Criterion& criterion_;
-  std::unique_ptr<OptimMethod> method_;
-  std::unique_ptr<Schedule> schedule_;
-  int64_t batch_size_ = 128;
-  std::optional<Trigger> end_when_;
-  std::optional<Trigger> validate_when_;
-  const data::Dataset* validation_set_ = nullptr;
-  int64_t validation_batch_ = 0;  // 0: the training batch size
-  uint64_t seed_ = 1;
   LocalSync local_sync_;
   ParameterSync* sync_ = &local_sync_;
-  int64_t sync_every_ = 50;
-  ProgressStyle progress_style_ = ProgressStyle::automatic;
-  std::function<void(const EpochRecord&)> on_epoch_;
-  std::optional<Trigger> checkpoint_when_;
-  CheckpointWriter checkpoint_write_;
-  bool resume_requested_ = false;
-  std::optional<TrainingState> resume_state_;
+  Settings settings_;
 };
 
 }  // namespace bdl::optim

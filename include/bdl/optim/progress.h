@@ -9,6 +9,9 @@ namespace bdl::optim {
 
 enum class ProgressStyle { automatic, bar, lines, quiet };
 
+// auto, bar, lines or quiet; an error naming the others for any other name.
+ProgressStyle parse_progress_style(const std::string& name);
+
 // Training progress on a stream: a live bar with rate and ETA redrawn in place on
 // a terminal, or plain lines (about ten per epoch) when the stream is a file or
 // pipe. `automatic` picks by isatty.

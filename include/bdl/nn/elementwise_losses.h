@@ -13,6 +13,7 @@ class ElementwiseLoss : public Criterion {
  public:
   float forward(const Tensor& input, const Tensor& target) override;
   const Tensor& backward(const Tensor& input, const Tensor& target) override;
+  void sample_losses(const Tensor& input, const Tensor& target, std::span<double> out) override;
   Reduction reduction() const { return reduction_; }
 
  protected:
@@ -70,48 +71,11 @@ class BCE : public ElementwiseLoss {
  public:
   explicit BCE(Reduction reduction = Reduction::mean) : ElementwiseLoss(reduction) {}
   std::string type() const override { return "BCE"; }
+  OutputKind output_kind() const override { return OutputKind::probabilities; }
 
  protected:
   double loss(float p, float y) const override;
   float grad(float p, float y) const override;
-};
-
-// Sigmoid and binary cross-entropy in one numerically stable step on logits, as
-// torch.nn.BCEWithLogitsLoss; pos_weight (one per class, the last dimension)
-// weighs the positive term: fraud detection's rare class.
-class BCEWithLogits : public Criterion {
- public:
-  explicit BCEWithLogits(Tensor pos_weight = {}, Reduction reduction = Reduction::mean);
-  float forward(const Tensor& input, const Tensor& target) override;
-  const Tensor& backward(const Tensor& input, const Tensor& target) override;
-  std::string type() const override { return "BCEWithLogits"; }
-
- private:
-  void check(const Tensor& input, const Tensor& target) const;
-  float pos_weight_of(int64_t i, int64_t classes) const {
-    return pos_weight_.defined() ? pos_weight_.f32()[i % classes] : 1.f;
-  }
-  Tensor pos_weight_;
-  Reduction reduction_;
-  Tensor dense_input_, dense_target_;
-};
-
-// Kullback-Leibler divergence of a target distribution from the input's: input
-// holds log-probabilities, target probabilities, as torch.nn.KLDivLoss. Batch
-// mean (sum over all elements / batch size) is the default: it is the true KL
-// divergence per sample, which PyTorch's element mean is not.
-class KLDiv : public Criterion {
- public:
-  enum class Mode { batch_mean, mean, sum };
-  explicit KLDiv(Mode mode = Mode::batch_mean) : mode_(mode) {}
-  float forward(const Tensor& input, const Tensor& target) override;
-  const Tensor& backward(const Tensor& input, const Tensor& target) override;
-  std::string type() const override { return "KLDiv"; }
-
- private:
-  double divisor(const Tensor& input) const;
-  Mode mode_;
-  Tensor dense_input_, dense_target_;
 };
 
 }  // namespace bdl::nn

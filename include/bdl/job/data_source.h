@@ -1,0 +1,59 @@
+#pragma once
+
+// Where a job's data comes from: a named source on disk, or datasets in memory.
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "bdl/data/dataset.h"
+
+namespace bdl::job {
+
+struct DataSpec {
+  // The training and validation data:
+  //   fashion-mnist   Debian's dataset-fashion-mnist;
+  //   DIR             a directory of MNIST's four IDX files (train and t10k);
+  //   DIR             a partitioned directory written by `bdl split`: each worker
+  //                   loads only its own parts;
+  //   DIR             a NumPy directory: train-features.npy and
+  //                   train-targets.npy (i64 class indices or f32 values),
+  //                   optionally train-weights.npy, and the same for test-;
+  //   synthetic       random data of the model's input shape (benchmarks).
+  // Ignored when `train` is set.
+  std::string source = "fashion-mnist";
+  // Datasets in memory (arrays from C++ or Python) instead of a source.
+  std::optional<data::Dataset> train, validation;
+  std::optional<int64_t> train_samples;       // only the first N
+  std::optional<int64_t> validation_samples;  // only the first N
+  std::optional<int64_t> synthetic_samples;   // default: 8 batches, at least 256
+};
+
+// What loading needs to know about the model.
+struct DataNeeds {
+  Shape sample_shape;      // synthetic data's
+  int64_t vocabulary = 0;  // synthetic token sequences when positive
+  int64_t classes = 10;    // synthetic labels
+  // The normalisation of image bytes: the model's recorded one, else
+  // Fashion-MNIST's.
+  std::optional<data::Normalize> normalize;
+  uint64_t seed = 1;
+  int64_t batch_size = 128;
+};
+
+struct Data {
+  data::Dataset train;
+  std::optional<data::Dataset> validation;
+  std::string description;  // "fashion-mnist (60000 train, 10000 test samples)"
+  bool synthetic = false;
+  std::optional<data::Normalize> normalize;  // applied to image bytes, to record with the model
+};
+
+// Loads `spec` for worker `rank` of `workers`. Errors name the source.
+Data load_data(const DataSpec& spec, const DataNeeds& needs, int rank, int workers);
+
+// A NumPy directory's split: PREFIX-features.npy, PREFIX-targets.npy and
+// optionally PREFIX-weights.npy in `dir`.
+data::Dataset numpy_dataset(const std::string& dir, const std::string& prefix);
+bool is_numpy_dir(const std::string& dir);
+
+}  // namespace bdl::job

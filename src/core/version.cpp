@@ -1,0 +1,7 @@
+#include "bdl/core/version.h"
+
+namespace bdl {
+
+const char* version() { return BDL_VERSION; }
+
+}  // namespace bdl

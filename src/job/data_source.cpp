@@ -1,0 +1,97 @@
+#include "bdl/job/data_source.h"
+
+#include <algorithm>
+#include <filesystem>
+
+#include "bdl/data/npy.h"
+
+namespace bdl::job {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Token ids come as integers from NumPy; the layers take them as f32 values.
+Tensor as_f32(Tensor t) {
+  if (t.dtype() == DType::f32) return t;
+  Tensor f(t.shape());
+  const int64_t* src = t.data<int64_t>();
+  for (int64_t i = 0; i < t.numel(); ++i) f.f32()[i] = static_cast<float>(src[i]);
+  return f;
+}
+
+Data synthetic_data(const DataSpec& spec, const DataNeeds& needs) {
+  Data d;
+  const int64_t n = spec.synthetic_samples.value_or(std::max<int64_t>(256, 8 * needs.batch_size));
+  d.train = needs.vocabulary > 0
+                ? data::synthetic_sequences(needs.sample_shape.at(0), n, needs.vocabulary,
+                                            needs.classes, needs.seed)
+                : data::synthetic(needs.sample_shape, n, needs.classes, needs.seed);
+  d.description = "synthetic " + shape_str(needs.sample_shape) + " data";
+  d.synthetic = true;
+  return d;
+}
+
+// IDX files: one directory read whole by every worker, or a partitioned one of
+// which this worker reads its own parts.
+Data idx_data(const DataSpec& spec, const DataNeeds& needs, int rank, int workers) {
+  BDL_CHECK(needs.vocabulary == 0,
+            "data: the model takes token sequences, not images; train it "
+            "with synthetic data or a NumPy directory");
+  Data d;
+  d.normalize = needs.normalize.value_or(data::kFashionMnistNormalize);
+  const std::string dir = data::resolve_data_dir(spec.source);
+  const bool partitioned = data::is_partitioned_dir(dir);
+  auto load = [&](data::Split split) {
+    return (partitioned ? data::partitioned_idx(dir, split, rank, workers)
+                        : data::mnist_like(spec.source, split))
+        .map(*d.normalize);
+  };
+  d.train = load(data::Split::train);
+  d.validation = load(data::Split::test);
+  d.description = dir;
+  return d;
+}
+
+}  // namespace
+
+bool is_numpy_dir(const std::string& dir) {
+  return fs::is_regular_file(fs::path(dir) / "train-features.npy");
+}
+
+data::Dataset numpy_dataset(const std::string& dir, const std::string& prefix) {
+  const fs::path base(dir);
+  const std::string features = (base / (prefix + "-features.npy")).string();
+  const std::string targets = (base / (prefix + "-targets.npy")).string();
+  const std::string weights = (base / (prefix + "-weights.npy")).string();
+  data::Dataset d(as_f32(data::read_npy(features)), data::read_npy(targets), features);
+  if (fs::exists(weights)) d = d.with_weights(data::read_npy(weights));
+  return d;
+}
+
+Data load_data(const DataSpec& spec, const DataNeeds& needs, int rank, int workers) {
+  Data d;
+  if (spec.train) {
+    d.train = *spec.train;
+    d.validation = spec.validation;
+    d.description = spec.train->name();
+  } else if (spec.source == "synthetic") {
+    d = synthetic_data(spec, needs);
+  } else if (is_numpy_dir(spec.source)) {
+    d.train = numpy_dataset(spec.source, "train");
+    if (fs::exists(fs::path(spec.source) / "test-features.npy")) {
+      d.validation = numpy_dataset(spec.source, "test");
+    }
+    d.description = spec.source;
+  } else {
+    d = idx_data(spec, needs, rank, workers);
+  }
+  if (spec.train_samples) d.train = d.train.take(*spec.train_samples);
+  if (spec.validation_samples && d.validation) {
+    d.validation = d.validation->take(*spec.validation_samples);
+  }
+  d.description += " (" + std::to_string(d.train.size()) + " train, " +
+                   std::to_string(d.validation ? d.validation->size() : 0) + " test samples)";
+  return d;
+}
+
+}  // namespace bdl::job

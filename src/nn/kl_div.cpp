@@ -1,0 +1,65 @@
+#include "bdl/nn/kl_div.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "nn/dense.h"
+#include "nn/targets.h"
+
+namespace bdl::nn {
+
+double KLDiv::divisor(const Tensor& input) const {
+  switch (mode_) {
+    case Mode::batch_mean:
+      return static_cast<double>(input.dim() > 0 ? input.size(0) : 1);
+    case Mode::mean:
+      return static_cast<double>(input.numel());
+    case Mode::sum:
+      return 1.0;
+  }
+  return 1.0;
+}
+
+// sum of y (log y - x), terms with y = 0 counting 0.
+float KLDiv::forward(const Tensor& input, const Tensor& target) {
+  check_value_targets(type(), input, target);
+  const Tensor& x = dense(input, dense_input_);
+  const Tensor& y = dense(target, dense_target_);
+  double total = 0;
+  for (int64_t i = 0; i < x.numel(); ++i) {
+    const double yi = y.f32()[i];
+    BDL_CHECK(yi >= 0, "KLDiv: target[", i, "] = ", yi, " is not a probability");
+    if (yi > 0) total += yi * (std::log(yi) - x.f32()[i]);
+  }
+  return static_cast<float>(total / divisor(x));
+}
+
+void KLDiv::sample_losses(const Tensor& input, const Tensor& target, std::span<double> out) {
+  check_value_targets(type(), input, target);
+  const Tensor& x = dense(input, dense_input_);
+  const Tensor& y = dense(target, dense_target_);
+  const auto n = static_cast<int64_t>(out.size());
+  BDL_CHECK(n == x.size(0), type(), ": ", n, " sample losses for a batch of ", x.size(0));
+  const int64_t per_sample = x.numel() / n;
+  for (int64_t i = 0; i < n; ++i) {
+    double total = 0;
+    for (int64_t j = i * per_sample; j < (i + 1) * per_sample; ++j) {
+      const double yj = y.f32()[j];
+      BDL_CHECK(yj >= 0, "KLDiv: target[", j, "] = ", yj, " is not a probability");
+      if (yj > 0) total += yj * (std::log(yj) - x.f32()[j]);
+    }
+    out[static_cast<size_t>(i)] = total / divisor(x);
+  }
+}
+
+const Tensor& KLDiv::backward(const Tensor& input, const Tensor& target) {
+  check_value_targets(type(), input, target);
+  const Tensor& y = dense(target, dense_target_);
+  grad_input_.resize(input.shape());
+  const auto scale = static_cast<float>(1.0 / divisor(input));
+  float* g = grad_input_.f32();
+  for (int64_t i = 0; i < input.numel(); ++i) g[i] = -y.f32()[i] * scale;
+  return grad_input_;
+}
+
+}  // namespace bdl::nn

@@ -1,0 +1,152 @@
+#include <cstdlib>
+
+#include "bdl/data/batcher.h"
+#include "optim/metrics/kinds.h"
+
+namespace bdl::optim {
+namespace {
+
+// "precision@0.3" -> 0.3; "precision" -> 0.5.
+double threshold_of(const std::string& name, size_t base_length) {
+  if (name.size() == base_length) return 0.5;
+  const std::string text = name.substr(base_length + 1);
+  char* end = nullptr;
+  const double t = std::strtod(text.c_str(), &end);
+  BDL_CHECK(name[base_length] == '@' && !text.empty() && end == text.c_str() + text.size() &&
+                t >= 0 && t <= 1,
+            "metric '", name, "': the threshold after @ must be a number in [0, 1]");
+  return t;
+}
+
+bool starts_with(const std::string& s, const std::string& prefix) {
+  return s.rfind(prefix, 0) == 0 && (s.size() == prefix.size() || s[prefix.size()] == '@');
+}
+
+// Sums every metric's counts over the workers, gathers the ranking metrics'
+// scores on rank 0, and hands rank 0's values to everyone.
+std::vector<double> combine(std::vector<std::unique_ptr<Metric>>& metrics, ParameterSync& sync) {
+  std::vector<double> counts;
+  for (auto& m : metrics) {
+    if (auto* c = m->counts()) counts.insert(counts.end(), c->begin(), c->end());
+  }
+  if (!counts.empty()) sync.sum(counts);
+  size_t at = 0;
+  for (auto& m : metrics) {
+    if (auto* c = m->counts()) {
+      std::copy(counts.begin() + static_cast<std::ptrdiff_t>(at),
+                counts.begin() + static_cast<std::ptrdiff_t>(at + c->size()), c->begin());
+      at += c->size();
+    }
+    if (m->counts() == nullptr) {  // a ranking metric, the same kind on every worker
+      const auto all = sync.gather_bytes(m->scores());
+      if (sync.rank() == 0) m->merge_scores(all);
+    }
+  }
+  std::vector<double> values(metrics.size(), 0.0);
+  if (sync.rank() == 0) {
+    for (size_t i = 0; i < metrics.size(); ++i) values[i] = metrics[i]->value();
+  }
+  if (!values.empty()) sync.sum(values);  // the others contribute zeros
+  return values;
+}
+
+}  // namespace
+
+std::unique_ptr<Metric> make_metric(const std::string& name) {
+  if (name.size() > 3 && name.rfind("top", 0) == 0) {
+    char* end = nullptr;
+    const long k = std::strtol(name.c_str() + 3, &end, 10);
+    BDL_CHECK(*end == '\0' && k >= 1 && k <= 1000, "metric '", name,
+              "': top-k accuracy is top1, top5, ... (k from 1 to 1000)");
+    return metrics::top_k(k);
+  }
+  if (name == "mae") return metrics::error(metrics::ErrorKind::mae);
+  if (name == "mse") return metrics::error(metrics::ErrorKind::mse);
+  if (name == "rmse") return metrics::error(metrics::ErrorKind::rmse);
+  if (name == "auc") return metrics::auc();
+  if (name == "average_precision") return metrics::average_precision();
+  if (starts_with(name, "precision")) return metrics::precision(threshold_of(name, 9));
+  if (starts_with(name, "recall")) return metrics::recall(threshold_of(name, 6));
+  if (starts_with(name, "f1")) return metrics::f1(threshold_of(name, 2));
+  fail("unknown metric '", name, "' (known: ", metric_names(), ")");
+}
+
+std::string metric_names() {
+  return "loss, top1, top5 (top<k>), mae, mse, rmse, auc, average_precision, precision, recall, "
+         "f1 (the last three at a threshold: precision@0.3)";
+}
+
+std::optional<double> Evaluation::find(std::string_view name) const {
+  if (name == "loss") return loss;
+  for (const auto& [n, v] : metrics) {
+    if (n == name) return v;
+  }
+  return std::nullopt;
+}
+
+double Evaluation::operator[](std::string_view name) const {
+  const auto v = find(name);
+  BDL_CHECK(v.has_value(), "evaluation: metric '", name, "' was not computed");
+  return *v;
+}
+
+std::vector<std::string> default_metrics(const nn::Criterion& criterion, int64_t outputs) {
+  if (!criterion.takes_class_indices()) return {"mae", "rmse"};
+  if (outputs < 6) return {"top1"};
+  return {"top1", "top5"};
+}
+
+Evaluation evaluate(nn::Module& model, nn::Criterion& criterion, const data::Dataset& dataset,
+                    int64_t batch_size, const std::vector<std::string>& names,
+                    ParameterSync& sync) {
+  std::vector<std::unique_ptr<Metric>> metrics;
+  for (const auto& n : names) {
+    if (n != "loss") metrics.push_back(make_metric(n));
+  }
+  MetricInput input;
+  input.outputs = criterion.output_kind();
+  Shape one = dataset.sample_shape();
+  one.insert(one.begin(), 1);
+  const Shape out = model.output_shape(one);
+  input.output_shape.assign(out.begin() + 1, out.end());
+  input.target_shape = dataset.target_shape();
+  input.class_targets = dataset.target_kind() == data::TargetKind::classes;
+  for (auto& m : metrics) m->start(input);
+
+  const bool was_training = model.is_training();
+  model.eval();
+  data::Batcher batcher(dataset, batch_size, /*drop_last=*/false);
+  batcher.set_order(data::epoch_order(dataset, 0, 0, /*shuffle=*/false));
+  double totals[2] = {0, 0};  // loss times batch size, samples
+  for (int64_t b = 0; b < batcher.num_batches(); ++b) {
+    const data::MiniBatch& batch = batcher.batch(b);
+    const Tensor& output = model.forward(batch.input);
+    const double n = static_cast<double>(batch.size());
+    totals[0] +=
+        static_cast<double>(criterion.weighted_forward(output, batch.target, batch.weight)) * n;
+    totals[1] += n;
+    for (auto& m : metrics) m->add(output, batch.target);
+  }
+  model.train(was_training);
+
+  sync.sum(totals);
+  Evaluation result;
+  result.samples = static_cast<int64_t>(totals[1]);
+  result.loss = totals[1] > 0 ? totals[0] / totals[1] : 0.0;
+  const std::vector<double> values = combine(metrics, sync);
+  size_t next = 0;
+  for (const auto& n : names) {
+    result.metrics.emplace_back(n == "loss" ? n : metrics[next]->name(),
+                                n == "loss" ? result.loss : values[next]);
+    if (n != "loss") ++next;
+  }
+  return result;
+}
+
+Evaluation evaluate(nn::Module& model, nn::Criterion& criterion, const data::Dataset& dataset,
+                    int64_t batch_size, const std::vector<std::string>& metrics) {
+  LocalSync local;
+  return evaluate(model, criterion, dataset, batch_size, metrics, local);
+}
+
+}  // namespace bdl::optim
