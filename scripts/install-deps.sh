@@ -12,7 +12,7 @@ packages=(
   libonnx-dev libonnx-testdata python3-onnx
   libgtest-dev libgmock-dev libbenchmark-dev
   dataset-fashion-mnist bc procps iproute2
-  python3-torch python3-torchvision python3-numpy
+  python3-torch python3-torchvision python3-numpy python3-sklearn
 )
 if [[ "${1:-}" == "--bench" ]]; then
   # OpenBLAS so that PyTorch (installed for the ONNX tests) does not fall back to

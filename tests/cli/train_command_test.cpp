@@ -12,6 +12,9 @@
 #include "bdl/cli/commands.h"
 #include "bdl/core/error.h"
 #include "bdl/data/npy.h"
+#include "bdl/io/model_file.h"
+#include "bdl/nn/linear.h"
+#include "bdl/nn/sequential.h"
 #include "bdl/onnx/import.h"
 
 namespace bdl::cli {
@@ -184,6 +187,70 @@ TEST(BdlCommand, TrainWritesReportWithRequiredFields) {
   EXPECT_EQ(j["epochs"], 0);
   EXPECT_GT(j["test_top1"].get<double>(), 0.3);
   std::filesystem::remove(report);
+}
+
+// --loss on values meets Fashion-MNIST's class labels as one-hot rows; the
+// chosen metrics are reported and printed.
+TEST(BdlCommand, TrainsWithAnyLossAndReportsTheChosenMetrics) {
+  if (!std::filesystem::exists("/usr/share/datasets/fashion-mnist")) {
+    GTEST_SKIP() << "dataset-fashion-mnist is not installed";
+  }
+  const std::string report = (std::filesystem::temp_directory_path() /
+                              ("bdl_loss_" + std::to_string(::getpid()) + ".json"))
+                                 .string();
+  const CommandResult r = run_bdl(
+      "train --model mlp --epochs 1 --train-samples 6000 --test-samples 1000 --threads 2 "
+      "--loss bce_with_logits --metrics top1,auc,f1 --optimizer adam --lr 0.001 --progress "
+      "quiet --report " +
+      report);
+  ASSERT_EQ(r.exit_code, 0) << r.stderr_text;
+  std::ifstream in(report);
+  const auto j = nlohmann::json::parse(in);
+  EXPECT_EQ(j["loss"], "bce_with_logits");
+  EXPECT_GT(j["test_top1"].get<double>(), 0.6);
+  EXPECT_GT(j["test_auc"].get<double>(), 0.9);
+  EXPECT_GT(j["test_f1"].get<double>(), 0.3);
+  std::filesystem::remove(report);
+}
+
+// A NumPy directory with float targets and sample weights trains a model file
+// with MSE through the command line, and eval scores it with the same loss.
+TEST(BdlCommand, TrainsARegressionFromANumpyDirectory) {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::temp_directory_path() / ("bdl_npy_cli_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  for (const char* split : {"train", "test"}) {
+    const int64_t n = std::string(split) == "train" ? 2048 : 512;
+    Tensor x({n, 2}), y({n, 1});
+    for (int64_t i = 0; i < n; ++i) {
+      x.f32()[2 * i] = static_cast<float>(i % 17) / 8.f - 1.f;
+      x.f32()[2 * i + 1] = static_cast<float>(i % 13) / 6.f - 1.f;
+      y.f32()[i] = 2 * x.f32()[2 * i] - x.f32()[2 * i + 1] + 0.5f;
+    }
+    data::write_npy(x, (dir / (std::string(split) + "-features.npy")).string());
+    data::write_npy(y, (dir / (std::string(split) + "-targets.npy")).string());
+  }
+  data::write_npy(Tensor::full({2048}, 1.f), (dir / "train-weights.npy").string());
+  // A linear model saved with its input shape, to train further.
+  const std::string model = (dir / "linear.bdl").string();
+  {
+    nn::Sequential m;
+    m.add(std::make_unique<nn::Linear>(2, 1));
+    io::save_model(m, model, {{2}, "a linear model"});
+  }
+  const std::string report = (dir / "r.json").string();
+  CommandResult r = run_bdl("train --model " + model + " --data " + dir.string() +
+                            " --loss mse --metrics mae,rmse --epochs 20 --batch-size 64 --lr 0.05 "
+                            "--threads 1 --progress quiet --save " +
+                            (dir / "trained.bdl").string() + " --report " + report);
+  ASSERT_EQ(r.exit_code, 0) << r.stderr_text;
+  std::ifstream in(report);
+  const auto j = nlohmann::json::parse(in);
+  EXPECT_LT(j["test_rmse"].get<double>(), 0.01);  // the data is exactly linear
+  r = run_bdl("eval --model " + (dir / "trained.bdl").string() + " --data " + dir.string() +
+              " --loss mse --metrics mae");
+  EXPECT_EQ(r.exit_code, 0) << r.stderr_text;
+  fs::remove_all(dir);
 }
 
 std::string slurp(const std::string& path) {
