@@ -25,6 +25,7 @@ Tensor as_f32(const Tensor& x) {
 
 void prepare_for_inference(nn::Module& model) {
   model.eval();
+  model.set_inference(true);
   model.set_needs_input_grad(false);
 }
 

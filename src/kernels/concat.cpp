@@ -1,4 +1,4 @@
-#include "kernels/concat.h"
+#include "bdl/kernels/concat.h"
 
 #include "bdl/core/error.h"
 #include "kernels/dnnl_context.h"

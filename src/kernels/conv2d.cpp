@@ -1,4 +1,4 @@
-#include "kernels/conv2d.h"
+#include "bdl/kernels/conv2d.h"
 
 #include <optional>
 
@@ -92,20 +92,19 @@ algorithm algorithm_now() {
                                                       : algorithm::convolution_direct;
 }
 
-Entry make_entry(const Conv2dGeometry& g) {
+Entry make_entry(const Conv2dGeometry& g, Pass pass) {
   Geometry d = dims_of(g);
   const bool bf16 = compute_precision() == Precision::bf16;
   // Winograd has no bf16 form: mixed precision convolves directly.
   const algorithm algo = bf16 ? algorithm::convolution_direct : algorithm_now();
   const auto bias = f32_desc(d.bias, Tag::x);
+  const prop_kind kind = prop_kind_of(pass);
   auto desc = g.has_bias ? dnnl::convolution_forward::desc(
-                               prop_kind::forward_training, algo, operand_desc(d.src, bf16),
-                               operand_desc(d.weight, bf16), bias, any_desc(d.dst), d.strides,
-                               d.dilation, d.pad_l, d.pad_r)
+                               kind, algo, operand_desc(d.src, bf16), operand_desc(d.weight, bf16),
+                               bias, any_desc(d.dst), d.strides, d.dilation, d.pad_l, d.pad_r)
                          : dnnl::convolution_forward::desc(
-                               prop_kind::forward_training, algo, operand_desc(d.src, bf16),
-                               operand_desc(d.weight, bf16), any_desc(d.dst), d.strides, d.dilation,
-                               d.pad_l, d.pad_r);
+                               kind, algo, operand_desc(d.src, bf16), operand_desc(d.weight, bf16),
+                               any_desc(d.dst), d.strides, d.dilation, d.pad_l, d.pad_r);
   Entry e;
   e.dims = d;
   e.bf16 = bf16;
@@ -159,8 +158,10 @@ const float* weights_in(Entry& e, const float* weight, const memory::desc& want)
 
 struct Conv2dKernel::Impl {
   PrimitiveCache<Entry> cache;
-  Entry& entry(const Conv2dGeometry& g) {
-    return cache.get(g.key(), [&] { return make_entry(g); });
+  Entry& entry(const Conv2dGeometry& g, Pass pass = Pass::training) {
+    auto key = g.key();
+    key.push_back(static_cast<int64_t>(pass));
+    return cache.get(key, [&] { return make_entry(g, pass); });
   }
 };
 
@@ -170,8 +171,8 @@ Conv2dKernel::Conv2dKernel(Conv2dKernel&&) noexcept = default;
 Conv2dKernel& Conv2dKernel::operator=(Conv2dKernel&&) noexcept = default;
 
 void Conv2dKernel::forward(const Conv2dGeometry& g, const Tensor& src, const float* weight,
-                           const float* bias, Tensor& dst) {
-  Entry& e = impl_->entry(g);
+                           const float* bias, Tensor& dst, Pass pass) {
+  Entry& e = impl_->entry(g, pass);
   const auto& pd = e.fwd_pd;
   const float* x = in_layout(src, pd.src_desc(), e.src_scratch);
   e.src_reordered = x != src.f32();
@@ -188,7 +189,9 @@ void Conv2dKernel::forward(const Conv2dGeometry& g, const Tensor& src, const flo
 void Conv2dKernel::backward(const Conv2dGeometry& g, const Tensor& src, const Tensor& grad_dst,
                             Tensor* grad_src, float* grad_weight, float* grad_bias) {
   Entry& e = impl_->entry(g);
-  BDL_CHECK(e.last_weights != nullptr, "Conv2d backward before forward");
+  BDL_CHECK(e.last_weights != nullptr,
+            "Conv2d backward without a training forward of this shape (a forward for inference "
+            "keeps nothing for backward)");
   ensure_backward_weights(e, g.has_bias);
   const auto& wpd = *e.bwd_weights_pd;
   const float* dy = in_layout(grad_dst, wpd.diff_dst_desc(), e.grad_dst_scratch);

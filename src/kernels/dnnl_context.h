@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "bdl/kernels/backend.h"
+
 namespace bdl::kernels {
 
 dnnl::engine& cpu_engine();
@@ -15,6 +17,12 @@ dnnl::stream& cpu_stream();
 
 using Dims = dnnl::memory::dims;
 using Tag = dnnl::memory::format_tag;
+
+// oneDNN's propagation kind for a pass.
+inline dnnl::prop_kind prop_kind_of(Pass pass) {
+  return pass == Pass::training ? dnnl::prop_kind::forward_training
+                                : dnnl::prop_kind::forward_inference;
+}
 
 inline dnnl::memory::desc f32_desc(const Dims& dims, Tag tag) {
   return {dims, dnnl::memory::data_type::f32, tag};

@@ -1,4 +1,4 @@
-#include "kernels/eltwise.h"
+#include "bdl/kernels/eltwise.h"
 
 #include <optional>
 
@@ -53,12 +53,12 @@ struct EltwiseKernel::Impl {
   PrimitiveCache<EltwiseEntry> cache;
   Tensor src_scratch, grad_dst_scratch;
 
-  EltwiseEntry& entry(const Tensor& src, const dnnl::memory::desc& d) {
+  EltwiseEntry& entry(const Tensor& src, const dnnl::memory::desc& d, Pass pass) {
     auto key = src.shape();
     key.push_back(layout_id(src));
+    key.push_back(static_cast<int64_t>(pass));
     return cache.get(key, [&] {
-      dnnl::eltwise_forward::desc desc(dnnl::prop_kind::forward_training, algorithm, d, alpha,
-                                       beta);
+      dnnl::eltwise_forward::desc desc(prop_kind_of(pass), algorithm, d, alpha, beta);
       dnnl::eltwise_forward::primitive_desc pd(desc, cpu_engine());
       return EltwiseEntry{d, pd, dnnl::eltwise_forward(pd), {}, {}, {}, {}};
     });
@@ -71,9 +71,9 @@ EltwiseKernel::~EltwiseKernel() = default;
 EltwiseKernel::EltwiseKernel(EltwiseKernel&&) noexcept = default;
 EltwiseKernel& EltwiseKernel::operator=(EltwiseKernel&&) noexcept = default;
 
-void EltwiseKernel::forward(const Tensor& src, Tensor& dst) {
+void EltwiseKernel::forward(const Tensor& src, Tensor& dst, Pass pass) {
   const auto d = run_desc(src);
-  EltwiseEntry& e = impl_->entry(src, d);
+  EltwiseEntry& e = impl_->entry(src, d, pass);
   const float* x = in_layout(src, d, impl_->src_scratch);
   resize_to(dst, src.shape(), d);
   execute(e.fwd, {{DNNL_ARG_SRC, dnnl::memory(d, cpu_engine(), const_cast<float*>(x))},
@@ -82,7 +82,7 @@ void EltwiseKernel::forward(const Tensor& src, Tensor& dst) {
 
 void EltwiseKernel::backward(const Tensor& src, const Tensor& grad_dst, Tensor& grad_src) {
   const auto d = run_desc(src);
-  EltwiseEntry& e = impl_->entry(src, d);
+  EltwiseEntry& e = impl_->entry(src, d, Pass::training);
   if (!e.bwd) {
     dnnl::eltwise_backward::desc desc(impl_->algorithm, d, d, impl_->alpha, impl_->beta);
     e.bwd.emplace(dnnl::eltwise_backward::primitive_desc(desc, cpu_engine(), e.fwd_pd));
@@ -99,10 +99,10 @@ struct SoftmaxKernel::Impl {
   dnnl::algorithm algorithm;
   PrimitiveCache<SoftmaxEntry> cache;
 
-  SoftmaxEntry& entry(int64_t outer, int64_t axis, int64_t inner) {
-    return cache.get({outer, axis, inner}, [&] {
+  SoftmaxEntry& entry(int64_t outer, int64_t axis, int64_t inner, Pass pass) {
+    return cache.get({outer, axis, inner, static_cast<int64_t>(pass)}, [&] {
       auto d = f32_desc({outer, axis, inner}, Tag::abc);
-      dnnl::softmax_v2_forward::desc desc(dnnl::prop_kind::forward_training, algorithm, d, d, 1);
+      dnnl::softmax_v2_forward::desc desc(prop_kind_of(pass), algorithm, d, d, 1);
       dnnl::softmax_v2_forward::primitive_desc pd(desc, cpu_engine());
       return SoftmaxEntry{d,
                           pd,
@@ -123,8 +123,8 @@ SoftmaxKernel::SoftmaxKernel(SoftmaxKernel&&) noexcept = default;
 SoftmaxKernel& SoftmaxKernel::operator=(SoftmaxKernel&&) noexcept = default;
 
 void SoftmaxKernel::forward(int64_t outer, int64_t axis, int64_t inner, const float* src,
-                            float* dst) {
-  SoftmaxEntry& e = impl_->entry(outer, axis, inner);
+                            float* dst, Pass pass) {
+  SoftmaxEntry& e = impl_->entry(outer, axis, inner, pass);
   bind(e.a, src);
   bind(e.b, dst);
   execute(e.fwd, {{DNNL_ARG_SRC, e.a}, {DNNL_ARG_DST, e.b}});
@@ -132,7 +132,7 @@ void SoftmaxKernel::forward(int64_t outer, int64_t axis, int64_t inner, const fl
 
 void SoftmaxKernel::backward(int64_t outer, int64_t axis, int64_t inner, const float* dst,
                              const float* grad_dst, float* grad_src) {
-  SoftmaxEntry& e = impl_->entry(outer, axis, inner);
+  SoftmaxEntry& e = impl_->entry(outer, axis, inner, Pass::training);
   if (!e.bwd) {
     dnnl::softmax_v2_backward::desc desc(impl_->algorithm, e.data_d, e.data_d, e.data_d, 1);
     e.bwd.emplace(dnnl::softmax_v2_backward::primitive_desc(desc, cpu_engine(), e.fwd_pd));

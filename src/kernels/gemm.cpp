@@ -1,4 +1,4 @@
-#include "kernels/gemm.h"
+#include "bdl/kernels/gemm.h"
 
 #include <dnnl.h>
 

@@ -1,4 +1,4 @@
-#include "kernels/inner_product.h"
+#include "bdl/kernels/inner_product.h"
 
 #include <optional>
 
@@ -17,15 +17,13 @@ struct Entry {
   dnnl::memory src, weight, bias, dst;
 };
 
-Entry make_entry(int64_t batch, int64_t in, int64_t out, bool has_bias) {
+Entry make_entry(int64_t batch, int64_t in, int64_t out, bool has_bias, dnnl::prop_kind kind) {
   auto src_d = f32_desc({batch, in}, Tag::nc);
   auto weight_d = f32_desc({out, in}, Tag::oi);
   auto bias_d = has_bias ? f32_desc({out}, Tag::x) : dnnl::memory::desc();
   auto dst_d = f32_desc({batch, out}, Tag::nc);
-  auto desc = has_bias ? dnnl::inner_product_forward::desc(dnnl::prop_kind::forward_training, src_d,
-                                                           weight_d, bias_d, dst_d)
-                       : dnnl::inner_product_forward::desc(dnnl::prop_kind::forward_training, src_d,
-                                                           weight_d, dst_d);
+  auto desc = has_bias ? dnnl::inner_product_forward::desc(kind, src_d, weight_d, bias_d, dst_d)
+                       : dnnl::inner_product_forward::desc(kind, src_d, weight_d, dst_d);
   dnnl::inner_product_forward::primitive_desc pd(desc, cpu_engine());
   Entry e{src_d,
           weight_d,
@@ -49,9 +47,9 @@ Entry make_entry(int64_t batch, int64_t in, int64_t out, bool has_bias) {
 
 struct InnerProductKernel::Impl {
   PrimitiveCache<Entry> cache;
-  Entry& entry(int64_t batch, int64_t in, int64_t out, bool has_bias) {
-    return cache.get({batch, in, out, has_bias ? 1 : 0},
-                     [&] { return make_entry(batch, in, out, has_bias); });
+  Entry& entry(int64_t batch, int64_t in, int64_t out, bool has_bias, Pass pass = Pass::training) {
+    return cache.get({batch, in, out, has_bias ? 1 : 0, static_cast<int64_t>(pass)},
+                     [&] { return make_entry(batch, in, out, has_bias, prop_kind_of(pass)); });
   }
   void ensure_backward_data(Entry& e) {
     if (e.bwd_data) return;
@@ -78,8 +76,8 @@ InnerProductKernel& InnerProductKernel::operator=(InnerProductKernel&&) noexcept
 
 void InnerProductKernel::forward(int64_t batch, int64_t in, int64_t out, bool has_bias,
                                  const float* src, const float* weight, const float* bias,
-                                 float* dst) {
-  Entry& e = impl_->entry(batch, in, out, has_bias);
+                                 float* dst, Pass pass) {
+  Entry& e = impl_->entry(batch, in, out, has_bias, pass);
   bind(e.src, src);
   bind(e.weight, weight);
   bind(e.dst, dst);

@@ -59,14 +59,4 @@ void resize_to(Tensor& out, const Shape& shape, const dnnl::memory::desc& want);
 
 }  // namespace bdl::kernels
 
-namespace bdl::kernels {
-
-// dst becomes a copy of src in src's layout (a strided view is made dense),
-// reusing dst's storage.
-void copy_into(Tensor& dst, const Tensor& src);
-
-// acc += x element-wise. acc is dense (plain or blocked); x is reordered to
-// acc's layout first (through scratch) when its own differs.
-void add_into(Tensor& acc, const Tensor& x, Tensor& scratch);
-
-}  // namespace bdl::kernels
+#include "bdl/kernels/layout_ops.h"

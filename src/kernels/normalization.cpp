@@ -1,4 +1,4 @@
-#include "kernels/normalization.h"
+#include "bdl/kernels/normalization.h"
 
 #include <optional>
 
@@ -123,6 +123,7 @@ void BatchNormKernel::backward(const Tensor& src, const Tensor& grad_dst, const 
 namespace {
 
 struct LrnEntry {
+  Pass pass;
   dnnl::memory::desc data_d;
   dnnl::lrn_forward::primitive_desc fwd_pd;
   dnnl::lrn_forward fwd;
@@ -152,17 +153,16 @@ LrnKernel::~LrnKernel() = default;
 LrnKernel::LrnKernel(LrnKernel&&) noexcept = default;
 LrnKernel& LrnKernel::operator=(LrnKernel&&) noexcept = default;
 
-void LrnKernel::forward(const Tensor& src, Tensor& dst) {
+void LrnKernel::forward(const Tensor& src, Tensor& dst, Pass pass) {
   BDL_CHECK(src.dim() == 4, "LRN kernel needs a 4-d tensor, got ", src.shape_str());
   const dnnl::memory::desc d = run_desc(src);
   auto& impl = *impl_;
-  LrnEntry& e = impl.cache.get(key_of(src, 0), [&] {
+  LrnEntry& e = impl.cache.get(key_of(src, static_cast<int64_t>(pass)), [&] {
     // oneDNN divides alpha by the window size, as PyTorch and ONNX do.
-    dnnl::lrn_forward::desc desc(dnnl::prop_kind::forward_training,
-                                 dnnl::algorithm::lrn_across_channels, d, impl.size, impl.alpha,
-                                 impl.beta, impl.k);
+    dnnl::lrn_forward::desc desc(prop_kind_of(pass), dnnl::algorithm::lrn_across_channels, d,
+                                 impl.size, impl.alpha, impl.beta, impl.k);
     dnnl::lrn_forward::primitive_desc pd(desc, cpu_engine());
-    LrnEntry entry{d, pd, dnnl::lrn_forward(pd), {}, {}, {}};
+    LrnEntry entry{pass, d, pd, dnnl::lrn_forward(pd), {}, {}, {}};
     entry.workspace.resize({static_cast<int64_t>(pd.workspace_desc().get_size())}, DType::u8);
     return entry;
   });
@@ -181,6 +181,8 @@ void LrnKernel::backward(const Tensor& src, const Tensor& grad_dst, Tensor& grad
   LrnEntry* e = impl_->last;
   BDL_CHECK(e != nullptr && e->data_d.dims() == src.shape(),
             "LRN backward without a forward of the same shape");
+  BDL_CHECK(e->pass == Pass::training,
+            "LRN backward after a forward for inference (set_inference(false) first)");
   if (!e->bwd) {
     dnnl::lrn_backward::desc desc(dnnl::algorithm::lrn_across_channels, e->data_d,
                                   e->fwd_pd.dst_desc(), impl_->size, impl_->alpha, impl_->beta,

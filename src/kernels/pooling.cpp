@@ -1,4 +1,4 @@
-#include "kernels/pooling.h"
+#include "bdl/kernels/pooling.h"
 
 #include <optional>
 
@@ -40,6 +40,7 @@ dnnl::algorithm algorithm_of(PoolKind kind) {
 
 struct Entry {
   Pool2dGeometry geometry;
+  Pass pass = Pass::training;
   dnnl::pooling_forward::primitive_desc fwd_pd;
   dnnl::pooling_forward fwd;
   std::optional<dnnl::pooling_backward::primitive_desc> bwd_pd;
@@ -48,17 +49,19 @@ struct Entry {
   Tensor src_scratch, grad_dst_scratch;
 };
 
-Entry make_entry(const Pool2dGeometry& g, const dnnl::memory::desc& src) {
+Entry make_entry(const Pool2dGeometry& g, const dnnl::memory::desc& src, Pass pass) {
   const dnnl::memory::desc dst({g.batch, g.channels, g.out_height(), g.out_width()},
                                dnnl::memory::data_type::f32, Tag::any);
-  dnnl::pooling_forward::desc desc(dnnl::prop_kind::forward_training, algorithm_of(g.kind), src,
-                                   dst, {g.stride_h, g.stride_w}, {g.kernel_h, g.kernel_w},
+  dnnl::pooling_forward::desc desc(prop_kind_of(pass), algorithm_of(g.kind), src, dst,
+                                   {g.stride_h, g.stride_w}, {g.kernel_h, g.kernel_w},
                                    {g.pad_top, g.pad_left}, {g.pad_bottom, g.pad_right});
   Entry e;
   e.geometry = g;
+  e.pass = pass;
   e.fwd_pd = dnnl::pooling_forward::primitive_desc(desc, cpu_engine());
   e.fwd = dnnl::pooling_forward(e.fwd_pd);
-  if (g.kind == PoolKind::max) {
+  // Max pooling keeps its argmax for backward, in training only.
+  if (g.kind == PoolKind::max && pass == Pass::training) {
     const auto bytes = static_cast<int64_t>(e.fwd_pd.workspace_desc().get_size());
     e.workspace.resize({bytes}, DType::u8);
   }
@@ -77,11 +80,12 @@ Pool2dKernel::~Pool2dKernel() = default;
 Pool2dKernel::Pool2dKernel(Pool2dKernel&&) noexcept = default;
 Pool2dKernel& Pool2dKernel::operator=(Pool2dKernel&&) noexcept = default;
 
-void Pool2dKernel::forward(const Pool2dGeometry& g, const Tensor& src, Tensor& dst) {
+void Pool2dKernel::forward(const Pool2dGeometry& g, const Tensor& src, Tensor& dst, Pass pass) {
   const dnnl::memory::desc src_desc = run_desc(src);
   auto key = g.key();
   key.push_back(layout_id(src));
-  Entry& e = impl_->cache.get(key, [&] { return make_entry(g, src_desc); });
+  key.push_back(static_cast<int64_t>(pass));
+  Entry& e = impl_->cache.get(key, [&] { return make_entry(g, src_desc, pass); });
   impl_->last = &e;
   const float* x = in_layout(src, src_desc, e.src_scratch);
   resize_to(dst, {g.batch, g.channels, g.out_height(), g.out_width()}, e.fwd_pd.dst_desc());
@@ -97,6 +101,8 @@ void Pool2dKernel::backward(const Pool2dGeometry& g, const Tensor& grad_dst, Ten
   Entry* e = impl_->last;
   BDL_CHECK(e != nullptr && e->geometry.key() == g.key(),
             "pooling backward without a forward of the same shape");
+  BDL_CHECK(e->pass == Pass::training,
+            "pooling backward after a forward for inference (set_inference(false) first)");
   if (!e->bwd) {
     dnnl::pooling_backward::desc desc(
         algorithm_of(g.kind), e->fwd_pd.src_desc(), e->fwd_pd.dst_desc(), {g.stride_h, g.stride_w},

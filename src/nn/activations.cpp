@@ -2,7 +2,7 @@
 
 #include <cmath>
 
-#include "kernels/eltwise.h"
+#include "bdl/kernels/eltwise.h"
 #include "nn/dense.h"
 
 namespace bdl::nn {
@@ -12,7 +12,7 @@ EltwiseActivation::EltwiseActivation(kernels::Eltwise kind, float alpha, float b
 EltwiseActivation::~EltwiseActivation() = default;
 
 const Tensor& EltwiseActivation::forward(const Tensor& input) {
-  kernel_->forward(input, output_);
+  kernel_->forward(input, output_, pass());
   return output_;
 }
 

@@ -1,6 +1,6 @@
 #include "bdl/nn/batch_norm.h"
 
-#include "kernels/normalization.h"
+#include "bdl/kernels/normalization.h"
 #include "nn/dense.h"
 
 namespace bdl::nn {

@@ -1,6 +1,6 @@
 #include "bdl/nn/concat.h"
 
-#include "kernels/layout.h"
+#include "bdl/kernels/layout_ops.h"
 
 namespace bdl::nn {
 

@@ -2,7 +2,7 @@
 
 #include <cmath>
 
-#include "kernels/conv2d.h"
+#include "bdl/kernels/conv2d.h"
 #include "nn/init.h"
 
 namespace bdl::nn {
@@ -97,7 +97,7 @@ void Conv2d::own_parameters(std::vector<Parameter>& out) {
 
 const Tensor& Conv2d::forward(const Tensor& input) {
   kernel_->forward(geometry(input.shape()), input, weight_.f32(),
-                   options_.bias ? bias_.f32() : nullptr, output_);
+                   options_.bias ? bias_.f32() : nullptr, output_, pass());
   return output_;
 }
 

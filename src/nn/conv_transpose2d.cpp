@@ -2,7 +2,7 @@
 
 #include <cmath>
 
-#include "kernels/gemm.h"
+#include "bdl/kernels/gemm.h"
 #include "nn/dense.h"
 #include "nn/init.h"
 

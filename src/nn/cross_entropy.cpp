@@ -2,7 +2,7 @@
 
 #include <cmath>
 
-#include "kernels/eltwise.h"
+#include "bdl/kernels/eltwise.h"
 #include "nn/targets.h"
 
 namespace bdl::nn {

@@ -1,6 +1,6 @@
 #include "bdl/nn/graph.h"
 
-#include "kernels/layout.h"
+#include "bdl/kernels/layout_ops.h"
 
 namespace bdl::nn {
 

@@ -3,7 +3,7 @@
 #include <cmath>
 
 #include "bdl/core/random.h"
-#include "kernels/inner_product.h"
+#include "bdl/kernels/inner_product.h"
 #include "nn/init.h"
 
 namespace bdl::nn {
@@ -55,7 +55,7 @@ const Tensor& Linear::forward(const Tensor& input) {
   output_.resize(output_shape(input.shape()));
   const Tensor x = input.contiguous();
   kernel_->forward(batch_of(x), options_.in_features, options_.out_features, options_.bias, x.f32(),
-                   weight_.f32(), options_.bias ? bias_.f32() : nullptr, output_.f32());
+                   weight_.f32(), options_.bias ? bias_.f32() : nullptr, output_.f32(), pass());
   return output_;
 }
 

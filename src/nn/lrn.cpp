@@ -1,6 +1,6 @@
 #include "bdl/nn/lrn.h"
 
-#include "kernels/normalization.h"
+#include "bdl/kernels/normalization.h"
 
 namespace bdl::nn {
 
@@ -28,7 +28,7 @@ Shape LRN::output_shape(const Shape& input) const {
 
 const Tensor& LRN::forward(const Tensor& input) {
   output_shape(input.shape());
-  kernel_->forward(input, output_);
+  kernel_->forward(input, output_, pass());
   return output_;
 }
 

@@ -1,6 +1,6 @@
 #include "bdl/nn/matmul.h"
 
-#include "kernels/gemm.h"
+#include "bdl/kernels/gemm.h"
 #include "nn/dense.h"
 #include "nn/strided.h"
 

@@ -73,6 +73,11 @@ void Module::zero_grad() {
   for (Module* child : children()) child->zero_grad();
 }
 
+void Module::set_inference(bool on) {
+  inference_ = on;
+  for (Module* child : children()) child->set_inference(on);
+}
+
 void Module::train(bool on) {
   training_ = on;
   on_train(on);

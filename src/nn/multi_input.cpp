@@ -1,7 +1,7 @@
 #include "bdl/nn/multi_input.h"
 
-#include "kernels/concat.h"
-#include "kernels/layout.h"
+#include "bdl/kernels/concat.h"
+#include "bdl/kernels/layout_ops.h"
 
 namespace bdl::nn {
 namespace {

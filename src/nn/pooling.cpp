@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "kernels/pooling.h"
+#include "bdl/kernels/pooling.h"
 #include "nn/dense.h"
 
 namespace bdl::nn {
@@ -126,11 +126,11 @@ const Tensor& Pool2d::forward(const Tensor& input) {
   const auto g = geometry(input.shape());
   const auto& fix = divisor_fix(g);
   if (fix.empty()) {
-    kernel_->forward(g, input, output_);
+    kernel_->forward(g, input, output_, pass());
     return output_;
   }
   // The rare clipped case runs plain so that the factors apply position-wise.
-  kernel_->forward(g, dense(input, dense_input_), output_);
+  kernel_->forward(g, dense(input, dense_input_), output_, pass());
   if (!output_.is_contiguous()) output_ = output_.contiguous();
   scale_planes(output_, fix);
   return output_;
@@ -174,7 +174,7 @@ Shape GlobalPool2d::output_shape(const Shape& input) const {
 }
 
 const Tensor& GlobalPool2d::forward(const Tensor& input) {
-  kernel_->forward(geometry(input.shape()), input, output_);
+  kernel_->forward(geometry(input.shape()), input, output_, pass());
   return output_;
 }
 

@@ -3,8 +3,8 @@
 #include <cmath>
 #include <cstring>
 
-#include "kernels/gemm.h"
-#include "kernels/inner_product.h"
+#include "bdl/kernels/gemm.h"
+#include "bdl/kernels/inner_product.h"
 #include "nn/init.h"
 
 namespace bdl::nn {
@@ -95,14 +95,14 @@ const Tensor& Recurrent::forward(const Tensor& input) {
   swap_leading(x.f32(), x_tm_.f32(), n, steps, in);
   gi_.resize({steps, n, g});
   ip_ih_->forward(steps * n, in, g, bias, x_tm_.f32(), weight_ih_.f32(),
-                  bias ? bias_ih_.f32() : nullptr, gi_.f32());
+                  bias ? bias_ih_.f32() : nullptr, gi_.f32(), pass());
   gh_.resize({steps, n, g});
   hs_.resize({steps + 1, n, h});
   std::memset(hs_.f32(), 0, sizeof(float) * static_cast<size_t>(n * h));
   for (int64_t t = 0; t < steps; ++t) {
     const float* h_prev = hs_.f32() + t * n * h;
     ip_hh_->forward(n, h, g, bias, h_prev, weight_hh_.f32(), bias ? bias_hh_.f32() : nullptr,
-                    gh_.f32() + t * n * g);
+                    gh_.f32() + t * n * g, pass());
     step(t, gi_.f32() + t * n * g, h_prev, hs_.f32() + (t + 1) * n * h);
   }
   output_.resize(out_shape);

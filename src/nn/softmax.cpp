@@ -1,6 +1,6 @@
 #include "bdl/nn/softmax.h"
 
-#include "kernels/eltwise.h"
+#include "bdl/kernels/eltwise.h"
 #include "nn/dense.h"
 
 namespace bdl::nn {
@@ -35,7 +35,7 @@ const Tensor& SoftMaxBase::forward(const Tensor& input) {
   const auto e = extent(input.shape());
   const Tensor& x = dense(input, dense_input_);
   output_.resize(x.shape());
-  kernel_->forward(e.outer, e.axis, e.inner, x.f32(), output_.f32());
+  kernel_->forward(e.outer, e.axis, e.inner, x.f32(), output_.f32(), pass());
   return output_;
 }
 

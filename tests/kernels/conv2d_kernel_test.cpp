@@ -4,7 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "bdl/core/random.h"
-#include "kernels/conv2d.h"
+#include "bdl/kernels/conv2d.h"
 #include "kernels/layout.h"
 #include "support/tensor_matchers.h"
 

@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 
+#include "bdl/core/random.h"
 #include "bdl/nn/flat_parameters.h"
 #include "support/fixtures.h"
 
@@ -41,6 +43,44 @@ TEST(Zoo, ForwardRunsOnBatchOfOne) {
     model->eval();
     EXPECT_EQ(model->forward(Tensor(in)).shape(), (Shape{1, 10})) << info.name;
   }
+}
+
+// Inference (oneDNN's inference kernels, nothing kept for backward) gives the
+// outputs of evaluation mode on the training kernels: the same computation
+// without the bookkeeping. Checked on the 32x32 and 28x28 models and Inception
+// at 64x64 (LRN, max pooling with ceil mode, concatenations).
+TEST(Zoo, InferenceGivesTheOutputsOfEvaluationMode) {
+  for (const auto& info : zoo()) {
+    const bool inception = info.name.rfind("inception", 0) == 0;
+    const bool large = info.sample.size() == 3 && info.sample[1] > 32;
+    if (info.vocabulary > 0 || (large && !inception)) continue;
+    Shape in = info.sample;
+    if (inception) in[1] = in[2] = 64;
+    in.insert(in.begin(), 2);
+    auto model = info.make(10);
+    model->eval();
+    Tensor x(in);
+    global_rng().fill_uniform(x.span_f32(), -1, 1);
+    const auto evaluation = model->forward(x).contiguous().to_vector();
+    model->set_inference(true);
+    const auto inference = model->forward(x).contiguous().to_vector();
+    ASSERT_EQ(evaluation.size(), inference.size());
+    for (size_t i = 0; i < evaluation.size(); ++i) {
+      ASSERT_NEAR(inference[i], evaluation[i], 1e-5 * (1 + std::fabs(evaluation[i])))
+          << info.name << " output " << i;
+    }
+  }
+}
+
+TEST(Zoo, BackwardAfterAnInferenceForwardIsAnError) {
+  auto model = lenet5(10);
+  model->set_inference(true);
+  const Tensor x({2, 1, 28, 28});
+  const Tensor& y = model->forward(x);
+  EXPECT_THROW(model->backward(x, Tensor::full(y.shape(), 1.f)), Error);
+  model->set_inference(false);
+  model->forward(x);
+  EXPECT_NO_THROW(model->backward(x, Tensor::full(y.shape(), 1.f)));
 }
 
 // Names and shapes of every parameter and buffer as torchvision has them

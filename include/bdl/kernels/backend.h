@@ -4,6 +4,11 @@
 
 namespace bdl::kernels {
 
+// What a forward pass is for: training (oneDNN keeps what backward needs, such
+// as max pooling's argmax) or inference only (nothing is kept; a backward after
+// it is an error).
+enum class Pass { training, inference };
+
 // The kernel library and version bdl runs on, e.g. "oneDNN 2.6.3".
 std::string backend_version();
 // The instruction set oneDNN dispatches to on this CPU, e.g. "avx512_core_bf16".

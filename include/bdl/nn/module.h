@@ -7,6 +7,7 @@
 
 #include "bdl/core/random.h"
 #include "bdl/core/tensor.h"
+#include "bdl/kernels/backend.h"
 #include "bdl/nn/attributes.h"
 
 namespace bdl::nn {
@@ -93,6 +94,12 @@ class Module {
   void train(bool on = true);
   void eval() { train(false); }
   bool is_training() const { return training_; }
+  // For inference only (what prediction and evaluation set): layers run the
+  // kernels' inference form and keep nothing for backward, which is then an
+  // error. Apart from eval(): a model in evaluation mode may still be trained
+  // (BatchNorm statistics frozen while fine-tuning); one set for inference not.
+  void set_inference(bool on = true);
+  bool is_inference() const { return inference_; }
   // A module whose input is the network input need not compute an input gradient.
   virtual void set_needs_input_grad(bool needed) { needs_input_grad_ = needed; }
   bool needs_input_grad() const { return needs_input_grad_; }
@@ -143,7 +150,12 @@ class Module {
   Tensor output_;
   Tensor grad_input_;
   bool training_ = true;
+  bool inference_ = false;
   bool needs_input_grad_ = true;
+  // The kernels' pass for this module's forward.
+  kernels::Pass pass() const {
+    return inference_ ? kernels::Pass::inference : kernels::Pass::training;
+  }
 
  private:
   Tensor grad_scratch_[2];

@@ -114,7 +114,9 @@ Evaluation evaluate(nn::Module& model, nn::Criterion& criterion, const data::Dat
   for (auto& m : metrics) m->start(input);
 
   const bool was_training = model.is_training();
+  const bool was_inference = model.is_inference();
   model.eval();
+  model.set_inference(true);
   data::Batcher batcher(dataset, batch_size, /*drop_last=*/false);
   batcher.set_order(data::epoch_order(dataset, 0, 0, /*shuffle=*/false));
   double totals[2] = {0, 0};  // loss times batch size, samples
@@ -128,6 +130,7 @@ Evaluation evaluate(nn::Module& model, nn::Criterion& criterion, const data::Dat
     for (auto& m : metrics) m->add(output, batch.target);
   }
   model.train(was_training);
+  model.set_inference(was_inference);
 
   sync.sum(totals);
   Evaluation result;

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "bdl/core/tensor.h"
+#include "bdl/kernels/backend.h"
 
 namespace bdl::kernels {
 
@@ -35,7 +36,7 @@ class Pool2dKernel {
   Pool2dKernel(Pool2dKernel&&) noexcept;
   Pool2dKernel& operator=(Pool2dKernel&&) noexcept;
 
-  void forward(const Pool2dGeometry& g, const Tensor& src, Tensor& dst);
+  void forward(const Pool2dGeometry& g, const Tensor& src, Tensor& dst, Pass pass = Pass::training);
   // Backward of the last forward(), which must have had geometry g.
   void backward(const Pool2dGeometry& g, const Tensor& grad_dst, Tensor& grad_src);
 

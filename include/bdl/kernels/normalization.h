@@ -4,6 +4,7 @@
 #include <memory>
 
 #include "bdl/core/tensor.h"
+#include "bdl/kernels/backend.h"
 
 namespace bdl::kernels {
 
@@ -46,7 +47,7 @@ class LrnKernel {
   LrnKernel(LrnKernel&&) noexcept;
   LrnKernel& operator=(LrnKernel&&) noexcept;
 
-  void forward(const Tensor& src, Tensor& dst);
+  void forward(const Tensor& src, Tensor& dst, Pass pass = Pass::training);
   // Backward of the last forward, whose src this must be.
   void backward(const Tensor& src, const Tensor& grad_dst, Tensor& grad_src);
 

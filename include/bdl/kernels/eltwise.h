@@ -4,6 +4,7 @@
 #include <memory>
 
 #include "bdl/core/tensor.h"
+#include "bdl/kernels/backend.h"
 
 namespace bdl::kernels {
 
@@ -20,7 +21,7 @@ class EltwiseKernel {
   EltwiseKernel(EltwiseKernel&&) noexcept;
   EltwiseKernel& operator=(EltwiseKernel&&) noexcept;
 
-  void forward(const Tensor& src, Tensor& dst);
+  void forward(const Tensor& src, Tensor& dst, Pass pass = Pass::training);
   // grad_src = f'(src) * grad_dst, in src's layout.
   void backward(const Tensor& src, const Tensor& grad_dst, Tensor& grad_src);
 
@@ -37,7 +38,8 @@ class SoftmaxKernel {
   SoftmaxKernel(SoftmaxKernel&&) noexcept;
   SoftmaxKernel& operator=(SoftmaxKernel&&) noexcept;
 
-  void forward(int64_t outer, int64_t axis, int64_t inner, const float* src, float* dst);
+  void forward(int64_t outer, int64_t axis, int64_t inner, const float* src, float* dst,
+               Pass pass = Pass::training);
   // Uses the forward output dst.
   void backward(int64_t outer, int64_t axis, int64_t inner, const float* dst, const float* grad_dst,
                 float* grad_src);

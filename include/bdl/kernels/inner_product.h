@@ -4,6 +4,8 @@
 #include <memory>
 #include <string>
 
+#include "bdl/kernels/backend.h"
+
 namespace bdl::kernels {
 
 // y = x W^T + b for x (batch, in), W (out, in), b (out): oneDNN inner product,
@@ -16,7 +18,7 @@ class InnerProductKernel {
   InnerProductKernel& operator=(InnerProductKernel&&) noexcept;
 
   void forward(int64_t batch, int64_t in, int64_t out, bool has_bias, const float* src,
-               const float* weight, const float* bias, float* dst);
+               const float* weight, const float* bias, float* dst, Pass pass = Pass::training);
   void backward_data(int64_t batch, int64_t in, int64_t out, const float* grad_dst,
                      const float* weight, float* grad_src);
   // Writes (does not accumulate) the weight and bias gradients.

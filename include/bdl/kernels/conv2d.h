@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "bdl/core/tensor.h"
+#include "bdl/kernels/backend.h"
 
 namespace bdl::kernels {
 
@@ -42,7 +43,7 @@ class Conv2dKernel {
   Conv2dKernel& operator=(Conv2dKernel&&) noexcept;
 
   void forward(const Conv2dGeometry& g, const Tensor& src, const float* weight, const float* bias,
-               Tensor& dst);
+               Tensor& dst, Pass pass = Pass::training);
   // Backward of the last forward() with this geometry: src must be the input it
   // was given and unchanged since. Computes grad_src unless it is null, and writes
   // (does not accumulate) the weight and bias gradients.
