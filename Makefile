@@ -6,7 +6,7 @@ CMAKE_FLAGS ?=
 EPOCHS ?= 5
 THREADS ?= 0
 
-.PHONY: all deps build run test bench bench-deps clean format
+.PHONY: all deps build run test bench bench-deps clean format lint
 
 all: build
 
@@ -37,6 +37,10 @@ bench: bench-deps build
 
 format:
 	clang-format -i $$(git ls-files '*.cpp' '*.h')
+
+# clang-format check, the parts' layering and clang-tidy (tools/lint/run.sh).
+lint: build
+	tools/lint/run.sh $(BUILD)
 
 clean:
 	rm -rf $(BUILD)

@@ -71,7 +71,7 @@ int run_train(const TrainArgs& args, std::ostream& all_out) {
   std::ostream null_stream(nullptr);
   std::ostream& out = comm->rank() == 0 ? all_out : null_stream;
   spec.on_message = [&out](const std::string& line) { out << line << "\n" << std::flush; };
-  spec.on_epoch.push_back([&out](const optim::EpochRecord& r) {
+  spec.on_epoch.emplace_back([&out](const optim::EpochRecord& r) {
     out << epoch_line(r) << "\n" << std::flush;
     return optim::Decision::proceed;
   });

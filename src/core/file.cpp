@@ -128,7 +128,7 @@ uint64_t checksum(const void* data, size_t bytes) {
   for (; i + 64 <= bytes; i += 64) {
     for (int k = 0; k < 8; ++k) {
       uint64_t w;
-      std::memcpy(&w, p + i + 8 * k, 8);
+      std::memcpy(&w, p + i + static_cast<size_t>(8 * k), 8);
       lane[k] = (lane[k] ^ w) * kPrime;
       lane[k] ^= lane[k] >> 29;
     }

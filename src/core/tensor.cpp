@@ -85,8 +85,9 @@ Storage::Storage(size_t bytes) : bytes_(bytes) {
     if (m != MAP_FAILED) {
       mapping_ = m;
       mapped_ = rounded + kHugePage;
+      // The first huge-page boundary inside the mapping.
       const auto at = reinterpret_cast<uintptr_t>(m);
-      data_ = reinterpret_cast<void*>((at + kHugePage - 1) / kHugePage * kHugePage);
+      data_ = static_cast<char*>(m) + ((kHugePage - at % kHugePage) % kHugePage);
       madvise(data_, rounded, MADV_HUGEPAGE);
     }
   } else {

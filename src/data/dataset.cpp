@@ -56,7 +56,7 @@ Dataset Dataset::partitioned(int64_t k) const {
   return d;
 }
 
-Dataset Dataset::with_weights(Tensor weights) const {
+Dataset Dataset::with_weights(const Tensor& weights) const {
   BDL_CHECK(weights.defined() && weights.dtype() == DType::f32 && weights.dim() == 1 &&
                 weights.size(0) == size(),
             name_, ": sample weights must be (", size(), ") f32, got ",
@@ -210,6 +210,7 @@ Dataset partitioned_idx(const std::string& directory, Split split, int rank, int
     if (!std::filesystem::exists(path)) path.resize(path.size() - 3);
     return path;
   };
+  parts.reserve(mine.size());
   for (int64_t p : mine) {
     parts.push_back(idx(existing(part_file(dir, p, "images-idx3")),
                         existing(part_file(dir, p, "labels-idx1"))));

@@ -175,8 +175,9 @@ std::unique_ptr<nn::Module> build(const format::Module& m, const std::string& fi
   std::vector<std::unique_ptr<nn::Module>> children;
   for (int i = 0; i < m.children_size(); ++i) {
     const auto& c = m.children(i);
-    const std::string name = c.name().empty() ? std::to_string(i) : c.name();
-    children.push_back(build(c, file, path.empty() ? name : path + "." + name, depth + 1));
+    std::string child = path.empty() ? path : path + '.';
+    child += c.name().empty() ? std::to_string(i) : c.name();
+    children.push_back(build(c, file, child, depth + 1));
   }
   std::unique_ptr<nn::Module> module;
   try {
@@ -473,7 +474,7 @@ std::string CheckpointDirectory::save(nn::Module& model, const optim::TrainingSt
   char name[64];
   std::snprintf(name, sizeof name, "%s%012lld%s", kCheckpointPrefix,
                 static_cast<long long>(state.iteration), kCheckpointSuffix);
-  const std::string path = (std::filesystem::path(dir_) / name).string();
+  std::string path = (std::filesystem::path(dir_) / name).string();
   save_checkpoint(model, state, path, info);
   auto all = list();
   while (static_cast<int>(all.size()) > keep_) {

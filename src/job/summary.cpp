@@ -39,8 +39,9 @@ void rows(nn::Module& m, const std::string& path, Shape& shape, int depth,
   if (seq != nullptr && depth < 2) {
     auto kids = seq->children();
     for (size_t i = 0; i < kids.size(); ++i) {
-      const std::string name = kids[i]->name().empty() ? std::to_string(i) : kids[i]->name();
-      rows(*kids[i], path.empty() ? name : path + "." + name, shape, depth + 1, out);
+      std::string child = path.empty() ? path : path + '.';
+      child += kids[i]->name().empty() ? std::to_string(i) : kids[i]->name();
+      rows(*kids[i], child, shape, depth + 1, out);
     }
     return;
   }

@@ -214,7 +214,7 @@ TrainReport train_on(const TrainSpec& spec, dist::Communicator& comm) {
     std::vector<std::string> metrics = spec.metrics;
     if (metrics.empty()) metrics = optim::default_metrics(*loss, model.outputs);
     if (std::find(metrics.begin(), metrics.end(), "loss") == metrics.end())
-      metrics.push_back("loss");
+      metrics.emplace_back("loss");
     optimizer.validate(optim::every_epoch(), *data.validation, metrics);
   }
   TrainReport report = report_of(spec, model, data, comm, *loss);

@@ -38,6 +38,7 @@ void ConcatKernel::forward(const std::vector<const Tensor*>& srcs, int64_t axis,
   }
   Entry& e = impl_->cache.get(key, [&] {
     std::vector<dnnl::memory::desc> descs;
+    descs.reserve(srcs.size());
     for (const Tensor* s : srcs) descs.push_back(run_desc(*s));
     // Blocked inputs whose channel counts do not fill whole blocks cannot be
     // joined in a blocked output: oneDNN then picks a plain one.

@@ -8,7 +8,7 @@
 
 namespace bdl::nn {
 
-BCEWithLogits::BCEWithLogits(Tensor pos_weight, Reduction reduction)
+BCEWithLogits::BCEWithLogits(const Tensor& pos_weight, Reduction reduction)
     : pos_weight_(pos_weight.defined() ? pos_weight.contiguous() : Tensor()),
       reduction_(reduction) {
   BDL_CHECK(!pos_weight_.defined() || pos_weight_.dim() == 1,

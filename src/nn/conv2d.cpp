@@ -86,8 +86,9 @@ Shape Conv2d::output_shape(const Shape& input) const {
 
 double Conv2d::flops(const Shape& input) const {
   const auto g = geometry(input);
+  const int64_t per_group = g.in_channels / g.groups;
   return 2.0 * static_cast<double>(g.batch * g.out_channels * g.out_height() * g.out_width()) *
-         static_cast<double>(g.in_channels / g.groups * g.kernel_h * g.kernel_w);
+         static_cast<double>(per_group * g.kernel_h * g.kernel_w);
 }
 
 void Conv2d::own_parameters(std::vector<Parameter>& out) {

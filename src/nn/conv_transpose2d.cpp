@@ -76,8 +76,9 @@ Shape ConvTranspose2d::output_shape(const Shape& input) const {
 
 double ConvTranspose2d::flops(const Shape& input) const {
   const auto& o = options_;
-  return 2.0 * static_cast<double>(shape_numel(input)) * (o.out_channels / o.groups) * o.kernel.h *
-         o.kernel.w;
+  const int64_t per_group = o.out_channels / o.groups;
+  return 2.0 * static_cast<double>(shape_numel(input)) *
+         static_cast<double>(per_group * o.kernel.h * o.kernel.w);
 }
 
 namespace {

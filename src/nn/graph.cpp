@@ -31,7 +31,7 @@ Graph::Node Graph::add(std::unique_ptr<Module> module, const std::vector<Node>& 
     BDL_CHECK(multi->arity() == 0 || multi->arity() == from.size(), label(), ": ", module->label(),
               " takes ", multi->arity(), " inputs, given ", from.size());
   }
-  if (!name.empty()) module->set_name(name);
+  if (!name.empty()) module->set_name(std::move(name));
   NodeData n;
   n.module = std::move(module);
   n.multi = multi;

@@ -240,7 +240,7 @@ void LSTM::backward_step(int64_t t, const float* dh, const float* /*h_prev*/, fl
 GRU::GRU(GRUOptions options) : Layer(options, 3), reset_after_(options.reset_after) {}
 
 std::string GRU::describe() const {
-  const std::string d = Recurrent::describe();
+  const std::string d = Layer::describe();
   return reset_after_ ? d : d.substr(0, d.size() - 1) + ", reset before)";
 }
 

@@ -29,7 +29,7 @@ Shape Reduce::kept_shape(const Shape& input) const {
 }
 
 Shape Reduce::output_shape(const Shape& input) const {
-  const Shape kept = kept_shape(input);
+  Shape kept = kept_shape(input);
   if (keep_dims_) return kept;
   Shape out;
   std::vector<bool> reduced(input.size(), axes_.empty());

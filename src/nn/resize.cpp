@@ -40,85 +40,103 @@ Shape Resize::output_shape(const Shape& input) const {
   return {input[0], input[1], h, w};
 }
 
+namespace {
+
+// The input coordinate output index i maps to, along an axis of `in` input
+// and `out` output elements (ONNX Resize's coordinate_transformation_mode).
+double source_coordinate(const ResizeOptions& o, int64_t i, int64_t in, int64_t out, double scale) {
+  const auto at = static_cast<double>(i);
+  switch (o.coordinates) {
+    case ResizeCoordinates::half_pixel:
+      return (at + 0.5) / scale - 0.5;
+    case ResizeCoordinates::pytorch_half_pixel:
+      return out > 1 ? (at + 0.5) / scale - 0.5 : 0.0;
+    case ResizeCoordinates::align_corners: {
+      // ONNX's resized length is in * scale before rounding down.
+      const double resized =
+          o.height > 0 ? static_cast<double>(out) : static_cast<double>(in) * scale;
+      return resized > 1 ? at * static_cast<double>(in - 1) / (resized - 1) : 0.0;
+    }
+    case ResizeCoordinates::asymmetric:
+      return at / scale;
+    case ResizeCoordinates::tf_half_pixel_for_nn:
+      return (at + 0.5) / scale;
+  }
+  return 0.0;
+}
+
+struct Tap {
+  std::array<int64_t, 4> index{};
+  std::array<float, 4> weight{};
+};
+
+int64_t clip_index(double v, int64_t in) {
+  return std::min<int64_t>(std::max<int64_t>(static_cast<int64_t>(v), 0), in - 1);
+}
+
+Tap nearest_tap(NearestRounding rounding, double x, int64_t in) {
+  double r = 0;
+  switch (rounding) {
+    case NearestRounding::round_prefer_floor:
+      r = std::ceil(x - 0.5);
+      break;
+    case NearestRounding::round_prefer_ceil:
+      r = std::floor(x + 0.5);
+      break;
+    case NearestRounding::floor:
+      r = std::floor(x);
+      break;
+    case NearestRounding::ceil:
+      r = std::ceil(x);
+      break;
+  }
+  return {{clip_index(r, in), 0, 0, 0}, {1.f, 0.f, 0.f, 0.f}};
+}
+
+Tap linear_tap(double x, int64_t in) {
+  const double f = std::floor(x);
+  return {{clip_index(f, in), clip_index(f + 1, in), 0, 0},
+          {static_cast<float>(1 - (x - f)), static_cast<float>(x - f), 0.f, 0.f}};
+}
+
+// Keys' cubic convolution over the four neighbours f-1 .. f+2; with
+// exclude_outside the weights of taps outside the input drop out and the rest
+// are scaled to sum to one.
+Tap cubic_tap(const ResizeOptions& o, double x, int64_t in) {
+  const double f = std::floor(x), r = x - f, a = o.cubic_a;
+  auto near = [a](double d) { return ((a + 2) * d - (a + 3)) * d * d + 1; };       // |d| <= 1
+  auto far = [a](double d) { return ((a * d - 5 * a) * d + 8 * a) * d - 4 * a; };  // 1 < |d| < 2
+  const double w[4] = {far(1 + r), near(r), near(1 - r), far(2 - r)};
+  Tap t;
+  double kept = 0;
+  for (size_t k = 0; k < 4; ++k) {
+    const double at = f - 1 + static_cast<double>(k);
+    const bool outside = at < 0 || at > static_cast<double>(in - 1);
+    t.index[k] = clip_index(at, in);
+    const double wk = o.exclude_outside && outside ? 0.0 : w[k];
+    t.weight[k] = static_cast<float>(wk);
+    kept += wk;
+  }
+  if (o.exclude_outside && kept != 0) {
+    for (float& v : t.weight) v = static_cast<float>(v / kept);
+  }
+  return t;
+}
+
+}  // namespace
+
 Resize::Taps Resize::taps(int64_t in, int64_t out, double scale) const {
   // With fixed sizes the scale is output / input (ONNX's rule).
   if (options_.height > 0) scale = static_cast<double>(out) / static_cast<double>(in);
   Taps t;
   t.count = options_.mode == ResizeMode::nearest ? 1 : options_.mode == ResizeMode::linear ? 2 : 4;
   for (int64_t i = 0; i < out; ++i) {
-    double x = 0;
-    switch (options_.coordinates) {
-      case ResizeCoordinates::half_pixel:
-        x = (static_cast<double>(i) + 0.5) / scale - 0.5;
-        break;
-      case ResizeCoordinates::pytorch_half_pixel:
-        x = out > 1 ? (static_cast<double>(i) + 0.5) / scale - 0.5 : 0.0;
-        break;
-      case ResizeCoordinates::align_corners: {
-        // ONNX's resized length is in * scale before rounding down.
-        const double resized =
-            options_.height > 0 ? static_cast<double>(out) : static_cast<double>(in) * scale;
-        x = resized > 1 ? static_cast<double>(i) * static_cast<double>(in - 1) / (resized - 1)
-                        : 0.0;
-        break;
-      }
-      case ResizeCoordinates::asymmetric:
-        x = static_cast<double>(i) / scale;
-        break;
-      case ResizeCoordinates::tf_half_pixel_for_nn:
-        x = (static_cast<double>(i) + 0.5) / scale;
-        break;
-    }
-    auto clip = [in](double v) {
-      return std::min<int64_t>(std::max<int64_t>(static_cast<int64_t>(v), 0), in - 1);
-    };
-    std::array<int64_t, 4> index{};
-    std::array<float, 4> weight{};
-    if (options_.mode == ResizeMode::linear) {
-      const double f = std::floor(x);
-      index = {clip(f), clip(f + 1), 0, 0};
-      weight = {static_cast<float>(1 - (x - f)), static_cast<float>(x - f), 0.f, 0.f};
-    } else if (options_.mode == ResizeMode::cubic) {
-      // Keys' cubic convolution over the four neighbours f-1 .. f+2.
-      const double f = std::floor(x), r = x - f, a = options_.cubic_a;
-      auto near = [a](double d) { return ((a + 2) * d - (a + 3)) * d * d + 1; };  // |d| <= 1
-      auto far = [a](double d) {
-        return ((a * d - 5 * a) * d + 8 * a) * d - 4 * a;
-      };  // 1 < |d| < 2
-      const double w[4] = {far(1 + r), near(r), near(1 - r), far(2 - r)};
-      double kept = 0;
-      for (int k = 0; k < 4; ++k) {
-        const double at = f - 1 + k;
-        const bool outside = at < 0 || at > static_cast<double>(in - 1);
-        index[static_cast<size_t>(k)] = clip(at);
-        const double wk = options_.exclude_outside && outside ? 0.0 : w[k];
-        weight[static_cast<size_t>(k)] = static_cast<float>(wk);
-        kept += wk;
-      }
-      if (options_.exclude_outside && kept != 0) {
-        for (float& v : weight) v = static_cast<float>(v / kept);
-      }
-    } else {
-      double r = 0;
-      switch (options_.rounding) {
-        case NearestRounding::round_prefer_floor:
-          r = std::ceil(x - 0.5);
-          break;
-        case NearestRounding::round_prefer_ceil:
-          r = std::floor(x + 0.5);
-          break;
-        case NearestRounding::floor:
-          r = std::floor(x);
-          break;
-        case NearestRounding::ceil:
-          r = std::ceil(x);
-          break;
-      }
-      index = {clip(r), 0, 0, 0};
-      weight = {1.f, 0.f, 0.f, 0.f};
-    }
-    t.index.push_back(index);
-    t.weight.push_back(weight);
+    const double x = source_coordinate(options_, i, in, out, scale);
+    const Tap tap = options_.mode == ResizeMode::linear  ? linear_tap(x, in)
+                    : options_.mode == ResizeMode::cubic ? cubic_tap(options_, x, in)
+                                                         : nearest_tap(options_.rounding, x, in);
+    t.index.push_back(tap.index);
+    t.weight.push_back(tap.weight);
   }
   return t;
 }

@@ -28,9 +28,11 @@ std::vector<T> elements(const ::onnx::TensorProto& p, const Field& field, size_t
       const char* b = raw.data() + static_cast<size_t>(i) * width;
       int64_t v = 0;
       switch (width) {
-        case 1:
-          v = static_cast<int8_t>(b[0]);
+        case 1: {  // int8: the byte's two's-complement value
+          const auto u = static_cast<unsigned char>(b[0]);
+          v = u < 128 ? int64_t{u} : int64_t{u} - 256;
           break;
+        }
         case 2: {
           int16_t x;
           std::memcpy(&x, b, 2);
@@ -283,6 +285,7 @@ Value Context::add(std::unique_ptr<nn::Module> module, const std::vector<Value>&
       }
     }
     std::vector<const Tensor*> ptrs;
+    ptrs.reserve(args.size());
     for (const Tensor& t : args) ptrs.push_back(&t);
     const Tensor& out = multi ? multi->forward_many(ptrs) : module->forward(args.at(0));
     Tensor result = out.contiguous().clone();

@@ -48,50 +48,40 @@ Shape input_shape(const ::onnx::ValueInfoProto& info, const std::string& file, i
   return shape;
 }
 
-ImportedModel convert(const ::onnx::ModelProto& model, const std::string& file,
-                      const ImportOptions& options) {
-  ImportedModel out;
-  out.producer = model.producer_name() +
-                 (model.producer_version().empty() ? "" : " " + model.producer_version());
-  for (const auto& o : model.opset_import()) {
-    if (default_domain(o.domain())) out.opset = o.version();
-  }
-  if (out.opset == 0 && model.opset_import_size() == 0) out.opset = 1;
-  const auto& g = model.graph();
-
-  // Every operator bdl lacks, named at once.
+// Every operator bdl lacks, named at once.
+void check_operators(const ::onnx::GraphProto& g, const std::string& file) {
   std::map<std::string, int> missing;
   for (const auto& n : g.node()) {
     const std::string op =
         default_domain(n.domain()) ? n.op_type() : n.domain() + "." + n.op_type();
     if (!default_domain(n.domain()) || find_converter(n.op_type()) == nullptr) ++missing[op];
   }
-  if (!missing.empty()) {
-    std::string list;
-    for (const auto& [op, count] : missing) {
-      list +=
-          (list.empty() ? "" : ", ") + op + (count > 1 ? " (x" + std::to_string(count) + ")" : "");
-    }
-    throw Unsupported(file + ": unsupported operator" + (missing.size() > 1 ? "s: " : ": ") + list);
+  if (missing.empty()) return;
+  std::string list;
+  for (const auto& [op, count] : missing) {
+    list +=
+        (list.empty() ? "" : ", ") + op + (count > 1 ? " (x" + std::to_string(count) + ")" : "");
   }
+  throw Unsupported(file + ": unsupported operator" + (missing.size() > 1 ? "s: " : ": ") + list);
+}
 
-  if (out.opset < kMinOpset || out.opset > kMaxOpset) {
-    throw Unsupported(file + ": opset " + std::to_string(out.opset) + "; bdl imports opsets " +
+int64_t opset_of(const ::onnx::ModelProto& model, const std::string& file) {
+  int64_t opset = 0;
+  for (const auto& o : model.opset_import()) {
+    if (default_domain(o.domain())) opset = o.version();
+  }
+  if (opset == 0 && model.opset_import_size() == 0) opset = 1;
+  if (opset < kMinOpset || opset > kMaxOpset) {
+    throw Unsupported(file + ": opset " + std::to_string(opset) + "; bdl imports opsets " +
                       std::to_string(kMinOpset) + " to " + std::to_string(kMaxOpset));
   }
+  return opset;
+}
 
-  // Data for constants cannot outgrow the file by much; folding (Expand,
-  // ConstantOfShape) is held to a budget too.
-  AllocationBudget budget(static_cast<size_t>(model.ByteSizeLong()) * 4 + (size_t{256} << 20),
-                          file);
-  std::map<std::string, Value> values;
-  for (const auto& init : g.initializer()) {
-    Value v = Context::constant(to_tensor(init, file + ": initializer '" + init.name() + "'"));
-    v.initializer = true;
-    values[init.name()] = std::move(v);
-  }
-  out.graph = std::make_unique<nn::Graph>();
-  out.graph->set_name(g.name());
+// The graph's inputs that are not initializers become graph inputs (or
+// constants, when the caller binds them).
+void add_inputs(const ::onnx::GraphProto& g, const std::string& file, const ImportOptions& options,
+                std::map<std::string, Value>& values, ImportedModel& out) {
   for (const auto& in : g.input()) {
     if (values.count(in.name())) continue;  // an initializer listed as an input (IR < 4)
     if (const auto bound = options.bind.find(in.name()); bound != options.bind.end()) {
@@ -113,35 +103,39 @@ ImportedModel convert(const ::onnx::ModelProto& model, const std::string& file,
   if (out.input_names.empty()) {
     throw Unsupported(file + ": the model has no inputs (its outputs are constants)");
   }
+}
 
+// Each node through its converter, errors naming the node.
+void convert_nodes(const ::onnx::GraphProto& g, const std::string& file, int64_t opset,
+                   std::map<std::string, Value>& values, nn::Graph& graph) {
   std::set<std::string> consumed;
   for (const auto& n : g.node()) {
     for (const auto& i : n.input()) consumed.insert(i);
   }
   for (const auto& o : g.output()) consumed.insert(o.name());
-
-  {
-    // Weights come from the file: no random initial values to draw.
-    nn::SkipInitialisation skip;
-    int index = 0;
-    for (const auto& n : g.node()) {
-      Context ctx(*out.graph, values, consumed, out.opset, n, index++);
-      try {
-        find_converter(n.op_type())(ctx);
-      } catch (const Unsupported& e) {
-        throw Unsupported(file + ": " + ctx.where() + ": " + e.what());
-      } catch (const Error& e) {
-        throw Error(file + ": " + ctx.where() + ": " + e.what());
-      }
-      for (int i = 0; i < n.output_size(); ++i) {
-        if (ctx.output_used(static_cast<size_t>(i)) && !values.count(n.output(i))) {
-          throw Unsupported(file + ": " + ctx.where() + ": output " + std::to_string(i) + " ('" +
-                            n.output(i) + "') is used, and bdl computes only the first");
-        }
+  // Weights come from the file: no random initial values to draw.
+  nn::SkipInitialisation skip;
+  int index = 0;
+  for (const auto& n : g.node()) {
+    Context ctx(graph, values, consumed, opset, n, index++);
+    try {
+      find_converter(n.op_type())(ctx);
+    } catch (const Unsupported& e) {
+      throw Unsupported(file + ": " + ctx.where() + ": " + e.what());
+    } catch (const Error& e) {
+      throw Error(file + ": " + ctx.where() + ": " + e.what());
+    }
+    for (int i = 0; i < n.output_size(); ++i) {
+      if (ctx.output_used(static_cast<size_t>(i)) && !values.count(n.output(i))) {
+        throw Unsupported(file + ": " + ctx.where() + ": output " + std::to_string(i) + " ('" +
+                          n.output(i) + "') is used, and bdl computes only the first");
       }
     }
   }
+}
 
+void set_outputs(const ::onnx::GraphProto& g, const std::string& file,
+                 const std::map<std::string, Value>& values, ImportedModel& out) {
   BDL_CHECK(g.output_size() > 0, file, ": the model has no outputs");
   for (const auto& o : g.output()) {
     const auto it = values.find(o.name());
@@ -154,6 +148,31 @@ ImportedModel convert(const ::onnx::ModelProto& model, const std::string& file,
     out.output_nodes.push_back(it->second.node);
   }
   out.graph->set_output(out.output_nodes.front());
+}
+
+ImportedModel convert(const ::onnx::ModelProto& model, const std::string& file,
+                      const ImportOptions& options) {
+  const auto& g = model.graph();
+  check_operators(g, file);
+  ImportedModel out;
+  out.producer = model.producer_name() +
+                 (model.producer_version().empty() ? "" : " " + model.producer_version());
+  out.opset = opset_of(model, file);
+  // Data for constants cannot outgrow the file by much; folding (Expand,
+  // ConstantOfShape) is held to a budget too.
+  AllocationBudget budget(static_cast<size_t>(model.ByteSizeLong()) * 4 + (size_t{256} << 20),
+                          file);
+  std::map<std::string, Value> values;
+  for (const auto& init : g.initializer()) {
+    Value v = Context::constant(to_tensor(init, file + ": initializer '" + init.name() + "'"));
+    v.initializer = true;
+    values[init.name()] = std::move(v);
+  }
+  out.graph = std::make_unique<nn::Graph>();
+  out.graph->set_name(g.name());
+  add_inputs(g, file, options, values, out);
+  convert_nodes(g, file, out.opset, values, *out.graph);
+  set_outputs(g, file, values, out);
   return out;
 }
 

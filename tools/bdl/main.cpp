@@ -9,151 +9,212 @@
 #include "bdl/nn/losses.h"
 #include "bdl/optim/metrics.h"
 
-int main(int argc, char** argv) {
+namespace {
+
+// Every command's flags, bound to the arguments of bdl::cli's functions.
+struct Commands {
+  bdl::cli::TrainArgs train;
+  bdl::cli::PredictArgs predict;
+  bdl::cli::EvalArgs eval;
+  bdl::cli::InfoArgs info;
+  bdl::cli::ImportArgs import_args;
+  bdl::cli::ExportArgs export_args;
+  bdl::cli::SplitArgs split;
+  CLI::App *train_cmd, *predict_cmd, *eval_cmd, *info_cmd, *import_cmd, *export_cmd, *split_cmd;
+};
+
+// The model, the data, the loss and the metrics.
+void add_model_and_data_flags(CLI::App* cmd, bdl::cli::TrainArgs& train) {
+  bdl::job::TrainSpec& spec = train.spec;
+  std::string model_names;
+  for (const auto& n : bdl::models::names()) model_names += (model_names.empty() ? "" : ", ") + n;
+  cmd->add_option("--model", spec.model.name,
+                  "Model: " + model_names + ", or a model file (.bdl, .onnx) to train further")
+      ->capture_default_str();
+  cmd->add_option("--data", spec.data.source,
+                  "fashion-mnist, a directory of IDX files, a partitioned directory (bdl split) "
+                  "or a NumPy directory ({train,test}-{features,targets,weights}.npy)")
+      ->capture_default_str();
+  cmd->add_option("--loss", spec.loss, bdl::nn::criterion_names())->capture_default_str();
+  cmd->add_option("--metrics", spec.metrics,
+                  "Validation metrics, comma-separated: " + bdl::optim::metric_names())
+      ->delimiter(',');
+}
+
+// The end, the batch, the optimisation method and its schedule.
+void add_method_flags(CLI::App* cmd, bdl::cli::TrainArgs& train) {
+  bdl::job::TrainSpec& spec = train.spec;
+  cmd->add_option("--epochs", spec.epochs, "Epochs to train")->capture_default_str();
+  cmd->add_option("--batch-size", spec.batch_size, "Mini-batch size (global)")
+      ->capture_default_str();
+  cmd->add_option("--lr", spec.optimizer.lr, "Learning rate")->capture_default_str();
+  cmd->add_option("--momentum", spec.optimizer.momentum, "Momentum of SGD and LARS")
+      ->capture_default_str();
+  cmd->add_option("--optimizer", spec.optimizer.name, "sgd, adam, adamw, adagrad, rmsprop or lars")
+      ->capture_default_str();
+  cmd->add_option("--weight-decay", spec.optimizer.weight_decay, "Weight decay")
+      ->capture_default_str();
+  cmd->add_option("--trust-coefficient", spec.optimizer.trust_coefficient, "LARS's eta")
+      ->capture_default_str();
+  cmd->add_option("--schedule", spec.optimizer.schedule,
+                  "Learning-rate schedule after the warm-up: none, step:EPOCHS:GAMMA, "
+                  "multistep:E1,E2,...:GAMMA, exp:GAMMA, poly:POWER, cosine, "
+                  "plateau:FACTOR:PATIENCE")
+      ->capture_default_str();
+  cmd->add_option("--warmup-epochs", spec.optimizer.warmup_epochs,
+                  "Linear warm-up over this many epochs, per iteration, from lr/10");
+  cmd->add_option("--scale-lr-from", spec.optimizer.scale_lr_from,
+                  "Linear scaling rule: lr * batch-size / this reference batch size");
+}
+
+// Precision, synthetic data, seeds, threads, limits, report and progress.
+void add_run_flags(CLI::App* cmd, bdl::cli::TrainArgs& train) {
+  bdl::job::TrainSpec& spec = train.spec;
+  cmd->add_option("--precision", spec.precision,
+                  "fp32, or bf16: convolutions in bf16 with fp32 accumulation and master weights")
+      ->capture_default_str();
+  cmd->add_flag("--synthetic", train.synthetic,
+                "Train on random data of the model's input shape (benchmarks)");
+  cmd->add_option("--image-size", spec.model.image_size, "Synthetic image height and width");
+  cmd->add_option("--synthetic-samples", spec.data.synthetic_samples,
+                  "Synthetic samples (default: 8 batches, at least 256)");
+  cmd->add_option("--seed", spec.seed, "Seed of initialisation and shuffling")
+      ->capture_default_str();
+  cmd->add_option("--threads", spec.threads, "Kernel threads (0: one per core)")
+      ->capture_default_str();
+  cmd->add_option("--max-iteration", spec.max_iterations, "Stop after N iterations");
+  cmd->add_option("--train-samples", spec.data.train_samples, "Use the first N training samples");
+  cmd->add_option("--test-samples", spec.data.validation_samples, "Use the first N test samples");
+}
+
+// Sync, checkpoints and the saved model.
+void add_distribution_flags(CLI::App* cmd, bdl::cli::TrainArgs& train) {
+  bdl::job::TrainSpec& spec = train.spec;
+  cmd->add_option("--report", train.report, "Write a JSON report to this file");
+  cmd->add_option("--progress", spec.progress, "auto, bar, lines or quiet")->capture_default_str();
+  cmd->add_option("--sync", spec.sync.strategy, "Under MPI: sharded, allreduce or driver")
+      ->capture_default_str();
+  cmd->add_option("--compress", spec.sync.compress, "Wire format of the sync: none, fp16, bf16")
+      ->capture_default_str();
+  cmd->add_option("--sync-every", spec.sync.every,
+                  "Iterations between group boundaries (metrics, progress)")
+      ->capture_default_str();
+  cmd->add_option("--comm-timeout-ms", spec.sync.timeout_ms,
+                  "A peer silent this long is reported lost")
+      ->capture_default_str();
+  cmd->add_option("--checkpoint", spec.checkpoint.dir,
+                  "Write checkpoints to this directory (every epoch and at the end)");
+  cmd->add_option("--checkpoint-every", spec.checkpoint.every,
+                  "Checkpoint every N iterations instead of every epoch");
+  cmd->add_option("--checkpoint-keep", spec.checkpoint.keep, "Checkpoints to keep")
+      ->capture_default_str();
+  cmd->add_flag("--resume", spec.checkpoint.resume,
+                "Continue from the newest checkpoint in --checkpoint DIR");
+  cmd->add_option("--save", spec.save, "Save the trained model to this file (.bdl)");
+}
+
+// bdl predict.
+void add_predict(CLI::App& app, Commands& c) {
+  c.predict_cmd = app.add_subcommand("predict", "Run a saved model on an array or a dataset");
+  c.predict_cmd->add_option("--model", c.predict.model, "Model file (.bdl or .onnx)")->required();
+  c.predict_cmd->add_option("--input", c.predict.input,
+                            "Input batch as a NumPy .npy file (f32 or i64)");
+  c.predict_cmd->add_option("--output", c.predict.output, "Write the outputs to this .npy file");
+  c.predict_cmd->add_option("--data", c.predict.data,
+                            "Or a dataset (fashion-mnist or a directory of IDX files): its test "
+                            "split, one line per sample");
+  c.predict_cmd->add_option("--top-k", c.predict.top_k, "Classes per sample with --data")
+      ->capture_default_str();
+  c.predict_cmd->add_option("--limit", c.predict.limit, "Only the first N samples of --data");
+  c.predict_cmd->add_option("--batch-size", c.predict.batch_size, "Samples per forward pass")
+      ->capture_default_str();
+  c.predict_cmd->add_option("--threads", c.predict.threads, "Kernel threads (0: one per core)");
+}
+
+// bdl eval.
+void add_eval(CLI::App& app, Commands& c) {
+  c.eval_cmd = app.add_subcommand("eval", "Accuracy and loss of a saved model on a dataset");
+  c.eval_cmd->add_option("--model", c.eval.model, "Model file (.bdl or .onnx)")->required();
+  c.eval_cmd
+      ->add_option("--data", c.eval.data,
+                   "fashion-mnist, a directory of IDX files or a NumPy directory")
+      ->capture_default_str();
+  c.eval_cmd->add_option("--batch-size", c.eval.batch_size, "Samples per forward pass")
+      ->capture_default_str();
+  c.eval_cmd->add_option("--limit", c.eval.limit, "Only the first N test samples");
+  c.eval_cmd->add_option("--loss", c.eval.loss, bdl::nn::criterion_names())->capture_default_str();
+  c.eval_cmd
+      ->add_option("--metrics", c.eval.metrics,
+                   "Metrics, comma-separated (default top1,top5): " + bdl::optim::metric_names())
+      ->delimiter(',');
+  c.eval_cmd->add_option("--threads", c.eval.threads, "Kernel threads (0: one per core)");
+}
+
+// bdl info.
+void add_info(CLI::App& app, Commands& c) {
+  c.info_cmd = app.add_subcommand("info", "Version, kernel ISA, threads; a model's layers");
+  c.info_cmd->add_option("--model", c.info.model,
+                         "Print the layer table of a zoo model or a model file");
+  c.info_cmd->add_option("--threads", c.info.threads, "Kernel threads (0: one per core)");
+  c.info_cmd->add_option("--image-size", c.info.image_size,
+                         "Input height and width for image models");
+}
+
+// bdl import.
+void add_import(CLI::App& app, Commands& c) {
+  c.import_cmd = app.add_subcommand("import", "Convert an ONNX model to bdl's format");
+  c.import_cmd->add_option("input", c.import_args.input, "ONNX model (.onnx)")->required();
+  c.import_cmd->add_option("-o,--output", c.import_args.output, "bdl model file to write")
+      ->required();
+}
+
+// bdl export.
+void add_export(CLI::App& app, Commands& c) {
+  c.export_cmd = app.add_subcommand("export", "Write a bdl model as ONNX");
+  c.export_cmd->add_option("model", c.export_args.model, "bdl model file")->required();
+  c.export_cmd->add_option("-o,--output", c.export_args.output, "ONNX file to write")->required();
+  c.export_cmd
+      ->add_option("--input-shape", c.export_args.input_shape,
+                   "One sample's shape, e.g. 3,224,224 (default: recorded in the file)")
+      ->delimiter(',');
+}
+
+// bdl split.
+void add_split(CLI::App& app, Commands& c) {
+  c.split_cmd = app.add_subcommand(
+      "split", "Write a dataset as a directory of partitions, one set per worker");
+  c.split_cmd->add_option("--data", c.split.data, "fashion-mnist, or a directory of IDX files")
+      ->capture_default_str();
+  c.split_cmd->add_option("--parts", c.split.parts, "Number of parts")->capture_default_str();
+  c.split_cmd->add_option("-o,--output", c.split.output, "Directory to write")->required();
+}
+
+int run(const Commands& c) {
+  if (*c.train_cmd) return bdl::cli::run_train(c.train, std::cout);
+  if (*c.info_cmd) return bdl::cli::run_info(c.info, std::cout);
+  if (*c.split_cmd) return bdl::cli::run_split(c.split, std::cout);
+  if (*c.predict_cmd) return bdl::cli::run_predict(c.predict, std::cout);
+  if (*c.eval_cmd) return bdl::cli::run_eval(c.eval, std::cout);
+  if (*c.import_cmd) return bdl::cli::run_import(c.import_args, std::cout);
+  if (*c.export_cmd) return bdl::cli::run_export(c.export_args, std::cout);
+  return 0;
+}
+
+int parse_and_run(int argc, char** argv) {
   CLI::App app{"bdl: data-parallel deep learning on CPU clusters"};
   app.require_subcommand(1);
   app.set_version_flag("--version", BDL_VERSION);
-
-  bdl::cli::TrainArgs train;
-  bdl::job::TrainSpec& spec = train.spec;
-  auto* train_cmd = app.add_subcommand("train", "Train a model");
-  std::string model_names;
-  for (const auto& n : bdl::models::names()) model_names += (model_names.empty() ? "" : ", ") + n;
-  train_cmd
-      ->add_option("--model", spec.model.name,
-                   "Model: " + model_names + ", or a model file (.bdl, .onnx) to train further")
-      ->capture_default_str();
-  train_cmd
-      ->add_option("--data", spec.data.source,
-                   "fashion-mnist, a directory of IDX files, a partitioned directory (bdl split) "
-                   "or a NumPy directory ({train,test}-{features,targets,weights}.npy)")
-      ->capture_default_str();
-  train_cmd->add_option("--loss", spec.loss, bdl::nn::criterion_names())->capture_default_str();
-  train_cmd
-      ->add_option("--metrics", spec.metrics,
-                   "Validation metrics, comma-separated: " + bdl::optim::metric_names())
-      ->delimiter(',');
-  train_cmd->add_option("--epochs", spec.epochs, "Epochs to train")->capture_default_str();
-  train_cmd->add_option("--batch-size", spec.batch_size, "Mini-batch size (global)")
-      ->capture_default_str();
-  train_cmd->add_option("--lr", spec.optimizer.lr, "Learning rate")->capture_default_str();
-  train_cmd->add_option("--momentum", spec.optimizer.momentum, "Momentum of SGD and LARS")
-      ->capture_default_str();
-  train_cmd
-      ->add_option("--optimizer", spec.optimizer.name, "sgd, adam, adamw, adagrad, rmsprop or lars")
-      ->capture_default_str();
-  train_cmd->add_option("--weight-decay", spec.optimizer.weight_decay, "Weight decay")
-      ->capture_default_str();
-  train_cmd->add_option("--trust-coefficient", spec.optimizer.trust_coefficient, "LARS's eta")
-      ->capture_default_str();
-  train_cmd
-      ->add_option("--schedule", spec.optimizer.schedule,
-                   "Learning-rate schedule after the warm-up: none, step:EPOCHS:GAMMA, "
-                   "multistep:E1,E2,...:GAMMA, exp:GAMMA, poly:POWER, cosine, "
-                   "plateau:FACTOR:PATIENCE")
-      ->capture_default_str();
-  train_cmd->add_option("--warmup-epochs", spec.optimizer.warmup_epochs,
-                        "Linear warm-up over this many epochs, per iteration, from lr/10");
-  train_cmd->add_option("--scale-lr-from", spec.optimizer.scale_lr_from,
-                        "Linear scaling rule: lr * batch-size / this reference batch size");
-  train_cmd
-      ->add_option("--precision", spec.precision,
-                   "fp32, or bf16: convolutions in bf16 with fp32 accumulation and master weights")
-      ->capture_default_str();
-  train_cmd->add_flag("--synthetic", train.synthetic,
-                      "Train on random data of the model's input shape (benchmarks)");
-  train_cmd->add_option("--image-size", spec.model.image_size, "Synthetic image height and width");
-  train_cmd->add_option("--synthetic-samples", spec.data.synthetic_samples,
-                        "Synthetic samples (default: 8 batches, at least 256)");
-  train_cmd->add_option("--seed", spec.seed, "Seed of initialisation and shuffling")
-      ->capture_default_str();
-  train_cmd->add_option("--threads", spec.threads, "Kernel threads (0: one per core)")
-      ->capture_default_str();
-  train_cmd->add_option("--max-iteration", spec.max_iterations, "Stop after N iterations");
-  train_cmd->add_option("--train-samples", spec.data.train_samples,
-                        "Use the first N training samples");
-  train_cmd->add_option("--test-samples", spec.data.validation_samples,
-                        "Use the first N test samples");
-  train_cmd->add_option("--report", train.report, "Write a JSON report to this file");
-  train_cmd->add_option("--progress", spec.progress, "auto, bar, lines or quiet")
-      ->capture_default_str();
-  train_cmd->add_option("--sync", spec.sync.strategy, "Under MPI: sharded, allreduce or driver")
-      ->capture_default_str();
-  train_cmd
-      ->add_option("--compress", spec.sync.compress, "Wire format of the sync: none, fp16, bf16")
-      ->capture_default_str();
-  train_cmd
-      ->add_option("--sync-every", spec.sync.every,
-                   "Iterations between group boundaries (metrics, progress)")
-      ->capture_default_str();
-  train_cmd
-      ->add_option("--comm-timeout-ms", spec.sync.timeout_ms,
-                   "A peer silent this long is reported lost")
-      ->capture_default_str();
-  train_cmd->add_option("--checkpoint", spec.checkpoint.dir,
-                        "Write checkpoints to this directory (every epoch and at the end)");
-  train_cmd->add_option("--checkpoint-every", spec.checkpoint.every,
-                        "Checkpoint every N iterations instead of every epoch");
-  train_cmd->add_option("--checkpoint-keep", spec.checkpoint.keep, "Checkpoints to keep")
-      ->capture_default_str();
-  train_cmd->add_flag("--resume", spec.checkpoint.resume,
-                      "Continue from the newest checkpoint in --checkpoint DIR");
-  train_cmd->add_option("--save", spec.save, "Save the trained model to this file (.bdl)");
-
-  bdl::cli::PredictArgs predict;
-  auto* predict_cmd = app.add_subcommand("predict", "Run a saved model on an array or a dataset");
-  predict_cmd->add_option("--model", predict.model, "Model file (.bdl or .onnx)")->required();
-  predict_cmd->add_option("--input", predict.input,
-                          "Input batch as a NumPy .npy file (f32 or i64)");
-  predict_cmd->add_option("--output", predict.output, "Write the outputs to this .npy file");
-  predict_cmd->add_option("--data", predict.data,
-                          "Or a dataset (fashion-mnist or a directory of IDX files): its test "
-                          "split, one line per sample");
-  predict_cmd->add_option("--top-k", predict.top_k, "Classes per sample with --data")
-      ->capture_default_str();
-  predict_cmd->add_option("--limit", predict.limit, "Only the first N samples of --data");
-  predict_cmd->add_option("--batch-size", predict.batch_size, "Samples per forward pass")
-      ->capture_default_str();
-  predict_cmd->add_option("--threads", predict.threads, "Kernel threads (0: one per core)");
-
-  bdl::cli::EvalArgs eval;
-  auto* eval_cmd = app.add_subcommand("eval", "Accuracy and loss of a saved model on a dataset");
-  eval_cmd->add_option("--model", eval.model, "Model file (.bdl or .onnx)")->required();
-  eval_cmd
-      ->add_option("--data", eval.data,
-                   "fashion-mnist, a directory of IDX files or a NumPy directory")
-      ->capture_default_str();
-  eval_cmd->add_option("--batch-size", eval.batch_size, "Samples per forward pass")
-      ->capture_default_str();
-  eval_cmd->add_option("--limit", eval.limit, "Only the first N test samples");
-  eval_cmd->add_option("--loss", eval.loss, bdl::nn::criterion_names())->capture_default_str();
-  eval_cmd
-      ->add_option("--metrics", eval.metrics,
-                   "Metrics, comma-separated (default top1,top5): " + bdl::optim::metric_names())
-      ->delimiter(',');
-  eval_cmd->add_option("--threads", eval.threads, "Kernel threads (0: one per core)");
-
-  bdl::cli::InfoArgs info;
-  auto* info_cmd = app.add_subcommand("info", "Version, kernel ISA, threads; a model's layers");
-  info_cmd->add_option("--model", info.model,
-                       "Print the layer table of a zoo model or a model file");
-  info_cmd->add_option("--threads", info.threads, "Kernel threads (0: one per core)");
-  info_cmd->add_option("--image-size", info.image_size, "Input height and width for image models");
-
-  bdl::cli::ImportArgs import_args;
-  auto* import_cmd = app.add_subcommand("import", "Convert an ONNX model to bdl's format");
-  import_cmd->add_option("input", import_args.input, "ONNX model (.onnx)")->required();
-  import_cmd->add_option("-o,--output", import_args.output, "bdl model file to write")->required();
-
-  bdl::cli::ExportArgs export_args;
-  auto* export_cmd = app.add_subcommand("export", "Write a bdl model as ONNX");
-  export_cmd->add_option("model", export_args.model, "bdl model file")->required();
-  export_cmd->add_option("-o,--output", export_args.output, "ONNX file to write")->required();
-  export_cmd
-      ->add_option("--input-shape", export_args.input_shape,
-                   "One sample's shape, e.g. 3,224,224 (default: recorded in the file)")
-      ->delimiter(',');
-
+  Commands c;
+  c.train_cmd = app.add_subcommand("train", "Train a model");
+  add_model_and_data_flags(c.train_cmd, c.train);
+  add_method_flags(c.train_cmd, c.train);
+  add_run_flags(c.train_cmd, c.train);
+  add_distribution_flags(c.train_cmd, c.train);
+  add_predict(app, c);
+  add_eval(app, c);
+  add_info(app, c);
+  add_import(app, c);
+  add_export(app, c);
   const std::string first = argc > 1 ? argv[1] : "";
   if (!first.empty() && first[0] != '-' && first != "train" && first != "info" &&
       first != "split" && first != "predict" && first != "eval" && first != "import" &&
@@ -162,14 +223,7 @@ int main(int argc, char** argv) {
               << "' (commands: train, predict, eval, info, split, import, export)\n";
     return 2;
   }
-  bdl::cli::SplitArgs split;
-  auto* split_cmd = app.add_subcommand(
-      "split", "Write a dataset as a directory of partitions, one set per worker");
-  split_cmd->add_option("--data", split.data, "fashion-mnist, or a directory of IDX files")
-      ->capture_default_str();
-  split_cmd->add_option("--parts", split.parts, "Number of parts")->capture_default_str();
-  split_cmd->add_option("-o,--output", split.output, "Directory to write")->required();
-
+  add_split(app, c);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -180,14 +234,14 @@ int main(int argc, char** argv) {
     std::cerr << "bdl: error: " << e.what() << "\n";
     return 2;
   }
+  return run(c);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
   try {
-    if (*train_cmd) return bdl::cli::run_train(train, std::cout);
-    if (*info_cmd) return bdl::cli::run_info(info, std::cout);
-    if (*split_cmd) return bdl::cli::run_split(split, std::cout);
-    if (*predict_cmd) return bdl::cli::run_predict(predict, std::cout);
-    if (*eval_cmd) return bdl::cli::run_eval(eval, std::cout);
-    if (*import_cmd) return bdl::cli::run_import(import_args, std::cout);
-    if (*export_cmd) return bdl::cli::run_export(export_args, std::cout);
+    return parse_and_run(argc, argv);
   } catch (const bdl::Error& e) {
     std::cerr << "bdl: error: " << e.what() << "\n";
     return 1;
@@ -195,5 +249,4 @@ int main(int argc, char** argv) {
     std::cerr << "bdl: internal error: " << e.what() << "\n";
     return 3;
   }
-  return 0;
 }

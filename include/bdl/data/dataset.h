@@ -47,7 +47,7 @@ class Dataset {
   Dataset partitioned(int64_t k) const;
   // A copy whose samples weigh in the loss by `weights` (N) f32, each finite and
   // non-negative (Keras's sample_weight; class weights are weights by target).
-  Dataset with_weights(Tensor weights) const;
+  Dataset with_weights(const Tensor& weights) const;
   // Class indices as one-hot rows (N, classes) f32, for losses on values (MSE,
   // BCE on indicators).
   Dataset one_hot(int64_t classes) const;

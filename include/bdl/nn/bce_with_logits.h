@@ -10,7 +10,7 @@ namespace bdl::nn {
 // weighs the positive term: fraud detection's rare class.
 class BCEWithLogits : public Criterion {
  public:
-  explicit BCEWithLogits(Tensor pos_weight = {}, Reduction reduction = Reduction::mean);
+  explicit BCEWithLogits(const Tensor& pos_weight = {}, Reduction reduction = Reduction::mean);
   float forward(const Tensor& input, const Tensor& target) override;
   const Tensor& backward(const Tensor& input, const Tensor& target) override;
   void sample_losses(const Tensor& input, const Tensor& target, std::span<double> out) override;

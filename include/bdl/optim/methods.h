@@ -106,7 +106,7 @@ class LARS : public OptimMethod {
   void set_learning_rate(double lr) override { options_.lr = lr; }
   MethodState state() const override;
   void set_state(MethodState state) override;
-  void set_context(SliceContext context) override { context_ = std::move(context); }
+  void set_context(const SliceContext& context) override { context_ = context; }
   // The trust ratio of each parameter in the last step (for tests and logs).
   const std::vector<double>& trust_ratios() const { return trust_; }
 

@@ -44,11 +44,12 @@ class OptimMethod {
   virtual double learning_rate() const = 0;
   virtual void set_learning_rate(double lr) = 0;
   // Called by the parameter sync before each step; most methods ignore it.
-  virtual void set_context(SliceContext /*context*/) {}
+  virtual void set_context(const SliceContext& /*context*/) {}
   // Checkpoints: the state as it stands, and restoring it (sizes are checked on
   // the next step against the slice).
   virtual MethodState state() const { return {}; }
-  virtual void set_state(MethodState /*state*/) {}
+  // Overrides take the state by value to move from it.
+  virtual void set_state(MethodState /*state*/) {}  // NOLINT(performance-unnecessary-value-param)
 };
 
 }  // namespace bdl::optim

@@ -67,8 +67,64 @@ void conv(Context& c) {
   c.set_output(0, from_2d(c, c.add(std::move(m), {as_2d(c, x)}), x.shape.size()));
 }
 
-// ConvTranspose: output_shape and auto_pad resolve to paddings (and output
-// padding where the requested output is larger than the paddings allow).
+namespace {
+
+// ConvTranspose's window per spatial axis, with pads before each axis then
+// after each.
+struct TransposedWindow {
+  std::vector<int64_t> strides, dilations, out_pad, pads;
+};
+
+TransposedWindow transposed_window(Context& c, size_t spatial) {
+  auto list = [&](const char* name, int64_t fallback, size_t count) {
+    auto v = c.integers(name, std::vector<int64_t>(count, fallback));
+    if (v.size() != count) c.invalid(name, " has ", v.size(), " entries, expected ", count);
+    return v;
+  };
+  TransposedWindow w{list("strides", 1, spatial), list("dilations", 1, spatial),
+                     list("output_padding", 0, spatial), list("pads", 0, 2 * spatial)};
+  for (size_t i = 0; i < spatial; ++i) {
+    if (w.strides[i] < 1 || w.dilations[i] < 1 || w.out_pad[i] < 0) {
+      c.invalid("bad strides, dilations or output_padding");
+    }
+  }
+  return w;
+}
+
+// output_shape and auto_pad resolve to paddings, and to output padding where
+// the requested output is larger than the paddings allow.
+void resolve_output_shape(Context& c, TransposedWindow& w, const Value& x, const Shape& kernel) {
+  const size_t spatial = kernel.size();
+  const std::string auto_pad = c.text("auto_pad", "NOTSET");
+  std::vector<int64_t> out_shape = c.integers("output_shape", {});
+  if (out_shape.size() > spatial) {
+    out_shape.erase(out_shape.begin(), out_shape.end() - static_cast<int64_t>(spatial));
+  }
+  if (out_shape.empty() && (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER")) {
+    for (size_t i = 0; i < spatial; ++i) out_shape.push_back(x.shape[2 + i] * w.strides[i]);
+  }
+  if (out_shape.empty()) return;
+  if (out_shape.size() != spatial) c.invalid("output_shape of ", out_shape.size(), " entries");
+  for (size_t i = 0; i < spatial; ++i) {
+    const int64_t total = w.strides[i] * (x.shape[2 + i] - 1) + w.out_pad[i] +
+                          (kernel[i] - 1) * w.dilations[i] + 1 - out_shape[i];
+    int64_t& before = w.pads[i];
+    int64_t& after = w.pads[spatial + i];
+    if (total < 0) {  // a larger output than any padding gives: extend the end
+      w.out_pad[i] -= total;
+      before = after = 0;
+    } else if (auto_pad == "SAME_UPPER") {
+      before = total / 2;
+      after = total - total / 2;
+    } else {
+      before = total - total / 2;
+      after = total / 2;
+    }
+  }
+}
+
+}  // namespace
+
 void conv_transpose(Context& c) {
   const Value& x = c.input(0);
   const Tensor& weight = c.constant_input(1, "the weight");
@@ -81,44 +137,9 @@ void conv_transpose(Context& c) {
   if (groups < 1) c.invalid("group ", groups);
   const Shape wk(weight.shape().begin() + 2, weight.shape().end());
   if (c.integers("kernel_shape", wk) != wk) c.invalid("kernel_shape does not match the weight");
-  auto list = [&](const char* name, int64_t fallback, size_t count) {
-    auto v = c.integers(name, std::vector<int64_t>(count, fallback));
-    if (v.size() != count) c.invalid(name, " has ", v.size(), " entries, expected ", count);
-    return v;
-  };
-  auto strides = list("strides", 1, spatial);
-  auto dilations = list("dilations", 1, spatial);
-  auto out_pad = list("output_padding", 0, spatial);
-  auto pads = list("pads", 0, 2 * spatial);
-  for (size_t i = 0; i < spatial; ++i) {
-    if (strides[i] < 1 || dilations[i] < 1 || out_pad[i] < 0)
-      c.invalid("bad strides, dilations or output_padding");
-  }
-  const std::string auto_pad = c.text("auto_pad", "NOTSET");
-  std::vector<int64_t> out_shape = c.integers("output_shape", {});
-  if (out_shape.size() > spatial)
-    out_shape.erase(out_shape.begin(), out_shape.end() - static_cast<int64_t>(spatial));
-  if (out_shape.empty() && (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER")) {
-    for (size_t i = 0; i < spatial; ++i) out_shape.push_back(x.shape[2 + i] * strides[i]);
-  }
-  if (!out_shape.empty()) {
-    if (out_shape.size() != spatial) c.invalid("output_shape of ", out_shape.size(), " entries");
-    for (size_t i = 0; i < spatial; ++i) {
-      const int64_t total = strides[i] * (x.shape[2 + i] - 1) + out_pad[i] +
-                            (wk[i] - 1) * dilations[i] + 1 - out_shape[i];
-      if (total < 0) {  // a larger output than any padding gives: extend the end
-        out_pad[i] -= total;
-        pads[i] = pads[spatial + i] = 0;
-      } else if (auto_pad == "SAME_UPPER") {
-        pads[i] = total / 2;
-        pads[spatial + i] = total - total / 2;
-      } else {
-        pads[i] = total - total / 2;
-        pads[spatial + i] = total / 2;
-      }
-    }
-  }
-  for (int64_t p : pads) {
+  TransposedWindow w = transposed_window(c, spatial);
+  resolve_output_shape(c, w, x, wk);
+  for (int64_t p : w.pads) {
     if (p < 0) c.invalid("negative pad ", p);
   }
   // 1-d as 2-d of height 1.
@@ -129,11 +150,11 @@ void conv_transpose(Context& c) {
   o.in_channels = weight.shape()[0];
   o.out_channels = weight.shape()[1] * groups;
   o.kernel = spatial == 1 ? nn::Size2{1, wk[0]} : nn::Size2{wk[0], wk[1]};
-  o.stride = two(strides, 0, 1);
-  o.dilation = two(dilations, 0, 1);
-  o.output_padding = two(out_pad, 0, 0);
-  o.padding = two(pads, 0, 0);
-  const nn::Size2 end = two(pads, spatial, 0);
+  o.stride = two(w.strides, 0, 1);
+  o.dilation = two(w.dilations, 0, 1);
+  o.output_padding = two(w.out_pad, 0, 0);
+  o.padding = two(w.pads, 0, 0);
+  const nn::Size2 end = two(w.pads, spatial, 0);
   if (end != o.padding) o.padding_end = end;
   o.groups = groups;
   o.bias = c.has_input(2);

@@ -35,8 +35,9 @@ void reorder(const Tensor& src, int64_t dir_offset, Tensor& dst, const std::vect
   }
 }
 
-void convert(Context& c, bool lstm) {
-  const int gates = lstm ? 4 : 3;
+// What bdl's recurrent layers do not have: other directions, activations,
+// clipping, sequence lengths, peepholes, initial states, the cell state output.
+void check_supported(Context& c) {
   if (c.text("direction", "forward") != "forward") {
     c.unsupported("direction '", c.text("direction", "forward"),
                   "' (bdl's recurrent layers run forward)");
@@ -53,6 +54,35 @@ void convert(Context& c, bool lstm) {
     }
   }
   if (c.output_used(2)) c.unsupported("the final cell state output");
+}
+
+// The layer's outputs as ONNX lays them out: Y (T, 1, N, H) or, with layout 1,
+// (N, T, 1, H); Y_h (1, N, H) or (N, 1, H).
+void set_recurrent_outputs(Context& c, const Value& states, bool batch_first, int64_t hidden) {
+  const std::vector<int64_t> swap{1, 0, 2};
+  const int64_t steps = states.shape[1];
+  if (c.output_used(0)) {
+    Value y = batch_first ? states : c.add(std::make_unique<nn::Transpose>(swap), {states});
+    // The batch left to the run (-1): the graph runs on any batch size.
+    const Shape four = batch_first ? Shape{-1, steps, 1, hidden} : Shape{steps, 1, -1, hidden};
+    Value out = c.add(std::make_unique<nn::View>(four), {y});
+    out.batch_axis = batch_first ? 0 : 2;
+    c.set_output(0, out);
+  }
+  if (c.output_used(1)) {
+    Value last =
+        c.add(std::make_unique<nn::Slice>(std::vector<int64_t>{1}, std::vector<int64_t>{steps - 1},
+                                          std::vector<int64_t>{steps}, std::vector<int64_t>{1}),
+              {states});  // (N, 1, H)
+    if (!batch_first) last = c.add(std::make_unique<nn::Transpose>(swap), {last});
+    last.batch_axis = batch_first ? 0 : 1;
+    c.set_output(1, last);
+  }
+}
+
+void convert(Context& c, bool lstm) {
+  const int gates = lstm ? 4 : 3;
+  check_supported(c);
   const bool batch_first = c.integer("layout", 0) != 0;
   const Value& x = c.input(0);
   const Tensor& w = c.constant_input(1, "W");
@@ -85,35 +115,18 @@ void convert(Context& c, bool lstm) {
   Tensor* b_hh = parameter(*m, "bias_hh_l0");
   if (c.has_input(3)) {
     const Tensor& b = c.constant_input(3, "B");
-    if (b.shape() != Shape{1, 2 * gates * hidden}) c.invalid("B has shape ", b.shape_str());
+    if (b.shape() != Shape{1, int64_t{2} * gates * hidden})
+      c.invalid("B has shape ", b.shape_str());
     reorder(b, 0, *b_ih, order, hidden, 1);
     reorder(b, gates * hidden, *b_hh, order, hidden, 1);
   } else {
     b_ih->zero();
     b_hh->zero();
   }
-  const std::vector<int64_t> swap{1, 0, 2};
-  Value seq = batch_first ? x : c.add(std::make_unique<nn::Transpose>(swap), {x});
+  Value seq =
+      batch_first ? x : c.add(std::make_unique<nn::Transpose>(std::vector<int64_t>{1, 0, 2}), {x});
   seq.batch_axis = 0;
-  const Value states = c.add(std::move(m), {seq});  // (N, T, H)
-  const int64_t steps = states.shape[1];
-  if (c.output_used(0)) {
-    Value y = batch_first ? states : c.add(std::make_unique<nn::Transpose>(swap), {states});
-    // The batch left to the run (-1): the graph runs on any batch size.
-    const Shape four = batch_first ? Shape{-1, steps, 1, hidden} : Shape{steps, 1, -1, hidden};
-    Value out = c.add(std::make_unique<nn::View>(four), {y});
-    out.batch_axis = batch_first ? 0 : 2;
-    c.set_output(0, out);
-  }
-  if (c.output_used(1)) {
-    Value last =
-        c.add(std::make_unique<nn::Slice>(std::vector<int64_t>{1}, std::vector<int64_t>{steps - 1},
-                                          std::vector<int64_t>{steps}, std::vector<int64_t>{1}),
-              {states});  // (N, 1, H)
-    if (!batch_first) last = c.add(std::make_unique<nn::Transpose>(swap), {last});
-    last.batch_axis = batch_first ? 0 : 1;
-    c.set_output(1, last);
-  }
+  set_recurrent_outputs(c, c.add(std::move(m), {seq}), batch_first, hidden);  // (N, T, H)
 }
 
 }  // namespace

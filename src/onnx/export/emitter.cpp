@@ -10,7 +10,7 @@ std::string Emitter::fresh(const std::string& hint) {
 }
 
 std::string Emitter::initializer(const Tensor& t, const std::string& hint) {
-  const std::string name = fresh(hint);
+  std::string name = fresh(hint);
   auto* p = g_.add_initializer();
   p->set_name(name);
   for (int64_t d : t.shape()) p->add_dims(d);

@@ -61,7 +61,7 @@ std::string resize(Emitter& e, nn::Resize& m, const Inputs& in) {
     std::string sizes;
     Emitter::attr(e.node("Concat", {nc, e.ints({o.height, o.width}, p + ".size")}, p, &sizes),
                   "axis", int64_t{0});
-    args.push_back("");
+    args.emplace_back("");
     args.push_back(sizes);
   } else {
     const std::vector<float> scales{1.f, 1.f, static_cast<float>(o.scale_h),
