@@ -6,8 +6,8 @@
 #include "bdl/core/random.h"
 #include "bdl/core/threads.h"
 #include "bdl/models/zoo.h"
-#include "bdl/nn/cross_entropy.h"
 #include "bdl/nn/flat_parameters.h"
+#include "bdl/nn/losses/cross_entropy.h"
 #include "bdl/optim/sgd.h"
 
 namespace {

@@ -6,7 +6,7 @@
 
 #include "bdl/core/threads.h"
 #include "bdl/data/batcher.h"
-#include "bdl/nn/losses.h"
+#include "bdl/nn/losses/by_name.h"
 
 namespace bdl::job {
 namespace {

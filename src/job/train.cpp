@@ -11,7 +11,7 @@
 #include "bdl/io/model_file.h"
 #include "bdl/kernels/backend.h"
 #include "bdl/models/zoo.h"
-#include "bdl/nn/losses.h"
+#include "bdl/nn/losses/by_name.h"
 #include "job/checks.h"
 
 namespace bdl::job {

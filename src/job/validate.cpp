@@ -5,7 +5,7 @@
 
 #include "bdl/dist/sync.h"
 #include "bdl/models/zoo.h"
-#include "bdl/nn/losses.h"
+#include "bdl/nn/losses/by_name.h"
 #include "bdl/optim/metrics.h"
 #include "job/checks.h"
 

@@ -6,7 +6,7 @@
 
 #include "bdl/dist/sync.h"
 #include "bdl/nn/activations.h"
-#include "bdl/nn/losses.h"
+#include "bdl/nn/losses/by_name.h"
 #include "bdl/optim/metrics.h"
 #include "support/metric_cases.h"
 #include "support/mpi_world.h"

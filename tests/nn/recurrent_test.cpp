@@ -2,6 +2,7 @@
 
 #include "bdl/nn/embedding.h"
 #include "bdl/nn/linear.h"
+#include "bdl/nn/time_distributed.h"
 #include "support/layer_case.h"
 
 namespace bdl::testing {

@@ -5,9 +5,9 @@
 #include "bdl/core/random.h"
 #include "bdl/models/zoo.h"
 #include "bdl/nn/activations.h"
-#include "bdl/nn/cross_entropy.h"
 #include "bdl/nn/flat_parameters.h"
 #include "bdl/nn/linear.h"
+#include "bdl/nn/losses/cross_entropy.h"
 #include "support/fixtures.h"
 #include "support/tensor_matchers.h"
 

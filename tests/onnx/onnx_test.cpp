@@ -23,6 +23,7 @@
 #include "bdl/nn/resize.h"
 #include "bdl/nn/sequential.h"
 #include "bdl/nn/slice.h"
+#include "bdl/nn/time_distributed.h"
 #include "bdl/nn/transpose.h"
 #include "bdl/nn/view.h"
 #include "bdl/onnx/export.h"

@@ -6,7 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "bdl/nn/activations.h"
-#include "bdl/nn/losses.h"
+#include "bdl/nn/losses/by_name.h"
 #include "support/metric_cases.h"
 
 namespace bdl::optim {

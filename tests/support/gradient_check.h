@@ -11,7 +11,7 @@
 #include <string>
 
 #include "bdl/core/random.h"
-#include "bdl/nn/criterion.h"
+#include "bdl/nn/losses/criterion.h"
 #include "bdl/nn/module.h"
 
 namespace bdl::testing {

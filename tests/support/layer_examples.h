@@ -32,6 +32,7 @@
 #include "bdl/nn/sequential.h"
 #include "bdl/nn/slice.h"
 #include "bdl/nn/softmax.h"
+#include "bdl/nn/time_distributed.h"
 #include "bdl/nn/transpose.h"
 #include "bdl/nn/view.h"
 

@@ -6,7 +6,7 @@
 #include "bdl/cli/commands.h"
 #include "bdl/core/error.h"
 #include "bdl/models/zoo.h"
-#include "bdl/nn/losses.h"
+#include "bdl/nn/losses/by_name.h"
 #include "bdl/optim/metrics.h"
 
 namespace {

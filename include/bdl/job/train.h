@@ -21,7 +21,7 @@
 #include "bdl/dist/communicator.h"
 #include "bdl/job/data_source.h"
 #include "bdl/job/model_source.h"
-#include "bdl/nn/criterion.h"
+#include "bdl/nn/losses/criterion.h"
 #include "bdl/optim/optim_method.h"
 #include "bdl/optim/optimizer.h"
 #include "bdl/optim/schedule.h"

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "bdl/data/dataset.h"
-#include "bdl/nn/criterion.h"
+#include "bdl/nn/losses/criterion.h"
 #include "bdl/nn/module.h"
 #include "bdl/optim/checkpoint.h"
 #include "bdl/optim/metrics.h"

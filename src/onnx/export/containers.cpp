@@ -3,6 +3,7 @@
 #include "bdl/nn/graph.h"
 #include "bdl/nn/recurrent.h"
 #include "bdl/nn/sequential.h"
+#include "bdl/nn/time_distributed.h"
 #include "onnx/export/emitter.h"
 
 namespace bdl::onnx::exporting {

@@ -1,6 +1,6 @@
-#include "bdl/nn/class_nll.h"
+#include "bdl/nn/losses/class_nll.h"
 
-#include "nn/targets.h"
+#include "nn/losses/targets.h"
 
 namespace bdl::nn {
 

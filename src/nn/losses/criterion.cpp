@@ -1,4 +1,4 @@
-#include "bdl/nn/criterion.h"
+#include "bdl/nn/losses/criterion.h"
 
 #include <cmath>
 

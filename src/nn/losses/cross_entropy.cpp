@@ -1,9 +1,9 @@
-#include "bdl/nn/cross_entropy.h"
+#include "bdl/nn/losses/cross_entropy.h"
 
 #include <cmath>
 
 #include "bdl/kernels/eltwise.h"
-#include "nn/targets.h"
+#include "nn/losses/targets.h"
 
 namespace bdl::nn {
 

@@ -2,7 +2,7 @@
 
 #include <memory>
 
-#include "bdl/nn/criterion.h"
+#include "bdl/nn/losses/criterion.h"
 
 namespace bdl::kernels {
 class SoftmaxKernel;

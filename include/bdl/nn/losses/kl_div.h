@@ -1,6 +1,6 @@
 #pragma once
 
-#include "bdl/nn/criterion.h"
+#include "bdl/nn/losses/criterion.h"
 
 namespace bdl::nn {
 

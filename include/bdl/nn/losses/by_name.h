@@ -4,7 +4,7 @@
 #include <memory>
 #include <string>
 
-#include "bdl/nn/criterion.h"
+#include "bdl/nn/losses/criterion.h"
 
 namespace bdl::nn {
 

@@ -1,10 +1,10 @@
-#include "bdl/nn/kl_div.h"
+#include "bdl/nn/losses/kl_div.h"
 
 #include <algorithm>
 #include <cmath>
 
 #include "nn/dense.h"
-#include "nn/targets.h"
+#include "nn/losses/targets.h"
 
 namespace bdl::nn {
 

@@ -1,10 +1,10 @@
-#include "bdl/nn/losses.h"
+#include "bdl/nn/losses/by_name.h"
 
-#include "bdl/nn/bce_with_logits.h"
-#include "bdl/nn/class_nll.h"
-#include "bdl/nn/cross_entropy.h"
-#include "bdl/nn/elementwise_losses.h"
-#include "bdl/nn/kl_div.h"
+#include "bdl/nn/losses/bce_with_logits.h"
+#include "bdl/nn/losses/class_nll.h"
+#include "bdl/nn/losses/cross_entropy.h"
+#include "bdl/nn/losses/elementwise.h"
+#include "bdl/nn/losses/kl_div.h"
 
 namespace bdl::nn {
 

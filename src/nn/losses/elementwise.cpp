@@ -1,10 +1,10 @@
-#include "bdl/nn/elementwise_losses.h"
+#include "bdl/nn/losses/elementwise.h"
 
 #include <algorithm>
 #include <cmath>
 
 #include "nn/dense.h"
-#include "nn/targets.h"
+#include "nn/losses/targets.h"
 
 namespace bdl::nn {
 

@@ -1,7 +1,7 @@
 #pragma once
 
-#include "bdl/nn/criterion.h"
-#include "bdl/nn/elementwise_losses.h"
+#include "bdl/nn/losses/criterion.h"
+#include "bdl/nn/losses/elementwise.h"
 
 namespace bdl::nn {
 

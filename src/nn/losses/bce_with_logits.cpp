@@ -1,10 +1,10 @@
-#include "bdl/nn/bce_with_logits.h"
+#include "bdl/nn/losses/bce_with_logits.h"
 
 #include <algorithm>
 #include <cmath>
 
 #include "nn/dense.h"
-#include "nn/targets.h"
+#include "nn/losses/targets.h"
 
 namespace bdl::nn {
 
