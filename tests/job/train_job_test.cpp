@@ -13,20 +13,14 @@
 #include "bdl/nn/activations.h"
 #include "bdl/nn/linear.h"
 #include "bdl/nn/sequential.h"
+#include "support/errors.h"
 
 namespace bdl::job {
 namespace {
 
 namespace fs = std::filesystem;
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "no error";
-}
+using testing::error_of;
 
 std::shared_ptr<nn::Sequential> mlp(int64_t in, int64_t hidden, int64_t out) {
   auto m = std::make_shared<nn::Sequential>();

@@ -6,18 +6,12 @@
 #include "bdl/nn/conv2d.h"
 #include "bdl/nn/pad.h"
 #include "bdl/nn/resize.h"
+#include "support/errors.h"
 
 namespace bdl::nn {
 namespace {
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "no error";
-}
+using testing::error_of;
 
 TEST(LayerDeclaration, TypeComesFromKType) {
   EXPECT_EQ(Conv2d(Conv2dOptions{.in_channels = 1, .out_channels = 2}).type(), "Conv2d");

@@ -28,6 +28,7 @@
 #include "bdl/nn/view.h"
 #include "bdl/onnx/export.h"
 #include "bdl/onnx/import.h"
+#include "support/errors.h"
 #include "support/tensor_matchers.h"
 
 namespace bdl::testing {
@@ -81,15 +82,6 @@ std::string bytes_of(const ::onnx::ModelProto& m) {
   std::string s;
   m.SerializeToString(&s);
   return s;
-}
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "no error";
 }
 
 TEST(OnnxImport, NamesEveryMissingOperatorAtOnce) {

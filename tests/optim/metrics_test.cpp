@@ -7,19 +7,13 @@
 
 #include "bdl/nn/activations.h"
 #include "bdl/nn/losses/by_name.h"
+#include "support/errors.h"
 #include "support/metric_cases.h"
 
 namespace bdl::optim {
 namespace {
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "no error";
-}
+using testing::error_of;
 
 std::vector<std::string> names_of(const testing::MetricCase& c) {
   std::vector<std::string> names;

@@ -29,17 +29,9 @@ void ElementwiseLoss::sample_losses(const Tensor& input, const Tensor& target,
   check(input, target);
   const Tensor& x = dense(input, dense_input_);
   const Tensor& y = dense(target, dense_target_);
-  const auto n = static_cast<int64_t>(out.size());
-  BDL_CHECK(n == x.size(0), type(), ": ", n, " sample losses for a batch of ", x.size(0));
-  const int64_t per_sample = x.numel() / n;
   const double scale = reduction_ == Reduction::mean ? 1.0 / static_cast<double>(x.numel()) : 1.0;
-  for (int64_t i = 0; i < n; ++i) {
-    double total = 0;
-    for (int64_t j = i * per_sample; j < (i + 1) * per_sample; ++j) {
-      total += loss(x.f32()[j], y.f32()[j]);
-    }
-    out[static_cast<size_t>(i)] = total * scale;
-  }
+  per_sample_sums(type(), x.numel(), x.size(0), scale, out,
+                  [&](int64_t j) { return loss(x.f32()[j], y.f32()[j]); });
 }
 
 const Tensor& ElementwiseLoss::backward(const Tensor& input, const Tensor& target) {

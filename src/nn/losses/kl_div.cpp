@@ -38,18 +38,11 @@ void KLDiv::sample_losses(const Tensor& input, const Tensor& target, std::span<d
   check_value_targets(type(), input, target);
   const Tensor& x = dense(input, dense_input_);
   const Tensor& y = dense(target, dense_target_);
-  const auto n = static_cast<int64_t>(out.size());
-  BDL_CHECK(n == x.size(0), type(), ": ", n, " sample losses for a batch of ", x.size(0));
-  const int64_t per_sample = x.numel() / n;
-  for (int64_t i = 0; i < n; ++i) {
-    double total = 0;
-    for (int64_t j = i * per_sample; j < (i + 1) * per_sample; ++j) {
-      const double yj = y.f32()[j];
-      BDL_CHECK(yj >= 0, "KLDiv: target[", j, "] = ", yj, " is not a probability");
-      if (yj > 0) total += yj * (std::log(yj) - x.f32()[j]);
-    }
-    out[static_cast<size_t>(i)] = total / divisor(x);
-  }
+  per_sample_sums(type(), x.numel(), x.size(0), 1.0 / divisor(x), out, [&](int64_t j) {
+    const double yj = y.f32()[j];
+    BDL_CHECK(yj >= 0, "KLDiv: target[", j, "] = ", yj, " is not a probability");
+    return yj > 0 ? yj * (std::log(yj) - x.f32()[j]) : 0.0;
+  });
 }
 
 const Tensor& KLDiv::backward(const Tensor& input, const Tensor& target) {

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <span>
 #include <string>
 
 #include "bdl/core/tensor.h"
@@ -31,6 +32,21 @@ inline void check_value_targets(const std::string& who, const Tensor& input, con
   BDL_CHECK(input.shape() == target.shape(), who, ": target of shape ", target.shape_str(),
             " does not match input of shape ", input.shape_str());
   BDL_CHECK(input.numel() > 0, who, ": empty input");
+}
+
+// Each sample's part of an element-wise loss over `numel` elements:
+// out[i] = scale * (the sum of element_loss(j) over sample i's elements j).
+template <typename ElementLoss>
+void per_sample_sums(const std::string& who, int64_t numel, int64_t batch, double scale,
+                     std::span<double> out, ElementLoss&& element_loss) {
+  const auto n = static_cast<int64_t>(out.size());
+  BDL_CHECK(n == batch, who, ": ", n, " sample losses for a batch of ", batch);
+  const int64_t per_sample = numel / n;
+  for (int64_t i = 0; i < n; ++i) {
+    double total = 0;
+    for (int64_t j = i * per_sample; j < (i + 1) * per_sample; ++j) total += element_loss(j);
+    out[static_cast<size_t>(i)] = total * scale;
+  }
 }
 
 }  // namespace bdl::nn
