@@ -66,17 +66,17 @@ std::string epoch_line(const optim::EpochRecord& r) {
 int run_train(const TrainArgs& args, std::ostream& all_out) {
   validate(args);
   job::TrainSpec spec = spec_of(args);
-  auto comm = dist::world();
+  dist::Communicator& comm = dist::process_world();
   // Only rank 0 talks to the user.
   std::ostream null_stream(nullptr);
-  std::ostream& out = comm->rank() == 0 ? all_out : null_stream;
+  std::ostream& out = comm.rank() == 0 ? all_out : null_stream;
   spec.on_message = [&out](const std::string& line) { out << line << "\n" << std::flush; };
   spec.on_epoch.emplace_back([&out](const optim::EpochRecord& r) {
     out << epoch_line(r) << "\n" << std::flush;
     return optim::Decision::proceed;
   });
-  const job::TrainReport report = job::train(spec, *comm);
-  if (!args.report.empty() && comm->rank() == 0) job::write_report(report, args.report);
+  const job::TrainReport report = job::train(spec, comm);
+  if (!args.report.empty() && comm.rank() == 0) job::write_report(report, args.report);
   return 0;
 }
 

@@ -50,4 +50,9 @@ std::unique_ptr<Communicator> world() {
   return launched_by_mpi() ? mpi_world() : local_communicator();
 }
 
+Communicator& process_world() {
+  static const std::unique_ptr<Communicator> comm = world();
+  return *comm;
+}
+
 }  // namespace bdl::dist

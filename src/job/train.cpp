@@ -246,10 +246,6 @@ TrainReport train(const TrainSpec& spec, dist::Communicator& comm) {
   }
 }
 
-TrainReport train(const TrainSpec& spec) {
-  validate(spec);
-  auto comm = dist::world();
-  return train(spec, *comm);
-}
+TrainReport train(const TrainSpec& spec) { return train(spec, dist::process_world()); }
 
 }  // namespace bdl::job

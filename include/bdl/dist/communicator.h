@@ -62,4 +62,9 @@ std::unique_ptr<Communicator> mpi_world();
 // mpi_world() when launched by MPI, otherwise local_communicator().
 std::unique_ptr<Communicator> world();
 
+// This process's world, made at the first call and kept until the process
+// exits (MPI can be initialised only once per process): what jobs run on when
+// the caller names no communicator.
+Communicator& process_world();
+
 }  // namespace bdl::dist
