@@ -158,6 +158,7 @@ void add_resume(optim::Optimizer& optimizer, const TrainSpec& spec, nn::Module& 
 }
 
 optim::Trigger end_trigger(const TrainSpec& spec) {
+  if (spec.end_when) return *spec.end_when;
   optim::Trigger end = optim::max_epoch(spec.epochs);
   if (spec.max_iterations) end = optim::any_of(end, optim::max_iteration(*spec.max_iterations));
   return end;
@@ -215,7 +216,7 @@ TrainReport train_on(const TrainSpec& spec, dist::Communicator& comm) {
     if (metrics.empty()) metrics = optim::default_metrics(*loss, model.outputs);
     if (std::find(metrics.begin(), metrics.end(), "loss") == metrics.end())
       metrics.emplace_back("loss");
-    optimizer.validate(optim::every_epoch(), *data.validation, metrics);
+    optimizer.validate(spec.validate_when, *data.validation, metrics);
   }
   TrainReport report = report_of(spec, model, data, comm, *loss);
   report.result = optimizer.optimize();

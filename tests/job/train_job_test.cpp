@@ -169,6 +169,20 @@ TEST(TrainJob, IterationCallbackStopsAtTheNextGroupBoundary) {
   EXPECT_TRUE(r.result.stopped_by_callback);
 }
 
+TEST(TrainJob, AnyTriggerEndsTheJob) {
+  TrainSpec spec = spec_for(mlp(3, 8, 1), {3});
+  spec.data.train = regression_data(256, 1);
+  spec.data.validation = regression_data(64, 2);
+  spec.loss = "mse";
+  spec.batch_size = 32;  // 8 iterations per epoch
+  spec.end_when = optim::any_of(optim::max_epoch(3), optim::max_iteration(10));
+  const TrainReport r = train(spec);
+  EXPECT_EQ(r.result.iterations, 10);
+  EXPECT_EQ(r.result.epochs, 1);
+  ASSERT_EQ(r.result.history.size(), 2u);  // the first epoch and the part of the second
+  EXPECT_TRUE(r.result.history[1].validation.has_value());  // validated where training ended
+}
+
 TEST(TrainJob, ReportHoldsEveryMetricPerEpoch) {
   TrainSpec spec = spec_for(mlp(8, 16, 4), {8});
   spec.data.train = multilabel_data(512, 1);

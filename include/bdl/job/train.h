@@ -73,7 +73,11 @@ struct TrainSpec {
   MethodSpec optimizer;
   int64_t epochs = 5;
   std::optional<int64_t> max_iterations;  // stops earlier, mid-epoch if need be
-  int64_t batch_size = 128;               // global: split evenly across the workers
+  // Any other end (in place of the two above; epochs still sets the length of
+  // the schedule), and when to validate (at every epoch's end by default).
+  std::optional<optim::Trigger> end_when;
+  optim::Trigger validate_when = optim::every_epoch();
+  int64_t batch_size = 128;  // global: split evenly across the workers
   // Validation metrics (optim::make_metric names); empty: the loss's defaults.
   // The loss is always reported.
   std::vector<std::string> metrics;
