@@ -89,6 +89,42 @@ TEST(Metrics, AucLeavesOutColumnsWithOneLabel) {
   EXPECT_TRUE(std::isnan(evaluate(model, *loss, only_ones, 2, {"auc"})["auc"]));
 }
 
+// A metric of the user's own: the largest absolute error, combined over workers
+// by gathering its per-worker maxima as scores.
+class MaxError : public Metric {
+ public:
+  std::string name() const override { return "max_error"; }
+  void start(const MetricInput&) override { worst_ = 0; }
+  void add(const Tensor& output, const Tensor& target) override {
+    for (int64_t i = 0; i < output.numel(); ++i) {
+      worst_ = std::max(worst_, std::abs(double{output.f32()[i]} - target.f32()[i]));
+    }
+  }
+  std::string scores() const override { return std::to_string(worst_); }
+  void merge_scores(const std::vector<std::string>& all) override {
+    for (const auto& s : all) worst_ = std::max(worst_, std::stod(s));
+  }
+  double value() const override { return worst_; }
+
+ private:
+  double worst_ = 0;
+};
+
+TEST(Metrics, UsersPlugInTheirOwn) {
+  register_metric("max_error", [] { return std::make_unique<MaxError>(); });
+  EXPECT_NE(metric_names().find("max_error"), std::string::npos);
+  EXPECT_EQ(error_of([] { register_metric("auc", [] { return std::make_unique<MaxError>(); }); }),
+            "register_metric: 'auc' is taken");
+  Tensor outputs = Tensor::from_vector(std::vector<float>{1, 2, 3}, {3, 1});
+  Tensor targets = Tensor::from_vector(std::vector<float>{1, 4, 2.5f}, {3, 1});
+  nn::Identity model;
+  auto mse = nn::make_criterion("mse");
+  const Evaluation e =
+      evaluate(model, *mse, data::Dataset(outputs, targets, "d"), 2, {"max_error", "mae"});
+  EXPECT_DOUBLE_EQ(e["max_error"], 2.0);
+  EXPECT_NEAR(e["mae"], 2.5 / 3, 1e-12);
+}
+
 TEST(Metrics, SampleWeightsWeighTheLoss) {
   Tensor outputs = Tensor::from_vector(std::vector<float>{1, 2, 3, 4}, {4, 1});
   Tensor targets = Tensor::zeros({4, 1});

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -42,9 +43,11 @@ class Metric {
   virtual void start(const MetricInput& input) = 0;
   // One batch: outputs (batch, ...) and targets as the dataset holds them.
   virtual void add(const Tensor& output, const Tensor& target) = 0;
-  // Counts that add up over workers (summed element-wise before value()).
+  // A metric that counts returns its counts, which are summed element-wise over
+  // the workers before value(). One that does not (it ranks, or keeps extremes)
+  // returns null here: its scores() are gathered on rank 0 and merged there, and
+  // rank 0's value goes to every worker.
   virtual std::vector<double>* counts() { return nullptr; }
-  // Ranking metrics: this worker's scores, and all workers' (on rank 0 only).
   virtual std::string scores() const { return {}; }
   virtual void merge_scores(const std::vector<std::string>& /*all*/) {}
   virtual double value() const = 0;
@@ -57,6 +60,12 @@ class Metric {
 std::unique_ptr<Metric> make_metric(const std::string& name);
 // The names make_metric takes, for help texts.
 std::string metric_names();
+
+// Adds a metric of the caller's own under a name that make_metric (and so the
+// job API, `bdl train --metrics` and validation) then takes. Its counts() are
+// summed over workers and its scores() gathered, as for the built-in ones. A
+// name already taken is an error.
+void register_metric(const std::string& name, std::function<std::unique_ptr<Metric>()> make);
 
 // Validation results: the number of samples, the mean loss (weighted by the
 // samples' weights when the data has them) and the metrics asked for, in order.

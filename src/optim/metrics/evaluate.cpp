@@ -1,4 +1,5 @@
 #include <cstdlib>
+#include <map>
 
 #include "bdl/data/batcher.h"
 #include "optim/metrics/kinds.h"
@@ -52,7 +53,35 @@ std::vector<double> combine(std::vector<std::unique_ptr<Metric>>& metrics, Param
 
 }  // namespace
 
+namespace {
+
+std::map<std::string, std::function<std::unique_ptr<Metric>()>>& custom_metrics() {
+  static std::map<std::string, std::function<std::unique_ptr<Metric>()>> metrics;
+  return metrics;
+}
+
+}  // namespace
+
+void register_metric(const std::string& name, std::function<std::unique_ptr<Metric>()> make) {
+  BDL_CHECK(!name.empty() && name != "loss" && make != nullptr,
+            "register_metric: a name and a "
+            "factory are needed");
+  bool taken = custom_metrics().count(name) > 0;
+  if (!taken) {
+    try {
+      make_metric(name);
+      taken = true;
+    } catch (const Error&) {
+    }
+  }
+  BDL_CHECK(!taken, "register_metric: '", name, "' is taken");
+  custom_metrics().emplace(name, std::move(make));
+}
+
 std::unique_ptr<Metric> make_metric(const std::string& name) {
+  if (const auto it = custom_metrics().find(name); it != custom_metrics().end()) {
+    return it->second();
+  }
   if (name.size() > 3 && name.rfind("top", 0) == 0) {
     char* end = nullptr;
     const long k = std::strtol(name.c_str() + 3, &end, 10);
@@ -72,8 +101,11 @@ std::unique_ptr<Metric> make_metric(const std::string& name) {
 }
 
 std::string metric_names() {
-  return "loss, top1, top5 (top<k>), mae, mse, rmse, auc, average_precision, precision, recall, "
-         "f1 (the last three at a threshold: precision@0.3)";
+  std::string names =
+      "loss, top1, top5 (top<k>), mae, mse, rmse, auc, average_precision, precision, recall, "
+      "f1 (the last three at a threshold: precision@0.3)";
+  for (const auto& [name, make] : custom_metrics()) names += ", " + name;
+  return names;
 }
 
 std::optional<double> Evaluation::find(std::string_view name) const {
