@@ -244,6 +244,7 @@ TrainReport train(const TrainSpec& spec, dist::Communicator& comm) {
     const std::string rank = "rank " + std::to_string(comm.rank()) + ": ";
     std::cerr << "bdl: error: " << (what.rfind(rank, 0) == 0 ? "" : rank) << what << std::endl;
     comm.abort(1);
+    throw;  // not reached: abort() ends every process of the job
   }
 }
 

@@ -46,7 +46,7 @@ struct LayerExample {
   int64_t vocabulary = 0;
   // Why ONNX export refuses it (a substring of the error, which also names the
   // type); empty when it exports.
-  std::string refused_because;
+  std::string refused_because = {};
 };
 
 // A graph of one input feeding both operands of a two-input layer.

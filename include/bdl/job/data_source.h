@@ -22,30 +22,31 @@ struct DataSpec {
   // Ignored when `train` is set.
   std::string source = "fashion-mnist";
   // Datasets in memory (arrays from C++ or Python) instead of a source.
-  std::optional<data::Dataset> train, validation;
-  std::optional<int64_t> train_samples;       // only the first N
-  std::optional<int64_t> validation_samples;  // only the first N
-  std::optional<int64_t> synthetic_samples;   // default: 8 batches, at least 256
+  std::optional<data::Dataset> train, validation = {};
+  std::optional<int64_t> train_samples = {};       // only the first N
+  std::optional<int64_t> validation_samples = {};  // only the first N
+  std::optional<int64_t> synthetic_samples = {};   // default: 8 batches, at least 256
 };
 
 // What loading needs to know about the model.
 struct DataNeeds {
-  Shape sample_shape;      // synthetic data's
-  int64_t vocabulary = 0;  // synthetic token sequences when positive
-  int64_t classes = 10;    // synthetic labels
+  Shape sample_shape = {};  // synthetic data's
+  int64_t vocabulary = 0;   // synthetic token sequences when positive
+  int64_t classes = 10;     // synthetic labels
   // The normalisation of image bytes: the model's recorded one, else
   // Fashion-MNIST's.
-  std::optional<data::Normalize> normalize;
+  std::optional<data::Normalize> normalize = {};
   uint64_t seed = 1;
   int64_t batch_size = 128;
 };
 
 struct Data {
-  data::Dataset train;
-  std::optional<data::Dataset> validation;
+  data::Dataset train = {};
+  std::optional<data::Dataset> validation = {};
   std::string description;  // "fashion-mnist (60000 train, 10000 test samples)"
   bool synthetic = false;
-  std::optional<data::Normalize> normalize;  // applied to image bytes, to record with the model
+  std::optional<data::Normalize> normalize =
+      {};  // applied to image bytes, to record with the model
 };
 
 // Loads `spec` for worker `rank` of `workers`. Errors name the source.

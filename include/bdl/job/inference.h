@@ -30,8 +30,8 @@ Tensor predict(Model& model, const data::Dataset& dataset, int64_t batch_size = 
 // The k most probable classes of one row of outputs (logits: a softmax gives
 // the probabilities), most probable first.
 struct TopClasses {
-  std::vector<int64_t> classes;
-  std::vector<double> probabilities;
+  std::vector<int64_t> classes = {};
+  std::vector<double> probabilities = {};
 };
 TopClasses top_classes(const float* logits, int64_t classes, int64_t k);
 
@@ -41,7 +41,7 @@ struct EvalSpec {
   int64_t batch_size = 256;
   int64_t limit = 0;  // only the first N samples (0: all)
   std::string loss = "cross_entropy";
-  std::vector<std::string> metrics;  // empty: top1 and top5 for classes
+  std::vector<std::string> metrics = {};  // empty: top1 and top5 for classes
   int threads = 0;
 };
 

@@ -19,32 +19,32 @@ struct ModelSpec {
   // when `module` is set.
   std::string name = "lenet5";
   // A model built by the caller; trained in place.
-  std::shared_ptr<nn::Module> module;
+  std::shared_ptr<nn::Module> module = {};
   // For `module`: one sample's input shape (required) and a description.
-  Shape sample_shape;
-  std::string description;
+  Shape sample_shape = {};
+  std::string description = {};
   // Zoo models: outputs (0: the zoo's default, or the data's class count) and,
   // for image models, another input height and width.
   int64_t classes = 0;
-  std::optional<int64_t> image_size;
+  std::optional<int64_t> image_size = {};
   std::string image_size_name = "image_size";  // how messages call it
 };
 
 // A model with what a job needs to know about it.
 struct Model {
-  std::shared_ptr<nn::Module> module;
-  std::string name;
-  std::string description;
+  std::shared_ptr<nn::Module> module = {};
+  std::string name = {};
+  std::string description = {};
   Shape sample_shape;      // one sample's input (empty when a file does not record it)
   int64_t outputs = 0;     // per sample, for (batch, outputs) models; 0 otherwise
   int64_t vocabulary = 0;  // token ids in [0, vocabulary) for text models; 0 for images
   bool from_file = false;
   // The normalisation the model was trained with, when recorded.
-  std::optional<data::Normalize> normalize;
+  std::optional<data::Normalize> normalize = {};
   // An imported ONNX model's input and output names and input shapes (bdl's
   // model takes the inputs in this order and returns the first output).
-  std::vector<std::string> onnx_inputs, onnx_outputs;
-  std::vector<Shape> onnx_input_shapes;
+  std::vector<std::string> onnx_inputs = {}, onnx_outputs = {};
+  std::vector<Shape> onnx_input_shapes = {};
   io::ModelMetadata metadata() const;
 };
 

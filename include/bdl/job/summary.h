@@ -11,9 +11,9 @@
 namespace bdl::job {
 
 struct LayerRow {
-  std::string path;         // "features.conv1"
+  std::string path = {};    // "features.conv1"
   std::string description;  // describe()
-  Shape output;             // with a batch of one
+  Shape output = {};        // with a batch of one
   int64_t parameters = 0;
   double flops = 0;  // forward, multiply-add = 2; convolutions and products only
 };

@@ -38,11 +38,11 @@ struct MethodSpec {
   // none, step:EPOCHS:GAMMA, multistep:E1,E2,...:GAMMA, exp:GAMMA, poly:POWER,
   // cosine, plateau:FACTOR:PATIENCE; after the warm-up, over the remaining epochs.
   std::string schedule = "none";
-  int64_t warmup_epochs = 0;             // linear warm-up per iteration from lr / 10
-  std::optional<int64_t> scale_lr_from;  // linear scaling: lr * batch / this reference batch
+  int64_t warmup_epochs = 0;                  // linear warm-up per iteration from lr / 10
+  std::optional<int64_t> scale_lr_from = {};  // linear scaling: lr * batch / this reference batch
   // Built ones, which take the place of the names above.
-  std::shared_ptr<optim::OptimMethod> method;
-  std::shared_ptr<optim::Schedule> custom_schedule;
+  std::shared_ptr<optim::OptimMethod> method = {};
+  std::shared_ptr<optim::Schedule> custom_schedule = {};
 };
 
 struct SyncSpec {
@@ -53,10 +53,10 @@ struct SyncSpec {
 };
 
 struct CheckpointSpec {
-  std::string dir;      // empty: no checkpoints
-  int64_t every = 0;    // iterations between checkpoints; 0: every epoch
-  int keep = 2;         // the newest ones kept
-  bool resume = false;  // continue from the newest one in dir that loads
+  std::string dir = {};  // empty: no checkpoints
+  int64_t every = 0;     // iterations between checkpoints; 0: every epoch
+  int keep = 2;          // the newest ones kept
+  bool resume = false;   // continue from the newest one in dir that loads
 };
 
 // How a front end calls a spec's fields in messages: `bdl train` says
@@ -64,25 +64,25 @@ struct CheckpointSpec {
 using FieldNames = std::function<std::string(const std::string& field)>;
 
 struct TrainSpec {
-  ModelSpec model;
-  DataSpec data;
+  ModelSpec model = {};
+  DataSpec data = {};
   // The loss by name (nn::make_criterion), or built. Class indices meet a loss
   // on values (mse, bce...) as one-hot rows.
   std::string loss = "cross_entropy";
-  std::shared_ptr<nn::Criterion> criterion;
-  MethodSpec optimizer;
+  std::shared_ptr<nn::Criterion> criterion = {};
+  MethodSpec optimizer = {};
   int64_t epochs = 5;
-  std::optional<int64_t> max_iterations;  // stops earlier, mid-epoch if need be
+  std::optional<int64_t> max_iterations = {};  // stops earlier, mid-epoch if need be
   // Any other end (in place of the two above; epochs still sets the length of
   // the schedule), and when to validate (at every epoch's end by default).
-  std::optional<optim::Trigger> end_when;
+  std::optional<optim::Trigger> end_when = {};
   optim::Trigger validate_when = optim::every_epoch();
   int64_t batch_size = 128;  // global: split evenly across the workers
   // Validation metrics (optim::make_metric names); empty: the loss's defaults.
   // The loss is always reported.
-  std::vector<std::string> metrics;
-  SyncSpec sync;
-  CheckpointSpec checkpoint;
+  std::vector<std::string> metrics = {};
+  SyncSpec sync = {};
+  CheckpointSpec checkpoint = {};
   uint64_t seed = 1;
   int threads = 0;                 // kernel threads per worker; 0: one per core
   std::string precision = "fp32";  // fp32, or bf16 convolutions (fp32 master weights)
@@ -96,23 +96,23 @@ struct TrainSpec {
   // auto (a bar on a terminal, lines otherwise), bar, lines or quiet.
   std::string progress = "auto";
   // How errors name the fields above (validate() lists them).
-  FieldNames field_names;
+  FieldNames field_names = {};
 };
 
 // What a job did: its settings as they ran, and its results. report_json()
 // writes it as `bdl train --report` does.
 struct TrainReport {
   int workers = 1;
-  std::string model, sync, compress, optimizer, loss, schedule, precision;
+  std::string model, sync, compress, optimizer, loss, schedule, precision = {};
   double lr = 0;  // after the linear scaling rule
   int64_t warmup_epochs = 0;
   bool synthetic = false;
   int64_t batch_size = 0;
   int threads = 0;
   uint64_t seed = 0;
-  optim::TrainResult result;
+  optim::TrainResult result = {};
   double peak_rss_mib = 0;
-  std::string saved;                    // the model file written, if any
+  std::string saved = {};               // the model file written, if any
   std::shared_ptr<nn::Module> trained;  // the model, trained (every worker holds the same)
 };
 

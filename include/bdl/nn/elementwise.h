@@ -24,7 +24,7 @@ struct BinaryOptions {
   BinaryOp op = BinaryOp::add;
   // With a constant operand: its shape, whether it comes first (constant op
   // input) and whether it is trained.
-  std::optional<Shape> constant_shape;
+  std::optional<Shape> constant_shape = {};
   bool constant_first = false;
   bool trainable = true;
   static void fields(auto& o, auto& field) {

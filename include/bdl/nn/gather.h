@@ -13,8 +13,8 @@ namespace bdl::nn {
 // with that axis replaced by the indices' shape.
 struct GatherOptions {
   int64_t axis = 0;
-  std::vector<int64_t> indices;
-  Shape indices_shape;
+  std::vector<int64_t> indices = {};
+  Shape indices_shape = {};
   static void fields(auto& o, auto& field) {
     field("axis", o.axis);
     field("indices", o.indices);

@@ -24,8 +24,8 @@ namespace bdl::nn {
 // nodes in order, whether each is a graph input, how many inputs each module
 // node takes and from which nodes, their names, and the output node.
 struct GraphWiring {
-  std::vector<int64_t> is_input, from_counts, from;
-  std::vector<std::string> node_names;
+  std::vector<int64_t> is_input = {}, from_counts = {}, from = {};
+  std::vector<std::string> node_names = {};
   int64_t output = -1;
   static void fields(auto& o, auto& field) {
     field("is_input", o.is_input);

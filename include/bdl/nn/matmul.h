@@ -14,7 +14,7 @@ namespace bdl::nn {
 // Either of two inputs, or of one input and a weight the layer owns (input x
 // weight), trainable like Linear's but without its transpose.
 struct MatMulOptions {
-  std::optional<Shape> weight_shape;  // of the layer's own second operand, if any
+  std::optional<Shape> weight_shape = {};  // of the layer's own second operand, if any
   static void fields(auto& o, auto& field) { field("weight_shape", o.weight_shape); }
 };
 

@@ -15,7 +15,7 @@ constexpr EnumNames<PadMode, 3> enum_names(PadMode) {
 }
 
 struct PadOptions {
-  std::vector<int64_t> pads;  // before each dimension, then after each
+  std::vector<int64_t> pads = {};  // before each dimension, then after each
   PadMode mode = PadMode::constant;
   float value = 0.f;
   static void fields(auto& o, auto& field) {

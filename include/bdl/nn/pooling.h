@@ -14,7 +14,7 @@ namespace bdl::nn {
 
 struct Pool2dOptions {
   Size2 kernel = 2;
-  std::optional<Size2> stride;  // defaults to kernel
+  std::optional<Size2> stride = {};  // defaults to kernel
   Size2 padding = 0;
   bool ceil_mode = false;
   // Average pooling only: whether zero padding counts in the divisor (PyTorch's

@@ -18,7 +18,7 @@ constexpr EnumNames<ReduceOp, 4> enum_names(ReduceOp) {
 
 struct ReduceOptions {
   ReduceOp op = ReduceOp::sum;
-  std::vector<int64_t> axes;  // all when empty
+  std::vector<int64_t> axes = {};  // all when empty
   bool keep_dims = true;
   static void fields(auto& o, auto& field) {
     field("op", o.op);

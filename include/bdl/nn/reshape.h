@@ -21,7 +21,7 @@ class ReshapeBase : public Module {
 };
 
 struct ReshapeOptions {
-  Shape shape;  // of one sample
+  Shape shape = {};  // of one sample
   static void fields(auto& o, auto& field) { field("shape", o.shape); }
 };
 

@@ -12,7 +12,7 @@ namespace bdl::nn {
 // Python's rules for negative and out-of-range bounds (ONNX Slice). Steps may be
 // negative; the gradient scatters back and is zero elsewhere.
 struct SliceOptions {
-  std::vector<int64_t> axes, starts, ends, steps;
+  std::vector<int64_t> axes = {}, starts = {}, ends = {}, steps = {};
   static void fields(auto& o, auto& field) {
     field("axes", o.axes);
     field("starts", o.starts);

@@ -11,7 +11,7 @@ namespace bdl::nn {
 // Permutes the dimensions: output dimension i is input dimension perm[i], as
 // torch.permute and ONNX Transpose.
 struct TransposeOptions {
-  std::vector<int64_t> perm;
+  std::vector<int64_t> perm = {};
   static void fields(auto& o, auto& field) { field("perm", o.perm); }
 };
 

@@ -11,7 +11,7 @@ namespace bdl::nn {
 // Views the whole input, batch dimension included, as a fixed shape (Reshape
 // keeps the batch dimension; this is for graphs that reshape across it).
 struct ViewOptions {
-  Shape shape;  // batch dimension included; one entry may be -1
+  Shape shape = {};  // batch dimension included; one entry may be -1
   static void fields(auto& o, auto& field) { field("shape", o.shape); }
 };
 

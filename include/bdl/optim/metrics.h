@@ -21,8 +21,8 @@ namespace bdl::optim {
 // values, with one sample's shapes.
 struct MetricInput {
   nn::OutputKind outputs = nn::OutputKind::logits;
-  Shape output_shape;  // one sample's
-  Shape target_shape;  // one sample's; {} for class indices
+  Shape output_shape = {};  // one sample's
+  Shape target_shape = {};  // one sample's; {} for class indices
   bool class_targets = true;
 };
 
@@ -72,7 +72,7 @@ void register_metric(const std::string& name, std::function<std::unique_ptr<Metr
 struct Evaluation {
   int64_t samples = 0;
   double loss = 0;
-  std::vector<std::pair<std::string, double>> metrics;
+  std::vector<std::pair<std::string, double>> metrics = {};
   // A metric's value by name ("loss" included); an error when it was not computed.
   double operator[](std::string_view name) const;
   std::optional<double> find(std::string_view name) const;

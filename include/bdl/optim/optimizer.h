@@ -31,7 +31,7 @@ struct IterationRecord {
   // At group boundaries (every sync_every() iterations and at epoch ends): the
   // mean loss over all workers since the previous boundary, and the epoch's
   // throughput so far in samples per second over all workers.
-  std::optional<double> mean_loss;
+  std::optional<double> mean_loss = {};
   double samples_per_sec = 0;
 };
 
@@ -41,7 +41,7 @@ struct EpochRecord {
   double train_loss = 0;     // mean over this epoch's iterations and all workers
   double train_seconds = 0;  // forward, backward, update and batching; no validation
   double samples_per_sec = 0;
-  std::optional<Evaluation> validation;
+  std::optional<Evaluation> validation = {};
 };
 
 struct TrainResult {
@@ -53,8 +53,8 @@ struct TrainResult {
   double sync_seconds = 0;    // in ParameterSync::step (exchange and update), on rank 0
   bool stopped_by_callback = false;
   double samples_per_sec() const { return train_seconds > 0 ? train_samples / train_seconds : 0; }
-  std::vector<EpochRecord> history;
-  std::optional<Evaluation> last_validation;
+  std::vector<EpochRecord> history = {};
+  std::optional<Evaluation> last_validation = {};
 };
 
 // What a callback tells the loop. A stop asked by any worker stops all of them
