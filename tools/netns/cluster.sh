@@ -64,6 +64,12 @@ export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 # crashed an orted (hwloc_shmem_topology_write, SIGSEGV). No hole, no sharing:
 # each daemon reads its own topology.
 export OMPI_MCA_rtc_hwloc_vmhole=none
+# The daemons' session directories in this run's own folder: under the shared
+# /tmp/ompi.<host>.<uid>, a job that ended earlier (a killed worker's daemon)
+# can remove the tree while this one creates its directories in it (seen once
+# in CI: orted "unable to create /tmp/ompi.vm.0/jf.N/0").
+mkdir -p "$work/ompi"
+export OMPI_MCA_orte_tmpdir_base="$work/ompi"
 # Each rank must run in its own namespace: each sees a different address.
 ip netns exec "${tag}h1" "$mpiexec" --hostfile "$work/hosts" -np "$hosts" \
   --mca plm_rsh_agent "$work/netns-agent" --mca oob_tcp_if_include 10.199.77.0/24 \
