@@ -19,7 +19,9 @@ files=$(git ls-files 'src/*.cpp' 'tools/*.cpp')
 # One clang-tidy per core; any finding is an error (WarningsAsErrors).
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
-if ! run-clang-tidy -quiet -p "$build" -j "$(nproc)" $files >"$log" 2>&1; then
+# The compilers' own warnings are the build's business (gcc, -Werror in CI);
+# clang's pedantic ones differ (F16C's intrinsics are C99 compound literals).
+if ! run-clang-tidy -quiet -p "$build" -j "$(nproc)" -extra-arg=-Wno-pedantic $files >"$log" 2>&1; then
   grep -E -A4 '(error|warning):' "$log" | grep -v 'warnings generated' >&2 || cat "$log" >&2
   echo "lint: clang-tidy found problems (above)" >&2
   exit 1
