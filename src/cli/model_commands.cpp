@@ -74,9 +74,7 @@ int run_eval(const EvalArgs& a, std::ostream& out) {
   out << "eval: " << e.samples << " samples";
   char text[96];
   for (const auto& [name, value] : e.metrics) {
-    const std::string shown =
-        name.size() > 3 && name.rfind("top", 0) == 0 ? "top-" + name.substr(3) : name;
-    std::snprintf(text, sizeof text, ", %s %.4f", shown.c_str(), value);
+    std::snprintf(text, sizeof text, ", %s %.4f", optim::metric_display_name(name).c_str(), value);
     out << text;
   }
   std::snprintf(text, sizeof text, ", loss %.4f\n", e.loss);

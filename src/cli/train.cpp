@@ -53,7 +53,7 @@ std::string epoch_line(const optim::EpochRecord& r) {
   std::string text = line;
   if (r.validation) {
     for (const auto& [name, value] : r.validation->metrics) {
-      std::snprintf(line, sizeof line, ", test %s %.4f", name == "top1" ? "top-1" : name.c_str(),
+      std::snprintf(line, sizeof line, ", test %s %.4f", optim::metric_display_name(name).c_str(),
                     value);
       text += line;
     }

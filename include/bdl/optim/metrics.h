@@ -60,6 +60,8 @@ class Metric {
 std::unique_ptr<Metric> make_metric(const std::string& name);
 // The names make_metric takes, for help texts.
 std::string metric_names();
+// How people write a metric's name: top-5 for top5; other names as they are.
+std::string metric_display_name(const std::string& name);
 
 // Adds a metric of the caller's own under a name that make_metric (and so the
 // job API, `bdl train --metrics` and validation) then takes. Its counts() are

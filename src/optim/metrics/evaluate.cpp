@@ -108,6 +108,12 @@ std::string metric_names() {
   return names;
 }
 
+std::string metric_display_name(const std::string& name) {
+  const bool top_k = name.size() > 3 && name.rfind("top", 0) == 0 &&
+                     name.find_first_not_of("0123456789", 3) == std::string::npos;
+  return top_k ? "top-" + name.substr(3) : name;
+}
+
 std::optional<double> Evaluation::find(std::string_view name) const {
   if (name == "loss") return loss;
   for (const auto& [n, v] : metrics) {
