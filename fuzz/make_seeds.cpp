@@ -13,11 +13,14 @@
 #include "bdl/nn/elementwise.h"
 #include "bdl/nn/graph.h"
 #include "bdl/nn/linear.h"
+#include "bdl/nn/pad.h"
 #include "bdl/nn/pooling.h"
 #include "bdl/nn/recurrent.h"
+#include "bdl/nn/reduce.h"
 #include "bdl/nn/reshape.h"
 #include "bdl/nn/sequential.h"
-#include "bdl/nn/shape_ops.h"
+#include "bdl/nn/slice.h"
+#include "bdl/nn/transpose.h"
 #include "bdl/onnx/export.h"
 
 int main(int argc, char** argv) {
