@@ -37,12 +37,8 @@ void print_top_classes(const Tensor& outputs, const data::Dataset& d, int64_t k,
 }  // namespace
 
 int run_predict(const PredictArgs& a, std::ostream& out) {
-  BDL_CHECK(a.batch_size > 0, "--batch-size: must be positive, got ", a.batch_size);
-  BDL_CHECK(a.top_k > 0, "--top-k: must be positive, got ", a.top_k);
-  BDL_CHECK(!a.limit || *a.limit > 0, "--limit: must be positive, got ", a.limit.value_or(0));
-  BDL_CHECK(a.input.empty() != a.data.empty(), "predict: give either --input x.npy or --data");
-  BDL_CHECK(a.input.empty() || !a.output.empty(), "--input: --output y.npy is required with it");
-  set_num_threads(a.threads);
+  validate(a);
+  set_num_threads(a.threads, "--threads");
   job::Model model = job::load_model(a.model);
   if (!a.input.empty()) {
     const Tensor x = data::read_npy(a.input);
@@ -61,7 +57,7 @@ int run_predict(const PredictArgs& a, std::ostream& out) {
 }
 
 int run_eval(const EvalArgs& a, std::ostream& out) {
-  BDL_CHECK(!a.limit || *a.limit > 0, "--limit: must be positive, got ", a.limit.value_or(0));
+  validate(a);
   job::EvalSpec spec;
   spec.model = a.model;
   spec.data.source = a.data;

@@ -10,7 +10,7 @@
 namespace bdl::cli {
 
 int run_import(const ImportArgs& a, std::ostream& out) {
-  BDL_CHECK(!a.output.empty(), "import: -o model.bdl is required");
+  validate(a);
   const job::Model model = job::import_onnx(a.input);
   io::save_model(*model.module, a.output, model.metadata());
   out << "import: " << a.input << " (" << model.description
@@ -28,7 +28,7 @@ int run_import(const ImportArgs& a, std::ostream& out) {
 }
 
 int run_export(const ExportArgs& a, std::ostream& out) {
-  BDL_CHECK(!a.output.empty(), "export: -o model.onnx is required");
+  validate(a);
   job::Model model = job::load_model(a.model);
   onnx::ExportOptions options;
   options.input_shape = a.input_shape.empty() ? model.sample_shape : a.input_shape;

@@ -33,16 +33,6 @@ job::TrainSpec spec_of(const TrainArgs& a) {
 
 }  // namespace
 
-void validate(const TrainArgs& a) {
-  job::validate(spec_of(a));
-  if (!a.report.empty()) {
-    job::TrainSpec report_only;
-    report_only.save = a.report;
-    report_only.field_names = [](const std::string&) { return std::string("--report"); };
-    job::validate(report_only);
-  }
-}
-
 namespace {
 
 // One line per epoch: training loss and speed, and the validation metrics.
@@ -66,6 +56,8 @@ std::string epoch_line(const optim::EpochRecord& r) {
 int run_train(const TrainArgs& args, std::ostream& all_out) {
   validate(args);
   job::TrainSpec spec = spec_of(args);
+  // A worker that never starts must not hang the others in MPI's start-up.
+  dist::set_start_timeout(std::chrono::milliseconds(std::max<int64_t>(spec.sync.timeout_ms, 100)));
   dist::Communicator& comm = dist::process_world();
   // Only rank 0 talks to the user.
   std::ostream null_stream(nullptr);

@@ -6,8 +6,11 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <csignal>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <utility>
 
 #include "bdl/core/error.h"
 
@@ -25,10 +28,114 @@ void sync_directory_of(const std::string& path) {
   ::close(fd);
 }
 
+std::string host_name() {
+  char name[256] = {};
+  if (::gethostname(name, sizeof name - 1) != 0) return "localhost";
+  return name;
+}
+
+// "NAME.tmp-PID@HOST": the temporary file a process writes before its rename.
+std::string temporary_suffix() {
+  std::string suffix = ".tmp-";
+  suffix += std::to_string(::getpid());
+  suffix += '@';
+  suffix += host_name();
+  return suffix;
+}
+
+// Removes the temporary files in `dir` that a process of this host left when it
+// was killed between creating and renaming them (its PID no longer runs).
+void remove_stale_temporaries(const std::filesystem::path& dir) {
+  std::string host = host_name();
+  host.insert(host.begin(), '@');
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    const size_t at = name.rfind(".tmp-");
+    if (at == std::string::npos || name.size() <= host.size() ||
+        name.compare(name.size() - host.size(), host.size(), host) != 0) {
+      continue;
+    }
+    const std::string pid = name.substr(at + 5, name.size() - host.size() - at - 5);
+    if (pid.empty() || pid.find_first_not_of("0123456789") != std::string::npos) continue;
+    const long value = std::strtol(pid.c_str(), nullptr, 10);
+    if (value > 0 && ::kill(static_cast<pid_t>(value), 0) != 0 && errno == ESRCH) {
+      std::filesystem::remove(entry.path(), ec);
+    }
+  }
+}
+
+// The file a path names after following symbolic links (the path itself when
+// nothing exists there yet).
+std::string resolved(const std::string& path) {
+  std::error_code ec;
+  if (!std::filesystem::is_symlink(path, ec)) return path;
+  const auto target = std::filesystem::weakly_canonical(path, ec);
+  return ec ? path : target.string();
+}
+
+// Opens a device or a pipe for writing through; a FIFO without a reader is
+// refused instead of blocking.
+int open_through(const std::string& path, const std::string& what, OutputKind kind) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0 && errno == ENXIO) fail(what, ": ", path, " is a pipe that nothing reads");
+  BDL_CHECK(fd >= 0, what, ": cannot open ", path, ": ", reason());
+  if (kind == OutputKind::pipe) ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+  return fd;
+}
+
 }  // namespace
 
-AtomicFile::AtomicFile(std::string path)
-    : path_(std::move(path)), temporary_(path_ + ".tmp-" + std::to_string(::getpid())) {
+OutputKind check_output_path(const std::string& path, const std::string& what) {
+  BDL_CHECK(!path.empty(), what, ": the output path is empty");
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) {
+    BDL_CHECK(errno == ENOENT, what, ": ", path, ": ", reason());
+    auto dir = std::filesystem::path(path).parent_path();
+    if (dir.empty()) dir = ".";
+    std::error_code ec;
+    BDL_CHECK(std::filesystem::is_directory(dir, ec), what, ": ", path, ": directory ",
+              dir.string(), " does not exist");
+    BDL_CHECK(::access(dir.c_str(), W_OK) == 0, what, ": ", path, ": directory ", dir.string(),
+              " is not writable");
+    return OutputKind::file;
+  }
+  if (S_ISREG(st.st_mode)) {
+    BDL_CHECK(::access(path.c_str(), W_OK) == 0, what, ": ", path, " is not writable");
+    return OutputKind::file;
+  }
+  if (S_ISCHR(st.st_mode)) return OutputKind::device;
+  // Opening a pipe here to see whether anything reads it would end the
+  // reader's input: AtomicFile's own open refuses one nobody reads.
+  if (S_ISFIFO(st.st_mode)) return OutputKind::pipe;
+  fail(what, ": ", path, " is ",
+       S_ISDIR(st.st_mode)   ? "a directory"
+       : S_ISBLK(st.st_mode) ? "a block device (bdl writes no raw disks)"
+                             : "not a file, device or pipe",
+       "; name a file");
+}
+
+void check_not_input(const std::string& output, const std::string& output_what,
+                     const std::string& input, const std::string& input_what) {
+  struct stat out {
+  }, in{};
+  if (output.empty() || input.empty() || ::stat(output.c_str(), &out) != 0 ||
+      ::stat(input.c_str(), &in) != 0 || !S_ISREG(out.st_mode)) {
+    return;
+  }
+  BDL_CHECK(out.st_dev != in.st_dev || out.st_ino != in.st_ino, output_what, ": ", output,
+            " is the input file (", input_what, " ", input, "); write the output to another path");
+}
+
+AtomicFile::AtomicFile(std::string path) : path_(resolved(path)) {
+  const OutputKind kind = check_output_path(path_, path_);
+  if (kind != OutputKind::file) {
+    fd_ = open_through(path_, path_, kind);
+    return;
+  }
+  auto dir = std::filesystem::path(path_).parent_path();
+  remove_stale_temporaries(dir.empty() ? "." : dir);
+  temporary_ = path_ + temporary_suffix();
   fd_ = ::open(temporary_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   BDL_CHECK(fd_ >= 0, path_, ": cannot create ", temporary_, ": ", reason());
 }
@@ -36,7 +143,7 @@ AtomicFile::AtomicFile(std::string path)
 AtomicFile::~AtomicFile() {
   if (fd_ >= 0) {
     ::close(fd_);
-    ::unlink(temporary_.c_str());
+    if (!temporary_.empty()) ::unlink(temporary_.c_str());
   }
 }
 
@@ -60,6 +167,11 @@ void AtomicFile::pad_to(uint64_t alignment) {
 }
 
 void AtomicFile::commit() {
+  if (temporary_.empty()) {  // a device or a pipe: nothing to flush or rename
+    const int fd = std::exchange(fd_, -1);
+    BDL_CHECK(::close(fd) == 0, path_, ": closing failed: ", reason());
+    return;
+  }
   BDL_CHECK(::fsync(fd_) == 0, path_, ": flushing to disk failed: ", reason());
   BDL_CHECK(::close(fd_) == 0, path_, ": closing failed: ", reason());
   fd_ = -1;
@@ -72,13 +184,19 @@ void AtomicFile::commit() {
 }
 
 InputFile::InputFile(std::string path) : path_(std::move(path)) {
-  fd_ = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
+  // Non-blocking, so that opening a FIFO returns at once to be refused.
+  fd_ = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   BDL_CHECK(fd_ >= 0, path_, ": cannot open: ", reason());
   struct stat st {};
   if (::fstat(fd_, &st) != 0 || !S_ISREG(st.st_mode)) {
     ::close(fd_);
-    fail(path_, ": not a regular file");
+    fail(path_, ": not a regular file",
+         S_ISDIR(st.st_mode)    ? " (a directory)"
+         : S_ISFIFO(st.st_mode) ? " (a pipe: bdl reads files it can map and seek)"
+         : S_ISCHR(st.st_mode)  ? " (a device)"
+                                : "");
   }
+  ::fcntl(fd_, F_SETFL, ::fcntl(fd_, F_GETFL) & ~O_NONBLOCK);
   size_ = static_cast<uint64_t>(st.st_size);
 }
 

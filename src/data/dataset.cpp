@@ -26,7 +26,29 @@ Dataset::Dataset(Tensor features, Tensor targets, std::string name)
             ": features must be u8 or f32");
   features_ = features_.contiguous();
   targets_ = targets_.contiguous();
+  check_finite(features_, name_ + ": features");
+  check_finite(targets_, name_ + ": targets");
   partitions_ = {{0, size()}};
+}
+
+void check_finite(const Tensor& values, const std::string& what) {
+  if (values.dtype() != DType::f32 || values.numel() == 0) return;
+  const Tensor c = values.contiguous();
+  const float* v = c.f32();
+  const int64_t n = c.numel();
+  // A sum of 0*x is NaN exactly when some x is not finite: one vectorisable pass.
+  float probe = 0.f;
+  for (int64_t i = 0; i < n; ++i) probe += v[i] * 0.f;
+  if (std::isfinite(probe)) return;
+  const int64_t per_sample = c.dim() > 0 && c.size(0) > 0 ? n / c.size(0) : 1;
+  for (int64_t i = 0; i < n; ++i) {
+    if (!std::isfinite(v[i])) {
+      char value[16];
+      std::snprintf(value, sizeof value, "%g", static_cast<double>(v[i]));
+      fail(what, ": sample ", i / per_sample, " holds ", value, " (at element ", i % per_sample,
+           "); bdl takes finite numbers only");
+    }
+  }
 }
 
 Dataset Dataset::map(Normalize transform) const {
@@ -172,75 +194,6 @@ Dataset concat_partitions(std::vector<Dataset> parts, std::string name) {
   d.partitions_ = std::move(ranges);
   d.worker_shard_ = true;
   return d;
-}
-
-namespace {
-std::string part_file(const std::string& dir, int64_t part, const char* kind) {
-  char name[64];
-  std::snprintf(name, sizeof name, "part-%05lld-%s-ubyte.gz", static_cast<long long>(part), kind);
-  return (std::filesystem::path(dir) / name).string();
-}
-const char* split_dir(Split split) { return split == Split::train ? "train" : "test"; }
-}  // namespace
-
-bool is_partitioned_dir(const std::string& directory) {
-  return std::filesystem::is_directory(std::filesystem::path(directory) / "train");
-}
-
-Dataset partitioned_idx(const std::string& directory, Split split, int rank, int workers) {
-  const auto dir = (std::filesystem::path(directory) / split_dir(split)).string();
-  BDL_CHECK(std::filesystem::is_directory(dir), dir, ": not a directory");
-  // Only this worker's parts need to be present (a machine may hold no others).
-  std::vector<int64_t> mine;
-  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
-    const std::string name = entry.path().filename().string();
-    long long part = -1;
-    char rest[32] = {};
-    if (std::sscanf(name.c_str(), "part-%5lld-%31s", &part, rest) == 2 &&
-        std::string(rest).rfind("images-idx3-ubyte", 0) == 0 && part % workers == rank) {
-      mine.push_back(part);
-    }
-  }
-  std::sort(mine.begin(), mine.end());
-  BDL_CHECK(!mine.empty(), dir, ": no part files for worker ", rank, " of ", workers,
-            " (part-NNNNN-images-idx3-ubyte.gz with NNNNN % ", workers, " == ", rank, ")");
-  std::vector<Dataset> parts;
-  // Part files may be gzipped or not.
-  auto existing = [](std::string path) {
-    if (!std::filesystem::exists(path)) path.resize(path.size() - 3);
-    return path;
-  };
-  parts.reserve(mine.size());
-  for (int64_t p : mine) {
-    parts.push_back(idx(existing(part_file(dir, p, "images-idx3")),
-                        existing(part_file(dir, p, "labels-idx1"))));
-  }
-  return concat_partitions(std::move(parts), dir);
-}
-
-void write_partitioned(const Dataset& dataset, const std::string& directory, Split split,
-                       int64_t parts) {
-  const auto dir = (std::filesystem::path(directory) / split_dir(split)).string();
-  std::filesystem::create_directories(dir);
-  const Dataset cut = dataset.partitioned(parts);
-  for (int64_t p = 0; p < parts; ++p) {
-    const Partition& range = cut.partitions()[p];
-    Tensor images = dataset.features().narrow(0, range.begin, range.size());
-    if (images.dim() == 4 && images.size(1) == 1) {
-      images = images.contiguous().view({images.size(0), images.size(2), images.size(3)});
-    }
-    BDL_CHECK(dataset.target_kind() == TargetKind::classes, dataset.name(),
-              ": IDX parts hold class labels, the targets are values");
-    const Tensor labels64 = dataset.targets().narrow(0, range.begin, range.size());
-    Tensor labels = Tensor::empty({range.size()}, DType::u8);
-    for (int64_t i = 0; i < range.size(); ++i) {
-      const int64_t y = labels64.at_i64({i});
-      BDL_CHECK(y >= 0 && y < 256, dataset.name(), ": label ", y, " does not fit an IDX byte");
-      labels.data<uint8_t>()[i] = static_cast<uint8_t>(y);
-    }
-    write_idx(part_file(dir, p, "images-idx3"), images);
-    write_idx(part_file(dir, p, "labels-idx1"), labels);
-  }
 }
 
 std::string resolve_data_dir(const std::string& data) {

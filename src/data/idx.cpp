@@ -2,37 +2,110 @@
 
 #include <zlib.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
-#include <memory>
+#include <span>
 #include <vector>
+
+#include "bdl/core/file.h"
 
 namespace bdl::data {
 namespace {
 
 constexpr int64_t kMaxIdxElements = int64_t{1} << 34;
 
-struct GzCloser {
-  void operator()(gzFile f) const { gzclose(f); }
+// The bytes of an IDX file, read from its mapping: inflated on the way when it
+// is gzip-compressed (it starts with gzip's magic bytes), copied otherwise.
+class IdxBytes {
+ public:
+  explicit IdxBytes(InputFile& file) : path_(file.path()), all_(file.bytes()) {
+    gzip_ = all_.size() >= 2 && all_[0] == std::byte{0x1f} && all_[1] == std::byte{0x8b};
+    if (!gzip_) return;
+    BDL_CHECK(inflateInit2(&stream_, 15 + 32) == Z_OK, path_, ": cannot start zlib");
+    // zlib's interface takes a non-const pointer but does not write through it.
+    stream_.next_in = const_cast<Bytef*>(reinterpret_cast<const Bytef*>(all_.data()));
+    stream_.avail_in = 0;
+  }
+  ~IdxBytes() {
+    if (gzip_) inflateEnd(&stream_);
+  }
+  IdxBytes(const IdxBytes&) = delete;
+  IdxBytes& operator=(const IdxBytes&) = delete;
+
+  // Reads up to n bytes; returns how many there were.
+  int64_t read(void* out, int64_t n) {
+    if (!gzip_) {
+      const int64_t got = std::min<int64_t>(n, static_cast<int64_t>(all_.size()) - at_);
+      std::memcpy(out, all_.data() + at_, static_cast<size_t>(got));
+      at_ += got;
+      return got;
+    }
+    auto* p = static_cast<Bytef*>(out);
+    int64_t done = 0;
+    while (done < n && !ended_) {
+      refill();
+      const auto chunk = static_cast<uInt>(std::min<int64_t>(n - done, int64_t{1} << 30));
+      stream_.next_out = p + done;
+      stream_.avail_out = chunk;
+      const int rc = inflate(&stream_, Z_NO_FLUSH);
+      done += chunk - stream_.avail_out;
+      if (rc == Z_STREAM_END) {
+        ended_ = true;
+      } else if (rc != Z_OK) {
+        BDL_CHECK(rc == Z_BUF_ERROR && stream_.avail_in == 0 && at_ < size(), path_,
+                  ": corrupt or unreadable data (",
+                  rc == Z_BUF_ERROR ? "the compressed stream ends early"
+                  : stream_.msg     ? stream_.msg
+                                    : "zlib error",
+                  ")");
+      }
+    }
+    return done;
+  }
+
+ private:
+  int64_t size() const { return static_cast<int64_t>(all_.size()); }
+  // Hands zlib the next part of the mapping (zlib counts in 32 bits).
+  void refill() {
+    if (stream_.avail_in > 0 || at_ >= size()) return;
+    const auto chunk = std::min<int64_t>(size() - at_, int64_t{1} << 30);
+    stream_.next_in = const_cast<Bytef*>(reinterpret_cast<const Bytef*>(all_.data() + at_));
+    stream_.avail_in = static_cast<uInt>(chunk);
+    at_ += chunk;
+  }
+
+  std::string path_;
+  std::span<const std::byte> all_;
+  bool gzip_ = false, ended_ = false;
+  int64_t at_ = 0;  // the next byte of the file to hand on
+  z_stream stream_{};
 };
 
-// Reads exactly n bytes or reports how many were there.
-int64_t read_fully(gzFile f, void* out, int64_t n, const std::string& path) {
-  auto* p = static_cast<char*>(out);
-  int64_t done = 0;
-  while (done < n) {
-    const auto chunk = static_cast<unsigned>(std::min<int64_t>(n - done, int64_t{1} << 30));
-    const int got = gzread(f, p + done, chunk);
-    if (got < 0) {
-      int code = 0;
-      const char* msg = gzerror(f, &code);
-      fail(path, ": corrupt or unreadable data (", msg ? msg : "zlib error", ")");
-    }
-    if (got == 0) break;
-    done += got;
+// `bytes` as a gzip member (level 6), fed to zlib in pieces it can count.
+std::string gzip(const std::string& bytes, const std::string& path) {
+  z_stream z{};
+  BDL_CHECK(deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) == Z_OK, path,
+            ": cannot start zlib");
+  std::string out(deflateBound(&z, static_cast<uLong>(bytes.size())), '\0');
+  constexpr size_t kPiece = size_t{1} << 30;
+  size_t in = 0;
+  int rc = Z_OK;
+  while (rc == Z_OK) {
+    const size_t piece = std::min(bytes.size() - in, kPiece);
+    z.next_in = const_cast<Bytef*>(reinterpret_cast<const Bytef*>(bytes.data() + in));
+    z.avail_in = static_cast<uInt>(piece);
+    z.next_out = reinterpret_cast<Bytef*>(out.data() + z.total_out);
+    z.avail_out = static_cast<uInt>(std::min(out.size() - z.total_out, kPiece));
+    const bool last = in + piece == bytes.size();
+    rc = deflate(&z, last ? Z_FINISH : Z_NO_FLUSH);
+    in += piece - z.avail_in;
   }
-  return done;
+  out.resize(z.total_out);
+  deflateEnd(&z);
+  BDL_CHECK(rc == Z_STREAM_END, path, ": compressing failed");
+  return out;
 }
 
 uint32_t big_endian(const unsigned char* b) {
@@ -43,10 +116,10 @@ uint32_t big_endian(const unsigned char* b) {
 
 Tensor read_idx(const std::string& path) {
   BDL_CHECK(std::filesystem::exists(path), path, ": no such file");
-  std::unique_ptr<gzFile_s, GzCloser> file(gzopen(path.c_str(), "rb"));
-  BDL_CHECK(file != nullptr, path, ": cannot open (", std::strerror(errno), ")");
+  InputFile file(path);
+  IdxBytes in(file);
   unsigned char magic[4];
-  const int64_t got = read_fully(file.get(), magic, 4, path);
+  const int64_t got = in.read(magic, 4);
   BDL_CHECK(got == 4, path, ": file has ", got, " bytes, too short for an IDX header");
   BDL_CHECK(magic[0] == 0 && magic[1] == 0, path, ": bad magic number 0x", std::hex,
             big_endian(magic), ", expected an IDX file (0x00000801 to 0x000008ff)");
@@ -58,19 +131,18 @@ Tensor read_idx(const std::string& path) {
   int64_t count = 1;
   for (int d = 0; d < rank; ++d) {
     unsigned char b[4];
-    BDL_CHECK(read_fully(file.get(), b, 4, path) == 4, path, ": header is truncated (", rank,
-              " dimensions declared)");
+    BDL_CHECK(in.read(b, 4) == 4, path, ": header is truncated (", rank, " dimensions declared)");
     shape[d] = big_endian(b);
     count *= shape[d];
     BDL_CHECK(count <= kMaxIdxElements, path, ": declared shape is implausibly large");
   }
   Tensor out = Tensor::empty(shape, DType::u8);
-  const int64_t body = read_fully(file.get(), out.raw_data(), count, path);
+  const int64_t body = in.read(out.raw_data(), count);
   BDL_CHECK(body == count, path, ": truncated, shape ", shape_str(shape), " needs ", count,
             " data bytes but the file has ", body);
   char extra;
-  BDL_CHECK(read_fully(file.get(), &extra, 1, path) == 0, path, ": has trailing bytes after the ",
-            count, " data bytes of shape ", shape_str(shape));
+  BDL_CHECK(in.read(&extra, 1) == 0, path, ": has trailing bytes after the ", count,
+            " data bytes of shape ", shape_str(shape));
   return out;
 }
 
@@ -84,21 +156,13 @@ void write_idx(const std::string& path, const Tensor& data) {
   for (int64_t d : c.shape()) {
     for (int s = 24; s >= 0; s -= 8) header.push_back(static_cast<unsigned char>(d >> s));
   }
-  const std::string tmp = path + ".tmp";
   const bool gz = path.size() > 3 && path.compare(path.size() - 3, 3, ".gz") == 0;
-  gzFile f = gzopen(tmp.c_str(), gz ? "wb6" : "wbT");
-  BDL_CHECK(f != nullptr, tmp, ": cannot create (", std::strerror(errno), ")");
-  bool ok = gzwrite(f, header.data(), static_cast<unsigned>(header.size())) ==
-            static_cast<int>(header.size());
-  const auto* bytes = static_cast<const char*>(c.raw_data());
-  for (int64_t done = 0; ok && done < c.numel();) {
-    const auto chunk = static_cast<unsigned>(std::min<int64_t>(c.numel() - done, int64_t{1} << 30));
-    ok = gzwrite(f, bytes + done, chunk) == static_cast<int>(chunk);
-    done += chunk;
-  }
-  ok = (gzclose(f) == Z_OK) && ok;
-  BDL_CHECK(ok, tmp, ": write failed");
-  std::filesystem::rename(tmp, path);
+  std::string bytes(header.begin(), header.end());
+  bytes.append(static_cast<const char*>(c.raw_data()), static_cast<size_t>(c.numel()));
+  if (gz) bytes = gzip(bytes, path);
+  AtomicFile out(path);
+  out.write(bytes.data(), bytes.size());
+  out.commit();
 }
 
 }  // namespace bdl::data

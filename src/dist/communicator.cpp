@@ -1,5 +1,6 @@
 #include "bdl/dist/communicator.h"
 
+#include <atomic>
 #include <cstdlib>
 
 #include "bdl/core/error.h"
@@ -45,6 +46,17 @@ bool launched_by_mpi() {
   // but only srun sets SLURM_STEP_ID.
   return std::getenv("SLURM_STEP_ID") && std::getenv("SLURM_NTASKS");
 }
+
+namespace {
+std::atomic<int64_t> g_start_timeout_ms{120000};
+}  // namespace
+
+void set_start_timeout(std::chrono::milliseconds timeout) {
+  BDL_CHECK(timeout.count() >= 100, "start-up timeout: at least 100 ms, got ", timeout.count());
+  g_start_timeout_ms = timeout.count();
+}
+
+std::chrono::milliseconds start_timeout() { return std::chrono::milliseconds(g_start_timeout_ms); }
 
 std::unique_ptr<Communicator> world() {
   return launched_by_mpi() ? mpi_world() : local_communicator();

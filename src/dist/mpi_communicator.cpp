@@ -2,7 +2,11 @@
 #include <sched.h>
 
 #include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
 #include <mutex>
+#include <thread>
 #include <vector>
 
 #include "bdl/core/error.h"
@@ -13,6 +17,8 @@ namespace {
 
 // MPI messages count in ints; bdl sends at most this many bytes per message.
 constexpr size_t kMaxMessageBytes = size_t{1} << 30;
+// The tag of gather()'s messages: apart from the sync's own transfers.
+constexpr int kGatherTag = 0x6A7;
 
 std::mutex g_init_mutex;
 int g_users = 0;
@@ -37,16 +43,41 @@ MPI_Op op_of(AllreduceOp op) {
   return MPI_SUM;
 }
 
+// MPI_Init waits for every process of the job, and has no deadline of its own:
+// a watchdog ends this process when it has not returned in time (mpirun then
+// ends the others).
+void initialise_within(std::chrono::milliseconds timeout) {
+  std::mutex m;
+  std::condition_variable cv;
+  bool done = false;
+  std::thread watchdog([&] {
+    std::unique_lock<std::mutex> lock(m);
+    if (cv.wait_for(lock, timeout, [&] { return done; })) return;
+    std::fprintf(stderr,
+                 "bdl: error: MPI start-up did not finish within %lld ms: a worker did not start "
+                 "or cannot reach the others\n",
+                 static_cast<long long>(timeout.count()));
+    std::fflush(stderr);
+    std::_Exit(1);
+  });
+  int provided = 0;
+  const int rc = MPI_Init_thread(nullptr, nullptr, MPI_THREAD_FUNNELED, &provided);
+  {
+    std::lock_guard<std::mutex> lock(m);
+    done = true;
+  }
+  cv.notify_one();
+  watchdog.join();
+  check_mpi(rc, "MPI_Init");
+}
+
 class MpiCommunicator : public Communicator {
  public:
   MpiCommunicator() {
     std::lock_guard<std::mutex> lock(g_init_mutex);
     int initialized = 0;
     MPI_Initialized(&initialized);
-    if (!initialized) {
-      int provided = 0;
-      check_mpi(MPI_Init_thread(nullptr, nullptr, MPI_THREAD_FUNNELED, &provided), "MPI_Init");
-    }
+    if (!initialized) initialise_within(start_timeout());
     ++g_users;
     // Errors come back as codes that bdl turns into exceptions naming the operation.
     MPI_Comm_dup(MPI_COMM_WORLD, &comm_);
@@ -134,22 +165,36 @@ class MpiCommunicator : public Communicator {
       check_mpi(
           MPI_Ibcast(values.data() + first, static_cast<int>(count), MPI_FLOAT, root, comm_, &r),
           "MPI_Ibcast");
-      Pending p{r, root};
+      Pending p{r, rank_ == root ? -1 : root};  // the root waits on nobody in particular
       wait_one(p, "broadcast", "from");
     }
   }
 
+  // Point to point rather than MPI_Igather, so that a root left waiting names
+  // the rank that sent nothing (the driver sync's gather of gradients).
   void gather(std::span<const float> send, std::span<float> recv, int root) override {
     BDL_CHECK(rank_ != root || recv.size() == send.size() * static_cast<size_t>(size_),
               "gather: receive buffer of ", recv.size(), " for ", size_, " workers sending ",
               send.size());
     BDL_CHECK(send.size() * 4 <= kMaxMessageBytes, "gather: ", send.size(), " floats per worker");
-    MPI_Request r;
-    check_mpi(MPI_Igather(send.data(), static_cast<int>(send.size()), MPI_FLOAT, recv.data(),
-                          static_cast<int>(send.size()), MPI_FLOAT, root, comm_, &r),
-              "MPI_Igather");
-    Pending p{r, root};
-    wait_one(p, "gather", "to");
+    const int count = static_cast<int>(send.size());
+    if (rank_ != root) {
+      Pending p{MPI_REQUEST_NULL, root};
+      check_mpi(MPI_Isend(send.data(), count, MPI_FLOAT, root, kGatherTag, comm_, &p.request),
+                "MPI_Isend");
+      wait_one(p, "gather", "to");
+      return;
+    }
+    std::copy(send.begin(), send.end(), recv.begin() + static_cast<std::ptrdiff_t>(root) * count);
+    std::vector<Pending> from;
+    for (int peer = 0; peer < size_; ++peer) {
+      if (peer == root) continue;
+      from.push_back({MPI_REQUEST_NULL, peer});
+      check_mpi(MPI_Irecv(recv.data() + static_cast<size_t>(peer) * send.size(), count, MPI_FLOAT,
+                          peer, kGatherTag, comm_, &from.back().request),
+                "MPI_Irecv");
+    }
+    for (auto& p : from) wait_one(p, "gather", "from");
   }
 
   void barrier() override {

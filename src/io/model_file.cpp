@@ -4,6 +4,8 @@
 #include <cstring>
 #include <filesystem>
 #include <map>
+#include <optional>
+#include <random>
 #include <set>
 
 #include "bdl/core/file.h"
@@ -436,12 +438,50 @@ bool looks_like_native_model(const std::string& path) {
 // ---- checkpoint directories ----
 
 namespace {
+
 constexpr const char* kCheckpointPrefix = "checkpoint-";
 constexpr const char* kCheckpointSuffix = ".bdl";
+
+// A checkpoint file's name: its iteration, and its lineage (0 for the names of
+// older versions, checkpoint-ITERATION.bdl). Other names are not checkpoints.
+struct CheckpointName {
+  long long iteration = -1;
+  uint64_t lineage = 0;
+};
+
+std::optional<CheckpointName> parse_checkpoint_name(const std::string& name) {
+  const std::string prefix = kCheckpointPrefix, suffix = kCheckpointSuffix;
+  if (name.size() <= prefix.size() + suffix.size() || name.rfind(prefix, 0) != 0 ||
+      name.compare(name.size() - suffix.size(), suffix.size(), suffix) != 0) {
+    return std::nullopt;
+  }
+  const std::string stem = name.substr(prefix.size(), name.size() - prefix.size() - suffix.size());
+  const auto digits = [](const std::string& t, const char* allowed) {
+    return !t.empty() && t.find_first_not_of(allowed) == std::string::npos;
+  };
+  CheckpointName out;
+  const size_t dash = stem.find('-');
+  const std::string iteration = stem.substr(0, dash);
+  if (!digits(iteration, "0123456789") || iteration.size() > 18) return std::nullopt;
+  out.iteration = std::stoll(iteration);
+  if (dash == std::string::npos) return out;
+  const std::string lineage = stem.substr(dash + 1);
+  if (lineage.size() != 16 || !digits(lineage, "0123456789abcdef")) return std::nullopt;
+  out.lineage = std::stoull(lineage, nullptr, 16);
+  return out;
+}
+
+uint64_t fresh_lineage() {
+  std::random_device device;
+  uint64_t value = 0;
+  while (value == 0) value = (uint64_t{device()} << 32) ^ device();
+  return value;
+}
+
 }  // namespace
 
 CheckpointDirectory::CheckpointDirectory(std::string dir, int keep)
-    : dir_(std::move(dir)), keep_(keep) {
+    : dir_(std::move(dir)), keep_(keep), lineage_(fresh_lineage()) {
   BDL_CHECK(keep >= 1, "checkpoints: keep at least 1, got ", keep);
   std::error_code ec;
   std::filesystem::create_directories(dir_, ec);
@@ -450,17 +490,15 @@ CheckpointDirectory::CheckpointDirectory(std::string dir, int keep)
 }
 
 std::vector<std::string> CheckpointDirectory::list() const {
-  std::vector<std::string> out;
+  std::vector<std::pair<long long, std::string>> found;
   std::error_code ec;
   for (const auto& e : std::filesystem::directory_iterator(dir_, ec)) {
-    const std::string name = e.path().filename().string();
-    const std::string prefix = kCheckpointPrefix, suffix = kCheckpointSuffix;
-    if (name.size() > prefix.size() + suffix.size() && name.rfind(prefix, 0) == 0 &&
-        name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0) {
-      out.push_back(e.path().string());
-    }
+    const auto name = parse_checkpoint_name(e.path().filename().string());
+    if (name) found.emplace_back(name->iteration, e.path().string());
   }
-  std::sort(out.begin(), out.end());  // names are zero-padded iterations
+  std::sort(found.begin(), found.end());
+  std::vector<std::string> out;
+  for (auto& [iteration, path] : found) out.push_back(std::move(path));
   return out;
 }
 
@@ -469,18 +507,27 @@ std::string CheckpointDirectory::latest() const {
   return all.empty() ? "" : all.back();
 }
 
+void CheckpointDirectory::continue_lineage_of(const std::string& checkpoint) {
+  const auto name = parse_checkpoint_name(std::filesystem::path(checkpoint).filename().string());
+  if (name && name->lineage != 0) lineage_ = name->lineage;
+}
+
 std::string CheckpointDirectory::save(nn::Module& model, const optim::TrainingState& state,
                                       const ModelMetadata& info) {
-  char name[64];
-  std::snprintf(name, sizeof name, "%s%012lld%s", kCheckpointPrefix,
-                static_cast<long long>(state.iteration), kCheckpointSuffix);
+  char name[96];
+  std::snprintf(name, sizeof name, "%s%012lld-%016llx%s", kCheckpointPrefix,
+                static_cast<long long>(state.iteration), static_cast<unsigned long long>(lineage_),
+                kCheckpointSuffix);
   std::string path = (std::filesystem::path(dir_) / name).string();
   save_checkpoint(model, state, path, info);
-  auto all = list();
-  while (static_cast<int>(all.size()) > keep_) {
+  std::vector<std::string> mine;
+  for (const auto& p : list()) {
+    const auto parsed = parse_checkpoint_name(std::filesystem::path(p).filename().string());
+    if (parsed && parsed->lineage == lineage_) mine.push_back(p);
+  }
+  for (size_t i = 0; i + static_cast<size_t>(keep_) < mine.size(); ++i) {
     std::error_code ec;
-    std::filesystem::remove(all.front(), ec);
-    all.erase(all.begin());
+    std::filesystem::remove(mine[i], ec);
   }
   return path;
 }

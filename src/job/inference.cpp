@@ -33,6 +33,7 @@ Tensor predict(Model& model, const Tensor& inputs, int64_t batch_size, const std
   BDL_CHECK(batch_size > 0, "batch size must be positive, got ", batch_size);
   BDL_CHECK(inputs.dim() >= 1, what, ": a scalar is not a batch");
   const Tensor x = as_f32(inputs).contiguous();
+  data::check_finite(x, what);
   const Shape sample(x.shape().begin() + 1, x.shape().end());
   BDL_CHECK(model.sample_shape.empty() || sample == model.sample_shape, what, ": samples of shape ",
             shape_str(sample), ", the model takes ", shape_str(model.sample_shape));

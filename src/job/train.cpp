@@ -12,6 +12,7 @@
 #include "bdl/kernels/backend.h"
 #include "bdl/models/zoo.h"
 #include "bdl/nn/losses/by_name.h"
+#include "job/agreement.h"
 #include "job/checks.h"
 
 namespace bdl::job {
@@ -60,6 +61,14 @@ int64_t classes_of(const Data& d, dist::Communicator& comm) {
   return static_cast<int64_t>(classes);
 }
 
+// The training samples of the whole job: each worker's share summed when each
+// loaded only its own.
+int64_t samples_of_all_workers(const data::Dataset& train, dist::Communicator& comm) {
+  double n = static_cast<double>(train.size());
+  if (train.is_worker_shard()) comm.allreduce(std::span(&n, 1), dist::AllreduceOp::sum);
+  return static_cast<int64_t>(n);
+}
+
 // Class indices need outputs (batch, classes).
 void check_classifier(const Model& model) {
   Shape in = model.sample_shape;
@@ -67,6 +76,29 @@ void check_classifier(const Model& model) {
   const Shape out = model.module->output_shape(in);
   BDL_CHECK(out.size() == 2, model.name, ": output of shape ", shape_str(out),
             " is not (batch, classes)");
+}
+
+// Samples of the model's input shape, and value targets of its output shape:
+// checked before training, not found at the first validation.
+void check_fits(const Model& model, const data::Dataset& d, const nn::Criterion& loss,
+                const char* which) {
+  BDL_CHECK(d.sample_shape() == model.sample_shape, model.name,
+            ": the model takes samples of shape ", shape_str(model.sample_shape), ", the ", which,
+            " data (", d.name(), ") has ", shape_str(d.sample_shape()));
+  // (A loss on class indices meeting values is named by the training loop.)
+  if (d.target_kind() != data::TargetKind::values || loss.takes_class_indices()) return;
+  Shape in = model.sample_shape;
+  in.insert(in.begin(), 1);
+  Shape out = model.module->output_shape(in);
+  out.erase(out.begin());
+  const auto elements = [](const Shape& s) {
+    int64_t n = 1;
+    for (int64_t v : s) n *= v;
+    return n;
+  };
+  BDL_CHECK(elements(d.target_shape()) == elements(out), model.name,
+            ": the model's outputs per sample have shape ", shape_str(out), ", the ", which,
+            " data's targets (", d.name(), ") have ", shape_str(d.target_shape()));
 }
 
 // The model and the data of this worker, fitted to each other and to the loss:
@@ -91,9 +123,8 @@ std::pair<Model, Data> model_and_data(const TrainSpec& spec, const nn::Criterion
     model = build_model(zoo, classes);
   }
   if (class_targets) check_classifier(*model);
-  BDL_CHECK(data.train.sample_shape() == model->sample_shape, model->name,
-            ": the model takes samples of shape ", shape_str(model->sample_shape),
-            ", the data has ", shape_str(data.train.sample_shape()));
+  check_fits(*model, data.train, loss, "training");
+  if (data.validation) check_fits(*model, *data.validation, loss, "validation");
   if (class_targets) {
     data.train.check_classes(model->outputs);
     if (data.validation) data.validation->check_classes(model->outputs);
@@ -107,53 +138,101 @@ std::pair<Model, Data> model_and_data(const TrainSpec& spec, const nn::Criterion
 }
 
 std::string describe_job(const TrainSpec& spec, const Model& model, const Data& data,
-                         const optim::ParameterSync& sync, const optim::OptimMethod& method,
-                         const optim::Schedule* schedule, const nn::Criterion& loss) {
-  return "bdl train: " + model.name + " on " + data.description + ", batch " +
+                         int64_t train_samples, const optim::ParameterSync& sync,
+                         const optim::OptimMethod& method, const optim::Schedule* schedule,
+                         const nn::Criterion& loss) {
+  // A worker that loaded only its own share describes that share: add the job's.
+  const std::string all =
+      data.train.is_worker_shard() && sync.size() > 1
+          ? ", " + std::to_string(train_samples) + " training samples on all workers"
+          : "";
+  return "bdl train: " + model.name + " on " + data.description + all + ", batch " +
          std::to_string(spec.batch_size) + ", " + std::to_string(num_threads()) +
          " threads per worker, " + sync.describe() + "\n  " + method.describe() +
          (schedule ? ", " + schedule->describe() : "") + ", loss " + loss.type() +
          (spec.precision == "bf16" ? ", bf16 convolutions" : "");
 }
 
-// Checkpoints every `every` iterations or every epoch, written by rank 0.
+// Checkpoints every `every` iterations or every epoch, written by rank 0 into
+// `dir` (null on the other ranks).
 void add_checkpoints(optim::Optimizer& optimizer, const TrainSpec& spec, const Model& model,
-                     dist::Communicator& comm) {
+                     std::shared_ptr<io::CheckpointDirectory> dir) {
   const CheckpointSpec& c = spec.checkpoint;
-  std::shared_ptr<io::CheckpointDirectory> dir;
-  if (comm.rank() == 0) dir = std::make_shared<io::CheckpointDirectory>(c.dir, c.keep);
   const optim::Trigger when =
       c.every > 0 ? optim::several_iteration(c.every) : optim::every_epoch();
   auto message = spec.on_message;
   optimizer.checkpoint(when, [dir, metadata = model.metadata(), message](
                                  nn::Module& m, const optim::TrainingState& s) {
+    if (!dir) return;
     const std::string path = dir->save(m, s, metadata);
     if (message)
       message("checkpoint: " + path + " (iteration " + std::to_string(s.iteration) + ")");
   });
 }
 
-// Rank 0 reads the newest checkpoint that loads (a damaged one is reported and
-// skipped) into the model; the others receive what they need from it.
-void add_resume(optim::Optimizer& optimizer, const TrainSpec& spec, nn::Module& model,
-                dist::Communicator& comm) {
-  std::optional<optim::TrainingState> state;
+// The model's weights and buffers, to put back when no checkpoint could be
+// read into it (a failed read may have filled some of them).
+std::vector<Tensor> snapshot(nn::Module& model) {
+  std::vector<Tensor> values;
+  for (const auto& p : model.parameters()) values.push_back(p.value->clone());
+  for (const auto& b : model.buffers()) values.push_back(b.value->clone());
+  return values;
+}
+
+void put_back(nn::Module& model, const std::vector<Tensor>& values) {
+  size_t i = 0;
+  for (const auto& p : model.parameters()) p.value->copy_from(values[i++]);
+  for (const auto& b : model.buffers()) b.value->copy_from(values[i++]);
+}
+
+// Rank 0's newest checkpoint that loads, read into the model (a damaged one is
+// reported and skipped); nothing when the directory has none. When there are
+// checkpoints and none loads, the job fails, or starts afresh when asked to.
+std::optional<optim::TrainingState> newest_usable(const TrainSpec& spec, nn::Module& model,
+                                                  io::CheckpointDirectory& dir) {
   const auto& message = spec.on_message;
-  if (comm.rank() == 0) {
-    const auto all = io::CheckpointDirectory(spec.checkpoint.dir, spec.checkpoint.keep).list();
-    for (auto it = all.rbegin(); it != all.rend() && !state; ++it) {
-      try {
-        state = io::restore_checkpoint(model, *it);
-        if (message) {
-          message("resuming from " + *it + ": epoch " + std::to_string(state->epoch) +
-                  ", iteration " + std::to_string(state->iteration));
-        }
-      } catch (const Error& e) {
-        std::cerr << "bdl: warning: skipping checkpoint " << *it << ": " << e.what() << "\n";
-      }
-    }
-    if (!state && message) message("no checkpoint in " + spec.checkpoint.dir + ": starting afresh");
+  const auto all = dir.list();
+  if (all.empty()) {
+    if (message) message("no checkpoint in " + spec.checkpoint.dir + ": starting afresh");
+    return std::nullopt;
   }
+  const std::vector<Tensor> initial =
+      spec.checkpoint.fresh_if_unusable ? snapshot(model) : std::vector<Tensor>{};
+  std::string reasons;
+  for (auto it = all.rbegin(); it != all.rend(); ++it) {
+    try {
+      optim::TrainingState state = io::restore_checkpoint(model, *it);
+      dir.continue_lineage_of(*it);
+      if (message) {
+        message("resuming from " + *it + ": epoch " + std::to_string(state.epoch) + ", iteration " +
+                std::to_string(state.iteration));
+      }
+      return state;
+    } catch (const Error& e) {
+      std::cerr << "bdl: warning: skipping checkpoint " << *it << ": " << e.what() << "\n";
+      reasons += std::string(reasons.empty() ? "" : "; ") + e.what();
+    }
+  }
+  const std::string resume = field_name(spec.field_names, "resume");
+  BDL_CHECK(spec.checkpoint.fresh_if_unusable, resume, ": none of the ", all.size(),
+            " checkpoints in ", spec.checkpoint.dir, " can be used (", reasons,
+            "); nothing was changed. Point ", field_name(spec.field_names, "checkpoint"),
+            " at another directory, or pass ", field_name(spec.field_names, "fresh_if_unusable"),
+            " to start afresh beside them");
+  put_back(model, initial);
+  if (message) {
+    message("no usable checkpoint in " + spec.checkpoint.dir +
+            ": starting afresh (the unusable ones are left as they are)");
+  }
+  return std::nullopt;
+}
+
+// Rank 0 reads the checkpoint to resume from; the others receive what they
+// need from it.
+void add_resume(optim::Optimizer& optimizer, const TrainSpec& spec, nn::Module& model,
+                io::CheckpointDirectory* dir) {
+  std::optional<optim::TrainingState> state;
+  if (dir) state = newest_usable(spec, model, *dir);
   optimizer.resume(std::move(state));
 }
 
@@ -186,21 +265,29 @@ TrainReport report_of(const TrainSpec& spec, const Model& model, const Data& dat
 }
 
 TrainReport train_on(const TrainSpec& spec, dist::Communicator& comm) {
+  check_workers_agree(spec, comm);
   configure_process(spec);
   const std::shared_ptr<nn::Criterion> loss =
       spec.criterion ? spec.criterion
                      : std::shared_ptr<nn::Criterion>(nn::make_criterion(spec.loss));
   auto [model, data] = model_and_data(spec, *loss, comm);
+  check_same_model(*model.module, comm, spec.field_names);
   auto sync = dist::make_sync(dist::parse_sync_strategy(spec.sync.strategy), comm,
                               dist::parse_wire_format(spec.sync.compress));
   const auto method = make_method(spec.optimizer, spec.batch_size);
   const auto schedule = make_schedule(spec.optimizer, spec.epochs);
+  const int64_t train_samples = samples_of_all_workers(data.train, comm);
   if (spec.on_message && comm.rank() == 0) {
-    spec.on_message(describe_job(spec, model, data, *sync, *method, schedule.get(), *loss));
+    spec.on_message(
+        describe_job(spec, model, data, train_samples, *sync, *method, schedule.get(), *loss));
   }
   optim::Optimizer optimizer(*model.module, data.train, *loss);
-  if (!spec.checkpoint.dir.empty()) add_checkpoints(optimizer, spec, model, comm);
-  if (spec.checkpoint.resume) add_resume(optimizer, spec, *model.module, comm);
+  std::shared_ptr<io::CheckpointDirectory> dir;  // rank 0's
+  if (!spec.checkpoint.dir.empty() && comm.rank() == 0) {
+    dir = std::make_shared<io::CheckpointDirectory>(spec.checkpoint.dir, spec.checkpoint.keep);
+  }
+  if (!spec.checkpoint.dir.empty()) add_checkpoints(optimizer, spec, model, dir);
+  if (spec.checkpoint.resume) add_resume(optimizer, spec, *model.module, dir.get());
   optimizer.method(method)
       .schedule(schedule)
       .batch_size(spec.batch_size)

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <filesystem>
 
+#include "bdl/core/file.h"
 #include "bdl/dist/sync.h"
 #include "bdl/models/zoo.h"
 #include "bdl/nn/losses/by_name.h"
@@ -59,24 +60,26 @@ void validate_sync(const TrainSpec& s, const FieldNames& names) {
               s.sync.timeout_ms);
 }
 
-// An output file's directory must exist, and the path must not be one.
+// An output must be writable without destroying anything (core/file.h).
 void validate_output(const std::string& path, const FieldNames& names, const std::string& field) {
   if (path.empty()) return;
-  const auto parent = fs::absolute(path).parent_path();
-  check_field(fs::is_directory(parent), names, field, "directory ", parent.string(),
-              " does not exist");
-  check_field(!fs::is_directory(path), names, field, path, " is a directory");
+  check_output_path(path, field_name(names, field));
 }
 
 void validate_files(const TrainSpec& s, const FieldNames& names) {
   const CheckpointSpec& c = s.checkpoint;
   check_field(!c.resume || !c.dir.empty(), names, "resume", "needs ",
               field_name(names, "checkpoint"), " DIR");
+  check_field(!c.fresh_if_unusable || c.resume, names, "fresh_if_unusable", "needs ",
+              field_name(names, "resume"));
   check_field(c.every >= 0, names, "checkpoint_every", "must be non-negative, got ", c.every);
   check_field(c.every == 0 || !c.dir.empty(), names, "checkpoint_every", "needs ",
               field_name(names, "checkpoint"), " DIR");
   check_field(c.keep >= 1, names, "checkpoint_keep", "must be at least 1, got ", c.keep);
   validate_output(s.save, names, "save");
+  std::error_code ec;
+  check_field(c.dir.empty() || !fs::exists(c.dir, ec) || fs::is_directory(c.dir, ec), names,
+              "checkpoint", c.dir, " exists and is not a directory");
 }
 
 void validate_model_and_data(const TrainSpec& s, const FieldNames& names) {

@@ -53,10 +53,17 @@ void Sequential::set_needs_input_grad(bool needed) {
 
 void Sequential::update_input_grad_flags() {
   bool needed = needs_input_grad_;
+  parameters_so_far_ = false;
   for (auto& m : modules_) {
-    m->set_needs_input_grad(needed);
-    needed = needed || !m->parameters().empty();
+    m->set_needs_input_grad(needed || parameters_so_far_);
+    parameters_so_far_ = parameters_so_far_ || !m->parameters().empty();
   }
+}
+
+void Sequential::set_last_input_grad_flag() {
+  Module& m = *modules_.back();
+  m.set_needs_input_grad(needs_input_grad_ || parameters_so_far_);
+  parameters_so_far_ = parameters_so_far_ || !m.parameters().empty();
 }
 
 std::unique_ptr<Module> Sequential::create(const Attributes& /*a*/, Children children) {

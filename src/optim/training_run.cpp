@@ -1,6 +1,7 @@
 #include "optim/training_run.h"
 
 #include <cmath>
+#include <iostream>
 #include <utility>
 
 #include "bdl/core/random.h"
@@ -92,13 +93,23 @@ void TrainingRun::check_checkpoint(const TrainingState& s) const {
   BDL_CHECK(!s.workers.empty(), "checkpoint: no optimizer state");
 }
 
-// Workers may own a few samples more or less: all run the smallest count.
+// Workers may own a few samples more or less: all run the smallest count. When
+// shares differ by more than a batch, the larger ones are partly left out of
+// every epoch: said once, on rank 0.
 int64_t TrainingRun::batches_every_worker_has() {
-  double batches = static_cast<double>(batcher_->num_batches());
-  sync_.min(std::span(&batches, 1));
-  BDL_CHECK(batches > 0, "worker ", sync_.rank(), " has fewer than ", local_batch_,
+  const auto own = static_cast<double>(batcher_->num_batches());
+  double least[2] = {own, -own};  // one collective: the fewest and (negated) the most
+  sync_.min(std::span(least, 2));
+  const double fewest = least[0], most = -least[1];
+  BDL_CHECK(fewest > 0, "worker ", sync_.rank(), " has fewer than ", local_batch_,
             " training samples: lower the batch size");
-  return static_cast<int64_t>(batches);
+  if (most - fewest > 1 && !warned_unequal_ && sync_.rank() == 0) {
+    std::cerr << "bdl: warning: the workers hold unequal shares of the training data (" << fewest
+              << " to " << most << " batches of " << local_batch_ << "): every epoch trains on "
+              << fewest << " batches per worker and leaves the rest of the larger shares out\n";
+  }
+  warned_unequal_ = true;
+  return static_cast<int64_t>(fewest);
 }
 
 bool TrainingRun::run_epoch() {

@@ -72,7 +72,8 @@ class TrainingRun {
   std::string method_name_;
   std::optional<Progress> progress_;
   Position position_;
-  int64_t first_batch_ = 0;  // where the first epoch starts (a resumed one mid-way)
+  int64_t first_batch_ = 0;      // where the first epoch starts (a resumed one mid-way)
+  bool warned_unequal_ = false;  // unequal shares of the data are reported once
   Group group_;
   bool done_ = false;
   TrainResult result_;

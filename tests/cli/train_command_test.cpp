@@ -98,7 +98,8 @@ TEST(TrainArgs, EachBadValueNamesItsFlag) {
 
   a = {};
   a.report = "/nonexistent/dir/r.json";
-  EXPECT_EQ(error_of(a), "--report: directory /nonexistent/dir does not exist");
+  EXPECT_EQ(error_of(a),
+            "--report: /nonexistent/dir/r.json: directory /nonexistent/dir does not exist");
 }
 
 TEST(BdlCommand, BadInputIsOneLineAndNonZeroExit) {
@@ -124,8 +125,7 @@ TEST(BdlCommand, BadInputIsOneLineAndNonZeroExit) {
        "bdl: error: unknown command 'frobnicate' (commands: train, predict, eval, info, split, "
        "import, export)\n"},
       {"train --resume", "bdl: error: --resume: needs --checkpoint DIR\n"},
-      {"eval --model /nonexistent.bdl",
-       "bdl: error: /nonexistent.bdl: cannot open: No such file or directory\n"},
+      {"eval --model /nonexistent.bdl", "bdl: error: --model: /nonexistent.bdl: no such file\n"},
       {"predict --model /nonexistent.bdl",
        "bdl: error: predict: give either --input x.npy or --data\n"},
   };

@@ -11,11 +11,13 @@ export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMP_NUM_THREADS
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 "$bdl" split --data fashion-mnist --parts 4 -o "$work/all" || { echo "FAIL: bdl split"; exit 1; }
-# Worker r sees a directory holding only parts r and r + 2, as a machine would.
+# Worker r sees a directory holding only parts r and r + 2 and the manifest, as a
+# machine would.
 for r in 0 1; do
   for s in train test; do
     mkdir -p "$work/rank$r/$s"
     for p in $r $((r + 2)); do ln -s "$work/all/$s/part-0000$p-"* "$work/rank$r/$s/"; done
+    ln -s "$work/all/$s/MANIFEST" "$work/rank$r/$s/"
   done
 done
 cat >"$work/run.sh" <<'RUN'

@@ -247,7 +247,8 @@ TEST(TrainJob, DataAndModelThatDisagreeAreNamed) {
   Tensor x({8, 5}), y({8}, DType::i64);
   spec.data.train = data::Dataset(x, y, "five features");
   EXPECT_EQ(error_of([&] { train(spec); }),
-            "Sequential: the model takes samples of shape [3], the data has [5]");
+            "Sequential: the model takes samples of shape [3], the training data (five features) "
+            "has [5]");
   y.data<int64_t>()[6] = 7;
   spec.data.train = data::Dataset(Tensor({8, 3}), y, "labels");
   EXPECT_EQ(error_of([&] { train(spec); }), "labels: sample 6 has class 7, outside [0, 2)");

@@ -109,7 +109,10 @@ void add_distribution_flags(CLI::App* cmd, bdl::cli::TrainArgs& train) {
   cmd->add_option("--checkpoint-keep", spec.checkpoint.keep, "Checkpoints to keep")
       ->capture_default_str();
   cmd->add_flag("--resume", spec.checkpoint.resume,
-                "Continue from the newest checkpoint in --checkpoint DIR");
+                "Continue from the newest checkpoint in --checkpoint DIR (none there: start "
+                "afresh; none usable: an error)");
+  cmd->add_flag("--fresh-if-unusable", spec.checkpoint.fresh_if_unusable,
+                "With --resume: start afresh when no checkpoint in DIR can be used");
   cmd->add_option("--save", spec.save, "Save the trained model to this file (.bdl)");
 }
 

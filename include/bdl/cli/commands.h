@@ -22,9 +22,6 @@ struct TrainArgs {
 // A job field as the flag that sets it ("batch_size" -> "--batch-size").
 std::string flag_name(const std::string& field);
 
-// Checks every argument, naming the flag at fault; throws bdl::Error.
-void validate(const TrainArgs& args);
-
 // Trains as `bdl train` does: progress on stderr, one line per epoch on out.
 // Returns the process exit code.
 int run_train(const TrainArgs& args, std::ostream& out);
@@ -83,5 +80,15 @@ struct SplitArgs {
 // Writes a partitioned dataset directory (data::write_partitioned) for training
 // where each machine holds only its own parts.
 int run_split(const SplitArgs& args, std::ostream& out);
+
+// Each command's flags checked before any work (src/cli/validate.cpp), each
+// error naming the flag at fault; throws bdl::Error. The run_ functions call them.
+void validate(const TrainArgs& args);
+void validate(const PredictArgs& args);
+void validate(const EvalArgs& args);
+void validate(const InfoArgs& args);
+void validate(const ImportArgs& args);
+void validate(const ExportArgs& args);
+void validate(const SplitArgs& args);
 
 }  // namespace bdl::cli

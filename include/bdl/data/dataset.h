@@ -94,6 +94,11 @@ Dataset concat_partitions(std::vector<Dataset> parts, std::string name);
 // Images and labels from a pair of IDX files; checks that they agree in count.
 Dataset idx(const std::string& images_path, const std::string& labels_path);
 
+// Fails when an f32 tensor (N, ...) holds NaN or an infinity, naming `what`,
+// the sample and the element: such an input would give numbers that look
+// plausible (max pooling and ReLU pass over NaN) or a loss of NaN.
+void check_finite(const Tensor& values, const std::string& what);
+
 enum class Split { train, test };
 
 // Fashion-MNIST (or MNIST) from a directory holding the four standard files,
@@ -102,11 +107,19 @@ enum class Split { train, test };
 Dataset mnist_like(const std::string& directory, Split split);
 
 // A partitioned dataset directory, the way to give each machine its own data:
-// DIR/{train,test}/part-NNNNN-{images-idx3,labels-idx1}-ubyte[.gz]. Worker `rank`
-// of `workers` loads only parts whose number is rank modulo workers.
+// DIR/{train,test}/part-NNNNN-{images-idx3,labels-idx1}-ubyte[.gz] and a
+// manifest, DIR/{train,test}/MANIFEST, listing every part and its samples.
+// Worker `rank` of `workers` loads the parts whose number is rank modulo
+// workers; the part count must be a multiple of the worker count (so that each
+// worker holds an equal share), and files not in the manifest are an error.
 bool is_partitioned_dir(const std::string& directory);
 Dataset partitioned_idx(const std::string& directory, Split split, int rank, int workers);
-// Writes a dataset as such a directory split, in `parts` parts of near-equal size.
+// The samples of every part together, from the manifest.
+int64_t partitioned_size(const std::string& directory, Split split);
+// Writes a dataset as such a directory split, in `parts` parts of near-equal
+// size. The split is written beside the old one and renamed into place: an
+// older split there (of any part count) is replaced whole, and a failure leaves
+// it as it was.
 void write_partitioned(const Dataset& dataset, const std::string& directory, Split split,
                        int64_t parts);
 std::string resolve_data_dir(const std::string& data);

@@ -56,6 +56,12 @@ std::unique_ptr<Communicator> local_communicator();
 // True when this process was started by mpirun/mpiexec or srun.
 bool launched_by_mpi();
 
+// How long MPI's start-up may wait for every process of the job (120 s by
+// default): past it, the process exits with an error rather than hang (MPI_Init
+// has no deadline of its own). Set it before the first mpi_world().
+void set_start_timeout(std::chrono::milliseconds timeout);
+std::chrono::milliseconds start_timeout();
+
 // The world of an MPI launch (initialises MPI); finalised when the last one is destroyed.
 std::unique_ptr<Communicator> mpi_world();
 

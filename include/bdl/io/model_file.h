@@ -49,23 +49,33 @@ LoadedCheckpoint load_checkpoint(const std::string& path);
 // (names and shapes must match) and returns its training state.
 optim::TrainingState restore_checkpoint(nn::Module& model, const std::string& path);
 
-// The checkpoints of one training run in a directory, named by iteration
-// (checkpoint-000001200.bdl). Each is written atomically; the newest `keep` are
-// kept. A crash while writing leaves the previous checkpoint intact.
+// The checkpoints of training runs in a directory, named by iteration and
+// lineage (checkpoint-000000001200-3f2a9c0d11e4b7a5.bdl). A lineage is one run
+// and every run resumed from it: a fresh run draws a new one, a resumed run
+// takes over the one it resumed from. Each checkpoint is written atomically;
+// the newest `keep` of this lineage are kept, and nothing else in the directory
+// is ever removed (another run's checkpoints, files of older versions without
+// a lineage). A crash while writing leaves the previous checkpoint intact.
 class CheckpointDirectory {
  public:
   explicit CheckpointDirectory(std::string dir, int keep = 2);
-  // Writes a checkpoint and removes the ones beyond `keep`; returns its path.
+  // Writes a checkpoint and removes this lineage's beyond `keep`; returns its path.
   std::string save(nn::Module& model, const optim::TrainingState& state,
                    const ModelMetadata& metadata = {});
   // The newest checkpoint's path, or empty when there is none.
   std::string latest() const;
-  std::vector<std::string> list() const;  // oldest first
+  // Every checkpoint in the directory, of any lineage, oldest (by iteration) first.
+  std::vector<std::string> list() const;
   const std::string& dir() const { return dir_; }
+  // Continue the lineage of a checkpoint (resume); one without a lineage (an
+  // older version's) keeps this directory's fresh one.
+  void continue_lineage_of(const std::string& checkpoint);
+  uint64_t lineage() const { return lineage_; }
 
  private:
   std::string dir_;
   int keep_;
+  uint64_t lineage_;
 };
 
 // The magic bytes a native model file starts with.

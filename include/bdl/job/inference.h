@@ -19,7 +19,8 @@ void prepare_for_inference(nn::Module& model);
 // The model's outputs for a batch of inputs (N, sample...), run in chunks of
 // batch_size, as one tensor (N, outputs...). Integer token ids (i64) are taken
 // as the f32 values the layers read. A sample shape other than the model's
-// recorded one is an error naming `what` (the input's file or argument).
+// recorded one is an error naming `what` (the input's file or argument), and
+// so is a NaN or an infinity among the inputs (named by sample and element).
 Tensor predict(Model& model, const Tensor& inputs, int64_t batch_size = 64,
                const std::string& what = "inputs");
 

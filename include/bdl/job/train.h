@@ -55,8 +55,12 @@ struct SyncSpec {
 struct CheckpointSpec {
   std::string dir = {};  // empty: no checkpoints
   int64_t every = 0;     // iterations between checkpoints; 0: every epoch
-  int keep = 2;          // the newest ones kept
-  bool resume = false;   // continue from the newest one in dir that loads
+  int keep = 2;          // the newest ones of this run's lineage kept (io::CheckpointDirectory)
+  // Continue from the newest checkpoint in dir that loads. A directory without
+  // checkpoints starts afresh; one whose checkpoints all fail to load (damaged,
+  // another model's) is an error unless fresh_if_unusable.
+  bool resume = false;
+  bool fresh_if_unusable = false;
 };
 
 // How a front end calls a spec's fields in messages: `bdl train` says

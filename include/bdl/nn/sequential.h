@@ -20,7 +20,7 @@ class Sequential : public Layer<Sequential> {
     M& ref = *module;
     if (!name.empty()) ref.set_name(std::move(name));
     modules_.push_back(std::move(module));
-    update_input_grad_flags();
+    set_last_input_grad_flag();  // constant time per add: loading 10^5 modules stays linear
     return ref;
   }
   template <typename M, typename... Args>
@@ -43,6 +43,10 @@ class Sequential : public Layer<Sequential> {
   // before i has parameters: leading parameter-free layers (Flatten, ReLU) and the
   // first layer with weights then skip work whose result nobody reads.
   void update_input_grad_flags();
+  // The same for a module just added at the end.
+  void set_last_input_grad_flag();
+
+  bool parameters_so_far_ = false;  // some module has parameters (for the next one added)
 
   std::vector<std::unique_ptr<Module>> modules_;
 };
