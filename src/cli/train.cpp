@@ -68,7 +68,13 @@ int run_train(const TrainArgs& args, std::ostream& all_out) {
     return optim::Decision::proceed;
   });
   const job::TrainReport report = job::train(spec, comm);
-  if (!args.report.empty() && comm.rank() == 0) job::write_report(report, args.report);
+  if (!args.report.empty() && comm.rank() == 0) {
+    try {
+      job::write_report(report, args.report);
+    } catch (const Error& e) {
+      fail("--report: ", e.what());
+    }
+  }
   return 0;
 }
 

@@ -76,10 +76,10 @@ std::string resolved(const std::string& path) {
 
 // Opens a device or a pipe for writing through; a FIFO without a reader is
 // refused instead of blocking.
-int open_through(const std::string& path, const std::string& what, OutputKind kind) {
+int open_through(const std::string& path, OutputKind kind) {
   const int fd = ::open(path.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
-  if (fd < 0 && errno == ENXIO) fail(what, ": ", path, " is a pipe that nothing reads");
-  BDL_CHECK(fd >= 0, what, ": cannot open ", path, ": ", reason());
+  if (fd < 0 && errno == ENXIO) fail(path, ": a pipe that nothing reads");
+  BDL_CHECK(fd >= 0, path, ": cannot open: ", reason());
   if (kind == OutputKind::pipe) ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
   return fd;
 }
@@ -128,9 +128,9 @@ void check_not_input(const std::string& output, const std::string& output_what,
 }
 
 AtomicFile::AtomicFile(std::string path) : path_(resolved(path)) {
-  const OutputKind kind = check_output_path(path_, path_);
+  const OutputKind kind = check_output_path(path_, "output");
   if (kind != OutputKind::file) {
-    fd_ = open_through(path_, path_, kind);
+    fd_ = open_through(path_, kind);
     return;
   }
   auto dir = std::filesystem::path(path_).parent_path();

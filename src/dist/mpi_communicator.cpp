@@ -17,8 +17,9 @@ namespace {
 
 // MPI messages count in ints; bdl sends at most this many bytes per message.
 constexpr size_t kMaxMessageBytes = size_t{1} << 30;
-// The tag of gather()'s messages: apart from the sync's own transfers.
+// The tags of gather()'s and broadcast()'s messages: apart from the sync's own transfers.
 constexpr int kGatherTag = 0x6A7;
+constexpr int kBroadcastTag = 0x6A8;
 
 std::mutex g_init_mutex;
 int g_users = 0;
@@ -158,15 +159,29 @@ class MpiCommunicator : public Communicator {
     }
   }
 
+  // Point to point rather than MPI_Ibcast, so that a root left waiting names
+  // the rank that took nothing (the driver sync's broadcast of weights).
   void broadcast(std::span<float> values, int root) override {
     for (size_t first = 0; first < values.size(); first += kMaxMessageBytes / 4) {
       const size_t count = std::min(values.size() - first, kMaxMessageBytes / 4);
-      MPI_Request r;
-      check_mpi(
-          MPI_Ibcast(values.data() + first, static_cast<int>(count), MPI_FLOAT, root, comm_, &r),
-          "MPI_Ibcast");
-      Pending p{r, rank_ == root ? -1 : root};  // the root waits on nobody in particular
-      wait_one(p, "broadcast", "from");
+      float* chunk = values.data() + first;
+      if (rank_ != root) {
+        Pending p{MPI_REQUEST_NULL, root};
+        check_mpi(MPI_Irecv(chunk, static_cast<int>(count), MPI_FLOAT, root, kBroadcastTag, comm_,
+                            &p.request),
+                  "MPI_Irecv");
+        wait_one(p, "broadcast", "from");
+        continue;
+      }
+      std::vector<Pending> to;
+      for (int peer = 0; peer < size_; ++peer) {
+        if (peer == root) continue;
+        to.push_back({MPI_REQUEST_NULL, peer});
+        check_mpi(MPI_Isend(chunk, static_cast<int>(count), MPI_FLOAT, peer, kBroadcastTag, comm_,
+                            &to.back().request),
+                  "MPI_Isend");
+      }
+      for (auto& p : to) wait_one(p, "broadcast", "to");
     }
   }
 
@@ -224,6 +239,8 @@ class MpiCommunicator : public Communicator {
       check_mpi(MPI_Test(&p.request, &done, MPI_STATUS_IGNORE), what);
       if (done) return;
       if (std::chrono::steady_clock::now() > deadline) {
+        // A collective of two has one peer it can be waiting for.
+        if (p.peer < 0 && size_ == 2) p.peer = 1 - rank_;
         if (p.peer >= 0) {
           fail("rank ", rank_, ": lost rank ", p.peer, ": ", what, " ", direction, " rank ", p.peer,
                " made no progress for ", timeout_.count(), " ms");

@@ -4,8 +4,8 @@
 // at start-up, and the first difference is named with every rank's value.
 #include "job/agreement.h"
 
+#include <charconv>
 #include <cmath>
-#include <sstream>
 
 #include "bdl/core/file.h"
 #include "job/checks.h"
@@ -15,11 +15,11 @@ namespace {
 
 constexpr size_t kShownBytes = 48;  // of each rank's value in the message
 
+// The shortest text that reads back as the same double (0.05, not 0.05000000000000000277).
 std::string text(double v) {
-  std::ostringstream out;
-  out.precision(17);
-  out << v;
-  return out.str();
+  char buffer[64];
+  const auto end = std::to_chars(buffer, buffer + sizeof buffer, v).ptr;
+  return std::string(buffer, end);
 }
 
 template <typename T>

@@ -29,6 +29,13 @@ double number(const std::string& flag, const std::string& text) {
   fail(flag, ": '", text, "' is not a finite number");
 }
 
+// A schedule's factor: a multiplier of the rate, in (0, 1].
+double factor(const std::string& flag, const std::string& text) {
+  const double v = number(flag, text);
+  BDL_CHECK(v > 0 && v <= 1, flag, ": factor ", text, " must be in (0, 1]");
+  return v;
+}
+
 int64_t integer(const std::string& flag, const std::string& text) {
   const double v = number(flag, text);
   BDL_CHECK(v == static_cast<double>(static_cast<int64_t>(v)) && v > 0, flag, ": '", text,
@@ -59,6 +66,8 @@ std::shared_ptr<optim::OptimMethod> make_method(const MethodSpec& a, int64_t bat
   const double wd = a.weight_decay;
   check_field(wd >= 0 && std::isfinite(wd), names, "weight_decay", "must be non-negative, got ",
               wd);
+  check_field(a.trust_coefficient > 0 && std::isfinite(a.trust_coefficient), names,
+              "trust_coefficient", "must be a positive number, got ", a.trust_coefficient);
   if (a.name == "sgd") {
     return std::make_shared<optim::SGD>(
         optim::SGDOptions{.lr = lr, .momentum = a.momentum, .weight_decay = wd});
@@ -76,8 +85,6 @@ std::shared_ptr<optim::OptimMethod> make_method(const MethodSpec& a, int64_t bat
     return std::make_shared<optim::RMSprop>(optim::RMSpropOptions{.lr = lr, .weight_decay = wd});
   }
   if (a.name == "lars") {
-    check_field(a.trust_coefficient > 0, names, "trust_coefficient", "must be positive, got ",
-                a.trust_coefficient);
     return std::make_shared<optim::LARS>(
         optim::LARSOptions{.lr = lr,
                            .momentum = a.momentum,
@@ -105,24 +112,26 @@ std::shared_ptr<optim::Schedule> make_schedule(const MethodSpec& a, int64_t epoc
     arity(1);
   } else if (kind == "step") {
     arity(3);
-    main = optim::step_lr(integer(flag, parts[1]), number(flag, parts[2]));
+    main = optim::step_lr(integer(flag, parts[1]), factor(flag, parts[2]));
   } else if (kind == "multistep") {
     arity(3);
     std::vector<int64_t> milestones;
     for (const auto& m : split(parts[1], ',')) milestones.push_back(integer(flag, m));
-    main = optim::multi_step_lr(milestones, number(flag, parts[2]));
+    main = optim::multi_step_lr(milestones, factor(flag, parts[2]));
   } else if (kind == "exp") {
     arity(2);
-    main = optim::exponential_lr(number(flag, parts[1]));
+    main = optim::exponential_lr(factor(flag, parts[1]));
   } else if (kind == "poly") {
     arity(2);
-    main = optim::polynomial_lr(rest, number(flag, parts[1]));
+    const double power = number(flag, parts[1]);
+    BDL_CHECK(power > 0 && power <= 100, flag, ": power ", parts[1], " must be in (0, 100]");
+    main = optim::polynomial_lr(rest, power);
   } else if (kind == "cosine") {
     arity(1);
     main = optim::cosine_lr(rest);
   } else if (kind == "plateau") {
     arity(3);
-    main = optim::reduce_on_plateau(number(flag, parts[1]), integer(flag, parts[2]));
+    main = optim::reduce_on_plateau(factor(flag, parts[1]), integer(flag, parts[2]));
   } else {
     fail(flag, ": '", a.schedule, "' is not one of ", kScheduleForms);
   }

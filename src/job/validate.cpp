@@ -35,7 +35,7 @@ void validate_loop(const TrainSpec& s, const FieldNames& names) {
   check_field(!s.max_iterations || *s.max_iterations > 0, names, "max_iterations",
               "must be a positive integer, got ", s.max_iterations.value_or(0));
   check_field(s.threads >= 0 && s.threads <= 1024, names, "threads",
-              "must be 0 (all cores) to 1024, got ", s.threads);
+              "must be 0 (one per core) to 1024, got ", s.threads);
   parsed(names, "progress", [&] { optim::parse_progress_style(s.progress); });
   check_field(s.precision == "fp32" || s.precision == "bf16", names, "precision", "'", s.precision,
               "' is not one of fp32, bf16");

@@ -60,7 +60,7 @@ TEST(TrainArgs, EachBadValueNamesItsFlag) {
   EXPECT_EQ(error_of(a), "--momentum: must be in [0, 1), got 1.5");
   a = {};
   a.spec.threads = -1;
-  EXPECT_EQ(error_of(a), "--threads: must be 0 (all cores) to 1024, got -1");
+  EXPECT_EQ(error_of(a), "--threads: must be 0 (one per core) to 1024, got -1");
   a = {};
   a.spec.max_iterations = 0;
   EXPECT_EQ(error_of(a), "--max-iteration: must be a positive integer, got 0");
@@ -115,7 +115,7 @@ TEST(BdlCommand, BadInputIsOneLineAndNonZeroExit) {
        "bdl: error: --image-size: model lenet5 does not take 32x32 images (fc1: input of shape "
        "[1, 576] does not end in in_features 400)\n"},
       {"train --optimizer lars --trust-coefficient 0",
-       "bdl: error: --trust-coefficient: must be positive, got 0\n"},
+       "bdl: error: --trust-coefficient: must be a positive number, got 0\n"},
       {"train --epochs abc", "bdl: error: Could not convert: --epochs = abc\n"},
       {"train --batch-size 0", "bdl: error: --batch-size: must be a positive integer, got 0\n"},
       {"train --data /nonexistent", "bdl: error: /nonexistent: not a directory\n"},

@@ -14,6 +14,8 @@
 
 #include "bdl/core/file.h"
 #include "bdl/models/zoo.h"
+#include "bdl/nn/activations.h"
+#include "bdl/nn/sequential.h"
 #include "src/io/bdl_format.pb.h"
 
 namespace bdl::io {
@@ -383,4 +385,68 @@ TEST(ModelFile, CrashWhileWritingKeepsLastCheckpoint) {
 
 }  // namespace
 
+}  // namespace bdl::io
+
+namespace bdl::io {
+namespace {
+
+// Rotation removes only the checkpoints of its own lineage: another run's, and
+// names without a lineage (older versions), stay; a resumed run takes over the
+// lineage it resumed from.
+TEST(CheckpointDirectory, RotationRemovesOnlyItsOwnLineage) {
+  TempDir dir;
+  auto model = models::make("mlp");
+  optim::TrainingState s;
+  s.parameter_count = 1;
+  s.workers.push_back({});
+  const std::string ck = dir.file("ck");
+  CheckpointDirectory first(ck, 1);
+  s.iteration = 10;
+  const std::string firsts = first.save(*model, s);
+  std::ofstream(dir.file("ck/checkpoint-000000000005.bdl")) << "an older version's";
+  CheckpointDirectory second(ck, 1);  // a fresh run: a new lineage
+  ASSERT_NE(second.lineage(), first.lineage());
+  for (int64_t i : {20, 30, 40}) {
+    s.iteration = i;
+    second.save(*model, s);
+  }
+  const auto all = second.list();
+  ASSERT_EQ(all.size(), 3u);  // the old version's, the first run's, the second's newest
+  EXPECT_NE(all[0].find("checkpoint-000000000005.bdl"), std::string::npos);
+  EXPECT_EQ(all[1], firsts);
+  EXPECT_NE(all[2].find("checkpoint-000000000040-"), std::string::npos);
+  CheckpointDirectory resumed(ck, 1);
+  resumed.continue_lineage_of(firsts);
+  EXPECT_EQ(resumed.lineage(), first.lineage());
+  s.iteration = 50;
+  resumed.save(*model, s);
+  EXPECT_FALSE(fs::exists(firsts));  // its own lineage now rotates it out
+  EXPECT_EQ(resumed.list().size(), 3u);
+}
+
+// A model file of many modules loads in time linear in their number (it was
+// quadratic: 200,000 modules took 400 s).
+TEST(ModelFile, ManyModulesLoadInLinearTime) {
+  TempDir dir;
+  auto seconds_to_load = [&](int modules) {
+    nn::Sequential model;
+    for (int i = 0; i < modules; ++i) model.emplace<nn::ReLU>();
+    const std::string path = dir.file("many" + std::to_string(modules) + ".bdl");
+    save_model(model, path);
+    const auto start = std::chrono::steady_clock::now();
+    const auto loaded = load_model(path);
+    const double s =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    EXPECT_EQ(dynamic_cast<nn::Sequential&>(*loaded.model).size(), static_cast<size_t>(modules));
+    return s;
+  };
+  seconds_to_load(1000);  // warm up
+  const double small = seconds_to_load(25000), large = seconds_to_load(200000);
+  // Linear: 8 times the modules take about 8 times as long; quadratic would be 64.
+  EXPECT_LT(large, 20 * std::max(small, 1e-3))
+      << small << " s for 25,000, " << large << " s for 200,000";
+  EXPECT_LT(large, 30.0);
+}
+
+}  // namespace
 }  // namespace bdl::io

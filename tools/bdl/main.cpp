@@ -23,6 +23,24 @@ struct Commands {
   CLI::App *train_cmd, *predict_cmd, *eval_cmd, *info_cmd, *import_cmd, *export_cmd, *split_cmd;
 };
 
+// A seed is an integer from 0 to 2^64 - 1: "-1" would otherwise wrap around.
+CLI::Validator seed_check() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        bool ok = !text.empty() && text.size() <= 20 &&
+                  text.find_first_not_of("0123456789") == std::string::npos;
+        if (ok) {
+          try {
+            std::stoull(text);
+          } catch (const std::exception&) {
+            ok = false;
+          }
+        }
+        return ok ? "" : "must be an integer from 0 to 18446744073709551615, got " + text;
+      },
+      "UINT64");
+}
+
 // The model, the data, the loss and the metrics.
 void add_model_and_data_flags(CLI::App* cmd, bdl::cli::TrainArgs& train) {
   bdl::job::TrainSpec& spec = train.spec;
@@ -79,7 +97,8 @@ void add_run_flags(CLI::App* cmd, bdl::cli::TrainArgs& train) {
   cmd->add_option("--synthetic-samples", spec.data.synthetic_samples,
                   "Synthetic samples (default: 8 batches, at least 256)");
   cmd->add_option("--seed", spec.seed, "Seed of initialisation and shuffling")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(seed_check());
   cmd->add_option("--threads", spec.threads, "Kernel threads (0: one per core)")
       ->capture_default_str();
   cmd->add_option("--max-iteration", spec.max_iterations, "Stop after N iterations");
