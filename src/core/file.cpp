@@ -127,7 +127,7 @@ void check_not_input(const std::string& output, const std::string& output_what,
             " is the input file (", input_what, " ", input, "); write the output to another path");
 }
 
-AtomicFile::AtomicFile(std::string path) : path_(resolved(path)) {
+AtomicFile::AtomicFile(const std::string& path) : path_(resolved(path)) {
   const OutputKind kind = check_output_path(path_, "output");
   if (kind != OutputKind::file) {
     fd_ = open_through(path_, kind);

@@ -498,6 +498,7 @@ std::vector<std::string> CheckpointDirectory::list() const {
   }
   std::sort(found.begin(), found.end());
   std::vector<std::string> out;
+  out.reserve(found.size());
   for (auto& [iteration, path] : found) out.push_back(std::move(path));
   return out;
 }

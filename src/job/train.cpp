@@ -156,7 +156,7 @@ std::string describe_job(const TrainSpec& spec, const Model& model, const Data& 
 // Checkpoints every `every` iterations or every epoch, written by rank 0 into
 // `dir` (null on the other ranks).
 void add_checkpoints(optim::Optimizer& optimizer, const TrainSpec& spec, const Model& model,
-                     std::shared_ptr<io::CheckpointDirectory> dir) {
+                     const std::shared_ptr<io::CheckpointDirectory>& dir) {
   const CheckpointSpec& c = spec.checkpoint;
   const optim::Trigger when =
       c.every > 0 ? optim::several_iteration(c.every) : optim::every_epoch();

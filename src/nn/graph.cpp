@@ -14,7 +14,7 @@ Graph::Node Graph::add_input(std::string name) {
   n.name = name.empty() ? detail::concat("input", inputs_.size()) : std::move(name);
   nodes_.push_back(std::move(n));
   inputs_.push_back(static_cast<Node>(nodes_.size() - 1));
-  update_flags();
+  flags_stale_ = true;
   return inputs_.back();
 }
 
@@ -39,14 +39,14 @@ Graph::Node Graph::add(std::unique_ptr<Module> module, const std::vector<Node>& 
   n.name = n.module->name();
   nodes_.push_back(std::move(n));
   out_node_ = static_cast<Node>(nodes_.size() - 1);
-  update_flags();
+  flags_stale_ = true;  // worked out once, at the next pass: adding stays constant time
   return out_node_;
 }
 
 void Graph::set_output(Node node) {
   check_node(node, "output");
   out_node_ = node;
-  update_flags();
+  flags_stale_ = true;
 }
 
 std::string Graph::describe() const {
@@ -70,6 +70,7 @@ void Graph::set_needs_input_grad(bool needed) {
 // A node's gradient is needed when it is an input whose gradient the graph must
 // return, has parameters, or is fed by a node whose gradient is needed.
 void Graph::update_flags() {
+  flags_stale_ = false;
   for (auto& n : nodes_) n.uses = 0;
   for (auto& n : nodes_) {
     for (Node f : n.from) ++nodes_[static_cast<size_t>(f)].uses;
@@ -131,6 +132,7 @@ const Tensor& Graph::forward_many(Inputs inputs) {
   BDL_CHECK(out_node_ >= 0, label(), ": no output node");
   BDL_CHECK(inputs.size() == inputs_.size(), label(), ": given ", inputs.size(),
             " inputs, the graph has ", inputs_.size());
+  if (flags_stale_) update_flags();
   outs_.assign(nodes_.size(), nullptr);
   for (size_t i = 0; i < inputs_.size(); ++i) outs_[static_cast<size_t>(inputs_[i])] = inputs[i];
   for (size_t i = 0; i < nodes_.size(); ++i) {

@@ -37,7 +37,7 @@ void check_not_input(const std::string& output, const std::string& output_what,
 // written through instead (check_output_path): it is never replaced.
 class AtomicFile {
  public:
-  explicit AtomicFile(std::string path);
+  explicit AtomicFile(const std::string& path);
   ~AtomicFile();
   AtomicFile(const AtomicFile&) = delete;
   AtomicFile& operator=(const AtomicFile&) = delete;

@@ -89,6 +89,7 @@ class Graph : public Layer<Graph, MultiInputModule> {
   std::vector<NodeData> nodes_;
   std::vector<Node> inputs_;
   Node out_node_ = -1;
+  bool flags_stale_ = false;  // nodes added since update_flags()
   // Per pass: each node's output and gradient (a module's own buffers, an input,
   // or an accumulation buffer where gradients fan in).
   std::vector<const Tensor*> outs_, grads_;
