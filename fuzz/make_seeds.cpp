@@ -1,9 +1,10 @@
 // Writes the seed corpus of the fuzz targets: small valid files of each kind.
-//   make_seeds DIR   (writes DIR/model_file/*.bdl, DIR/npy/*.npy and DIR/onnx/*.onnx)
+//   make_seeds DIR   (writes DIR/model_file/*.bdl, DIR/npy/*.npy, DIR/onnx/*.onnx and DIR/idx/*)
 #include <filesystem>
 #include <memory>
 
 #include "bdl/core/random.h"
+#include "bdl/data/idx.h"
 #include "bdl/data/npy.h"
 #include "bdl/io/model_file.h"
 #include "bdl/nn/activations.h"
@@ -30,6 +31,7 @@ int main(int argc, char** argv) {
   fs::create_directories(dir / "model_file");
   fs::create_directories(dir / "npy");
   fs::create_directories(dir / "onnx");
+  fs::create_directories(dir / "idx");
   auto write_onnx = [&](Module& m, bdl::Shape sample, const char* name) {
     bdl::onnx::ExportOptions options;
     options.input_shape = std::move(sample);
@@ -82,5 +84,11 @@ int main(int argc, char** argv) {
   bdl::data::write_npy(bdl::Tensor::full({2, 3}, 1.5f), (dir / "npy" / "f32.npy").string());
   bdl::data::write_npy(bdl::Tensor::from_vector(std::vector<int64_t>{1, 2, 3}, {3}),
                        (dir / "npy" / "i64.npy").string());
+  bdl::Tensor images = bdl::Tensor::zeros({2, 3, 4}, bdl::DType::u8);
+  for (int64_t i = 0; i < images.numel(); ++i) images.data<uint8_t>()[i] = static_cast<uint8_t>(i);
+  bdl::data::write_idx((dir / "idx" / "images-idx3-ubyte").string(), images);
+  bdl::data::write_idx((dir / "idx" / "images-idx3-ubyte.gz").string(), images);
+  bdl::data::write_idx((dir / "idx" / "labels-idx1-ubyte.gz").string(),
+                       bdl::Tensor::zeros({5}, bdl::DType::u8));
   return 0;
 }

@@ -20,7 +20,8 @@ constexpr int64_t kMaxIdxElements = int64_t{1} << 34;
 // is gzip-compressed (it starts with gzip's magic bytes), copied otherwise.
 class IdxBytes {
  public:
-  explicit IdxBytes(InputFile& file) : path_(file.path()), all_(file.bytes()) {
+  IdxBytes(std::span<const std::byte> bytes, std::string path)
+      : path_(std::move(path)), all_(bytes) {
     gzip_ = all_.size() >= 2 && all_[0] == std::byte{0x1f} && all_[1] == std::byte{0x8b};
     if (!gzip_) return;
     BDL_CHECK(inflateInit2(&stream_, 15 + 32) == Z_OK, path_, ": cannot start zlib");
@@ -38,7 +39,7 @@ class IdxBytes {
   int64_t read(void* out, int64_t n) {
     if (!gzip_) {
       const int64_t got = std::min<int64_t>(n, static_cast<int64_t>(all_.size()) - at_);
-      std::memcpy(out, all_.data() + at_, static_cast<size_t>(got));
+      if (got > 0) std::memcpy(out, all_.data() + at_, static_cast<size_t>(got));
       at_ += got;
       return got;
     }
@@ -117,7 +118,11 @@ uint32_t big_endian(const unsigned char* b) {
 Tensor read_idx(const std::string& path) {
   BDL_CHECK(std::filesystem::exists(path), path, ": no such file");
   InputFile file(path);
-  IdxBytes in(file);
+  return parse_idx(file.bytes(), path);
+}
+
+Tensor parse_idx(std::span<const std::byte> bytes, const std::string& path) {
+  IdxBytes in(bytes, path);
   unsigned char magic[4];
   const int64_t got = in.read(magic, 4);
   BDL_CHECK(got == 4, path, ": file has ", got, " bytes, too short for an IDX header");
@@ -133,8 +138,10 @@ Tensor read_idx(const std::string& path) {
     unsigned char b[4];
     BDL_CHECK(in.read(b, 4) == 4, path, ": header is truncated (", rank, " dimensions declared)");
     shape[d] = big_endian(b);
+    // Checked before multiplying: four sizes of up to 2^32 overflow 64 bits.
+    BDL_CHECK(shape[d] == 0 || count <= kMaxIdxElements / shape[d], path,
+              ": declared shape is implausibly large");
     count *= shape[d];
-    BDL_CHECK(count <= kMaxIdxElements, path, ": declared shape is implausibly large");
   }
   Tensor out = Tensor::empty(shape, DType::u8);
   const int64_t body = in.read(out.raw_data(), count);

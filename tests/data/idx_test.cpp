@@ -120,6 +120,13 @@ TEST_F(IdxTest, CorruptGzipIsReported) {
   EXPECT_EQ(message.rfind(path + ": corrupt or unreadable data", 0), 0u) << message;
 }
 
+TEST_F(IdxTest, HugeDeclaredShapesAreRefusedWithoutOverflow) {
+  // Four sizes of 2^32 - 1: their product overflows 64 bits (found by idx_fuzz).
+  auto b = header(0x804, {0xFFFFFFFFu, 0xFFFFFFFFu, 0xFFFFFFFFu, 0xFFFFFFFFu});
+  const std::string path = write("huge", b);
+  EXPECT_EQ(error_of([&] { read_idx(path); }), path + ": declared shape is implausibly large");
+}
+
 TEST_F(IdxTest, TrailingBytesAreReported) {
   auto b = header(0x801, {2});
   b.insert(b.end(), {1, 2, 3});

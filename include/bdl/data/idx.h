@@ -1,5 +1,7 @@
 #pragma once
 
+#include <cstddef>
+#include <span>
 #include <string>
 
 #include "bdl/core/tensor.h"
@@ -11,6 +13,8 @@ namespace bdl::data {
 // Errors name the file and say what was expected: missing file, bad magic, a
 // header or body shorter than it declares, trailing bytes.
 Tensor read_idx(const std::string& path);
+// The same from bytes in memory (gzip-compressed or plain); `path` names them in errors.
+Tensor parse_idx(std::span<const std::byte> bytes, const std::string& path);
 
 // Writes a u8 tensor as an IDX file, gzip-compressed when the path ends in ".gz".
 // Written to a temporary file and renamed: a reader never sees half a file.
