@@ -13,6 +13,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   dataset-fashion-mnist bc procps iproute2
   python3-torch python3-torchvision python3-numpy python3-sklearn
+  python3-venv python3-dev
 )
 if [[ "${1:-}" == "--bench" ]]; then
   # OpenBLAS so that PyTorch (installed for the ONNX tests) does not fall back to

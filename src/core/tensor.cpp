@@ -97,9 +97,15 @@ Storage::Storage(size_t bytes) : bytes_(bytes) {
   g_allocations.fetch_add(1, std::memory_order_relaxed);
 }
 
+Storage::Storage(void* data, size_t bytes, std::shared_ptr<const void> owner)
+    : data_(data), bytes_(bytes), owner_(std::move(owner)) {
+  BDL_CHECK(data != nullptr || bytes == 0, "Storage: null memory of ", bytes, " bytes");
+}
+
 int64_t Storage::allocations() { return g_allocations.load(std::memory_order_relaxed); }
 
 Storage::~Storage() {
+  if (owner_ != nullptr) return;  // another owner's memory
   if (mapping_ != nullptr) {
     munmap(mapping_, mapped_);
   } else {
@@ -125,6 +131,16 @@ Tensor Tensor::empty(Shape shape, DType dtype) {
   const auto bytes = static_cast<size_t>(shape_numel(shape)) * dtype_size(dtype);
   Shape strides = contiguous_strides(shape);
   return Tensor(std::make_shared<Storage>(bytes), dtype, std::move(shape), std::move(strides), 0);
+}
+
+Tensor Tensor::borrow(void* data, DType dtype, Shape shape, std::shared_ptr<const void> owner) {
+  for (int64_t s : shape)
+    BDL_CHECK(s >= 0, "tensor shape ", bdl::shape_str(shape), " has a negative size");
+  BDL_CHECK(owner != nullptr, "Tensor::borrow: no owner for the memory");
+  const auto bytes = static_cast<size_t>(shape_numel(shape)) * dtype_size(dtype);
+  Shape strides = contiguous_strides(shape);
+  return Tensor(std::make_shared<Storage>(data, bytes, std::move(owner)), dtype, std::move(shape),
+                std::move(strides), 0);
 }
 
 Tensor Tensor::full(Shape shape, float value) {

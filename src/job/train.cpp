@@ -14,6 +14,7 @@
 #include "bdl/nn/losses/by_name.h"
 #include "job/agreement.h"
 #include "job/checks.h"
+#include "job/summaries.h"
 
 namespace bdl::job {
 namespace {
@@ -298,6 +299,9 @@ TrainReport train_on(const TrainSpec& spec, dist::Communicator& comm) {
       .progress(optim::parse_progress_style(spec.progress));
   for (const auto& f : spec.on_iteration) optimizer.on_iteration(f);
   for (const auto& f : spec.on_epoch) optimizer.on_epoch(f);
+  if (!spec.summary.dir.empty() && comm.rank() == 0) {
+    add_summaries(optimizer, spec.summary, *model.module, spec.batch_size);
+  }
   if (data.validation && data.validation->size() > 0) {
     std::vector<std::string> metrics = spec.metrics;
     if (metrics.empty()) metrics = optim::default_metrics(*loss, model.outputs);

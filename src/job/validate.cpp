@@ -80,6 +80,12 @@ void validate_files(const TrainSpec& s, const FieldNames& names) {
   std::error_code ec;
   check_field(c.dir.empty() || !fs::exists(c.dir, ec) || fs::is_directory(c.dir, ec), names,
               "checkpoint", c.dir, " exists and is not a directory");
+  const SummarySpec& m = s.summary;
+  check_field(m.dir.empty() || !fs::exists(m.dir, ec) || fs::is_directory(m.dir, ec), names,
+              "summary", m.dir, " exists and is not a directory");
+  check_field(m.every >= 1, names, "summary_every", "must be a positive integer, got ", m.every);
+  check_field(!m.histograms || !m.dir.empty(), names, "summary_histograms", "needs ",
+              field_name(names, "summary"), " DIR");
 }
 
 void validate_model_and_data(const TrainSpec& s, const FieldNames& names) {

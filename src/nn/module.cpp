@@ -1,6 +1,7 @@
 #include "bdl/nn/module.h"
 
 #include "bdl/core/random.h"
+#include "bdl/nn/layer.h"
 
 namespace bdl::nn {
 namespace {
@@ -48,6 +49,15 @@ SkipInitialisation::SkipInitialisation() : outer_(t_skip_initialisation) {
 }
 SkipInitialisation::~SkipInitialisation() { t_skip_initialisation = outer_; }
 bool SkipInitialisation::active() { return t_skip_initialisation; }
+
+namespace {
+thread_local bool t_absent_fields_keep_defaults = false;
+}
+AbsentFieldsKeepDefaults::AbsentFieldsKeepDefaults() : outer_(t_absent_fields_keep_defaults) {
+  t_absent_fields_keep_defaults = true;
+}
+AbsentFieldsKeepDefaults::~AbsentFieldsKeepDefaults() { t_absent_fields_keep_defaults = outer_; }
+bool AbsentFieldsKeepDefaults::active() { return t_absent_fields_keep_defaults; }
 
 std::vector<Rng*> Module::random_streams() {
   std::vector<Rng*> out;

@@ -140,6 +140,9 @@ bool TrainingRun::run_epoch() {
         done_ || b + 1 == epoch.batches || position_.iteration % settings_.sync_every == 0;
     if (boundary) group_boundary(epoch, record);
     call_iteration_callbacks(record);
+    // Alone, a stop asked by a callback (Ctrl-C in Python) ends training after
+    // this iteration; workers agree on it at the next group boundary.
+    if (!boundary && group_.stop_requests > 0 && sync_.size() == 1) group_boundary(epoch, record);
     if (!done_ && checkpoint_when && b + 1 < epoch.batches && checkpoint_when->fires(position_)) {
       write_checkpoint(position_.epoch, b + 1);
     }

@@ -133,6 +133,13 @@ void add_distribution_flags(CLI::App* cmd, bdl::cli::TrainArgs& train) {
   cmd->add_flag("--fresh-if-unusable", spec.checkpoint.fresh_if_unusable,
                 "With --resume: start afresh when no checkpoint in DIR can be used");
   cmd->add_option("--save", spec.save, "Save the trained model to this file (.bdl)");
+  cmd->add_option("--summary", spec.summary.dir,
+                  "Write TensorBoard summaries to this directory (train/ and validation/)");
+  cmd->add_option("--summary-every", spec.summary.every,
+                  "Iterations between the per-iteration scalars of --summary")
+      ->capture_default_str();
+  cmd->add_flag("--summary-histograms", spec.summary.histograms,
+                "With --summary: histograms of weights and gradients at each epoch's end");
 }
 
 // bdl predict.

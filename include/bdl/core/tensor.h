@@ -42,6 +42,9 @@ class AllocationBudget {
 class Storage {
  public:
   explicit Storage(size_t bytes);
+  // Memory held by another owner (a NumPy array's): never freed here; `owner`
+  // keeps it alive while the storage lives.
+  Storage(void* data, size_t bytes, std::shared_ptr<const void> owner);
   ~Storage();
   Storage(const Storage&) = delete;
   Storage& operator=(const Storage&) = delete;
@@ -61,6 +64,7 @@ class Storage {
   size_t bytes_ = 0;
   void* mapping_ = nullptr;  // the anonymous mapping of a large block
   size_t mapped_ = 0;
+  std::shared_ptr<const void> owner_;  // set for memory held by another owner
 };
 
 // A physical arrangement of a tensor's elements other than strided row-major,
@@ -92,6 +96,10 @@ class Tensor {
   static Tensor full(Shape shape, float value);
   static Tensor from_vector(std::span<const float> values, Shape shape);
   static Tensor from_vector(std::span<const int64_t> values, Shape shape);
+  // A contiguous tensor over memory another owner holds (a NumPy array's),
+  // without a copy: `owner` keeps the memory alive as long as the tensor or a
+  // view of it lives. The memory must hold numel elements of dtype.
+  static Tensor borrow(void* data, DType dtype, Shape shape, std::shared_ptr<const void> owner);
 
   bool defined() const { return storage_ != nullptr; }
   DType dtype() const { return dtype_; }

@@ -63,6 +63,18 @@ struct CheckpointSpec {
   bool fresh_if_unusable = false;
 };
 
+// TensorBoard summaries (BigDL's TrainSummary and ValidationSummary), written
+// by rank 0: DIR/train holds loss, learning_rate and throughput per iteration
+// (step: the iteration) and epoch_loss and epoch_throughput per epoch (step: the
+// epoch, from 1); DIR/validation holds every validation metric, loss included,
+// per epoch. With histograms, DIR/train also holds the weights and gradients of
+// every parameter at each epoch's end (weights/NAME, gradients/NAME).
+struct SummarySpec {
+  std::string dir = {};  // empty: none
+  int64_t every = 1;     // iterations between the per-iteration scalars
+  bool histograms = false;
+};
+
 // How a front end calls a spec's fields in messages: `bdl train` says
 // "--batch-size" for "batch_size", Python its keyword. Unset: the field's name.
 using FieldNames = std::function<std::string(const std::string& field)>;
@@ -87,6 +99,7 @@ struct TrainSpec {
   std::vector<std::string> metrics = {};
   SyncSpec sync = {};
   CheckpointSpec checkpoint = {};
+  SummarySpec summary = {};
   uint64_t seed = 1;
   int threads = 0;                 // kernel threads per worker; 0: one per core
   std::string precision = "fp32";  // fp32, or bf16 convolutions (fp32 master weights)
@@ -123,7 +136,8 @@ struct TrainReport {
 // Checks every setting of a spec before any work, with one error naming the
 // field and what it accepts. Fields: epochs, batch_size, max_iterations, model,
 // image_size, classes, loss, metrics, optimizer, lr, momentum, weight_decay,
-// trust_coefficient, schedule, warmup_epochs, scale_lr_from, threads, precision,
+// trust_coefficient, schedule, warmup_epochs,
+// summary, summary_every, scale_lr_from, threads, precision,
 // progress, seed, sync, compress, sync_every, comm_timeout_ms, checkpoint,
 // checkpoint_every, checkpoint_keep, resume, save, data, train_samples,
 // test_samples, synthetic_samples.

@@ -59,6 +59,21 @@ struct NoOptions {
   static void fields(auto& /*o*/, auto& /*field*/) {}
 };
 
+// While one lives on this thread, a layer built from attributes keeps the
+// default of every field that is absent, required or not: Python builds layers
+// from keyword arguments this way. Model files must hold every required field.
+class AbsentFieldsKeepDefaults {
+ public:
+  AbsentFieldsKeepDefaults();
+  ~AbsentFieldsKeepDefaults();
+  AbsentFieldsKeepDefaults(const AbsentFieldsKeepDefaults&) = delete;
+  AbsentFieldsKeepDefaults& operator=(const AbsentFieldsKeepDefaults&) = delete;
+  static bool active();
+
+ private:
+  bool outer_;
+};
+
 namespace fields {
 
 template <typename T>
@@ -196,7 +211,8 @@ struct Reader {
   void operator()(const char* name, T& v, Presence presence = Presence::required) {
     if constexpr (IsOptional<T>::value) {
       if (in.has(name)) read_value(in, name, v.emplace());
-    } else if (presence == Presence::required || in.has(name)) {
+    } else if ((presence == Presence::required && !AbsentFieldsKeepDefaults::active()) ||
+               in.has(name)) {
       read_value(in, name, v);
     }
   }

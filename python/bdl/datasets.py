@@ -1,0 +1,48 @@
+"""Datasets as NumPy arrays, Keras's way: (x_train, y_train), (x_test, y_test)."""
+from __future__ import annotations
+
+import gzip
+import os
+
+import numpy as np
+
+FASHION_MNIST = "/usr/share/datasets/fashion-mnist"  # Debian's dataset-fashion-mnist
+
+
+def _read_idx(path: str) -> np.ndarray:
+    opener = gzip.open if path.endswith(".gz") else open
+    with opener(path, "rb") as f:
+        data = f.read()
+    if len(data) < 4 or data[0] != 0 or data[1] != 0 or data[2] != 0x08:
+        raise ValueError(f"{path}: not an IDX file of unsigned bytes")
+    dims = data[3]
+    header = 4 + 4 * dims
+    if len(data) < header:
+        raise ValueError(f"{path}: truncated header")
+    shape = tuple(int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(dims))
+    count = int(np.prod(shape, dtype=np.int64))
+    if len(data) - header != count:
+        raise ValueError(f"{path}: {len(data) - header} bytes of data for shape {shape}")
+    return np.frombuffer(data, dtype=np.uint8, offset=header).reshape(shape)
+
+
+def _find(directory: str, stem: str) -> str:
+    for name in (stem + ".gz", stem):
+        path = os.path.join(directory, name)
+        if os.path.exists(path):
+            return path
+    raise FileNotFoundError(f"{directory}: no {stem}[.gz] (install Debian's dataset-fashion-mnist, "
+                            "or give the directory of MNIST's four IDX files)")
+
+
+def fashion_mnist(directory: str = FASHION_MNIST):
+    """Fashion-MNIST (or MNIST from its directory): uint8 images (N, 28, 28) and
+    int64 labels, as ((x_train, y_train), (x_test, y_test))."""
+    out = []
+    for split in ("train", "t10k"):
+        x = _read_idx(_find(directory, f"{split}-images-idx3-ubyte"))
+        y = _read_idx(_find(directory, f"{split}-labels-idx1-ubyte")).astype(np.int64)
+        if len(x) != len(y):
+            raise ValueError(f"{directory}: {split} has {len(x)} images but {len(y)} labels")
+        out.append((x, y))
+    return tuple(out)

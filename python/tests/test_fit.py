@@ -1,0 +1,154 @@
+"""compile, fit, evaluate and predict; inputs of every kind; a loop in Python."""
+import threading
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import bdl
+from bdl.layers import Dense
+
+from conftest import blobs, mlp
+
+
+def compiled(features=10, classes=3, metrics=("accuracy",), **kw):
+    model = mlp(features, classes)
+    model.compile(optimizer=bdl.optimizers.SGD(0.05, momentum=0.9), loss="cross_entropy",
+                  metrics=list(metrics), **kw)
+    return model
+
+
+def test_fit_learns_and_reports(data):
+    x, y = data
+    model = compiled()
+    history = model.fit(x[:500], y[:500], batch_size=50, epochs=3, verbose=0,
+                        validation_data=(x[500:], y[500:]))
+    assert set(history.history) == {"loss", "val_loss", "val_accuracy"}
+    assert len(history.history["loss"]) == 3 and history.epoch == [0, 1, 2]
+    assert history.history["loss"][-1] < history.history["loss"][0]
+    assert history.history["val_accuracy"][-1] > 0.9
+    assert history.report["epochs"] == 3 and history.report["iterations"] == 30
+    result = model.evaluate(x[500:], y[500:], return_dict=True)
+    assert result["accuracy"] == pytest.approx(history.history["val_accuracy"][-1])
+    loss, acc = model.evaluate(x[500:], y[500:])
+    assert loss == pytest.approx(result["loss"]) and acc == pytest.approx(result["accuracy"])
+    p = model.predict(x[500:])
+    assert p.shape == (100, 3) and p.dtype == np.float32
+    assert (p.argmax(1) == y[500:]).mean() == pytest.approx(result["accuracy"])
+
+
+def test_same_seed_same_weights(data):
+    x, y = data
+    runs = []
+    for _ in range(2):
+        model = compiled()
+        model.build()
+        model.set_weights([np.full_like(w, 0.01) for w in model.get_weights()])
+        model.fit(x, y, batch_size=60, epochs=2, verbose=0, seed=7)
+        runs.append(model.get_weights())
+    for a, b in zip(*runs):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_inputs_of_every_kind(data):
+    x, y = data
+    frame = pd.DataFrame(x, columns=[f"f{i}" for i in range(10)])
+    for xs, ys in [(frame, pd.Series(y)), (x.astype(np.float64), y.astype(np.int32)),
+                   (np.asfortranarray(x), y)]:
+        model = compiled()
+        model.fit(xs, ys, batch_size=100, epochs=2, verbose=0)
+        assert model.evaluate(x, y, return_dict=True)["accuracy"] > 0.9
+    batches = [(x[i:i + 100], y[i:i + 100]) for i in range(0, 600, 100)]
+    model = compiled()
+    model.fit(iter(batches), batch_size=100, epochs=2, verbose=0)
+    assert model.evaluate(x, y, return_dict=True)["accuracy"] > 0.9
+
+
+def test_validation_split_and_weights(data):
+    x, y = data
+    model = compiled()
+    h = model.fit(x, y, batch_size=50, epochs=1, verbose=0, validation_split=0.25,
+                  class_weight={0: 1.0, 1: 2.0, 2: 0.5})
+    assert "val_loss" in h.history
+    w = np.ones(len(x), dtype=np.float32)
+    model.fit(x, y, batch_size=50, epochs=1, verbose=0, sample_weight=w)
+
+
+def test_regression_with_values():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(400, 4)).astype(np.float32)
+    y = x @ np.array([1.0, -2.0, 0.5, 3.0], dtype=np.float32) + 0.3
+    model = bdl.Sequential([bdl.Input((4,)), Dense(1)])
+    model.compile(optimizer=bdl.optimizers.Adam(0.05), loss="mse", metrics=["mae"])
+    h = model.fit(x, y, batch_size=40, epochs=30, verbose=0, validation_data=(x, y))
+    assert h.history["val_mae"][-1] < 0.05
+    w = model.get_weights()
+    np.testing.assert_allclose(w[0].ravel(), [1.0, -2.0, 0.5, 3.0], atol=0.05)
+
+
+def test_verbose_prints_progress(data, capsys):
+    x, y = data
+    model = compiled()
+    model.fit(x, y, batch_size=50, epochs=2, verbose=2)
+    out = capsys.readouterr().out
+    assert "epoch 1" in out and "epoch 2" in out and "loss" in out
+    model.fit(x, y, batch_size=50, epochs=1, verbose=1)
+    out = capsys.readouterr().out
+    assert "12/12 [" in out and "ETA" in out and "samples/s" in out
+
+
+def test_loop_in_python(data):
+    """forward, loss, backward and optimizer.step written by hand."""
+    x, y = data
+    model = mlp()
+    loss = bdl.losses.Loss("cross_entropy")
+    opt = bdl.optimizers.SGD(0.1)
+    first = None
+    for epoch in range(5):
+        for i in range(0, 600, 60):
+            out = model.forward(x[i:i + 60])
+            value = loss(out, y[i:i + 60])
+            first = value if first is None else first
+            model.zero_grad()
+            model.backward(x[i:i + 60], loss.backward(out, y[i:i + 60]))
+            opt.step(model)
+    assert value < first / 5
+
+
+def test_gil_released_while_training(data):
+    x, y = data
+    x = np.repeat(x, 20, axis=0)
+    y = np.repeat(y, 20)
+    model = compiled()
+    ticks = []
+    done = threading.Event()
+
+    def count():
+        while not done.is_set():
+            ticks.append(1)
+            time.sleep(0.001)
+
+    t = threading.Thread(target=count)
+    t.start()
+    start = time.monotonic()
+    model.fit(x, y, batch_size=32, epochs=30, verbose=0)
+    elapsed = time.monotonic() - start
+    done.set()
+    t.join()
+    # The other thread ran throughout: at least a third of the ticks it would
+    # make alone (1 per ms).
+    assert elapsed > 0.1 and len(ticks) > elapsed * 1000 / 3
+
+
+def test_predict_returns_without_copy_and_input_without_copy():
+    import resource
+    model = bdl.Sequential([bdl.Input((256,)), Dense(2)])
+    model.build()
+    x = np.ones((200_000, 256), dtype=np.float32)  # 195 MiB, touched
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    p = model.predict(x, batch_size=4096)
+    grown_mib = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+    assert p.shape == (200_000, 2)
+    assert not p.flags.owndata  # a view of the library's tensor
+    assert grown_mib < 100, f"predict grew the peak by {grown_mib:.0f} MiB: the input was copied"

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Makes the project's Python environment, .venv, from Debian 12's /usr/bin/python3
+# (CPython 3.11; python3-venv and python3-dev come from scripts/install-deps.sh)
+# with the pinned PyPI packages of python/requirements.txt and
+# python/constraints.txt. Idempotent: installs again only when those files change.
+# pip keeps its downloads in ~/.cache/pip, so a second machine setup reuses them.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+venv=${BDL_VENV:-.venv}
+stamp="$venv/.bdl-requirements"
+want=$(cat python/requirements.txt python/constraints.txt | sha256sum)
+if [[ -x "$venv/bin/python" && -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
+  exit 0
+fi
+echo "install-python: making $venv (pinned packages of python/requirements.txt)"
+/usr/bin/python3 -m venv "$venv"
+"$venv/bin/python" -m pip install --disable-pip-version-check -q \
+  -r python/requirements.txt -c python/constraints.txt
+echo "$want" > "$stamp"
