@@ -92,6 +92,8 @@ def main():
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--warmup", type=int, default=2)
     p.add_argument("--no-eval", action="store_true")
+    p.add_argument("--compile", action="store_true",
+                   help="torch.compile the model (PyTorch 2.x; compiled during the warm-up)")
     a = p.parse_args()
 
     torch.set_num_threads(a.threads)
@@ -99,6 +101,8 @@ def main():
     x_train, y_train = load(a.data, "train")
     x_test, y_test = load(a.data, "test")
     model = LeNet5() if a.model == "lenet5" else mlp()
+    if a.compile:
+        model = torch.compile(model)
     opt = torch.optim.SGD(model.parameters(), lr=a.lr, momentum=a.momentum)
     gen = torch.Generator().manual_seed(a.seed)
 
@@ -142,7 +146,7 @@ def main():
         if done:
             break
     result = {
-        "framework": "pytorch " + torch.__version__,
+        "framework": "pytorch " + torch.__version__ + (", compiled" if a.compile else ""),
         "model": a.model,
         "threads": a.threads,
         "batch_size": a.batch_size,

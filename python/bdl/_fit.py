@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from typing import Any
 
@@ -121,6 +122,32 @@ class _Dispatch:
         return self.model.stop_training
 
 
+def _arrays_of(model, x, y, loss, classes, validation_data, validation_split, class_weight,
+               sample_weight):
+    xs, ys = _xy(model, x, y, "fit", classes)
+    w = _sample_weights(class_weight, sample_weight, ys, classes)
+    model.build(xs.shape[1:])
+    _check_head(model, loss)
+    vx = vy = vw = None
+    if validation_data is not None:
+        if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
+            raise ValueError("validation_data: give (x, y) or (x, y, sample_weight)")
+        vx, vy = _xy(model, validation_data[0], validation_data[1], "validation_data", classes)
+        if len(validation_data) == 3:
+            vw = _arrays.weights(validation_data[2], "validation_data sample_weight", vy.shape[0])
+    elif validation_split:
+        if not 0 < validation_split < 1:
+            raise ValueError(f"validation_split: must be in (0, 1), got {validation_split!r}")
+        cut = int(len(xs) * (1 - validation_split))
+        if cut < 1 or cut >= len(xs):
+            raise ValueError(f"validation_split {validation_split} of {len(xs)} samples leaves "
+                             "one side empty")
+        xs, vx, ys, vy = xs[:cut], xs[cut:], ys[:cut], ys[cut:]
+        if w is not None:
+            w, vw = w[:cut], w[cut:]
+    return xs, ys, w, vx, vy, vw
+
+
 def fit(model, x, y, *, batch_size, epochs, verbose, callbacks, validation_split,
         validation_data, shuffle, class_weight, sample_weight, seed, threads, sync,
         max_iterations, precision):
@@ -143,30 +170,22 @@ def fit(model, x, y, *, batch_size, epochs, verbose, callbacks, validation_split
             raise TypeError(f"callbacks: {c!r} is not a bdl.callbacks.Callback")
         if hasattr(c, "job_settings"):
             _merge(settings, c.job_settings())
-    data_source = isinstance(x, str)
-    if data_source:
-        raise ValueError("x: data sources by name come with the input pipeline; give arrays")
-    xs, ys = _xy(model, x, y, "fit", classes)
-    w = _sample_weights(class_weight, sample_weight, ys, classes)
-    model.build(xs.shape[1:])
-    _check_head(model, loss)
-    vx = vy = vw = None
-    if validation_data is not None:
-        if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
-            raise ValueError("validation_data: give (x, y) or (x, y, sample_weight)")
-        vx, vy = _xy(model, validation_data[0], validation_data[1], "validation_data", classes)
-        if len(validation_data) == 3:
-            vw = _arrays.weights(validation_data[2], "validation_data sample_weight", vy.shape[0])
-    elif validation_split:
-        if not 0 < validation_split < 1:
-            raise ValueError(f"validation_split: must be in (0, 1), got {validation_split!r}")
-        cut = int(len(xs) * (1 - validation_split))
-        if cut < 1 or cut >= len(xs):
-            raise ValueError(f"validation_split {validation_split} of {len(xs)} samples leaves "
-                             "one side empty")
-        xs, vx, ys, vy = xs[:cut], xs[cut:], ys[:cut], ys[cut:]
-        if w is not None:
-            w, vw = w[:cut], w[cut:]
+    from .datasets import Source
+    if isinstance(x, (str, os.PathLike)):
+        x = Source(x)
+    if isinstance(x, Source):
+        if y is not None or validation_data is not None or validation_split:
+            raise ValueError("x: a data source brings its own targets and test split; give "
+                             "no y, validation_data or validation_split")
+        if class_weight is not None or sample_weight is not None:
+            raise ValueError("x: weights with a data source are not supported; give arrays")
+        model.build()
+        _check_head(model, loss)
+        settings["data"] = x.settings()
+        xs = ys = w = vx = vy = vw = None
+    else:
+        xs, ys, w, vx, vy, vw = _arrays_of(model, x, y, loss, classes, validation_data,
+                                           validation_split, class_weight, sample_weight)
     rank, _ = _core.world()
     if verbose == "auto":
         verbose = 1 if sys.stdout.isatty() else 2
@@ -182,11 +201,11 @@ def fit(model, x, y, *, batch_size, epochs, verbose, callbacks, validation_split
     for c in dispatch.callbacks:
         c.on_train_begin({})
     report_text = _core.train(model.net, settings, xs, ys, w, vx, vy, vw,
-                              dispatch.on_iteration, dispatch.on_epoch, None)
+                              dispatch.on_iteration, dispatch.on_epoch,
+                              print if verbose and rank == 0 else None)
     report = json.loads(report_text)
     for c in dispatch.callbacks:
         c.on_train_end({})
-    model.net.module.train(True)
     history = History()
     history.history = dispatch.history
     history.epoch = list(range(len(next(iter(dispatch.history.values()), []))))
@@ -200,10 +219,7 @@ def evaluate(model, x, y, *, batch_size, sample_weight, return_dict):
     loss = compiled["loss"]
     xs, ys = _xy(model, x, y, "evaluate", _takes_classes(loss))
     w = _arrays.weights(sample_weight, "sample_weight", ys.shape[0])
-    try:
-        result = _core.evaluate(model.net, xs, ys, w, loss, compiled["metrics"], batch_size or 256)
-    finally:
-        model.net.module.train(True)
+    result = _core.evaluate(model.net, xs, ys, w, loss, compiled["metrics"], batch_size or 256)
     labels = dict(zip(compiled["metrics"], compiled["metric_labels"]))
     named = {"loss": result["loss"]}
     for key, value in result.items():

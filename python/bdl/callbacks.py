@@ -38,8 +38,7 @@ class ProgressBar(Callback):
         self._last_draw = 0.0
 
     def on_epoch_begin(self, epoch, logs=None):
-        self._epoch, self._start = epoch, time.monotonic()
-        self._total_epochs = (self.params or {}).get("epochs", 0) if hasattr(self, "params") else 0
+        self._start = time.monotonic()
 
     def on_train_batch_end(self, batch, logs=None):
         if self.verbose != 1:
@@ -64,7 +63,8 @@ class ProgressBar(Callback):
     def on_epoch_end(self, epoch, logs=None):
         elapsed = time.monotonic() - self._start
         parts = [f"{k} {v:.4f}" for k, v in (logs or {}).items() if isinstance(v, float)]
-        head = f"epoch {epoch + 1}"
+        total = getattr(self, "params", {}).get("epochs")
+        head = f"epoch {epoch + 1}" + (f"/{total}" if total else "")
         if self.verbose == 1:
             self.stream.write("\r" + " " * 100 + "\r")
         self.stream.write(f"{head} - {_duration(elapsed)} - " + " - ".join(parts) + "\n")

@@ -9,6 +9,26 @@ import numpy as np
 FASHION_MNIST = "/usr/share/datasets/fashion-mnist"  # Debian's dataset-fashion-mnist
 
 
+class Source:
+    """A data source the C++ core reads itself, for fit(x=Source(...)): "fashion-mnist",
+    a directory of MNIST's four IDX files, a partitioned directory written by
+    `bdl split` (each worker loads only its own parts), or a NumPy directory
+    (train-features.npy, train-targets.npy, ...). Validation uses its test split.
+    Image bytes are normalised with Fashion-MNIST's mean and deviation."""
+
+    def __init__(self, path: str, train_samples: int | None = None,
+                 validation_samples: int | None = None):
+        self.path = os.fspath(path)
+        self.train_samples, self.validation_samples = train_samples, validation_samples
+
+    def settings(self) -> dict:
+        return {"source": self.path, "train_samples": self.train_samples,
+                "validation_samples": self.validation_samples}
+
+    def __repr__(self) -> str:
+        return f"Source({self.path!r})"
+
+
 def _read_idx(path: str) -> np.ndarray:
     opener = gzip.open if path.endswith(".gz") else open
     with opener(path, "rb") as f:

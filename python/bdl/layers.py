@@ -337,3 +337,34 @@ class Concatenate(Layer):
             raise ValueError(f"Concatenate: axis {self.axis} is outside samples of shape "
                              f"{input_shapes[0]}")
         return self._named([("JoinTable", {"dim": axis + 1}, [], "")])
+
+
+class Concat(Layer):
+    """BigDL's Concat container: every branch (a layer, a list of layers, or a
+    model not yet built) gets the same input, and their outputs are joined
+    along an axis of the sample (0: channels of images), as in an Inception
+    block."""
+
+    def __init__(self, branches: Sequence, axis: int = 0, name: str | None = None):
+        super().__init__(name)
+        if not branches:
+            raise ValueError("Concat: no branches")
+        self.branches = [list(b) if isinstance(b, (list, tuple)) else [b] for b in branches]
+        for branch in self.branches:
+            for layer in branch:
+                if not isinstance(layer, Layer):
+                    raise TypeError(f"Concat: {layer!r} is not a layer")
+        self.axis = axis
+
+    def modules(self, input_shapes):
+        (shape,) = input_shapes
+        children = []
+        for branch in self.branches:
+            specs, current = [], tuple(shape)
+            for layer in branch:
+                mine = layer.modules([current])
+                current = output_shape_of(mine, current)
+                specs.extend(mine)
+            children.append(("Sequential", {}, specs, ""))
+        axis = self.axis + len(shape) if self.axis < 0 else self.axis
+        return self._named([("Concat", {"dim": axis + 1}, children, "")])

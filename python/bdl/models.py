@@ -256,11 +256,7 @@ class Model(Layer):
 
     def predict(self, x, batch_size: int | None = None, verbose="auto") -> np.ndarray:
         """The outputs for x (samples, ...), in evaluation mode."""
-        xs = _arrays.features(x, "x")
-        try:
-            return _core.predict(self.net, xs, batch_size or 256)
-        finally:
-            self.net.module.train(True)
+        return _core.predict(self.net, _arrays.features(x, "x"), batch_size or 256)
 
     def __call__(self, inputs):
         if isinstance(inputs, SymbolicTensor) or (

@@ -23,7 +23,9 @@ def __getattr__(name: str):
         return Module(name, name=name_, **options)
 
     make.__name__ = name
-    make.__doc__ = f"A {name} module; its options as keywords (bdl info describes them)."
+    options = ", ".join(_core.module_options(name)) or "none"
+    make.__doc__ = (f"A {name} module. Options, as keywords (those left out keep their "
+                    f"defaults): {options}.")
     return make
 
 

@@ -8,7 +8,6 @@
 
 #include <algorithm>
 #include <memory>
-#include <set>
 
 #include "arrays.h"
 #include "bdl/core/error.h"
@@ -50,36 +49,26 @@ nb::object python_value(const Attributes::Value& value) {
   return std::visit([](const auto& v) -> nb::object { return nb::cast(v); }, value);
 }
 
-// Every option a layer of this type takes: those it reports once built.
-std::set<std::string> option_names(nn::Module& module) {
-  Attributes out(module.type());
-  module.attributes(out);
-  std::set<std::string> names;
-  for (const auto& [name, value] : out.entries()) names.insert(name);
-  return names;
-}
-
 std::unique_ptr<nn::Module> build(const nb::handle& spec) {
   const auto type = nb::cast<std::string>(spec[0]);
   const auto options = nb::cast<nb::dict>(spec[1]);
   std::vector<std::unique_ptr<nn::Module>> children;
   for (nb::handle child : nb::cast<nb::list>(spec[2])) children.push_back(build(child));
+  const std::vector<std::string> known = nn::module_options(type);
   Attributes attributes(type);
   for (auto [key, value] : options) {
     const auto name = nb::cast<std::string>(key);
+    if (std::find(known.begin(), known.end(), name) == known.end()) {
+      std::string list;
+      for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
+      fail(type, ": no option '", name, "' (it takes: ", list.empty() ? "none" : list, ")");
+    }
     attributes.put(name, value_of(value, type, name));
   }
   std::unique_ptr<nn::Module> module;
   {
     const nn::AbsentFieldsKeepDefaults defaults;  // keywords left out keep their defaults
     module = nn::create_module(type, attributes, std::move(children));
-  }
-  const std::set<std::string> known = option_names(*module);
-  for (const auto& [name, value] : attributes.entries()) {
-    if (known.count(name) != 0) continue;
-    std::string list;
-    for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
-    fail(type, ": no option '", name, "' (it takes: ", list.empty() ? "none" : list, ")");
   }
   const auto name = nb::cast<std::string>(spec[3]);
   if (!name.empty()) module->set_name(name);
@@ -288,6 +277,7 @@ void bind_modules(nb::module_& m) {
       },
       nb::arg("spec"), nb::arg("input_shapes"));
   m.def("module_types", &nn::module_types);
+  m.def("module_options", &nn::module_options, nb::arg("type"));
   bind_losses_and_methods(m);
 }
 

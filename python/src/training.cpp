@@ -68,7 +68,7 @@ class PythonSchedule : public optim::Schedule {
   double rate(double base, const optim::ScheduleClock& clock) override {
     if (clock.epoch != epoch_) {
       nb::gil_scoped_acquire gil;
-      rate_ = nb::cast<double>(fn_(clock.epoch - 1, base));
+      rate_ = nb::cast<double>(fn_(clock.epoch, base));
       epoch_ = clock.epoch;
     }
     return rate_;
@@ -117,6 +117,11 @@ void read_settings(job::TrainSpec& spec, Settings s) {
   c.get("resume", spec.checkpoint.resume);
   c.get("fresh_if_unusable", spec.checkpoint.fresh_if_unusable);
   c.finish();
+  Settings d = s.sub("data");
+  d.get("source", spec.data.source);
+  d.get("train_samples", spec.data.train_samples);
+  d.get("validation_samples", spec.data.validation_samples);
+  d.finish();
   Settings m = s.sub("summary");
   m.get("dir", spec.summary.dir);
   m.get("every", spec.summary.every);
@@ -205,17 +210,18 @@ void hook(job::TrainSpec& spec, const std::shared_ptr<Callbacks>& cb) {
   };
 }
 
-std::string train(job::Model& net, nb::dict settings, const Array& x, const Array& y,
-                  const std::optional<Array>& w, const std::optional<Array>& val_x,
-                  const std::optional<Array>& val_y, const std::optional<Array>& val_w,
-                  nb::object on_iteration, nb::object on_epoch, nb::object on_message) {
+std::string train(job::Model& net, nb::dict settings, const std::optional<Array>& x,
+                  const std::optional<Array>& y, const std::optional<Array>& w,
+                  const std::optional<Array>& val_x, const std::optional<Array>& val_y,
+                  const std::optional<Array>& val_w, nb::object on_iteration, nb::object on_epoch,
+                  nb::object on_message) {
   job::TrainSpec spec;
   spec.progress = "quiet";  // Python draws its own progress bar
   read_settings(spec, Settings(std::move(settings), ""));
   spec.model.module = net.module;
   spec.model.sample_shape = net.sample_shape;
   spec.model.description = net.description;
-  spec.data.train = dataset_of(x, y, w, "x", "y");
+  if (x && y) spec.data.train = dataset_of(*x, *y, w, "x", "y");  // else spec.data.source
   if (val_x && val_y) {
     spec.data.validation =
         dataset_of(*val_x, *val_y, val_w, "validation_data x", "validation_data y");
@@ -239,12 +245,34 @@ std::string train(job::Model& net, nb::dict settings, const Array& x, const Arra
   return report;
 }
 
+// Inference form for the scope of a predict or evaluate call, and the model's
+// training form back afterwards: a model is often trained again after either.
+class InferenceScope {
+ public:
+  explicit InferenceScope(nn::Module& m)
+      : m_(m), training_(m.is_training()), input_grad_(m.needs_input_grad()) {
+    job::prepare_for_inference(m);
+  }
+  ~InferenceScope() {
+    m_.set_inference(false);
+    m_.train(training_);
+    m_.set_needs_input_grad(input_grad_);
+  }
+  InferenceScope(const InferenceScope&) = delete;
+  InferenceScope& operator=(const InferenceScope&) = delete;
+
+ private:
+  nn::Module& m_;
+  bool training_, input_grad_;
+};
+
 nb::object predict(job::Model& net, const Array& x, int64_t batch_size) {
   BDL_CHECK(batch_size > 0, "batch_size: must be a positive integer, got ", batch_size);
   const Tensor inputs = borrow(x, "x");
   Tensor out;
   {
     nb::gil_scoped_release released;
+    const InferenceScope scope(*net.module);
     out = job::predict(net, inputs, batch_size, "x");
   }
   return to_numpy(std::move(out));
@@ -261,9 +289,8 @@ nb::dict evaluate(job::Model& net, const Array& x, const Array& y, const std::op
     nb::gil_scoped_release released;
     std::vector<std::string> names = metrics;
     if (names.empty()) names = optim::default_metrics(*criterion, net.outputs);
-    job::prepare_for_inference(*net.module);
+    const InferenceScope scope(*net.module);
     e = optim::evaluate(*net.module, *criterion, d, batch_size, names);
-    net.module->set_inference(false);
   }
   return nb::cast<nb::dict>(evaluation_dict(e));
 }
@@ -271,10 +298,10 @@ nb::dict evaluate(job::Model& net, const Array& x, const Array& y, const std::op
 }  // namespace
 
 void bind_training(nb::module_& m) {
-  m.def("train", &train, nb::arg("net"), nb::arg("settings"), nb::arg("x"), nb::arg("y"),
-        nb::arg("sample_weight").none(), nb::arg("val_x").none(), nb::arg("val_y").none(),
-        nb::arg("val_sample_weight").none(), nb::arg("on_iteration").none(),
-        nb::arg("on_epoch").none(), nb::arg("on_message").none(),
+  m.def("train", &train, nb::arg("net"), nb::arg("settings"), nb::arg("x").none(),
+        nb::arg("y").none(), nb::arg("sample_weight").none(), nb::arg("val_x").none(),
+        nb::arg("val_y").none(), nb::arg("val_sample_weight").none(),
+        nb::arg("on_iteration").none(), nb::arg("on_epoch").none(), nb::arg("on_message").none(),
         "Trains net in place; returns the job's report as JSON.");
   m.def("predict", &predict, nb::arg("net"), nb::arg("x"), nb::arg("batch_size") = 256);
   m.def("evaluate", &evaluate, nb::arg("net"), nb::arg("x"), nb::arg("y"),

@@ -152,3 +152,32 @@ def test_predict_returns_without_copy_and_input_without_copy():
     assert p.shape == (200_000, 2)
     assert not p.flags.owndata  # a view of the library's tensor
     assert grown_mib < 100, f"predict grew the peak by {grown_mib:.0f} MiB: the input was copied"
+
+
+def test_training_continues_after_predict_and_evaluate(data):
+    """predict and evaluate put the model in inference form only while they run."""
+    x, y = data
+    model = compiled()
+    model.predict(x)
+    model.evaluate(x, y)
+    h = model.fit(x, y, batch_size=50, epochs=2, verbose=0)
+    assert h.history["loss"][1] < h.history["loss"][0]
+    out = model.forward(x[:4])
+    model.zero_grad()
+    model.backward(x[:4], np.ones_like(out))
+    assert all(np.abs(g).sum() > 0 for _, g in model.net.module.gradients())
+
+
+def test_fit_on_a_data_source():
+    """A source the C++ core reads itself: Fashion-MNIST's IDX files here."""
+    import os
+    if not os.path.isdir(bdl.datasets.FASHION_MNIST):
+        pytest.skip("dataset-fashion-mnist is not installed")
+    model = bdl.zoo("lenet5")
+    model.compile(optimizer=bdl.optimizers.SGD(0.05, momentum=0.9), loss="cross_entropy",
+                  metrics=["accuracy"])
+    source = bdl.datasets.Source("fashion-mnist", train_samples=3000, validation_samples=500)
+    h = model.fit(source, batch_size=100, epochs=2, verbose=0)
+    assert h.report["test_samples"] == 500 and h.history["val_accuracy"][-1] > 0.5
+    with pytest.raises(ValueError, match="brings its own targets"):
+        model.fit(source, np.zeros(3), verbose=0)

@@ -1,5 +1,5 @@
 """Outputs, losses and gradients of models built in Python against PyTorch's
-(fixtures/*.npz, written by make_fixtures.py with PyTorch 1.13)."""
+(fixtures/*.npz, written by tools/fixtures/gen_python.py with Debian 12's PyTorch 1.13)."""
 import os
 
 import numpy as np

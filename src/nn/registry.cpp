@@ -8,15 +8,20 @@
 namespace bdl::nn {
 namespace {
 
-std::map<std::string, LayerFactory, std::less<>>& table() {
-  static std::map<std::string, LayerFactory, std::less<>> types;
+struct Entry {
+  LayerFactory create;
+  OptionNames options;
+};
+
+std::map<std::string, Entry, std::less<>>& table() {
+  static std::map<std::string, Entry, std::less<>> types;
   return types;
 }
 
 }  // namespace
 
-void register_layer_type(std::string_view name, LayerFactory create) {
-  const bool added = table().emplace(std::string(name), create).second;
+void register_layer_type(std::string_view name, LayerFactory create, OptionNames options) {
+  const bool added = table().emplace(std::string(name), Entry{create, options}).second;
   BDL_CHECK(added, "layer type '", name, "' is registered twice");
 }
 
@@ -24,12 +29,18 @@ std::unique_ptr<Module> create_module(const std::string& type, const Attributes&
                                       std::vector<std::unique_ptr<Module>> children) {
   const auto it = table().find(type);
   BDL_CHECK(it != table().end(), attributes.owner(), ": unknown module type '", type, "'");
-  return it->second(attributes, std::move(children));
+  return it->second.create(attributes, std::move(children));
+}
+
+std::vector<std::string> module_options(const std::string& type) {
+  const auto it = table().find(type);
+  BDL_CHECK(it != table().end(), "unknown module type '", type, "'");
+  return it->second.options();
 }
 
 std::vector<std::string> module_types() {
   std::vector<std::string> out;
-  for (const auto& [name, create] : table()) out.push_back(name);
+  for (const auto& [name, entry] : table()) out.push_back(name);
   return out;
 }
 

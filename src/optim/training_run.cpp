@@ -154,8 +154,10 @@ bool TrainingRun::run_epoch() {
 double TrainingRun::train_iteration(const data::MiniBatch& batch, const Epoch& epoch) {
   auto& method = *settings_.method;
   if (settings_.schedule) {
+    // Schedules count epochs from 0 (as PyTorch's schedulers do); the loop's
+    // position counts them from 1.
     method.set_learning_rate(settings_.schedule->rate(
-        base_lr_, ScheduleClock{position_.iteration, position_.epoch, epoch.batches}));
+        base_lr_, ScheduleClock{position_.iteration, position_.epoch - 1, epoch.batches}));
   }
   model_.zero_grad();
   const Tensor& output = model_.forward(batch.input);

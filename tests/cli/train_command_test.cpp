@@ -213,6 +213,35 @@ TEST(BdlCommand, TrainsWithAnyLossAndReportsTheChosenMetrics) {
   std::filesystem::remove(report);
 }
 
+// --summary DIR writes TensorBoard event files for training and validation
+// (read back in detail by tests/io/event_file_test.cpp and the Python suite).
+TEST(BdlCommand, WritesTensorBoardSummaries) {
+  if (!std::filesystem::exists("/usr/share/datasets/fashion-mnist")) {
+    GTEST_SKIP() << "dataset-fashion-mnist is not installed";
+  }
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::temp_directory_path() / ("bdl_summary_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  const CommandResult r = run_bdl(
+      "train --model mlp --epochs 1 --train-samples 2000 --test-samples 500 --threads 2 "
+      "--progress quiet --summary-histograms --summary " +
+      dir.string());
+  ASSERT_EQ(r.exit_code, 0) << r.stderr_text;
+  for (const char* part : {"train", "validation"}) {
+    int files = 0;
+    for (const auto& e : fs::directory_iterator(dir / part)) {
+      files += e.path().filename().string().rfind("events.out.tfevents.", 0) == 0 &&
+               fs::file_size(e.path()) > 100;
+    }
+    EXPECT_EQ(files, 1) << part;
+  }
+  const CommandResult bad = run_bdl("train --model mlp --epochs 1 --summary-histograms");
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_NE(bad.stderr_text.find("--summary-histograms: needs --summary DIR"), std::string::npos)
+      << bad.stderr_text;
+  fs::remove_all(dir);
+}
+
 // A NumPy directory with float targets and sample weights trains a model file
 // with MSE through the command line, and eval scores it with the same loss.
 TEST(BdlCommand, TrainsARegressionFromANumpyDirectory) {

@@ -72,5 +72,30 @@ TEST(DistributedJobs, RunOneAfterAnotherInOneProcess) {
   }
 }
 
+// A stop asked by one worker's iteration callback ends training on every
+// worker together, at the next group boundary (alone it ends after the
+// iteration: tests/job/train_job_test.cpp).
+TEST(DistributedJobs, OneWorkersStopEndsAllAtTheNextGroupBoundary) {
+  Communicator& comm = test::world_comm();
+  auto model = std::make_shared<nn::Sequential>();
+  model->add(std::make_unique<nn::Linear>(4, 2));
+  job::TrainSpec spec;
+  spec.model.module = model;
+  spec.model.sample_shape = {4};
+  Tensor x({960, 4}), y({960}, DType::i64);
+  spec.data.train = data::Dataset(x, y, "zeros");
+  spec.epochs = 1;
+  spec.batch_size = 12;  // 80 iterations
+  spec.sync.every = 10;
+  spec.progress = "quiet";
+  spec.on_iteration.push_back([&](const optim::IterationRecord& r) {
+    const bool stop = comm.rank() == 1 && r.iteration == 13;
+    return stop ? optim::Decision::stop : optim::Decision::proceed;
+  });
+  const job::TrainReport r = job::train(spec);
+  EXPECT_EQ(r.result.iterations, 20);
+  EXPECT_TRUE(r.result.stopped_by_callback);
+}
+
 }  // namespace
 }  // namespace bdl::dist

@@ -10,6 +10,7 @@
 #include "bdl/nn/flat_parameters.h"
 #include "bdl/nn/linear.h"
 #include "bdl/nn/losses/cross_entropy.h"
+#include "bdl/optim/schedule.h"
 #include "bdl/optim/sgd.h"
 
 namespace bdl::optim {
@@ -143,6 +144,34 @@ TEST(Optimizer, MaxIterationStopsMidEpoch) {
   const TrainResult r = opt.optimize();
   EXPECT_EQ(r.iterations, 7);
   EXPECT_EQ(r.epochs, 0);
+}
+
+// Schedules count epochs from 0, as PyTorch's: the first epoch runs at the base
+// rate, each later one at gamma times the one before (StepLR(1, gamma)).
+TEST(Optimizer, FirstEpochRunsAtTheScheduleStart) {
+  Tensor x({40, 4});
+  Tensor y({40}, DType::i64);
+  const data::Dataset d(x, y, "zeros");
+  nn::Sequential model;
+  model.emplace<nn::Linear>(4, 2);
+  nn::CrossEntropy ce;
+  Optimizer opt(model, d, ce);
+  std::vector<double> rates;
+  opt.method(SGD({.lr = 0.1}))
+      .schedule(step_lr(1, 0.5))
+      .batch_size(10)
+      .end_when(max_epoch(3))
+      .progress(ProgressStyle::quiet)
+      .on_iteration([&](const IterationRecord& r) {
+        rates.push_back(r.learning_rate);
+        return Decision::proceed;
+      });
+  opt.optimize();
+  ASSERT_EQ(rates.size(), 12u);
+  EXPECT_DOUBLE_EQ(rates[0], 0.1);
+  EXPECT_DOUBLE_EQ(rates[3], 0.1);
+  EXPECT_DOUBLE_EQ(rates[4], 0.05);
+  EXPECT_DOUBLE_EQ(rates[11], 0.025);
 }
 
 TEST(Optimizer, RejectsBatchLargerThanDataset) {

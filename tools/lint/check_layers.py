@@ -23,7 +23,15 @@ DEPENDS = {
     "models": ["nn"],
     "job": ["dist", "io", "onnx", "models"],
     "cli": ["job"],
+    "python": ["job"],  # the extension module bdl._core, in python/src
 }
+
+
+def folders(root, part):
+    """Where a part's sources are: include/bdl/PART and src/PART, or python/src."""
+    if part == "python":
+        return [os.path.join(root, "python", "src")]
+    return [os.path.join(root, base, part) for base in ("include/bdl", "src")]
 
 
 def below(part):
@@ -42,9 +50,8 @@ INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"')
 
 def problems(root):
     out = []
-    for base in ("include/bdl", "src"):
-        for part in DEPENDS:
-            folder = os.path.join(root, base, part)
+    for part in DEPENDS:
+        for folder in folders(root, part):
             for dirpath, _, files in os.walk(folder):
                 for name in files:
                     if not name.endswith((".h", ".cpp")):

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # make lint: formatting (clang-format), the parts' layering, and clang-tidy
 # (.clang-tidy, warnings as errors: bugprone, performance, naming, and no
-# function over 79 lines) on every source of the library and the tool.
+# function over 79 lines) on every source of the library, the tool and the
+# Python extension.
 # Usage: tools/lint/run.sh [BUILD_DIR]   (needs BUILD_DIR/compile_commands.json)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -15,7 +16,7 @@ git ls-files '*.cpp' '*.h' | xargs clang-format --dry-run --Werror
 echo "lint: layering"
 python3 tools/lint/check_layers.py
 echo "lint: clang-tidy"
-files=$(git ls-files 'src/*.cpp' 'tools/*.cpp')
+files=$(git ls-files 'src/*.cpp' 'tools/*.cpp' 'python/src/*.cpp')
 # One clang-tidy per core; any finding is an error (WarningsAsErrors).
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT

@@ -87,5 +87,7 @@ std::unique_ptr<Module> create_module(const std::string& type, const Attributes&
                                       std::vector<std::unique_ptr<Module>> children);
 // Every type create_module() knows.
 std::vector<std::string> module_types();
+// The options (attribute names) a type declares, in file order.
+std::vector<std::string> module_options(const std::string& type);
 
 }  // namespace bdl::nn

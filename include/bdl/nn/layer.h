@@ -303,15 +303,45 @@ std::unique_ptr<Module> create_layer(const Attributes& a, Children children) {
   }
 }
 
+namespace fields {
+// Collects the names an options struct's fields() declares.
+struct Names {
+  std::vector<std::string>& out;
+  template <typename T>
+  void operator()(const char* name, T& /*first*/, T& /*second*/) {
+    out.emplace_back(name);
+  }
+  template <typename T>
+  void operator()(const char* name, T& /*v*/, Presence /*p*/ = Presence::required) {
+    out.emplace_back(name);
+  }
+};
+}  // namespace fields
+
+// The option names a layer type declares, in file order.
+template <typename L>
+std::vector<std::string> option_names_of() {
+  std::vector<std::string> out;
+  if constexpr (!std::is_same_v<OptionsOf<L>, NoOptions>) {
+    OptionsOf<L> options{};
+    fields::Names names{out};
+    OptionsOf<L>::fields(options, names);
+  }
+  return out;
+}
+using OptionNames = std::vector<std::string> (*)();
+
 // Adds a type to the table create_module() reads; a name registered twice is an
 // error at start-up.
-void register_layer_type(std::string_view name, LayerFactory create);
+void register_layer_type(std::string_view name, LayerFactory create, OptionNames options);
 
 // Registers layer types when constructed; each layer's .cpp holds one:
 //   const RegisterLayers<ReLU, Tanh, Sigmoid> kRegistered;
 template <typename... Ls>
 struct RegisterLayers {
-  RegisterLayers() { (register_layer_type(Ls::kType, &create_layer<Ls>), ...); }
+  RegisterLayers() {
+    (register_layer_type(Ls::kType, &create_layer<Ls>, &option_names_of<Ls>), ...);
+  }
 };
 
 }  // namespace bdl::nn
