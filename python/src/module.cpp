@@ -14,7 +14,7 @@ namespace nb = nanobind;
 NB_MODULE(_core, m) {
   m.doc() = "bdl's C++ core (use the package bdl)";
   // C++ errors arrive as bdl.Error with the library's message.
-  nb::exception<bdl::Error>(m, "Error", PyExc_RuntimeError);
+  const nb::exception<bdl::Error> error_type(m, "Error", PyExc_RuntimeError);
   m.def("version", [] { return bdl::version(); });
   m.def(
       "set_num_threads", [](int threads) { bdl::set_num_threads(threads, "threads"); },
