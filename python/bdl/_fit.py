@@ -148,6 +148,12 @@ def _arrays_of(model, x, y, loss, classes, validation_data, validation_split, cl
     return xs, ys, w, vx, vy, vw
 
 
+def _say(line: str) -> None:
+    """The job's lines for the user (what it trains, checkpoints written), without
+    the command line's prefix."""
+    print(line[len("bdl train: "):] if line.startswith("bdl train: ") else line, flush=True)
+
+
 def fit(model, x, y, *, batch_size, epochs, verbose, callbacks, validation_split,
         validation_data, shuffle, class_weight, sample_weight, seed, threads, sync,
         max_iterations, precision):
@@ -202,7 +208,7 @@ def fit(model, x, y, *, batch_size, epochs, verbose, callbacks, validation_split
         c.on_train_begin({})
     report_text = _core.train(model.net, settings, xs, ys, w, vx, vy, vw,
                               dispatch.on_iteration, dispatch.on_epoch,
-                              print if verbose and rank == 0 else None)
+                              _say if verbose and rank == 0 else None)
     report = json.loads(report_text)
     for c in dispatch.callbacks:
         c.on_train_end({})

@@ -124,7 +124,9 @@ def test_tensorboard_read_back(data, tmp_path):
     histo = train.Histograms("weights/0.weight")[0].histogram_value
     assert histo.num == 32 * 10 and sum(histo.bucket) == histo.num
     val = EventAccumulator(str(logs / "validation")).Reload()
-    assert {"loss", "top1"} <= set(val.Tags()["scalars"])
+    assert {"loss", "top1", "epoch_loss", "epoch_top1"} <= set(val.Tags()["scalars"])
+    assert [e.step for e in val.Scalars("top1")] == [6, 12]  # by iteration
+    assert [e.step for e in val.Scalars("epoch_top1")] == [1, 2]  # by epoch
     assert 0 <= val.Scalars("top1")[-1].value <= 1
 
 

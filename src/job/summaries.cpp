@@ -13,6 +13,7 @@ struct Summaries {
   io::EventFile train, validation;
   SummarySpec spec;
   nn::Module* model;
+  int64_t last_iteration = 0;
   Summaries(const SummarySpec& s, nn::Module& m)
       : train((std::filesystem::path(s.dir) / "train").string()),
         validation((std::filesystem::path(s.dir) / "validation").string()),
@@ -20,6 +21,7 @@ struct Summaries {
         model(&m) {}
 
   void iteration(const optim::IterationRecord& r) {
+    last_iteration = r.iteration;
     if (r.iteration % spec.every == 0) {
       train.scalar("loss", r.iteration, r.loss);
       train.scalar("learning_rate", r.iteration, r.learning_rate);
@@ -47,9 +49,14 @@ struct Summaries {
     }
     train.flush();
     if (r.validation) {
-      validation.scalar("loss", step, r.validation->loss);
+      // By iteration, beside training's per-iteration loss (BigDL's
+      // ValidationSummary), and by epoch, beside training's epoch_ scalars.
+      validation.scalar("loss", last_iteration, r.validation->loss);
+      validation.scalar("epoch_loss", step, r.validation->loss);
       for (const auto& [name, value] : r.validation->metrics) {
-        if (name != "loss") validation.scalar(name, step, value);
+        if (name == "loss") continue;
+        validation.scalar(name, last_iteration, value);
+        validation.scalar("epoch_" + name, step, value);
       }
       validation.flush();
     }

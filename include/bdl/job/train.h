@@ -64,11 +64,14 @@ struct CheckpointSpec {
 };
 
 // TensorBoard summaries (BigDL's TrainSummary and ValidationSummary), written
-// by rank 0: DIR/train holds loss, learning_rate and throughput per iteration
-// (step: the iteration) and epoch_loss and epoch_throughput per epoch (step: the
-// epoch, from 1); DIR/validation holds every validation metric, loss included,
-// per epoch. With histograms, DIR/train also holds the weights and gradients of
-// every parameter at each epoch's end (weights/NAME, gradients/NAME).
+// by rank 0: DIR/train holds loss and learning_rate per iteration (step: the
+// iteration), throughput at group boundaries, and epoch_loss and
+// epoch_throughput per epoch (step: the epoch, from 1); DIR/validation holds
+// every validation metric, loss included, twice: by the iteration it ran at
+// (loss, top1, ...: beside training's loss) and by epoch (epoch_loss,
+// epoch_top1, ...: beside training's epoch_loss). With histograms, DIR/train
+// also holds the weights and gradients of every parameter at each epoch's end
+// (weights/NAME, gradients/NAME).
 struct SummarySpec {
   std::string dir = {};  // empty: none
   int64_t every = 1;     // iterations between the per-iteration scalars
