@@ -185,8 +185,11 @@ struct Callbacks {
     nb::gil_scoped_acquire gil;
     if (error) return optim::Decision::stop;
     try {
+      // The callbacks of this iteration first, then Ctrl-C: the iteration is
+      // complete either way, and what the callbacks saw is what ran.
+      const bool stop = f();
       if (PyErr_CheckSignals() != 0) throw nb::python_error();
-      return f() ? optim::Decision::stop : optim::Decision::proceed;
+      return stop ? optim::Decision::stop : optim::Decision::proceed;
     } catch (nb::python_error& e) {
       error.emplace(std::move(e));
       return optim::Decision::stop;
