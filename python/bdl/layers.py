@@ -61,6 +61,20 @@ def output_shape_of(specs: list[Spec], input_shape: Sequence[int]) -> tuple[int,
     return tuple(shape[1:])
 
 
+def chain(layers, input_shape: Sequence[int], owner: str) -> tuple[list[Spec], tuple[int, ...]]:
+    """The specs of `layers` one after another from `input_shape`, and the shape
+    they end with; a layer that does not fit its input is named with `owner`."""
+    specs, current = [], tuple(input_shape)
+    for layer in layers:
+        mine = layer.modules([current])
+        try:
+            current = output_shape_of(mine, current)
+        except _core.Error as e:
+            raise ValueError(f"{owner}: {layer._label()} on samples of shape {current}: {e}") from None
+        specs.extend(mine)
+    return specs, current
+
+
 class Layer:
     """A layer: modules built for an input shape. Calling it on a symbolic
     tensor (bdl.Input or another layer's output) adds it to a functional graph."""
@@ -358,13 +372,7 @@ class Concat(Layer):
 
     def modules(self, input_shapes):
         (shape,) = input_shapes
-        children = []
-        for branch in self.branches:
-            specs, current = [], tuple(shape)
-            for layer in branch:
-                mine = layer.modules([current])
-                current = output_shape_of(mine, current)
-                specs.extend(mine)
-            children.append(("Sequential", {}, specs, ""))
+        children = [("Sequential", {}, chain(branch, shape, self._label())[0], "")
+                    for branch in self.branches]
         axis = self.axis + len(shape) if self.axis < 0 else self.axis
         return self._named([("Concat", {"dim": axis + 1}, children, "")])

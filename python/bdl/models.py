@@ -13,7 +13,7 @@ from . import _arrays, _core
 from . import callbacks as cbks
 from . import losses as _losses
 from . import optimizers as _optimizers
-from .layers import Layer, output_shape_of
+from .layers import Layer, chain
 
 
 class SymbolicTensor:
@@ -303,15 +303,7 @@ class Sequential(Model):
         if shape is None:
             raise ValueError(f"{self._label()}: the input shape is not known; start with "
                              "bdl.Input(shape) or give input_shape=")
-        specs, current = [], tuple(shape)
-        for layer in self.layers:
-            mine = layer.modules([current])
-            try:
-                current = output_shape_of(mine, current)
-            except _core.Error as e:
-                raise ValueError(f"{self._label()}: {layer._label()} on samples of shape "
-                                 f"{current}: {e}") from None
-            specs.extend(mine)
+        specs, _ = chain(self.layers, shape, self._label())
         return ("Sequential", {}, specs, self.name), tuple(shape)
 
     def build(self, input_shape=None) -> "Model":

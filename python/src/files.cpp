@@ -32,21 +32,15 @@ void set_normalize(job::Model& m, const NormalizePair& n) {
   }
 }
 
+// A module built in Python with its sample shape, as a job takes it.
 job::Model make_net(std::shared_ptr<nn::Module> module, const Shape& sample_shape,
                     const std::string& description) {
   BDL_CHECK(module != nullptr, "Net: no module");
-  job::Model m;
-  m.module = std::move(module);
-  m.name = m.module->type();
-  m.description = description.empty() ? m.module->describe() : description;
-  m.sample_shape = sample_shape;
-  if (!sample_shape.empty()) {
-    Shape batch_one = sample_shape;
-    batch_one.insert(batch_one.begin(), 1);
-    const Shape out = m.module->output_shape(batch_one);
-    if (out.size() == 2) m.outputs = out[1];
-  }
-  return m;
+  job::ModelSpec spec;
+  spec.module = std::move(module);
+  spec.sample_shape = sample_shape;
+  spec.description = description;
+  return job::build_model(spec);
 }
 
 void bind_net(nb::module_& m) {

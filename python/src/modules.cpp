@@ -244,14 +244,6 @@ void bind_losses_and_methods(nb::module_& m) {
 
 }  // namespace
 
-Shape shape_of(const nb::handle& sequence, const std::string& what) {
-  try {
-    return nb::cast<Shape>(sequence);
-  } catch (const nb::cast_error&) {
-    fail(what, ": expected a sequence of integers");
-  }
-}
-
 void bind_modules(nb::module_& m) {
   bind_tensor_class(m);
   bind_module_class(m);

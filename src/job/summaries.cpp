@@ -65,8 +65,7 @@ struct Summaries {
 
 }  // namespace
 
-void add_summaries(optim::Optimizer& optimizer, const SummarySpec& spec, nn::Module& model,
-                   int64_t /*batch_size*/) {
+void add_summaries(optim::Optimizer& optimizer, const SummarySpec& spec, nn::Module& model) {
   auto s = std::make_shared<Summaries>(spec, model);
   optimizer.on_iteration([s](const optim::IterationRecord& r) {
     s->iteration(r);

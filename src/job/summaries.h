@@ -8,7 +8,6 @@
 namespace bdl::job {
 
 // Adds the callbacks that write spec.summary's event files for `model`.
-void add_summaries(optim::Optimizer& optimizer, const SummarySpec& spec, nn::Module& model,
-                   int64_t batch_size);
+void add_summaries(optim::Optimizer& optimizer, const SummarySpec& spec, nn::Module& model);
 
 }  // namespace bdl::job

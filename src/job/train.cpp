@@ -300,7 +300,7 @@ TrainReport train_on(const TrainSpec& spec, dist::Communicator& comm) {
   for (const auto& f : spec.on_iteration) optimizer.on_iteration(f);
   for (const auto& f : spec.on_epoch) optimizer.on_epoch(f);
   if (!spec.summary.dir.empty() && comm.rank() == 0) {
-    add_summaries(optimizer, spec.summary, *model.module, spec.batch_size);
+    add_summaries(optimizer, spec.summary, *model.module);
   }
   if (data.validation && data.validation->size() > 0) {
     std::vector<std::string> metrics = spec.metrics;
