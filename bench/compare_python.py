@@ -5,7 +5,7 @@ momentum 0.9, 2 threads), training samples per second (validation excluded),
 rounds alternating so that machine noise hits every run alike; medians and
 their ratios to bdl's Python fit. bdl's Python runs twice: quiet (verbose=0)
 and drawing the progress bar (verbose=1). Keras (torch backend, eager and
-jit_compile) and PyTorch (eager and torch.compile) run when the interpreter has
+jit_compile) and PyTorch (eager, channels-last, and torch.compile) run when the interpreter has
 them: scripts/install-python.sh --bench puts torch and keras into .venv.
 
   .venv/bin/python bench/compare_python.py [--bdl build/bdl] [--rounds 3] [--epochs 2]
@@ -91,6 +91,8 @@ def main():
     }
     if importable("torch"):
         jobs["pytorch eager"] = lambda: run_peer("pytorch_train.py", a.epochs, a.threads, [])
+        jobs["pytorch channels-last"] = lambda: run_peer("pytorch_train.py", a.epochs, a.threads,
+                                                         ["--channels-last"])
         if a.compiled:
             jobs["pytorch compiled"] = lambda: run_peer("pytorch_train.py", a.epochs, a.threads,
                                                         ["--compile"])

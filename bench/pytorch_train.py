@@ -94,6 +94,8 @@ def main():
     p.add_argument("--no-eval", action="store_true")
     p.add_argument("--compile", action="store_true",
                    help="torch.compile the model (PyTorch 2.x; compiled during the warm-up)")
+    p.add_argument("--channels-last", action="store_true",
+                   help="model and batches in channels-last memory format (NHWC)")
     a = p.parse_args()
 
     torch.set_num_threads(a.threads)
@@ -101,6 +103,10 @@ def main():
     x_train, y_train = load(a.data, "train")
     x_test, y_test = load(a.data, "test")
     model = LeNet5() if a.model == "lenet5" else mlp()
+    if a.channels_last:
+        model = model.to(memory_format=torch.channels_last)
+        x_train = x_train.contiguous(memory_format=torch.channels_last)
+        x_test = x_test.contiguous(memory_format=torch.channels_last)
     if a.compile:
         model = torch.compile(model)
     opt = torch.optim.SGD(model.parameters(), lr=a.lr, momentum=a.momentum)
@@ -146,7 +152,8 @@ def main():
         if done:
             break
     result = {
-        "framework": "pytorch " + torch.__version__ + (", compiled" if a.compile else ""),
+        "framework": "pytorch " + torch.__version__ + (", compiled" if a.compile else "")
+                     + (", channels-last" if a.channels_last else ""),
         "model": a.model,
         "threads": a.threads,
         "batch_size": a.batch_size,

@@ -68,6 +68,9 @@ struct Entry {
   memory::desc plain_weight, bias;
   dnnl::convolution_forward::primitive_desc fwd_pd;
   dnnl::convolution_forward fwd;
+  // The same convolution with max(., 0) applied as it writes (a post-op), made
+  // on first use; null when oneDNN has none for these layouts.
+  std::optional<std::optional<dnnl::convolution_forward>> fwd_relu;
   std::optional<dnnl::convolution_backward_data::primitive_desc> bwd_data_pd;
   std::optional<dnnl::convolution_backward_data> bwd_data;
   std::optional<dnnl::convolution_backward_weights::primitive_desc> bwd_weights_pd;
@@ -123,6 +126,34 @@ Entry make_entry(const Conv2dGeometry& g, Pass pass) {
   return e;
 }
 
+// The rectifying forward, in exactly the forward's layouts so that backward
+// (which shares the entry) sees what it expects.
+dnnl::convolution_forward* rectifying_forward(Entry& e, const Conv2dGeometry& g, Pass pass) {
+  if (!e.fwd_relu) {
+    const Geometry& d = e.dims;
+    const auto& pd = e.fwd_pd;
+    dnnl::post_ops ops;
+    ops.append_eltwise(1.f, algorithm::eltwise_relu, 0.f, 0.f);
+    dnnl::primitive_attr attr;
+    attr.set_post_ops(ops);
+    const prop_kind kind = prop_kind_of(pass);
+    auto desc = g.has_bias
+                    ? dnnl::convolution_forward::desc(kind, e.algo, pd.src_desc(),
+                                                      pd.weights_desc(), e.bias, pd.dst_desc(),
+                                                      d.strides, d.dilation, d.pad_l, d.pad_r)
+                    : dnnl::convolution_forward::desc(kind, e.algo, pd.src_desc(),
+                                                      pd.weights_desc(), pd.dst_desc(), d.strides,
+                                                      d.dilation, d.pad_l, d.pad_r);
+    try {
+      e.fwd_relu.emplace(dnnl::convolution_forward(
+          dnnl::convolution_forward::primitive_desc(desc, attr, cpu_engine())));
+    } catch (const dnnl::error&) {
+      e.fwd_relu.emplace(std::nullopt);
+    }
+  }
+  return *e.fwd_relu ? &**e.fwd_relu : nullptr;
+}
+
 void ensure_backward_data(Entry& e) {
   if (e.bwd_data) return;
   const Geometry& d = e.dims;
@@ -171,7 +202,7 @@ Conv2dKernel::Conv2dKernel(Conv2dKernel&&) noexcept = default;
 Conv2dKernel& Conv2dKernel::operator=(Conv2dKernel&&) noexcept = default;
 
 void Conv2dKernel::forward(const Conv2dGeometry& g, const Tensor& src, const float* weight,
-                           const float* bias, Tensor& dst, Pass pass) {
+                           const float* bias, Tensor& dst, Pass pass, bool relu) {
   Entry& e = impl_->entry(g, pass);
   const auto& pd = e.fwd_pd;
   const float* x = in_layout(src, pd.src_desc(), e.src_scratch);
@@ -183,7 +214,14 @@ void Conv2dKernel::forward(const Conv2dGeometry& g, const Tensor& src, const flo
                                              {DNNL_ARG_WEIGHTS, wrap(pd.weights_desc(), w)},
                                              {DNNL_ARG_DST, wrap(pd.dst_desc(), dst.f32())}};
   if (g.has_bias) args.emplace(DNNL_ARG_BIAS, wrap(e.bias, bias));
+  if (!relu) return execute(e.fwd, args);
+  if (auto* fused = rectifying_forward(e, g, pass)) return execute(*fused, args);
   execute(e.fwd, args);
+  // No fused kernel: rectify in place (channel padding holds zeros and stays so).
+  float* y = dst.f32();
+  const auto n = static_cast<int64_t>(dst.physical_bytes() / sizeof(float));
+#pragma omp parallel for simd if (n > 65536)
+  for (int64_t i = 0; i < n; ++i) y[i] = y[i] > 0.f ? y[i] : 0.f;
 }
 
 void Conv2dKernel::backward(const Conv2dGeometry& g, const Tensor& src, const Tensor& grad_dst,

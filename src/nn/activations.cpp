@@ -12,6 +12,10 @@ EltwiseActivation::EltwiseActivation(kernels::Eltwise kind, float alpha, float b
 EltwiseActivation::~EltwiseActivation() = default;
 
 const Tensor& EltwiseActivation::forward(const Tensor& input) {
+  if (output_is_input_) {
+    output_ = Tensor();
+    output_is_input_ = false;
+  }
   kernel_->forward(input, output_, pass());
   return output_;
 }
@@ -24,6 +28,12 @@ const Tensor& EltwiseActivation::backward(const Tensor& input, const Tensor& gra
 }
 
 ReLU::ReLU() : Layer(kernels::Eltwise::relu, 0.f, 0.f) {}
+
+const Tensor& ReLU::adopt_rectified(const Tensor& rectified) {
+  output_ = rectified;
+  output_is_input_ = true;
+  return output_;
+}
 
 LeakyReLU::LeakyReLU(LeakyReLUOptions options)
     : Layer(kernels::Eltwise::relu, options.negative_slope, 0.f), options_(options) {

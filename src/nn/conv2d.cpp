@@ -102,6 +102,12 @@ const Tensor& Conv2d::forward(const Tensor& input) {
   return output_;
 }
 
+const Tensor& Conv2d::forward_rectified(const Tensor& input) {
+  kernel_->forward(geometry(input.shape()), input, weight_.f32(),
+                   options_.bias ? bias_.f32() : nullptr, output_, pass(), /*relu=*/true);
+  return output_;
+}
+
 const Tensor& Conv2d::backward(const Tensor& input, const Tensor& grad_output) {
   const auto g = geometry(input.shape());
   const Shape expected{g.batch, g.out_channels, g.out_height(), g.out_width()};

@@ -142,13 +142,13 @@ const Tensor& Pool2d::backward(const Tensor& input, const Tensor& grad_output) {
   if (!needs_input_grad_) return grad_input_;
   const auto& fix = divisor_fix(g);
   if (fix.empty()) {
-    kernel_->backward(g, grad_output, grad_input_);
+    kernel_->backward(g, input, grad_output, grad_input_);
     return grad_input_;
   }
   scaled_grad_.resize(grad_output.shape());
   scaled_grad_.copy_from(grad_output.is_plain() ? grad_output : grad_output.contiguous());
   scale_planes(scaled_grad_, fix);
-  kernel_->backward(g, scaled_grad_, grad_input_);
+  kernel_->backward(g, input, scaled_grad_, grad_input_);
   return grad_input_;
 }
 
@@ -182,7 +182,7 @@ const Tensor& GlobalPool2d::backward(const Tensor& input, const Tensor& grad_out
   const auto g = geometry(input.shape());
   check_grad_output(grad_output, {g.batch, g.channels, 1, 1});
   if (!needs_input_grad_) return grad_input_;
-  kernel_->backward(g, grad_output, grad_input_);
+  kernel_->backward(g, input, grad_output, grad_input_);
   return grad_input_;
 }
 

@@ -1,10 +1,27 @@
 #include "bdl/nn/sequential.h"
 
+#include "bdl/nn/activations.h"
+#include "bdl/nn/conv2d.h"
+
 namespace bdl::nn {
 
 const Tensor& Sequential::forward(const Tensor& input) {
   const Tensor* x = &input;
-  for (auto& m : modules_) x = &m->forward(*x);
+  for (size_t i = 0; i < modules_.size(); ++i) {
+    // A Conv2d followed by a ReLU runs as one convolution that rectifies as it
+    // writes: one pass over the tensor instead of three (the ReLU's read and
+    // write). Both modules' outputs are then the rectified tensor; backward is
+    // unchanged (see ReLU::adopt_rectified).
+    auto* conv = dynamic_cast<Conv2d*>(modules_[i].get());
+    auto* relu =
+        conv && i + 1 < modules_.size() ? dynamic_cast<ReLU*>(modules_[i + 1].get()) : nullptr;
+    if (relu) {
+      x = &relu->adopt_rectified(conv->forward_rectified(*x));
+      ++i;
+      continue;
+    }
+    x = &modules_[i]->forward(*x);
+  }
   // output() of a nested Sequential is what the next module backward reads: a
   // handle on the last module's output (no copy).
   output_ = *x;

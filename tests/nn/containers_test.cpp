@@ -1,4 +1,5 @@
-// Concat, JoinTable, Add and Graph: the containers that join branches.
+// Concat, JoinTable, Add and Graph: the containers that join branches; and
+// Sequential's fusion of a Conv2d with the ReLU after it.
 #include "bdl/nn/activations.h"
 #include "bdl/nn/batch_norm.h"
 #include "bdl/nn/concat.h"
@@ -48,10 +49,24 @@ std::unique_ptr<nn::Module> residual_block(int64_t c) {
   return g;
 }
 
+// LeNet's pattern: Sequential runs each Conv2d + ReLU as one rectifying convolution.
+std::unique_ptr<nn::Module> conv_relu_pool() {
+  auto s = std::make_unique<nn::Sequential>();
+  s->add(conv({.in_channels = 3, .out_channels = 6, .kernel = 3, .padding = 1}));
+  s->emplace<nn::ReLU>();
+  s->add(std::make_unique<nn::MaxPool2d>(2));
+  s->add(conv({.in_channels = 6, .out_channels = 4, .kernel = 2}));
+  s->emplace<nn::ReLU>();
+  return s;
+}
+
 INSTANTIATE_TEST_SUITE_P(
     Containers, LayerTest,
     // ReLUs inside: a smaller step keeps finite differences off their kinks.
     ::testing::Values(LayerCase{"concat_branches", inception_like, 1e-4, 1e-5, {.step = 1e-3f}},
+                      // Weights move every convolution output at once: a step of 1e-3
+                      // already flips pooling maxima; 3e-4 stays clear of them.
+                      LayerCase{"conv_relu_fused", conv_relu_pool, 1e-4, 1e-5, {.step = 3e-4f}},
                       LayerCase{"residual_graph",
                                 [] { return residual_block(3); },
                                 1e-4,
@@ -151,6 +166,48 @@ TEST(Concat, JoinsBlockedConvolutionOutputsAndSplitsTheirGradients) {
   const Tensor yb = b.forward(x).contiguous();
   for (int64_t ch : {0, 15}) EXPECT_FLOAT_EQ(y.at({1, ch, 2, 3}), ya.at({1, ch, 2, 3}));
   for (int64_t ch : {0, 31}) EXPECT_FLOAT_EQ(y.at({1, 16 + ch, 4, 0}), yb.at({1, ch, 4, 0}));
+}
+
+// The fused pass gives exactly what the modules give one at a time (unfused):
+// the same outputs, input gradient and parameter gradients.
+TEST(Sequential, FusedConvAndReLUMatchTheModulesRunOneByOne) {
+  auto model = conv_relu_pool();
+  auto& s = dynamic_cast<nn::Sequential&>(*model);
+  const Tensor x = random({4, 3, 10, 10});
+  const Tensor y = s.forward(x).contiguous();
+  const Tensor gy = random(y.shape());
+  s.zero_grad();
+  const Tensor gx = s.backward(x, gy).contiguous();
+  std::vector<Tensor> grads;
+  for (const auto& p : s.parameters()) grads.push_back(p.grad->clone());
+
+  std::vector<const Tensor*> inputs{&x};
+  for (size_t i = 0; i < s.size(); ++i) inputs.push_back(&s[i].forward(*inputs.back()));
+  EXPECT_TRUE(all_close(inputs.back()->contiguous(), y, 0, 0));
+  s.zero_grad();
+  const Tensor* g = &gy;
+  for (size_t i = s.size(); i-- > 0;) g = &s[i].backward(*inputs[i], *g);
+  EXPECT_TRUE(all_close(g->contiguous(), gx, 0, 0));
+  const auto params = s.parameters();
+  for (size_t i = 0; i < params.size(); ++i) {
+    EXPECT_TRUE(all_close(*params[i].grad, grads[i], 0, 0)) << params[i].name;
+  }
+}
+
+// After a fused pass the ReLU's output is the convolution's tensor; a ReLU run on
+// its own afterwards must write its own buffer, not the convolution's output.
+TEST(Sequential, ReLURunAloneAfterAFusedPassLeavesTheConvolutionOutput) {
+  auto model = conv_relu_pool();
+  auto& s = dynamic_cast<nn::Sequential&>(*model);
+  const Tensor x = random({2, 3, 10, 10});
+  s.forward(x);
+  const Tensor conv_out = s[0].output().contiguous();
+  const Tensor other = random(s[0].output().shape());
+  const Tensor relu_other = s[1].forward(other).contiguous();
+  EXPECT_TRUE(all_close(s[0].output().contiguous(), conv_out, 0, 0));
+  for (int64_t i = 0; i < other.numel(); ++i) {
+    ASSERT_EQ(relu_other.f32()[i], std::max(other.f32()[i], 0.f));
+  }
 }
 
 }  // namespace

@@ -42,8 +42,10 @@ class Conv2dKernel {
   Conv2dKernel(Conv2dKernel&&) noexcept;
   Conv2dKernel& operator=(Conv2dKernel&&) noexcept;
 
+  // With relu, writes max(conv, 0): oneDNN's ReLU post-op, fused into the
+  // convolution's own pass over dst. Backward is the same either way.
   void forward(const Conv2dGeometry& g, const Tensor& src, const float* weight, const float* bias,
-               Tensor& dst, Pass pass = Pass::training);
+               Tensor& dst, Pass pass = Pass::training, bool relu = false);
   // Backward of the last forward() with this geometry: src must be the input it
   // was given and unchanged since. Computes grad_src unless it is null, and writes
   // (does not accumulate) the weight and bias gradients.

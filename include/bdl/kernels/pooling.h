@@ -26,9 +26,10 @@ struct Pool2dGeometry {
   std::vector<int64_t> key() const;
 };
 
-// Pooling forward and backward on oneDNN, in the layout of its input (plain or
-// blocked). Max pooling keeps oneDNN's workspace (the argmax) from the last
-// forward for the backward pass.
+// Pooling forward and backward in the layout of its input (plain or blocked).
+// Max pooling over plain NCHW or 8/16-channel blocks runs bdl's own loops and
+// finds the argmax again in backward from the input; other cases run on oneDNN,
+// whose max pooling keeps its workspace (the argmax) from the last forward.
 class Pool2dKernel {
  public:
   Pool2dKernel();
@@ -37,8 +38,9 @@ class Pool2dKernel {
   Pool2dKernel& operator=(Pool2dKernel&&) noexcept;
 
   void forward(const Pool2dGeometry& g, const Tensor& src, Tensor& dst, Pass pass = Pass::training);
-  // Backward of the last forward(), which must have had geometry g.
-  void backward(const Pool2dGeometry& g, const Tensor& grad_dst, Tensor& grad_src);
+  // Backward of the last forward(), which must have had geometry g and input src.
+  void backward(const Pool2dGeometry& g, const Tensor& src, const Tensor& grad_dst,
+                Tensor& grad_src);
 
  private:
   struct Impl;

@@ -22,6 +22,9 @@ class EltwiseActivation : public Module {
 
  protected:
   EltwiseActivation(kernels::Eltwise kind, float alpha, float beta);
+  // output_ is a handle on the input's storage (ReLU::adopt_rectified): the
+  // next forward must not write into it.
+  bool output_is_input_ = false;
 
  private:
   std::unique_ptr<kernels::EltwiseKernel> kernel_;
@@ -32,6 +35,11 @@ class ReLU : public Layer<ReLU, EltwiseActivation> {
  public:
   static constexpr std::string_view kType = "ReLU";
   ReLU();
+  // Forward for an input that is already max(., 0) (Conv2d::forward_rectified):
+  // that input is the output, as a handle without a copy. Sequential fuses a
+  // Conv2d followed by a ReLU this way. backward() is unchanged: the mask it
+  // takes from its input, x > 0, is the same for x and for max(x, 0).
+  const Tensor& adopt_rectified(const Tensor& rectified);
 };
 
 struct LeakyReLUOptions {

@@ -47,6 +47,9 @@ class Conv2d : public Layer<Conv2d> {
   ~Conv2d() override;
 
   const Tensor& forward(const Tensor& input) override;
+  // forward() followed by max(., 0), in one pass (oneDNN's ReLU post-op); its
+  // output() is then the rectified one. For Sequential's Conv2d + ReLU fusion.
+  const Tensor& forward_rectified(const Tensor& input);
   const Tensor& backward(const Tensor& input, const Tensor& grad_output) override;
   std::string describe() const override;
   Shape output_shape(const Shape& input) const override;
