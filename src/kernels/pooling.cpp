@@ -149,6 +149,14 @@ void max_pool_forward(const Pool2dGeometry& g, int64_t planes, const float* src,
   }
 }
 
+// A ReLU before the pooling passes no gradient where its output, the window's
+// maximum, is not positive: no position of the window gets one.
+template <int B>
+inline void drop_non_positive(const float* m, int32_t* k) {
+#pragma omp simd
+  for (int c = 0; c < B; ++c) k[c] = m[c] > 0.f ? k[c] : -1;
+}
+
 // Sends each lane's gradient to its window's argmax: written when windows tile
 // the input (every element gets exactly one value), added otherwise.
 template <int B, bool kTiled>
@@ -164,7 +172,7 @@ inline void route(const int32_t* k, int32_t at, const float* dy, float* out) {
 
 template <int B, int KH, int KW, bool kTiled>
 void max_pool_backward(const Pool2dGeometry& g, int64_t planes, const float* src,
-                       const float* grad_dst, float* grad_src) {
+                       const float* grad_dst, float* grad_src, bool rectify) {
   const int64_t H = g.in_height, W = g.in_width, OH = g.out_height(), OW = g.out_width();
   const int64_t kh_n = KH > 0 ? KH : g.kernel_h, kw_n = KW > 0 ? KW : g.kernel_w;
 #pragma omp parallel for if (planes * OH * OW * B > 16384)
@@ -189,6 +197,7 @@ void max_pool_backward(const Pool2dGeometry& g, int64_t planes, const float* src
                              static_cast<int32_t>(kh * kw_n + kw), m, k);
             }
           }
+          if (rectify) drop_non_positive<B>(m, k);
           for (int64_t kh = 0; kh < kh_n; ++kh) {
             for (int64_t kw = 0; kw < kw_n; ++kw) {
               route<B, kTiled>(k, static_cast<int32_t>(kh * kw_n + kw), dy,
@@ -203,6 +212,7 @@ void max_pool_backward(const Pool2dGeometry& g, int64_t planes, const float* src
                            static_cast<int32_t>(kh * kw_n + kw), m, k);
           }
         }
+        if (rectify) drop_non_positive<B>(m, k);
         for (int64_t kh = w.kh_begin; kh < w.kh_end; ++kh) {
           for (int64_t kw = w.kw_begin; kw < w.kw_end; ++kw) {
             route<B, kTiled>(k, static_cast<int32_t>(kh * kw_n + kw), dy,
@@ -256,12 +266,16 @@ Entry make_entry(const Pool2dGeometry& g, const dnnl::memory::desc& src, Pass pa
 // The kernel instantiated for the entry's block and, for 2x2 and 3x3 windows,
 // its extents.
 template <int B>
-void run_direct(const Entry& e, const float* x, const float* dy, float* out, bool backward) {
+void run_direct(const Entry& e, const float* x, const float* dy, float* out, bool backward,
+                bool rectify) {
   const Pool2dGeometry& g = e.geometry;
   const auto run = [&]<int KH, int KW>() {
-    if (backward && e.direct.tiled)
-      return max_pool_backward<B, KH, KW, true>(g, e.direct.planes, x, dy, out);
-    if (backward) return max_pool_backward<B, KH, KW, false>(g, e.direct.planes, x, dy, out);
+    if (backward && e.direct.tiled) {
+      return max_pool_backward<B, KH, KW, true>(g, e.direct.planes, x, dy, out, rectify);
+    }
+    if (backward) {
+      return max_pool_backward<B, KH, KW, false>(g, e.direct.planes, x, dy, out, rectify);
+    }
     max_pool_forward<B, KH, KW>(g, e.direct.planes, x, out);
   };
   if (g.kernel_h == 2 && g.kernel_w == 2) return run.template operator()<2, 2>();
@@ -270,15 +284,15 @@ void run_direct(const Entry& e, const float* x, const float* dy, float* out, boo
 }
 
 // Forward when dy is null, backward (dy in, out = the input's gradient) otherwise.
-void run_direct(const Entry& e, const float* x, const float* dy, float* out) {
+void run_direct(const Entry& e, const float* x, const float* dy, float* out, bool rectify = false) {
   const bool backward = dy != nullptr;
   switch (e.direct.block) {
     case 1:
-      return run_direct<1>(e, x, dy, out, backward);
+      return run_direct<1>(e, x, dy, out, backward, rectify);
     case 8:
-      return run_direct<8>(e, x, dy, out, backward);
+      return run_direct<8>(e, x, dy, out, backward, rectify);
     default:
-      return run_direct<16>(e, x, dy, out, backward);
+      return run_direct<16>(e, x, dy, out, backward, rectify);
   }
 }
 
@@ -313,7 +327,7 @@ void Pool2dKernel::forward(const Pool2dGeometry& g, const Tensor& src, Tensor& d
 }
 
 void Pool2dKernel::backward(const Pool2dGeometry& g, const Tensor& src, const Tensor& grad_dst,
-                            Tensor& grad_src) {
+                            Tensor& grad_src, bool rectify) {
   Entry* e = impl_->last;
   BDL_CHECK(e != nullptr && e->geometry.key() == g.key(),
             "pooling backward without a forward of the same shape");
@@ -323,7 +337,7 @@ void Pool2dKernel::backward(const Pool2dGeometry& g, const Tensor& src, const Te
     const float* x = in_layout(src, e->src_desc, e->src_scratch);
     const float* dy = in_layout(grad_dst, e->dst_desc, e->grad_dst_scratch);
     resize_to(grad_src, src.shape(), e->src_desc);
-    return run_direct(*e, x, dy, grad_src.f32());
+    return run_direct(*e, x, dy, grad_src.f32(), rectify);
   }
   if (!e->bwd) {
     dnnl::pooling_backward::desc desc(
@@ -342,6 +356,13 @@ void Pool2dKernel::backward(const Pool2dGeometry& g, const Tensor& src, const Te
     args.emplace(DNNL_ARG_WORKSPACE, wrap(pd.workspace_desc(), e->workspace.raw_data()));
   }
   execute(*e->bwd, args);
+  if (!rectify) return;
+  // The ReLU's mask, from its output (this pooling's input) in the gradient's layout.
+  const float* x = in_layout(src, desc_of(grad_src), e->src_scratch);
+  float* dx = grad_src.f32();
+  const auto n = static_cast<int64_t>(grad_src.physical_bytes() / sizeof(float));
+#pragma omp parallel for simd if (n > 65536)
+  for (int64_t i = 0; i < n; ++i) dx[i] = x[i] > 0.f ? dx[i] : 0.f;
 }
 
 }  // namespace bdl::kernels

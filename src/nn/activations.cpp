@@ -23,11 +23,21 @@ const Tensor& EltwiseActivation::forward(const Tensor& input) {
 const Tensor& EltwiseActivation::backward(const Tensor& input, const Tensor& grad_output) {
   check_grad_output(grad_output, input.shape());
   if (!needs_input_grad_) return grad_input_;
+  if (grad_is_shared_) {
+    grad_input_ = Tensor();
+    grad_is_shared_ = false;
+  }
   kernel_->backward(input, grad_output, grad_input_);
   return grad_input_;
 }
 
 ReLU::ReLU() : Layer(kernels::Eltwise::relu, 0.f, 0.f) {}
+
+const Tensor& ReLU::adopt_grad(const Tensor& grad_input) {
+  grad_input_ = grad_input;
+  grad_is_shared_ = true;
+  return grad_input_;
+}
 
 const Tensor& ReLU::adopt_rectified(const Tensor& rectified) {
   output_ = rectified;

@@ -137,18 +137,26 @@ const Tensor& Pool2d::forward(const Tensor& input) {
 }
 
 const Tensor& Pool2d::backward(const Tensor& input, const Tensor& grad_output) {
+  return backward(input, grad_output, /*rectify=*/false);
+}
+
+const Tensor& Pool2d::backward_rectified(const Tensor& input, const Tensor& grad_output) {
+  return backward(input, grad_output, /*rectify=*/true);
+}
+
+const Tensor& Pool2d::backward(const Tensor& input, const Tensor& grad_output, bool rectify) {
   const auto g = geometry(input.shape());
   check_grad_output(grad_output, {g.batch, g.channels, g.out_height(), g.out_width()});
   if (!needs_input_grad_) return grad_input_;
   const auto& fix = divisor_fix(g);
   if (fix.empty()) {
-    kernel_->backward(g, input, grad_output, grad_input_);
+    kernel_->backward(g, input, grad_output, grad_input_, rectify);
     return grad_input_;
   }
   scaled_grad_.resize(grad_output.shape());
   scaled_grad_.copy_from(grad_output.is_plain() ? grad_output : grad_output.contiguous());
   scale_planes(scaled_grad_, fix);
-  kernel_->backward(g, input, scaled_grad_, grad_input_);
+  kernel_->backward(g, input, scaled_grad_, grad_input_, rectify);
   return grad_input_;
 }
 

@@ -2,6 +2,7 @@
 
 #include "bdl/nn/activations.h"
 #include "bdl/nn/conv2d.h"
+#include "bdl/nn/pooling.h"
 
 namespace bdl::nn {
 
@@ -31,6 +32,17 @@ const Tensor& Sequential::forward(const Tensor& input) {
 const Tensor& Sequential::backward(const Tensor& input, const Tensor& grad_output) {
   const Tensor* dy = &grad_output;
   for (size_t i = modules_.size(); i-- > 0;) {
+    // A ReLU followed by pooling: the pooling's backward applies the ReLU's
+    // mask as it writes, and the ReLU's backward is skipped (its gradient is
+    // the pooling's). The pooling's input is the ReLU's output, so the mask
+    // needs no other tensor.
+    auto* pool = i > 0 ? dynamic_cast<Pool2d*>(modules_[i].get()) : nullptr;
+    auto* relu = pool ? dynamic_cast<ReLU*>(modules_[i - 1].get()) : nullptr;
+    if (relu && pool->needs_input_grad() && relu->needs_input_grad()) {
+      dy = &relu->adopt_grad(pool->backward_rectified(relu->output(), *dy));
+      --i;
+      continue;
+    }
     const Tensor& x = i == 0 ? input : modules_[i - 1]->output();
     dy = &modules_[i]->backward(x, *dy);
     // Nothing before a module that needs no input gradient has parameters.

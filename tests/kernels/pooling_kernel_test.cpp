@@ -5,6 +5,7 @@
 // ties and NaN.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -96,8 +97,16 @@ Pool2dGeometry geometry_of(const Case& c) {
           .kind = PoolKind::max};
 }
 
-void check(const Pool2dGeometry& g, const Tensor& x, const Tensor& gy, const std::string& what) {
-  const Reference want = reference(g, x, gy);
+// With rectify, x is a ReLU's output and the gradient must also pass that
+// ReLU's backward: kept only where x > 0.
+void check(const Pool2dGeometry& g, const Tensor& x, const Tensor& gy, const std::string& what,
+           bool rectify = false) {
+  Reference want = reference(g, x, gy);
+  if (rectify) {
+    for (int64_t i = 0; i < x.numel(); ++i) {
+      if (!(x.f32()[i] > 0.f)) want.gx.f32()[i] = 0.f;
+    }
+  }
   for (Tag tag : {Tag::abcd, Tag::aBcd8b, Tag::aBcd16b}) {
     SCOPED_TRACE(what + (tag == Tag::abcd ? ", plain" : tag == Tag::aBcd8b ? ", 8b" : ", 16b"));
     const Tensor xb = in_layout_of(x, tag);
@@ -115,7 +124,7 @@ void check(const Pool2dGeometry& g, const Tensor& x, const Tensor& gy, const std
     Tensor gy_in;
     resize_to(gy_in, gy.shape(), desc_of(y));
     reorder(desc_of(gy), gy.f32(), desc_of(gy_in), gy_in.f32());
-    kernel.backward(g, xb, gy_in, gx);
+    kernel.backward(g, xb, gy_in, gx, rectify);
     EXPECT_TRUE(all_close(gx.contiguous(), want.gx, 1e-6, 1e-6));
   }
 }
@@ -144,6 +153,48 @@ TEST(MaxPoolKernel, TiesGoToTheFirstMaximum) {
     rng.fill_uniform(gy.span_f32(), -1.f, 1.f);
     check(g, x, gy, c.name);
   }
+}
+
+// Sequential's ReLU + pooling fusion: on a ReLU's output (a third of it zeros,
+// whole windows of zeros among them) the gradient also passes the ReLU's mask.
+TEST(MaxPoolKernel, RectifyingBackwardAppliesTheReLUMask) {
+  Rng rng(6);
+  for (const Case& c : kCases) {
+    const Pool2dGeometry g = geometry_of(c);
+    Tensor x({g.batch, g.channels, g.in_height, g.in_width});
+    Tensor gy({g.batch, g.channels, g.out_height(), g.out_width()});
+    rng.fill_uniform(x.span_f32(), -0.5f, 1.f);
+    for (float& v : x.span_f32()) v = std::max(v, 0.f);
+    rng.fill_uniform(gy.span_f32(), -1.f, 1.f);
+    check(g, x, gy, c.name, /*rectify=*/true);
+  }
+}
+
+// Average pooling runs on oneDNN; its rectifying backward masks afterwards.
+TEST(AvgPoolKernel, RectifyingBackwardAppliesTheReLUMask) {
+  Pool2dGeometry g = geometry_of(kCases[2]);
+  g.kind = PoolKind::avg_include_padding;
+  Rng rng(8);
+  Tensor x({g.batch, g.channels, g.in_height, g.in_width});
+  Tensor gy({g.batch, g.channels, g.out_height(), g.out_width()});
+  rng.fill_uniform(x.span_f32(), -0.5f, 1.f);
+  for (float& v : x.span_f32()) v = std::max(v, 0.f);
+  rng.fill_uniform(gy.span_f32(), -1.f, 1.f);
+  const Tensor xb = in_layout_of(x, Tag::aBcd16b);
+  Pool2dKernel plain, masked;
+  Tensor y, y2, gx, gx_masked;
+  plain.forward(g, xb, y);
+  masked.forward(g, xb, y2);
+  Tensor gy_in;
+  resize_to(gy_in, gy.shape(), desc_of(y));
+  reorder(desc_of(gy), gy.f32(), desc_of(gy_in), gy_in.f32());
+  plain.backward(g, xb, gy_in, gx);
+  masked.backward(g, xb, gy_in, gx_masked, /*rectify=*/true);
+  Tensor want = gx.contiguous();
+  for (int64_t i = 0; i < x.numel(); ++i) {
+    if (!(x.f32()[i] > 0.f)) want.f32()[i] = 0.f;
+  }
+  EXPECT_TRUE(all_close(gx_masked.contiguous(), want, 0, 0));
 }
 
 TEST(MaxPoolKernel, NaNPropagatesAndInfinitiesAreValues) {

@@ -20,11 +20,26 @@ files=$(git ls-files 'src/*.cpp' 'tools/*.cpp' 'python/src/*.cpp')
 # One clang-tidy per core; any finding is an error (WarningsAsErrors).
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
+# Files found clean before, with the same preprocessed text, checks and
+# clang-tidy, are not checked again (tools/lint/tidy_cache.py; BDL_LINT_CACHE=off
+# checks everything).
+cache=${BDL_LINT_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/bdl/clang-tidy}
+extra=-Wno-pedantic
+salt="$(clang-tidy --version) $(cat .clang-tidy) $extra"
+if [[ "$cache" == off ]]; then
+  todo=$files
+else
+  todo=$(python3 tools/lint/tidy_cache.py pending "$build" "$cache" "$salt" $files)
+fi
+echo "lint: clang-tidy on $(echo $todo | wc -w) of $(echo $files | wc -w) files (the rest unchanged since a clean run)"
 # The compilers' own warnings are the build's business (gcc, -Werror in CI);
 # clang's pedantic ones differ (F16C's intrinsics are C99 compound literals).
-if ! run-clang-tidy -quiet -p "$build" -j "$(nproc)" -extra-arg=-Wno-pedantic $files >"$log" 2>&1; then
-  grep -E -A4 '(error|warning):' "$log" | grep -v 'warnings generated' >&2 || cat "$log" >&2
-  echo "lint: clang-tidy found problems (above)" >&2
-  exit 1
+if [[ -n "$todo" ]]; then
+  if ! run-clang-tidy -quiet -p "$build" -j "$(nproc)" -extra-arg=$extra $todo >"$log" 2>&1; then
+    grep -E -A4 '(error|warning):' "$log" | grep -v 'warnings generated' >&2 || cat "$log" >&2
+    echo "lint: clang-tidy found problems (above)" >&2
+    exit 1
+  fi
+  [[ "$cache" == off ]] || python3 tools/lint/tidy_cache.py record "$build" "$cache" "$salt" $todo
 fi
 echo "lint: clean"

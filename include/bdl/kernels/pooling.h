@@ -39,8 +39,10 @@ class Pool2dKernel {
 
   void forward(const Pool2dGeometry& g, const Tensor& src, Tensor& dst, Pass pass = Pass::training);
   // Backward of the last forward(), which must have had geometry g and input src.
+  // With rectify, also the backward of a ReLU whose output src is: the gradient
+  // is kept only where src > 0 (for max pooling, where the window's maximum is).
   void backward(const Pool2dGeometry& g, const Tensor& src, const Tensor& grad_dst,
-                Tensor& grad_src);
+                Tensor& grad_src, bool rectify = false);
 
  private:
   struct Impl;

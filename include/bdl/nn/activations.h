@@ -22,9 +22,11 @@ class EltwiseActivation : public Module {
 
  protected:
   EltwiseActivation(kernels::Eltwise kind, float alpha, float beta);
-  // output_ is a handle on the input's storage (ReLU::adopt_rectified): the
-  // next forward must not write into it.
+  // output_ is a handle on the input's storage (ReLU::adopt_rectified), or
+  // grad_input_ on the next module's (ReLU::adopt_grad): the next pass must not
+  // write into them.
   bool output_is_input_ = false;
+  bool grad_is_shared_ = false;
 
  private:
   std::unique_ptr<kernels::EltwiseKernel> kernel_;
@@ -40,6 +42,9 @@ class ReLU : public Layer<ReLU, EltwiseActivation> {
   // Conv2d followed by a ReLU this way. backward() is unchanged: the mask it
   // takes from its input, x > 0, is the same for x and for max(x, 0).
   const Tensor& adopt_rectified(const Tensor& rectified);
+  // Backward when the module after this one has applied this ReLU's mask already
+  // (Pool2d::backward_rectified): that gradient is this module's, as a handle.
+  const Tensor& adopt_grad(const Tensor& grad_input);
 };
 
 struct LeakyReLUOptions {

@@ -37,6 +37,10 @@ class Pool2d : public Module {
   ~Pool2d() override;
   const Tensor& forward(const Tensor& input) override;
   const Tensor& backward(const Tensor& input, const Tensor& grad_output) override;
+  // backward() of this pooling and of the ReLU before it, whose output `input`
+  // is, in one pass: the gradient is kept only where input > 0. For
+  // Sequential's ReLU + pooling fusion (ReLU::adopt_grad).
+  const Tensor& backward_rectified(const Tensor& input, const Tensor& grad_output);
   std::string describe() const override;
   Shape output_shape(const Shape& input) const override;
   // With the stride resolved.
@@ -48,6 +52,7 @@ class Pool2d : public Module {
 
  private:
   kernels::Pool2dGeometry geometry(const Shape& input) const;
+  const Tensor& backward(const Tensor& input, const Tensor& grad_output, bool rectify);
   // Ceil-mode average pooling counting padding: windows that run past the
   // padding divide by their clipped size in PyTorch, by the full kernel in
   // oneDNN. Per output position, the factor that turns oneDNN's into PyTorch's
