@@ -119,27 +119,28 @@ inline void take_argmax(const float* v, int32_t at, float* m, int32_t* k) {
 // stays in registers, which halves the time of backward.
 template <int B, int KH, int KW>
 void max_pool_forward(const Pool2dGeometry& g, int64_t planes, const float* src, float* dst) {
-  const int64_t H = g.in_height, W = g.in_width, OH = g.out_height(), OW = g.out_width();
+  const int64_t in_h = g.in_height, in_w = g.in_width, out_h = g.out_height(),
+                out_w = g.out_width();
   const int64_t kh_n = KH > 0 ? KH : g.kernel_h, kw_n = KW > 0 ? KW : g.kernel_w;
-#pragma omp parallel for collapse(2) if (planes * OH * OW * B > 16384)
+#pragma omp parallel for collapse(2) if (planes * out_h * out_w * B > 16384)
   for (int64_t p = 0; p < planes; ++p) {
-    for (int64_t oh = 0; oh < OH; ++oh) {
-      const float* x = src + p * H * W * B;
-      float* y = dst + (p * OH + oh) * OW * B;
-      for (int64_t ow = 0; ow < OW; ++ow, y += B) {
+    for (int64_t oh = 0; oh < out_h; ++oh) {
+      const float* x = src + p * in_h * in_w * B;
+      float* y = dst + (p * out_h + oh) * out_w * B;
+      for (int64_t ow = 0; ow < out_w; ++ow, y += B) {
         const Window w = window_at(g, oh, ow);
         float m[B];
         for (int c = 0; c < B; ++c) m[c] = -std::numeric_limits<float>::infinity();
         if (w.kh_begin == 0 && w.kh_end == kh_n && w.kw_begin == 0 && w.kw_end == kw_n) {
           for (int64_t kh = 0; kh < kh_n; ++kh) {
             for (int64_t kw = 0; kw < kw_n; ++kw) {
-              take_max<B>(x + ((w.h0 + kh) * W + (w.w0 + kw)) * B, m);
+              take_max<B>(x + ((w.h0 + kh) * in_w + (w.w0 + kw)) * B, m);
             }
           }
         } else {
           for (int64_t kh = w.kh_begin; kh < w.kh_end; ++kh) {
             for (int64_t kw = w.kw_begin; kw < w.kw_end; ++kw) {
-              take_max<B>(x + ((w.h0 + kh) * W + (w.w0 + kw)) * B, m);
+              take_max<B>(x + ((w.h0 + kh) * in_w + (w.w0 + kw)) * B, m);
             }
           }
         }
@@ -159,30 +160,41 @@ inline void drop_non_positive(const float* m, int32_t* k) {
 
 // Sends each lane's gradient to its window's argmax: written when windows tile
 // the input (every element gets exactly one value), added otherwise.
+template <int B>
+inline void route_write(const int32_t* k, int32_t at, const float* dy, float* out) {
+#pragma omp simd
+  for (int c = 0; c < B; ++c) out[c] = k[c] == at ? dy[c] : 0.0f;
+}
+
+template <int B>
+inline void route_add(const int32_t* k, int32_t at, const float* dy, float* out) {
+#pragma omp simd
+  for (int c = 0; c < B; ++c) out[c] += k[c] == at ? dy[c] : 0.0f;
+}
+
 template <int B, bool kTiled>
 inline void route(const int32_t* k, int32_t at, const float* dy, float* out) {
   if constexpr (kTiled) {
-#pragma omp simd
-    for (int c = 0; c < B; ++c) out[c] = k[c] == at ? dy[c] : 0.0f;
+    route_write<B>(k, at, dy, out);
   } else {
-#pragma omp simd
-    for (int c = 0; c < B; ++c) out[c] += k[c] == at ? dy[c] : 0.0f;
+    route_add<B>(k, at, dy, out);
   }
 }
 
 template <int B, int KH, int KW, bool kTiled>
 void max_pool_backward(const Pool2dGeometry& g, int64_t planes, const float* src,
                        const float* grad_dst, float* grad_src, bool rectify) {
-  const int64_t H = g.in_height, W = g.in_width, OH = g.out_height(), OW = g.out_width();
+  const int64_t in_h = g.in_height, in_w = g.in_width, out_h = g.out_height(),
+                out_w = g.out_width();
   const int64_t kh_n = KH > 0 ? KH : g.kernel_h, kw_n = KW > 0 ? KW : g.kernel_w;
-#pragma omp parallel for if (planes * OH * OW * B > 16384)
+#pragma omp parallel for if (planes * out_h * out_w * B > 16384)
   for (int64_t p = 0; p < planes; ++p) {
-    const float* x = src + p * H * W * B;
-    float* dx = grad_src + p * H * W * B;
-    if (!kTiled) std::memset(dx, 0, static_cast<size_t>(H * W * B) * sizeof(float));
-    const float* dy = grad_dst + p * OH * OW * B;
-    for (int64_t oh = 0; oh < OH; ++oh) {
-      for (int64_t ow = 0; ow < OW; ++ow, dy += B) {
+    const float* x = src + p * in_h * in_w * B;
+    float* dx = grad_src + p * in_h * in_w * B;
+    if (!kTiled) std::memset(dx, 0, static_cast<size_t>(in_h * in_w * B) * sizeof(float));
+    const float* dy = grad_dst + p * out_h * out_w * B;
+    for (int64_t oh = 0; oh < out_h; ++oh) {
+      for (int64_t ow = 0; ow < out_w; ++ow, dy += B) {
         const Window w = window_at(g, oh, ow);
         float m[B];
         int32_t k[B];  // 32-bit like the values, so that both fill one vector width
@@ -193,7 +205,7 @@ void max_pool_backward(const Pool2dGeometry& g, int64_t planes, const float* src
         if (w.kh_begin == 0 && w.kh_end == kh_n && w.kw_begin == 0 && w.kw_end == kw_n) {
           for (int64_t kh = 0; kh < kh_n; ++kh) {
             for (int64_t kw = 0; kw < kw_n; ++kw) {
-              take_argmax<B>(x + ((w.h0 + kh) * W + (w.w0 + kw)) * B,
+              take_argmax<B>(x + ((w.h0 + kh) * in_w + (w.w0 + kw)) * B,
                              static_cast<int32_t>(kh * kw_n + kw), m, k);
             }
           }
@@ -201,14 +213,14 @@ void max_pool_backward(const Pool2dGeometry& g, int64_t planes, const float* src
           for (int64_t kh = 0; kh < kh_n; ++kh) {
             for (int64_t kw = 0; kw < kw_n; ++kw) {
               route<B, kTiled>(k, static_cast<int32_t>(kh * kw_n + kw), dy,
-                               dx + ((w.h0 + kh) * W + (w.w0 + kw)) * B);
+                               dx + ((w.h0 + kh) * in_w + (w.w0 + kw)) * B);
             }
           }
           continue;
         }
         for (int64_t kh = w.kh_begin; kh < w.kh_end; ++kh) {
           for (int64_t kw = w.kw_begin; kw < w.kw_end; ++kw) {
-            take_argmax<B>(x + ((w.h0 + kh) * W + (w.w0 + kw)) * B,
+            take_argmax<B>(x + ((w.h0 + kh) * in_w + (w.w0 + kw)) * B,
                            static_cast<int32_t>(kh * kw_n + kw), m, k);
           }
         }
@@ -216,7 +228,7 @@ void max_pool_backward(const Pool2dGeometry& g, int64_t planes, const float* src
         for (int64_t kh = w.kh_begin; kh < w.kh_end; ++kh) {
           for (int64_t kw = w.kw_begin; kw < w.kw_end; ++kw) {
             route<B, kTiled>(k, static_cast<int32_t>(kh * kw_n + kw), dy,
-                             dx + ((w.h0 + kh) * W + (w.w0 + kw)) * B);
+                             dx + ((w.h0 + kh) * in_w + (w.w0 + kw)) * B);
           }
         }
       }

@@ -12,8 +12,9 @@ costs one file (or the files that include a changed header).
   tidy_cache.py record  BUILD_DIR CACHE_DIR SALT_TEXT FILE...   marks those files clean
 
 Preprocessing uses each file's own compile command from
-BUILD_DIR/compile_commands.json with -E in place of -c; a file that is not in
-the compile commands, or fails to preprocess, is always checked.
+BUILD_DIR/compile_commands.json with -E -C in place of -c (comments and line
+markers kept, the checkout's and the build's paths cut out); a file that is not
+in the compile commands, or fails to preprocess, is always checked.
 """
 import hashlib
 import json
@@ -40,17 +41,23 @@ def preprocess_args(entry):
             skip = True
         elif a != "-c":
             out.append(a)
-    return out + ["-E", "-P", "-o", "-"]
+    # Comments kept (NOLINT is one) and line markers kept (findings and the
+    # function-size check depend on lines); the checkout's path is cut out of
+    # the markers below, so that another clone of the same tree hits the cache.
+    return out + ["-E", "-C", "-o", "-"]
 
 
-def key(entry, salt):
+ROOT = os.path.realpath(os.path.join(os.path.dirname(__file__), "..", "..")).encode()
+
+
+def key(entry, salt, build):
     if entry is None:
         return None
     run = subprocess.run(preprocess_args(entry), cwd=entry["directory"], capture_output=True)
     if run.returncode != 0:
         return None
     h = hashlib.sha256(salt.encode())
-    h.update(run.stdout)
+    h.update(run.stdout.replace(os.path.realpath(build).encode(), b"<build>").replace(ROOT, b"<root>"))
     return h.hexdigest()
 
 
@@ -61,7 +68,7 @@ def main():
     os.makedirs(cache, exist_ok=True)
     table = commands(build)
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-        keys = list(pool.map(lambda f: key(table.get(os.path.realpath(f)), salt), files))
+        keys = list(pool.map(lambda f: key(table.get(os.path.realpath(f)), salt, build), files))
     for f, k in zip(files, keys):
         marker = os.path.join(cache, k) if k else None
         if mode == "pending" and not (marker and os.path.exists(marker)):
