@@ -18,17 +18,6 @@
 namespace bdl::io {
 namespace {
 
-constexpr std::array<uint32_t, 256> make_crc32c_table() {
-  std::array<uint32_t, 256> table{};
-  for (uint32_t i = 0; i < 256; ++i) {
-    uint32_t c = i;
-    for (int k = 0; k < 8; ++k) c = (c & 1) ? (c >> 1) ^ 0x82F63B78u : c >> 1;
-    table[i] = c;
-  }
-  return table;
-}
-constexpr std::array<uint32_t, 256> kCrc32cTable = make_crc32c_table();
-
 double wall_time() {
   const auto now = std::chrono::system_clock::now().time_since_epoch();
   return std::chrono::duration<double>(now).count();
@@ -90,17 +79,6 @@ void fill_histogram(tensorboard::HistogramProto& h, std::span<const float> value
 
 }  // namespace
 
-uint32_t crc32c(std::span<const uint8_t> bytes) {
-  uint32_t c = 0xFFFFFFFFu;
-  for (uint8_t b : bytes) c = kCrc32cTable[(c ^ b) & 0xFF] ^ (c >> 8);
-  return c ^ 0xFFFFFFFFu;
-}
-
-uint32_t masked_crc32c(std::span<const uint8_t> bytes) {
-  const uint32_t c = crc32c(bytes);
-  return ((c >> 15) | (c << 17)) + 0xA282EAD8u;
-}
-
 EventFile::EventFile(const std::string& dir) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
@@ -111,8 +89,7 @@ EventFile::EventFile(const std::string& dir) {
   path_ = (std::filesystem::path(dir) / ("events.out.tfevents." + std::to_string(seconds) + "." +
                                          host_name() + "." + std::to_string(getpid())))
               .string();
-  file_ = std::fopen(path_.c_str(), "ab");
-  BDL_CHECK(file_ != nullptr, path_, ": cannot open for writing: ", std::strerror(errno));
+  writer_ = std::make_unique<RecordWriter>(path_, RecordWriter::Mode::append);
   tensorboard::Event event;
   event.set_wall_time(wall_time());
   event.set_file_version("brain.Event:2");
@@ -120,23 +97,9 @@ EventFile::EventFile(const std::string& dir) {
   flush();
 }
 
-EventFile::~EventFile() {
-  if (file_ != nullptr) std::fclose(file_);
-}
+EventFile::~EventFile() = default;
 
-void EventFile::write_record(const std::string& bytes) {
-  uint8_t header[12];
-  const uint64_t length = bytes.size();
-  std::memcpy(header, &length, 8);  // little-endian on the machines bdl builds for
-  const uint32_t length_crc = masked_crc32c({header, 8});
-  std::memcpy(header + 8, &length_crc, 4);
-  const uint32_t data_crc =
-      masked_crc32c({reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()});
-  const bool ok = std::fwrite(header, 1, sizeof header, file_) == sizeof header &&
-                  std::fwrite(bytes.data(), 1, bytes.size(), file_) == bytes.size() &&
-                  std::fwrite(&data_crc, 1, 4, file_) == 4;
-  BDL_CHECK(ok, path_, ": cannot write: ", std::strerror(errno));
-}
+void EventFile::write_record(const std::string& bytes) { writer_->write(bytes); }
 
 void EventFile::scalar(const std::string& tag, int64_t step, double value) {
   tensorboard::Event event;
@@ -158,8 +121,6 @@ void EventFile::histogram(const std::string& tag, int64_t step, std::span<const 
   write_record(event.SerializeAsString());
 }
 
-void EventFile::flush() {
-  BDL_CHECK(std::fflush(file_) == 0, path_, ": cannot write: ", std::strerror(errno));
-}
+void EventFile::flush() { writer_->flush(); }
 
 }  // namespace bdl::io

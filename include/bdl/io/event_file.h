@@ -2,12 +2,14 @@
 
 // TensorBoard event files (BigDL's TrainSummary and ValidationSummary): scalars
 // and histograms by tag and step, in the record format TensorBoard reads
-// (events.out.tfevents.TIME.HOST files of length-prefixed, CRC32C-checked
-// Event messages).
+// (events.out.tfevents.TIME.HOST files: Event messages in TFRecord framing,
+// record_file.h).
 #include <cstdint>
-#include <cstdio>
+#include <memory>
 #include <span>
 #include <string>
+
+#include "bdl/io/record_file.h"
 
 namespace bdl::io {
 
@@ -31,11 +33,7 @@ class EventFile {
  private:
   void write_record(const std::string& bytes);
   std::string path_;
-  std::FILE* file_ = nullptr;
+  std::unique_ptr<RecordWriter> writer_;
 };
-
-// CRC-32C (Castagnoli) of `bytes`, and the masked form TFRecord framing stores.
-uint32_t crc32c(std::span<const uint8_t> bytes);
-uint32_t masked_crc32c(std::span<const uint8_t> bytes);
 
 }  // namespace bdl::io
