@@ -129,45 +129,36 @@ void check(const Pool2dGeometry& g, const Tensor& x, const Tensor& gy, const std
   }
 }
 
-TEST(MaxPoolKernel, MatchesPlainLoopReferenceInEveryLayout) {
-  Rng rng(3);
+// Every case with inputs from fill_x and random output gradients.
+template <typename FillX>
+void check_every_case(uint64_t seed, FillX fill_x, bool rectify = false) {
+  Rng rng(seed);
   for (const Case& c : kCases) {
     const Pool2dGeometry g = geometry_of(c);
     Tensor x({g.batch, g.channels, g.in_height, g.in_width});
     Tensor gy({g.batch, g.channels, g.out_height(), g.out_width()});
-    rng.fill_uniform(x.span_f32(), -1.f, 1.f);
+    for (float& v : x.span_f32()) v = fill_x(rng);
     rng.fill_uniform(gy.span_f32(), -1.f, 1.f);
-    check(g, x, gy, c.name);
+    check(g, x, gy, c.name, rectify);
   }
 }
+
+float uniform(Rng& rng) { return rng.uniform(-1.f, 1.f); }
+
+TEST(MaxPoolKernel, MatchesPlainLoopReferenceInEveryLayout) { check_every_case(3, uniform); }
 
 // Values from {-1, 0, 1}: most windows hold ties, and the first maximum must win
 // in every layout (the gradient of a tie goes to one position, not several).
 TEST(MaxPoolKernel, TiesGoToTheFirstMaximum) {
-  Rng rng(4);
-  for (const Case& c : kCases) {
-    const Pool2dGeometry g = geometry_of(c);
-    Tensor x({g.batch, g.channels, g.in_height, g.in_width});
-    Tensor gy({g.batch, g.channels, g.out_height(), g.out_width()});
-    for (float& v : x.span_f32()) v = static_cast<float>(rng.below(3)) - 1.f;
-    rng.fill_uniform(gy.span_f32(), -1.f, 1.f);
-    check(g, x, gy, c.name);
-  }
+  check_every_case(4, [](Rng& rng) { return static_cast<float>(rng.below(3)) - 1.f; });
 }
 
 // Sequential's ReLU + pooling fusion: on a ReLU's output (a third of it zeros,
 // whole windows of zeros among them) the gradient also passes the ReLU's mask.
 TEST(MaxPoolKernel, RectifyingBackwardAppliesTheReLUMask) {
-  Rng rng(6);
-  for (const Case& c : kCases) {
-    const Pool2dGeometry g = geometry_of(c);
-    Tensor x({g.batch, g.channels, g.in_height, g.in_width});
-    Tensor gy({g.batch, g.channels, g.out_height(), g.out_width()});
-    rng.fill_uniform(x.span_f32(), -0.5f, 1.f);
-    for (float& v : x.span_f32()) v = std::max(v, 0.f);
-    rng.fill_uniform(gy.span_f32(), -1.f, 1.f);
-    check(g, x, gy, c.name, /*rectify=*/true);
-  }
+  check_every_case(
+      6, [](Rng& rng) { return std::max(rng.uniform(-0.5f, 1.f), 0.f); },
+      /*rectify=*/true);
 }
 
 // Average pooling runs on oneDNN; its rectifying backward masks afterwards.
