@@ -105,6 +105,15 @@ void validate(const ExportArgs& a) {
   }
 }
 
+void validate(const ConvertArgs& a) {
+  BDL_CHECK(a.shards >= 0 && a.shards <= 99999, "--shards: between 1 and 99999, got ", a.shards);
+  check_positive(a.shard_size, "--shard-size");
+  BDL_CHECK(!a.output.empty(), "-o/--output: a directory to write is required");
+  std::error_code ec;
+  BDL_CHECK(!std::filesystem::exists(a.output, ec) || std::filesystem::is_directory(a.output, ec),
+            "-o/--output: ", a.output, " exists and is not a directory");
+}
+
 void validate(const SplitArgs& a) {
   check_positive(a.parts, "--parts");
   BDL_CHECK(a.parts <= 99999, "--parts: at most 99999, got ", a.parts);

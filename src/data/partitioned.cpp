@@ -11,9 +11,12 @@
 #include "bdl/core/file.h"
 #include "bdl/data/dataset.h"
 #include "bdl/data/idx.h"
+#include "data/split_directory.h"
 
 namespace bdl::data {
 namespace {
+
+using detail::split_dir;
 
 namespace fs = std::filesystem;
 
@@ -25,8 +28,6 @@ std::string part_name(int64_t part, const char* kind) {
   std::snprintf(name, sizeof name, "part-%05lld-%s-ubyte.gz", static_cast<long long>(part), kind);
   return name;
 }
-
-const char* split_dir(Split split) { return split == Split::train ? "train" : "test"; }
 
 // The manifest: one line per part, "PART SAMPLES", after a header line.
 struct Manifest {
@@ -124,8 +125,8 @@ void write_parts(const Dataset& dataset, const fs::path& dir, int64_t parts) {
   out.commit();
 }
 
-// A split directory may be replaced when it holds only what bdl split writes
-// (an older version's splits have no manifest).
+// A split directory may be replaced when it holds only what bdl split or bdl
+// convert writes (an older version's splits have no manifest).
 void check_replaceable(const fs::path& dir) {
   std::error_code ec;
   if (!fs::exists(dir, ec)) return;
@@ -134,7 +135,7 @@ void check_replaceable(const fs::path& dir) {
     const std::string name = entry.path().filename().string();
     BDL_CHECK(name == kManifest || (name.rfind("part-", 0) == 0 && entry.is_regular_file()),
               dir.string(), " holds ", name,
-              ", which bdl split did not write: choose another output directory");
+              ", which bdl did not write: choose another output directory");
   }
 }
 
@@ -172,6 +173,16 @@ Dataset partitioned_idx(const std::string& directory, Split split, int rank, int
 
 void write_partitioned(const Dataset& dataset, const std::string& directory, Split split,
                        int64_t parts) {
+  detail::replace_split_directory(directory, split,
+                                  [&](const fs::path& dir) { write_parts(dataset, dir, parts); });
+}
+
+namespace detail {
+
+const char* split_dir(Split split) { return split == Split::train ? "train" : "test"; }
+
+void replace_split_directory(const std::string& directory, Split split,
+                             const std::function<void(const std::filesystem::path&)>& write) {
   const fs::path final_dir = fs::path(directory) / split_dir(split);
   // Hidden siblings: ".train.partial-PID" while writing, ".train.old-PID" while replacing.
   auto sibling = [&](const char* what) {
@@ -185,7 +196,7 @@ void write_partitioned(const Dataset& dataset, const std::string& directory, Spl
   check_replaceable(final_dir);
   fs::create_directories(partial);
   try {
-    write_parts(dataset, partial, parts);
+    write(partial);
   } catch (...) {
     std::error_code ec;
     fs::remove_all(partial, ec);
@@ -198,4 +209,5 @@ void write_partitioned(const Dataset& dataset, const std::string& directory, Spl
   if (had_old) fs::remove_all(old, ec);
 }
 
+}  // namespace detail
 }  // namespace bdl::data

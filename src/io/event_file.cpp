@@ -89,7 +89,7 @@ EventFile::EventFile(const std::string& dir) {
   path_ = (std::filesystem::path(dir) / ("events.out.tfevents." + std::to_string(seconds) + "." +
                                          host_name() + "." + std::to_string(getpid())))
               .string();
-  writer_ = std::make_unique<RecordWriter>(path_, RecordWriter::Mode::append);
+  writer_ = std::make_unique<data::RecordWriter>(path_, data::RecordWriter::Mode::append);
   tensorboard::Event event;
   event.set_wall_time(wall_time());
   event.set_file_version("brain.Event:2");

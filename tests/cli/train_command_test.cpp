@@ -431,5 +431,40 @@ TEST(BdlCommand, TrainContinuesFromAnOnnxModel) {
   fs::remove_all(dir);
 }
 
+TEST(ConvertArgs, EachBadValueNamesItsFlag) {
+  ConvertArgs a;
+  a.output = "/tmp/out";
+  a.shard_size = 0;
+  auto error = [](const ConvertArgs& c) {
+    try {
+      validate(c);
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_EQ(error(a), "--shard-size: must be a positive integer, got 0");
+  a.shard_size = 1 << 20;
+  a.shards = -2;
+  EXPECT_EQ(error(a), "--shards: between 1 and 99999, got -2");
+  a.shards = 0;
+  a.output = "";
+  EXPECT_EQ(error(a), "-o/--output: a directory to write is required");
+}
+
+TEST(BdlCommand, ConvertsFashionMnistToShardsOfAChosenSize) {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::temp_directory_path() / ("bdl_convert_" + std::to_string(getpid()));
+  const auto r = run_bdl("convert --data fashion-mnist --shard-size 20000000 -o " + dir.string());
+  ASSERT_EQ(r.exit_code, 0) << r.stderr_text;
+  // 60,000 records of 784 bytes and about 40 of the rest: 3 shards of about 20 MB.
+  EXPECT_EQ(std::distance(fs::directory_iterator(dir / "train"), fs::directory_iterator{}), 3);
+  EXPECT_EQ(std::distance(fs::directory_iterator(dir / "test"), fs::directory_iterator{}), 1);
+  const auto bad =
+      run_bdl("convert --data " + (dir / "train").string() + " -o " + (dir / "again").string());
+  EXPECT_EQ(bad.exit_code, 1);
+  fs::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace bdl::cli

@@ -99,7 +99,7 @@ TEST_F(PartitionedTest, ADirectoryOfOtherFilesIsNotReplaced) {
   std::ofstream(dir_ / "train/notes.txt") << "mine";
   const std::string message =
       error_of([&] { write_partitioned(samples(20), dir(), Split::train, 2); });
-  EXPECT_NE(message.find("notes.txt, which bdl split did not write"), std::string::npos) << message;
+  EXPECT_NE(message.find("notes.txt, which bdl did not write"), std::string::npos) << message;
   EXPECT_TRUE(fs::exists(dir_ / "train/notes.txt"));
 }
 

@@ -20,6 +20,8 @@ namespace bdl::io {
 namespace {
 
 namespace fs = std::filesystem;
+using data::crc32c;
+using data::masked_crc32c;
 
 std::vector<tensorboard::Event> read_events(const std::string& path) {
   std::ifstream in(path, std::ios::binary);

@@ -1,6 +1,7 @@
 // The `bdl` command: parses flags and dispatches to bdl::cli. Every failure is one
 // line on stderr and a non-zero exit code.
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <iostream>
 
 #include "bdl/cli/commands.h"
@@ -20,7 +21,9 @@ struct Commands {
   bdl::cli::ImportArgs import_args;
   bdl::cli::ExportArgs export_args;
   bdl::cli::SplitArgs split;
-  CLI::App *train_cmd, *predict_cmd, *eval_cmd, *info_cmd, *import_cmd, *export_cmd, *split_cmd;
+  bdl::cli::ConvertArgs convert;
+  CLI::App *train_cmd, *predict_cmd, *eval_cmd, *info_cmd, *import_cmd, *export_cmd, *split_cmd,
+      *convert_cmd;
 };
 
 // A seed is an integer from 0 to 2^64 - 1: "-1" would otherwise wrap around.
@@ -218,10 +221,26 @@ void add_split(CLI::App& app, Commands& c) {
   c.split_cmd->add_option("-o,--output", c.split.output, "Directory to write")->required();
 }
 
+// bdl convert.
+void add_convert(CLI::App& app, Commands& c) {
+  c.convert_cmd = app.add_subcommand(
+      "convert", "Write a dataset as TFRecord shards of tf.train.Example records");
+  c.convert_cmd
+      ->add_option("--data", c.convert.data,
+                   "fashion-mnist, a directory of IDX files, or a NumPy directory")
+      ->capture_default_str();
+  c.convert_cmd->add_option("--shards", c.convert.shards,
+                            "Shards per split (default: from --shard-size)");
+  c.convert_cmd->add_option("--shard-size", c.convert.shard_size, "About this many bytes per shard")
+      ->capture_default_str();
+  c.convert_cmd->add_option("-o,--output", c.convert.output, "Directory to write")->required();
+}
+
 int run(const Commands& c) {
   if (*c.train_cmd) return bdl::cli::run_train(c.train, std::cout);
   if (*c.info_cmd) return bdl::cli::run_info(c.info, std::cout);
   if (*c.split_cmd) return bdl::cli::run_split(c.split, std::cout);
+  if (*c.convert_cmd) return bdl::cli::run_convert(c.convert, std::cout);
   if (*c.predict_cmd) return bdl::cli::run_predict(c.predict, std::cout);
   if (*c.eval_cmd) return bdl::cli::run_eval(c.eval, std::cout);
   if (*c.import_cmd) return bdl::cli::run_import(c.import_args, std::cout);
@@ -245,14 +264,16 @@ int parse_and_run(int argc, char** argv) {
   add_import(app, c);
   add_export(app, c);
   const std::string first = argc > 1 ? argv[1] : "";
-  if (!first.empty() && first[0] != '-' && first != "train" && first != "info" &&
-      first != "split" && first != "predict" && first != "eval" && first != "import" &&
-      first != "export") {
+  const std::vector<std::string> commands = {"train", "predict", "eval",   "info",
+                                             "split", "convert", "import", "export"};
+  if (!first.empty() && first[0] != '-' &&
+      std::find(commands.begin(), commands.end(), first) == commands.end()) {
     std::cerr << "bdl: error: unknown command '" << argv[1]
-              << "' (commands: train, predict, eval, info, split, import, export)\n";
+              << "' (commands: train, predict, eval, info, split, convert, import, export)\n";
     return 2;
   }
   add_split(app, c);
+  add_convert(app, c);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

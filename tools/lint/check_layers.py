@@ -71,8 +71,8 @@ def problems(root):
                                 out.append(f"{where}: {part} includes {target}, but {part} does "
                                            f"not depend on {public.group(1)}")
                             elif not public and private and private.group(1) != part:
-                                if target.startswith("src/io/") and part == "io":
-                                    continue  # protoc's output for io, in the build tree
+                                if target.startswith(f"src/{part}/") and target.endswith(".pb.h"):
+                                    continue  # protoc's output for this part, in the build tree
                                 out.append(f"{where}: {part} includes {target}, a private header "
                                            f"of {private.group(1)}")
     return out

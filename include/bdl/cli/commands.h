@@ -81,9 +81,22 @@ struct SplitArgs {
 // where each machine holds only its own parts.
 int run_split(const SplitArgs& args, std::ostream& out);
 
+struct ConvertArgs {
+  std::string data = "fashion-mnist";  // what `bdl train --data` reads
+  int64_t shards = 0;                  // shards per split; 0: from shard_size
+  int64_t shard_size = 64 << 20;       // bytes per shard (about), when shards is 0
+  std::string output;
+};
+
+// Writes a dataset as TFRecord shards of tf.train.Example records
+// (data::write_record_shards), train and test, and describes what it wrote by
+// reading it back.
+int run_convert(const ConvertArgs& args, std::ostream& out);
+
 // Each command's flags checked before any work (src/cli/validate.cpp), each
 // error naming the flag at fault; throws bdl::Error. The run_ functions call them.
 void validate(const TrainArgs& args);
+void validate(const ConvertArgs& args);
 void validate(const PredictArgs& args);
 void validate(const EvalArgs& args);
 void validate(const InfoArgs& args);

@@ -9,7 +9,7 @@
 #include <span>
 #include <string>
 
-#include "bdl/io/record_file.h"
+#include "bdl/data/record_file.h"
 
 namespace bdl::io {
 
@@ -33,7 +33,7 @@ class EventFile {
  private:
   void write_record(const std::string& bytes);
   std::string path_;
-  std::unique_ptr<RecordWriter> writer_;
+  std::unique_ptr<data::RecordWriter> writer_;
 };
 
 }  // namespace bdl::io

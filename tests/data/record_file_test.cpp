@@ -2,7 +2,7 @@
 // written by TensorBoard's own writer with an independent protobuf encoder
 // (tools/fixtures/gen_tfrecord.py), resuming at an offset, and every kind of
 // damage named by file and byte offset.
-#include "bdl/io/record_file.h"
+#include "bdl/data/record_file.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -13,9 +13,9 @@
 #include <vector>
 
 #include "bdl/core/error.h"
-#include "bdl/io/example.h"
+#include "bdl/data/example.h"
 
-namespace bdl::io {
+namespace bdl::data {
 namespace {
 
 namespace fs = std::filesystem;
@@ -192,4 +192,4 @@ TEST(Example, ReadsAFileOtherToolsWrote) {
 }
 
 }  // namespace
-}  // namespace bdl::io
+}  // namespace bdl::data

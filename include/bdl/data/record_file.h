@@ -10,7 +10,7 @@
 #include <span>
 #include <string>
 
-namespace bdl::io {
+namespace bdl::data {
 
 class RecordWriter {
  public:
@@ -75,4 +75,4 @@ class RecordReader {
 uint32_t crc32c(std::span<const uint8_t> bytes);
 uint32_t masked_crc32c(std::span<const uint8_t> bytes);
 
-}  // namespace bdl::io
+}  // namespace bdl::data

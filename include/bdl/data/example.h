@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-namespace bdl::io {
+namespace bdl::data {
 
 struct Feature {
   enum class Kind { bytes, floats, ints };
@@ -33,4 +33,4 @@ std::string encode_example(const Example& example);
 // not an Example, or a feature holds no list.
 Example decode_example(std::span<const uint8_t> bytes, const std::string& where);
 
-}  // namespace bdl::io
+}  // namespace bdl::data

@@ -1,12 +1,12 @@
-#include "bdl/io/example.h"
+#include "bdl/data/example.h"
 
 #include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 
 #include "bdl/core/error.h"
-#include "src/io/example.pb.h"
+#include "src/data/example.pb.h"
 
-namespace bdl::io {
+namespace bdl::data {
 
 Feature Feature::of_bytes(std::string value) {
   Feature f;
@@ -110,4 +110,4 @@ Example decode_example(std::span<const uint8_t> bytes, const std::string& where)
   return out;
 }
 
-}  // namespace bdl::io
+}  // namespace bdl::data

@@ -1,4 +1,4 @@
-#include "bdl/io/record_file.h"
+#include "bdl/data/record_file.h"
 
 #include <unistd.h>
 
@@ -8,7 +8,7 @@
 
 #include "bdl/core/error.h"
 
-namespace bdl::io {
+namespace bdl::data {
 namespace {
 
 constexpr std::array<uint32_t, 256> make_crc32c_table() {
@@ -127,8 +127,8 @@ bool RecordReader::next(std::string& data) {
   const auto* bytes = reinterpret_cast<const uint8_t*>(data.data());
   if (load_u32(footer) != masked_crc32c({bytes, length})) {
     resume_ = end;
-    throw Error(detail::concat(path_, ": record at byte ", at, " (", length,
-                               " bytes): its data fails its checksum (damaged)"));
+    throw Error(bdl::detail::concat(path_, ": record at byte ", at, " (", length,
+                                    " bytes): its data fails its checksum (damaged)"));
   }
   return true;
 }
@@ -147,4 +147,4 @@ bool RecordReader::skip_damaged() {
   return true;
 }
 
-}  // namespace bdl::io
+}  // namespace bdl::data

@@ -1,0 +1,41 @@
+#pragma once
+
+// Datasets as TFRecord shards of tf.train.Example records, the format Spark's
+// TFRecord connector and TensorFlow write (issue 13):
+//   DIR/{train,test}/part-NNNNN-of-MMMMM.tfrecord
+// Each record is one sample:
+//   "features"  its elements: one bytes value for u8 features (images stay a byte
+//               a pixel), a float_list for f32 features;
+//   "shape"     an int64_list, the sample's shape;
+//   "label"     an int64_list of one class index, or a float_list of values;
+//   "weight"    a float_list of one, when the dataset is weighted.
+// Shards hold consecutive samples, in near-equal counts.
+#include <cstdint>
+#include <string>
+
+#include "bdl/data/dataset.h"
+
+namespace bdl::data {
+
+// Writes `dataset` as `shards` shards of DIR/train or DIR/test. The split is
+// written beside the old one and renamed into place: an older split there is
+// replaced whole, and a failure leaves it as it was.
+void write_record_shards(const Dataset& dataset, const std::string& directory, Split split,
+                         int64_t shards);
+
+// What a split's shards hold, read through once (memory does not grow with the
+// data). Errors name the shard and the record's byte offset.
+struct ShardsInfo {
+  int64_t shards = 0, samples = 0, bytes = 0;
+  Shape sample_shape;
+  std::string features;  // "u8 bytes" or "f32"
+  std::string targets;   // "classes" or "values"
+  int64_t classes = 0;   // the largest class index plus one, or the values' size
+  bool weighted = false;
+};
+ShardsInfo describe_record_shards(const std::string& directory, Split split);
+// DIR/train holds part-*.tfrecord files.
+bool is_record_shard_dir(const std::string& directory);
+std::string shard_name(int64_t shard, int64_t shards);
+
+}  // namespace bdl::data
