@@ -123,7 +123,7 @@ TEST(BdlCommand, BadInputIsOneLineAndNonZeroExit) {
        "bdl: error: The following arguments were not expected: 1 --bogus-flag\n"},
       {"frobnicate",
        "bdl: error: unknown command 'frobnicate' (commands: train, predict, eval, info, split, "
-       "import, export)\n"},
+       "convert, import, export)\n"},
       {"train --resume", "bdl: error: --resume: needs --checkpoint DIR\n"},
       {"eval --model /nonexistent.bdl", "bdl: error: --model: /nonexistent.bdl: no such file\n"},
       {"predict --model /nonexistent.bdl",
