@@ -27,7 +27,7 @@ struct Pool2dGeometry {
 };
 
 // Pooling forward and backward in the layout of its input (plain or blocked).
-// Max pooling over plain NCHW or 8/16-channel blocks runs bdl's own loops and
+// Max pooling over 8/16-channel blocks runs bdl's own loops and
 // finds the argmax again in backward from the input; other cases run on oneDNN,
 // whose max pooling keeps its workspace (the argmax) from the last forward.
 class Pool2dKernel {
