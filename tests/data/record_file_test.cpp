@@ -14,6 +14,7 @@
 
 #include "bdl/core/error.h"
 #include "bdl/data/example.h"
+#include "support/temp_dir.h"
 
 namespace bdl::data {
 namespace {
@@ -22,13 +23,6 @@ namespace fs = std::filesystem;
 
 class RecordFile : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("bdl_records_" + std::to_string(getpid()));
-    fs::create_directories(dir_);
-    path_ = (dir_ / "part-00000.tfrecord").string();
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
   // Records of 0, 1, 100 and 70,000 bytes (the last longer than any buffer).
   std::vector<std::string> write_some() {
     std::vector<std::string> records = {"", "a", std::string(100, 'x'), std::string(70000, '\1')};
@@ -60,8 +54,8 @@ class RecordFile : public ::testing::Test {
     return "";
   }
 
-  fs::path dir_;
-  std::string path_;
+  testing::TempDir dir_{"bdl_records"};
+  std::string path_ = dir_.file("part-00000.tfrecord");
 };
 
 TEST_F(RecordFile, RoundTripsAndResumesAtAnOffset) {
@@ -134,7 +128,7 @@ TEST_F(RecordFile, OtherFilesAreRefused) {
   EXPECT_NE(error_of_reading_all().find(path_ + ": record at byte 0: its length field fails its "
                                                 "checksum (damaged, or not a TFRecord file)"),
             std::string::npos);
-  EXPECT_THROW(RecordReader((dir_ / "missing").string()), Error);
+  EXPECT_THROW(RecordReader(dir_.file("missing")), Error);
 }
 
 TEST(Example, RoundTripsEveryKindDeterministically) {

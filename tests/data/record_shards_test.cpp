@@ -12,6 +12,7 @@
 #include "bdl/data/example.h"
 #include "bdl/data/record_file.h"
 #include "support/errors.h"
+#include "support/temp_dir.h"
 
 namespace bdl::data {
 namespace {
@@ -21,14 +22,6 @@ using testing::error_of;
 
 class RecordShardsTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("bdl_shards_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
   // Every record of a split, shard by shard.
   std::vector<Example> read_all(Split split) {
     std::vector<Example> out;
@@ -46,7 +39,8 @@ class RecordShardsTest : public ::testing::Test {
     return out;
   }
 
-  fs::path dir_;
+  testing::TempDir temp_{"bdl_shards"};
+  const fs::path& dir_ = temp_.path();
 };
 
 // 10 images of 1x2x3 bytes (pixel k of sample i is 10 i + k), labels i % 4.
