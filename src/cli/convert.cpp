@@ -35,11 +35,13 @@ void convert_split(const data::Dataset& d, const ConvertArgs& a, data::Split spl
 
 int run_convert(const ConvertArgs& a, std::ostream& out) {
   validate(a);
+  BDL_CHECK(!data::is_record_shard_dir(a.data), a.data,
+            ": holds record shards already (bdl convert reads IDX, NumPy and Fashion-MNIST)");
   job::DataSpec spec;
   spec.source = a.data;
   const job::Data d = job::load_data(spec, job::DataNeeds{}, 0, 1);
-  convert_split(d.train, a, data::Split::train, out);
-  if (d.validation) convert_split(*d.validation, a, data::Split::test, out);
+  convert_split(data::collect(d.train), a, data::Split::train, out);
+  if (d.validation) convert_split(data::collect(*d.validation), a, data::Split::test, out);
   out << "records are tf.train.Example: \"features\" (bytes or floats), \"shape\", \"label\""
          ", \"weight\" when weighted; image bytes are stored as they are\n";
   return 0;

@@ -50,8 +50,9 @@ int run_predict(const PredictArgs& a, std::ostream& out) {
   }
   job::DataSpec spec;
   spec.source = a.data;
-  data::Dataset d = job::test_data(spec, model);
-  if (a.limit && *a.limit < d.size()) d = d.take(*a.limit);
+  data::Source test = job::test_data(spec, model);
+  if (a.limit && *a.limit < test.size()) test = test.take(*a.limit);
+  const data::Dataset d = data::collect(test);
   print_top_classes(job::predict(model, d, a.batch_size), d, a.top_k, out);
   return 0;
 }

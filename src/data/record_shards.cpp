@@ -3,10 +3,13 @@
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
+#include <sstream>
 
 #include "bdl/core/error.h"
+#include "bdl/core/file.h"
 #include "bdl/data/example.h"
 #include "bdl/data/record_file.h"
+#include "data/sample_record.h"
 #include "data/split_directory.h"
 
 namespace bdl::data {
@@ -39,55 +42,100 @@ Example example_of(const Dataset& d, int64_t i) {
   return e;
 }
 
-const Feature& field(const Example& e, const char* name, const std::string& where) {
-  const auto it = e.find(name);
-  BDL_CHECK(it != e.end(), where, ": the record has no \"", name, "\" feature");
-  return it->second;
-}
-
-// One record's sample shape, checked against its features' element count.
-Shape shape_of(const Example& e, const std::string& where) {
-  const Feature& shape = field(e, "shape", where);
-  const Feature& features = field(e, "features", where);
-  BDL_CHECK(shape.kind == Feature::Kind::ints, where, ": \"shape\" is a ", kind_name(shape.kind),
-            ", not an int64_list");
-  Shape s(shape.ints.begin(), shape.ints.end());
-  BDL_CHECK(features.kind != Feature::Kind::bytes || features.bytes.size() == 1, where,
-            ": \"features\" as bytes must be one value (the sample's bytes), got ",
-            features.bytes.size());
-  const auto elements = static_cast<int64_t>(
-      features.kind == Feature::Kind::bytes ? features.bytes[0].size() : features.size());
-  BDL_CHECK(shape_numel(s) == elements, where, ": \"features\" holds ", elements,
-            " elements where \"shape\" ", shape_str(s), " needs ", shape_numel(s));
-  return s;
-}
-
 // Folds one record into the description (the first record sets what the
 // others must agree with).
-void describe_record(const Example& e, const std::string& where, ShardsInfo& info) {
-  const Shape s = shape_of(e, where);
-  const Feature& label = field(e, "label", where);
-  const std::string features =
-      field(e, "features", where).kind == Feature::Kind::bytes ? "u8 bytes" : "f32";
-  const std::string targets = label.kind == Feature::Kind::ints ? "classes" : "values";
+void describe_record(const detail::SampleRecord& r, const std::string& where, ShardsInfo& info) {
+  const std::string features = r.features_kind == Feature::Kind::bytes ? "u8" : "f32";
+  const std::string targets = r.label_kind == Feature::Kind::ints ? "classes" : "values";
   if (info.samples == 0) {
-    info.sample_shape = s;
+    info.sample_shape = r.shape;
     info.features = features;
     info.targets = targets;
-    info.weighted = e.count("weight") > 0;
+    info.weighted = r.has_weight;
   }
-  BDL_CHECK(s == info.sample_shape && features == info.features && targets == info.targets, where,
-            ": a sample of shape ", shape_str(s), " (", features, ", ", targets,
+  BDL_CHECK(r.shape == info.sample_shape && features == info.features && targets == info.targets,
+            where, ": a sample of shape ", shape_str(r.shape), " (", features, ", ", targets,
             ") among samples of shape ", shape_str(info.sample_shape), " (", info.features, ", ",
             info.targets, ")");
+  BDL_CHECK(r.has_weight == info.weighted, where, ": ", r.has_weight ? "a" : "no",
+            " \"weight\" where the first record has ", info.weighted ? "one" : "none");
   if (targets == "classes") {
-    BDL_CHECK(label.ints.size() == 1 && label.ints[0] >= 0, where,
-              ": \"label\" must be one class index, not negative");
-    info.classes = std::max(info.classes, label.ints[0] + 1);
+    BDL_CHECK(r.label_ints[0] >= 0, where, ": \"label\" is the class ", r.label_ints[0],
+              "; class indices are not negative");
+    info.classes = std::max(info.classes, r.label_ints[0] + 1);
   } else {
-    info.classes = static_cast<int64_t>(label.floats.size());
+    info.classes = static_cast<int64_t>(r.label_floats.size());
   }
   ++info.samples;
+}
+
+constexpr const char* kManifest = "MANIFEST";
+constexpr const char* kManifestHeader = "bdl-record-shards 1";
+
+std::string manifest_text(const ShardsInfo& info) {
+  std::ostringstream out;
+  out << kManifestHeader << "\nsamples " << info.samples << "\nshape";
+  for (int64_t d : info.sample_shape) out << ' ' << d;
+  out << "\nfeatures " << info.features << "\ntargets " << info.targets << ' ' << info.classes
+      << "\nweighted " << (info.weighted ? 1 : 0) << '\n';
+  for (size_t s = 0; s < info.files.size(); ++s) {
+    out << "shard " << info.files[s] << ' ' << info.shard_samples[s] << ' ' << info.shard_bytes[s]
+        << '\n';
+  }
+  return out.str();
+}
+
+ShardsInfo read_manifest(const fs::path& dir) {
+  const std::string path = (dir / kManifest).string();
+  std::istringstream in(InputFile(path).read_all());
+  std::string line;
+  std::getline(in, line);
+  BDL_CHECK(line == kManifestHeader, path, ": not a bdl record-shard manifest (first line '", line,
+            "')");
+  ShardsInfo info;
+  int number = 1;
+  while (std::getline(in, line)) {
+    ++number;
+    if (line.empty()) continue;
+    std::istringstream fields(line);
+    std::string key;
+    fields >> key;
+    bool ok = true;
+    if (key == "samples") {
+      ok = static_cast<bool>(fields >> info.samples);
+    } else if (key == "shape") {
+      for (int64_t d = 0; fields >> d;) info.sample_shape.push_back(d);
+    } else if (key == "features") {
+      ok = static_cast<bool>(fields >> info.features) &&
+           (info.features == "u8" || info.features == "f32");
+    } else if (key == "targets") {
+      ok = static_cast<bool>(fields >> info.targets >> info.classes) &&
+           (info.targets == "classes" || info.targets == "values");
+    } else if (key == "weighted") {
+      int w = 0;
+      ok = static_cast<bool>(fields >> w);
+      info.weighted = w != 0;
+    } else if (key == "shard") {
+      std::string name;
+      int64_t samples = 0, bytes = 0;
+      ok = static_cast<bool>(fields >> name >> samples >> bytes) && samples >= 0 && bytes >= 0 &&
+           name.find('/') == std::string::npos;
+      info.files.push_back(name);
+      info.shard_samples.push_back(samples);
+      info.shard_bytes.push_back(bytes);
+      info.bytes += bytes;
+    } else {
+      ok = false;
+    }
+    BDL_CHECK(ok, path, ": line ", number, " ('", line, "') is not a manifest line");
+  }
+  info.shards = static_cast<int64_t>(info.files.size());
+  int64_t total = 0;
+  for (int64_t n : info.shard_samples) total += n;
+  BDL_CHECK(total == info.samples && !info.features.empty() && !info.targets.empty(), path,
+            ": incomplete (its shards hold ", total, " samples, it says ", info.samples, ")");
+  info.from_manifest = true;
+  return info;
 }
 
 std::vector<fs::path> shard_files(const fs::path& dir) {
@@ -117,15 +165,30 @@ void write_record_shards(const Dataset& dataset, const std::string& directory, S
   BDL_CHECK(shards > 0 && shards <= 99999, "shards: between 1 and 99999, got ", shards);
   BDL_CHECK(dataset.size() >= shards, dataset.name(), ": ", dataset.size(), " samples cannot fill ",
             shards, " shards");
+  ShardsInfo info;
+  info.sample_shape = dataset.sample_shape();
+  info.features = dataset.features().dtype() == DType::u8 ? "u8" : "f32";
+  info.targets = dataset.target_kind() == TargetKind::classes ? "classes" : "values";
+  info.classes = dataset.num_classes();
+  info.weighted = dataset.weights().defined();
+  info.samples = dataset.size();
   detail::replace_split_directory(directory, split, [&](const fs::path& dir) {
     const int64_t n = dataset.size();
     for (int64_t s = 0; s < shards; ++s) {
-      RecordWriter out((dir / shard_name(s, shards)).string());
+      const std::string name = shard_name(s, shards);
+      RecordWriter out((dir / name).string());
       for (int64_t i = s * n / shards; i < (s + 1) * n / shards; ++i) {
         out.write(encode_example(example_of(dataset, i)));
       }
       out.close();
+      info.files.push_back(name);
+      info.shard_samples.push_back(out.records());
+      info.shard_bytes.push_back(out.bytes());
     }
+    const std::string text = manifest_text(info);
+    AtomicFile manifest((dir / kManifest).string());
+    manifest.write(text.data(), text.size());
+    manifest.commit();
   });
 }
 
@@ -134,22 +197,49 @@ bool is_record_shard_dir(const std::string& directory) {
   return fs::is_directory(dir) && !shard_files(dir).empty();
 }
 
-ShardsInfo describe_record_shards(const std::string& directory, Split split) {
+ShardsInfo describe_record_shards(const std::string& directory, Split split, bool read_all) {
   const fs::path dir = fs::path(directory) / detail::split_dir(split);
   BDL_CHECK(fs::is_directory(dir), dir.string(), ": not a directory");
+  const std::vector<fs::path> files = shard_files(dir);
+  BDL_CHECK(!files.empty(), dir.string(), ": no part-*.tfrecord shards");
+  if (!read_all && fs::exists(dir / kManifest)) {
+    ShardsInfo info = read_manifest(dir);
+    // A manifest names the shards as they were written: shards changed since
+    // are caught here, before a run counts on them.
+    std::vector<std::string> names;
+    for (const fs::path& f : files) names.push_back(f.filename().string());
+    BDL_CHECK(names == info.files, (dir / kManifest).string(), ": lists ", info.files.size(),
+              " shards, the directory holds ", names.size(),
+              " part-*.tfrecord files (remove the MANIFEST to read the shards without it)");
+    for (size_t s = 0; s < files.size(); ++s) {
+      std::error_code ec;
+      const auto size = static_cast<int64_t>(fs::file_size(files[s], ec));
+      BDL_CHECK(!ec && size == info.shard_bytes[s], files[s].string(), ": ", size,
+                " bytes, the MANIFEST says ", info.shard_bytes[s],
+                " (changed since it was written; remove the MANIFEST to read the shards without "
+                "it)");
+    }
+    for (auto& f : info.files) f = (dir / f).string();
+    return info;
+  }
   ShardsInfo info;
   std::string data;
-  for (const fs::path& file : shard_files(dir)) {
+  detail::SampleRecord record;
+  for (const fs::path& file : files) {
     RecordReader reader(file.string());
+    const int64_t before = info.samples;
     for (int64_t at = 0; reader.next(data); at = reader.offset()) {
       const auto* bytes = reinterpret_cast<const uint8_t*>(data.data());
       const std::string where = bdl::detail::concat(file.string(), ": record at byte ", at);
-      describe_record(decode_example({bytes, data.size()}, where), where, info);
+      detail::read_sample_record({bytes, data.size()}, record, where);
+      describe_record(record, where, info);
     }
+    info.files.push_back(file.string());
+    info.shard_samples.push_back(info.samples - before);
+    info.shard_bytes.push_back(reader.file_size());
     info.bytes += reader.file_size();
     ++info.shards;
   }
-  BDL_CHECK(info.shards > 0, dir.string(), ": no part-*.tfrecord shards");
   return info;
 }
 

@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "bdl/data/npy.h"
+#include "bdl/data/record_shards.h"
 
 namespace bdl::job {
 namespace {
@@ -52,6 +53,25 @@ Data idx_data(const DataSpec& spec, const DataNeeds& needs, int rank, int worker
   return d;
 }
 
+// Record shards, streamed: image bytes are normalised as IDX images are.
+Data record_data(const DataSpec& spec, const DataNeeds& needs) {
+  Data d;
+  data::RecordShardOptions options;
+  options.skip_bad_records = spec.skip_bad_records;
+  d.train = data::record_shards(spec.source, data::Split::train, options);
+  const bool u8 = d.train.feature_dtype() == DType::u8;
+  if (u8) {
+    d.normalize = needs.normalize.value_or(data::kFashionMnistNormalize);
+    d.train = d.train.map(*d.normalize);
+  }
+  if (fs::is_directory(fs::path(spec.source) / "test")) {
+    d.validation = data::record_shards(spec.source, data::Split::test, options);
+    if (u8) d.validation = d.validation->map(*d.normalize);
+  }
+  d.description = "record shards " + spec.source;
+  return d;
+}
+
 }  // namespace
 
 bool is_numpy_dir(const std::string& dir) {
@@ -76,6 +96,8 @@ Data load_data(const DataSpec& spec, const DataNeeds& needs, int rank, int worke
     d.description = spec.train->name();
   } else if (spec.source == "synthetic") {
     d = synthetic_data(spec, needs);
+  } else if (data::is_record_shard_dir(spec.source)) {
+    d = record_data(spec, needs);
   } else if (is_numpy_dir(spec.source)) {
     d.train = numpy_dataset(spec.source, "train");
     if (fs::exists(fs::path(spec.source) / "test-features.npy")) {

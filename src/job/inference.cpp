@@ -6,6 +6,8 @@
 
 #include "bdl/core/threads.h"
 #include "bdl/data/batcher.h"
+#include "bdl/data/record_shards.h"
+#include "bdl/data/source.h"
 #include "bdl/nn/losses/by_name.h"
 
 namespace bdl::job {
@@ -95,10 +97,18 @@ TopClasses top_classes(const float* logits, int64_t classes, int64_t k) {
   return out;
 }
 
-data::Dataset test_data(const DataSpec& spec, const Model& model) {
+data::Source test_data(const DataSpec& spec, const Model& model) {
   if (is_numpy_dir(spec.source)) return numpy_dataset(spec.source, "test");
-  data::Dataset d = data::mnist_like(spec.source, data::Split::test)
-                        .map(model.normalize.value_or(data::kFashionMnistNormalize));
+  const data::Normalize normalize = model.normalize.value_or(data::kFashionMnistNormalize);
+  data::Source d;
+  if (data::is_record_shard_dir(spec.source)) {
+    data::RecordShardOptions options;
+    options.skip_bad_records = spec.skip_bad_records;
+    d = data::record_shards(spec.source, data::Split::test, options);
+    if (d.feature_dtype() == DType::u8) d = d.map(normalize);
+  } else {
+    d = data::mnist_like(spec.source, data::Split::test).map(normalize);
+  }
   BDL_CHECK(model.sample_shape.empty() || d.sample_shape() == model.sample_shape, spec.source,
             ": samples of shape ", shape_str(d.sample_shape()), ", the model takes ",
             shape_str(model.sample_shape));
@@ -110,10 +120,10 @@ optim::Evaluation evaluate(const EvalSpec& spec) {
   set_num_threads(spec.threads);
   Model model = load_model(spec.model);
   prepare_for_inference(*model.module);
-  data::Dataset d = test_data(spec.data, model);
+  data::Source d = test_data(spec.data, model);
   if (spec.limit > 0 && spec.limit < d.size()) d = d.take(spec.limit);
   auto loss = nn::make_criterion(spec.loss);
-  if (d.target_kind() == data::TargetKind::classes) d.check_classes(model.outputs);
+  if (d.target_kind() == data::TargetKind::classes) d = d.with_classes(model.outputs);
   if (d.target_kind() == data::TargetKind::classes && !loss->takes_class_indices()) {
     d = d.one_hot(model.outputs);
   }

@@ -64,7 +64,7 @@ int64_t classes_of(const Data& d, dist::Communicator& comm) {
 
 // The training samples of the whole job: each worker's share summed when each
 // loaded only its own.
-int64_t samples_of_all_workers(const data::Dataset& train, dist::Communicator& comm) {
+int64_t samples_of_all_workers(const data::Source& train, dist::Communicator& comm) {
   double n = static_cast<double>(train.size());
   if (train.is_worker_shard()) comm.allreduce(std::span(&n, 1), dist::AllreduceOp::sum);
   return static_cast<int64_t>(n);
@@ -81,7 +81,7 @@ void check_classifier(const Model& model) {
 
 // Samples of the model's input shape, and value targets of its output shape:
 // checked before training, not found at the first validation.
-void check_fits(const Model& model, const data::Dataset& d, const nn::Criterion& loss,
+void check_fits(const Model& model, const data::Source& d, const nn::Criterion& loss,
                 const char* which) {
   BDL_CHECK(d.sample_shape() == model.sample_shape, model.name,
             ": the model takes samples of shape ", shape_str(model.sample_shape), ", the ", which,
@@ -127,8 +127,8 @@ std::pair<Model, Data> model_and_data(const TrainSpec& spec, const nn::Criterion
   check_fits(*model, data.train, loss, "training");
   if (data.validation) check_fits(*model, *data.validation, loss, "validation");
   if (class_targets) {
-    data.train.check_classes(model->outputs);
-    if (data.validation) data.validation->check_classes(model->outputs);
+    data.train = data.train.with_classes(model->outputs);
+    if (data.validation) data.validation = data.validation->with_classes(model->outputs);
     if (!loss.takes_class_indices()) {
       data.train = data.train.one_hot(model->outputs);
       if (data.validation) data.validation = data.validation->one_hot(model->outputs);

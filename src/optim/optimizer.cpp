@@ -4,8 +4,8 @@
 
 namespace bdl::optim {
 
-Optimizer::Optimizer(nn::Module& model, const data::Dataset& train, nn::Criterion& criterion)
-    : model_(model), train_(train), criterion_(criterion) {}
+Optimizer::Optimizer(nn::Module& model, data::Source train, nn::Criterion& criterion)
+    : model_(model), train_(std::move(train)), criterion_(criterion) {}
 
 Optimizer::~Optimizer() = default;
 
@@ -30,14 +30,14 @@ Optimizer& Optimizer::end_when(Trigger trigger) {
   return *this;
 }
 
-Optimizer& Optimizer::validate(Trigger when, const data::Dataset& dataset,
-                               std::vector<std::string> metrics, int64_t batch_size) {
+Optimizer& Optimizer::validate(Trigger when, data::Source dataset, std::vector<std::string> metrics,
+                               int64_t batch_size) {
   BDL_CHECK(batch_size >= 0, "validation batch size must be non-negative, got ", batch_size);
   for (const auto& m : metrics) {
     if (m != "loss") make_metric(m);  // an unknown name fails here, before training
   }
   settings_.validate_when = std::move(when);
-  settings_.validation_set = &dataset;
+  settings_.validation_set = std::move(dataset);
   settings_.metrics = std::move(metrics);
   settings_.validation_batch = batch_size;
   return *this;
@@ -45,6 +45,20 @@ Optimizer& Optimizer::validate(Trigger when, const data::Dataset& dataset,
 
 Optimizer& Optimizer::seed(uint64_t seed) {
   settings_.seed = seed;
+  return *this;
+}
+
+Optimizer& Optimizer::shuffle(bool on) {
+  settings_.shuffle = on;
+  return *this;
+}
+
+Optimizer& Optimizer::input_pipeline(data::StreamOptions options) {
+  BDL_CHECK(
+      options.shuffle_buffer > 0 && options.prefetch_batches > 0 && options.decode_threads > 0,
+      "input pipeline: shuffle buffer, prefetch and decode threads must be positive, got ",
+      options.shuffle_buffer, ", ", options.prefetch_batches, " and ", options.decode_threads);
+  settings_.input = options;
   return *this;
 }
 
@@ -77,7 +91,7 @@ Optimizer& Optimizer::resume(std::optional<TrainingState> state) {
 }
 
 TrainResult Optimizer::optimize() {
-  if (settings_.validation_set != nullptr && settings_.metrics.empty()) {
+  if (settings_.validation_set && settings_.metrics.empty()) {
     Shape one = train_.sample_shape();
     one.insert(one.begin(), 1);
     settings_.metrics = default_metrics(criterion_, shape_numel(model_.output_shape(one)));

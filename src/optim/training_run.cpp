@@ -9,7 +9,7 @@
 
 namespace bdl::optim {
 
-TrainingRun::TrainingRun(nn::Module& model, const data::Dataset& train, nn::Criterion& criterion,
+TrainingRun::TrainingRun(nn::Module& model, const data::Source& train, nn::Criterion& criterion,
                          ParameterSync& sync, Optimizer::Settings& settings)
     : model_(model), train_set_(train), criterion_(criterion), sync_(sync), settings_(settings) {}
 
@@ -21,6 +21,12 @@ TrainResult TrainingRun::run() {
   done_ = position_.iteration > 0 && settings_.end_when->fires(position_);
   while (!done_) done_ = run_epoch();
   average_buffers(model_, sync_);
+  const data::StreamReport input = stream_->report();
+  double skipped = static_cast<double>(input.skipped);
+  sync_.sum(std::span(&skipped, 1));
+  result_.skipped_records = static_cast<int64_t>(skipped);
+  result_.first_skipped = input.first_skipped;
+  result_.input_wait_seconds = input.wait_seconds;
   result_.iterations = position_.iteration;
   result_.epochs = position_.epochs_completed;
   return std::move(result_);
@@ -40,22 +46,24 @@ void TrainingRun::check_settings() const {
       " (one-hot encode class indices for a loss on values)");
 }
 
-// Each worker's share of the data, the flat parameters every worker starts from,
-// the batcher and the random streams.
+// Each worker's stream of its share of the data, the flat parameters every
+// worker starts from, and the random streams.
 void TrainingRun::prepare() {
   const int rank = sync_.rank();
   local_batch_ = settings_.batch_size / sync_.size();
-  train_ = train_set_.shard(rank, sync_.size());
-  if (settings_.validation_set != nullptr) {
-    validation_ = settings_.validation_set->shard(rank, sync_.size());
-  }
+  worker_seed_ = Rng::derive(settings_.seed, static_cast<uint64_t>(rank));
+  data::StreamOptions input = settings_.input;
+  input.batch_size = local_batch_;
+  input.drop_last = true;
+  input.shuffle = settings_.shuffle;
+  input.seed = worker_seed_;
+  stream_ = train_set_.open(rank, sync_.size(), input);
+  validation_ = settings_.validation_set;
   flat_ = nn::compact(model_);
   sync_.start(flat_);
   model_.train();
   // The network input needs no gradient: the first layer skips that work.
   model_.set_needs_input_grad(false);
-  batcher_.emplace(train_, local_batch_, /*drop_last=*/true);
-  worker_seed_ = Rng::derive(settings_.seed, static_cast<uint64_t>(rank));
   // Dropout masks: reproducible per (seed, rank), different across workers.
   model_.seed(Rng::derive(worker_seed_, 0xD50));
   base_lr_ = settings_.method->learning_rate();
@@ -97,7 +105,7 @@ void TrainingRun::check_checkpoint(const TrainingState& s) const {
 // shares differ by more than a batch, the larger ones are partly left out of
 // every epoch: said once, on rank 0.
 int64_t TrainingRun::batches_every_worker_has() {
-  const auto own = static_cast<double>(batcher_->num_batches());
+  const auto own = static_cast<double>(stream_->num_batches());
   double least[2] = {own, -own};  // one collective: the fewest and (negated) the most
   sync_.min(std::span(least, 2));
   const double fewest = least[0], most = -least[1];
@@ -113,7 +121,6 @@ int64_t TrainingRun::batches_every_worker_has() {
 }
 
 bool TrainingRun::run_epoch() {
-  batcher_->set_order(data::epoch_order(train_, worker_seed_, position_.epoch, true));
   Epoch epoch;
   epoch.batches = batches_every_worker_has();
   epoch.record.epoch = position_.epoch;
@@ -122,11 +129,15 @@ bool TrainingRun::run_epoch() {
   BDL_CHECK(start_batch <= epoch.batches, "checkpoint: resumes at batch ", start_batch,
             " of an epoch of ", epoch.batches);
   epoch.next_batch = start_batch;
+  stream_->start_epoch(position_.epoch, start_batch, epoch.batches);
   progress_->start_epoch(position_.epoch, settings_.end_when->epochs().value_or(0), epoch.batches);
   const auto& checkpoint_when = settings_.checkpoint_when;
   for (int64_t b = start_batch; b < epoch.batches && !done_; ++b) {
     IterationRecord record;
-    record.loss = train_iteration(batcher_->batch(b), epoch);
+    const data::MiniBatch* batch = stream_->next();
+    BDL_CHECK(batch != nullptr, train_set_.name(), ": the stream ended at batch ", b, " of ",
+              epoch.batches);
+    record.loss = train_iteration(*batch, epoch);
     record.epoch = position_.epoch;
     record.iteration = position_.iteration;
     record.batch = b + 1;

@@ -8,7 +8,7 @@
 #include <optional>
 #include <string>
 
-#include "bdl/data/batcher.h"
+#include "bdl/data/source.h"
 #include "bdl/nn/flat_parameters.h"
 #include "bdl/optim/optimizer.h"
 
@@ -16,7 +16,7 @@ namespace bdl::optim {
 
 class TrainingRun {
  public:
-  TrainingRun(nn::Module& model, const data::Dataset& train, nn::Criterion& criterion,
+  TrainingRun(nn::Module& model, const data::Source& train, nn::Criterion& criterion,
               ParameterSync& sync, Optimizer::Settings& settings);
   TrainResult run();
 
@@ -57,17 +57,16 @@ class TrainingRun {
   void write_checkpoint(int64_t epoch, int64_t next_batch);
 
   nn::Module& model_;
-  const data::Dataset& train_set_;
+  const data::Source& train_set_;
   nn::Criterion& criterion_;
   ParameterSync& sync_;
   Optimizer::Settings& settings_;
 
-  data::Dataset train_;
-  std::optional<data::Dataset> validation_;
+  std::unique_ptr<data::BatchStream> stream_;  // this worker's training batches
+  std::optional<data::Source> validation_;
   int64_t local_batch_ = 0;
   uint64_t worker_seed_ = 0;
   nn::FlatParameters flat_;
-  std::optional<data::Batcher> batcher_;
   double base_lr_ = 0;
   std::string method_name_;
   std::optional<Progress> progress_;

@@ -457,9 +457,11 @@ TEST(BdlCommand, ConvertsFashionMnistToShardsOfAChosenSize) {
   const fs::path dir = fs::temp_directory_path() / ("bdl_convert_" + std::to_string(getpid()));
   const auto r = run_bdl("convert --data fashion-mnist --shard-size 20000000 -o " + dir.string());
   ASSERT_EQ(r.exit_code, 0) << r.stderr_text;
-  // 60,000 records of 784 bytes and about 40 of the rest: 3 shards of about 20 MB.
-  EXPECT_EQ(std::distance(fs::directory_iterator(dir / "train"), fs::directory_iterator{}), 3);
-  EXPECT_EQ(std::distance(fs::directory_iterator(dir / "test"), fs::directory_iterator{}), 1);
+  // 60,000 records of 784 bytes and about 40 of the rest: 3 shards of about 20
+  // MB, and the MANIFEST.
+  EXPECT_EQ(std::distance(fs::directory_iterator(dir / "train"), fs::directory_iterator{}), 4);
+  EXPECT_EQ(std::distance(fs::directory_iterator(dir / "test"), fs::directory_iterator{}), 2);
+  EXPECT_TRUE(fs::is_regular_file(dir / "train" / "MANIFEST"));
   const auto bad =
       run_bdl("convert --data " + (dir / "train").string() + " -o " + (dir / "again").string());
   EXPECT_EQ(bad.exit_code, 1);

@@ -67,7 +67,7 @@ def decode_example(buf):
 
 
 def records(directory):
-    for name in sorted(os.listdir(directory)):
+    for name in sorted(n for n in os.listdir(directory) if n.endswith(".tfrecord")):
         reader = pywrap_tensorflow.PyRecordReader_New(os.path.join(directory, name).encode())
         while True:
             try:
@@ -99,7 +99,8 @@ def main():
         labels = read_idx(f"{fm}/t10k-labels-idx1-ubyte.gz")
         got = list(records(os.path.join(tmp, "fm", "test")))
         assert len(got) == len(images) == 10000, len(got)
-        assert len(os.listdir(os.path.join(tmp, "fm", "test"))) == 3
+        assert sorted(os.listdir(os.path.join(tmp, "fm", "test")))[0] == "MANIFEST"
+        assert len(os.listdir(os.path.join(tmp, "fm", "test"))) == 4
         for i, e in enumerate(got):
             assert e["features"][0] == images[i].tobytes(), i
             assert e["shape"] == [1, 28, 28] and e["label"] == [int(labels[i])], i

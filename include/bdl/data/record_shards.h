@@ -12,6 +12,7 @@
 // Shards hold consecutive samples, in near-equal counts.
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "bdl/data/dataset.h"
 
@@ -23,17 +24,23 @@ namespace bdl::data {
 void write_record_shards(const Dataset& dataset, const std::string& directory, Split split,
                          int64_t shards);
 
-// What a split's shards hold, read through once (memory does not grow with the
-// data). Errors name the shard and the record's byte offset.
+// What a split's shards hold. Shards written by bdl carry a MANIFEST (DIR/split/
+// MANIFEST: the description and each shard's samples and bytes), which is
+// checked against the files; others, or all with read_all, are read through
+// once (memory does not grow with the data), and errors name the shard and the
+// record's byte offset.
 struct ShardsInfo {
   int64_t shards = 0, samples = 0, bytes = 0;
   Shape sample_shape;
-  std::string features;  // "u8 bytes" or "f32"
+  std::string features;  // "u8" (one byte an element) or "f32"
   std::string targets;   // "classes" or "values"
   int64_t classes = 0;   // the largest class index plus one, or the values' size
   bool weighted = false;
+  std::vector<std::string> files;  // the shards' paths, in order
+  std::vector<int64_t> shard_samples, shard_bytes;
+  bool from_manifest = false;
 };
-ShardsInfo describe_record_shards(const std::string& directory, Split split);
+ShardsInfo describe_record_shards(const std::string& directory, Split split, bool read_all = false);
 // DIR/train holds part-*.tfrecord files.
 bool is_record_shard_dir(const std::string& directory);
 std::string shard_name(int64_t shard, int64_t shards);

@@ -5,7 +5,7 @@
 #include <optional>
 #include <string>
 
-#include "bdl/data/dataset.h"
+#include "bdl/data/source.h"
 
 namespace bdl::job {
 
@@ -26,6 +26,9 @@ struct DataSpec {
   std::optional<int64_t> train_samples = {};       // only the first N
   std::optional<int64_t> validation_samples = {};  // only the first N
   std::optional<int64_t> synthetic_samples = {};   // default: 8 batches, at least 256
+  // Record shards: damaged records are skipped and counted instead of stopping
+  // the run.
+  bool skip_bad_records = false;
 };
 
 // What loading needs to know about the model.
@@ -41,8 +44,8 @@ struct DataNeeds {
 };
 
 struct Data {
-  data::Dataset train = {};
-  std::optional<data::Dataset> validation = {};
+  data::Source train = {};
+  std::optional<data::Source> validation = {};
   std::string description;  // "fashion-mnist (60000 train, 10000 test samples)"
   bool synthetic = false;
   std::optional<data::Normalize> normalize =

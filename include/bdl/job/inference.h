@@ -38,7 +38,7 @@ TopClasses top_classes(const float* logits, int64_t classes, int64_t k);
 
 struct EvalSpec {
   std::string model;  // a model file (bdl's format or ONNX)
-  DataSpec data;      // its test split (IDX or NumPy directories)
+  DataSpec data;      // its test split (IDX, NumPy or record-shard directories)
   int64_t batch_size = 256;
   int64_t limit = 0;  // only the first N samples (0: all)
   std::string loss = "cross_entropy";
@@ -47,8 +47,9 @@ struct EvalSpec {
 };
 
 // A data source's test split as the model was trained on it: image bytes
-// normalised as the model file records (Fashion-MNIST's otherwise).
-data::Dataset test_data(const DataSpec& spec, const Model& model);
+// normalised as the model file records (Fashion-MNIST's otherwise). Record
+// shards stream.
+data::Source test_data(const DataSpec& spec, const Model& model);
 
 optim::Evaluation evaluate(const EvalSpec& spec);
 

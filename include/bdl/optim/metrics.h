@@ -9,7 +9,7 @@
 #include <utility>
 #include <vector>
 
-#include "bdl/data/dataset.h"
+#include "bdl/data/source.h"
 #include "bdl/nn/losses/criterion.h"
 #include "bdl/nn/module.h"
 #include "bdl/optim/parameter_sync.h"
@@ -80,15 +80,15 @@ struct Evaluation {
   std::optional<double> find(std::string_view name) const;
 };
 
-// Runs the model in evaluation mode over all of the dataset's partitions (a
-// worker's shard, in a distributed job), restoring the mode it found, and
-// combines loss and metrics over the workers of `sync`: every worker gets the
-// same Evaluation.
-Evaluation evaluate(nn::Module& model, nn::Criterion& criterion, const data::Dataset& dataset,
+// Runs the model in evaluation mode over this worker's share of the data (its
+// shard of an in-memory dataset, or its record shards), restoring the mode it
+// found, and combines loss and metrics over the workers of `sync`: every
+// worker gets the same Evaluation.
+Evaluation evaluate(nn::Module& model, nn::Criterion& criterion, const data::Source& data,
                     int64_t batch_size, const std::vector<std::string>& metrics,
                     ParameterSync& sync);
 // On this process alone.
-Evaluation evaluate(nn::Module& model, nn::Criterion& criterion, const data::Dataset& dataset,
+Evaluation evaluate(nn::Module& model, nn::Criterion& criterion, const data::Source& data,
                     int64_t batch_size, const std::vector<std::string>& metrics);
 
 // The metrics that fit a loss's targets when none are asked for: top1 and top5

@@ -7,7 +7,7 @@
 #include <type_traits>
 #include <vector>
 
-#include "bdl/data/dataset.h"
+#include "bdl/data/source.h"
 #include "bdl/nn/losses/criterion.h"
 #include "bdl/nn/module.h"
 #include "bdl/optim/checkpoint.h"
@@ -52,6 +52,11 @@ struct TrainResult {
   int64_t train_samples = 0;  // over all workers
   double sync_seconds = 0;    // in ParameterSync::step (exchange and update), on rank 0
   bool stopped_by_callback = false;
+  // Streamed training data: records skipped as damaged (skip_bad_records) on
+  // all workers, and the seconds rank 0 waited for its batches.
+  int64_t skipped_records = 0;
+  std::string first_skipped;
+  double input_wait_seconds = 0;
   double samples_per_sec() const { return train_seconds > 0 ? train_samples / train_seconds : 0; }
   std::vector<EpochRecord> history = {};
   std::optional<Evaluation> last_validation = {};
@@ -69,7 +74,8 @@ enum class Decision { proceed, stop };
 //
 // The same loop runs data-parallel when given a ParameterSync of N workers: the
 // batch size is global (each worker takes 1/N of it from its own shard of the
-// data, Dataset::shard, shuffled by a stream derived from seed, rank and epoch),
+// data, Dataset::shard or its own record shards, shuffled by a stream derived
+// from seed, rank and epoch),
 // the only communication per iteration is the sync's gradient and weight
 // exchange, and losses are combined, progress shown and validation run at group
 // boundaries every sync_every() iterations and at epoch ends. Validation is
@@ -79,7 +85,9 @@ enum class Decision { proceed, stop };
 // worker holds the same model.
 class Optimizer {
  public:
-  Optimizer(nn::Module& model, const data::Dataset& train, nn::Criterion& criterion);
+  // `train` is a Dataset in memory or a source streamed from disk
+  // (data::record_shards).
+  Optimizer(nn::Module& model, data::Source train, nn::Criterion& criterion);
   ~Optimizer();
 
   template <typename Method>
@@ -95,9 +103,14 @@ class Optimizer {
   // Validation on `dataset` with these metrics (default_metrics() when empty;
   // the loss is always computed). Batch 0 means the training batch size, whose
   // buffers exist already.
-  Optimizer& validate(Trigger when, const data::Dataset& dataset,
-                      std::vector<std::string> metrics = {}, int64_t batch_size = 0);
+  Optimizer& validate(Trigger when, data::Source dataset, std::vector<std::string> metrics = {},
+                      int64_t batch_size = 0);
   Optimizer& seed(uint64_t seed);
+  // Visit the training data in storage order instead of shuffling it every epoch.
+  Optimizer& shuffle(bool on);
+  // How streamed sources are read: the shuffle buffer, batches decoded ahead,
+  // decoding threads (batch size, seed and order are the loop's).
+  Optimizer& input_pipeline(data::StreamOptions options);
   // Data-parallel training through this sync (not owned); LocalSync by default.
   Optimizer& sync(ParameterSync& sync);
   // Group boundary every k iterations (and at every epoch end).
@@ -139,10 +152,12 @@ class Optimizer {
     int64_t batch_size = 128;
     std::optional<Trigger> end_when;
     std::optional<Trigger> validate_when;
-    const data::Dataset* validation_set = nullptr;
+    std::optional<data::Source> validation_set;
     std::vector<std::string> metrics;
     int64_t validation_batch = 0;  // 0: the training batch size
     uint64_t seed = 1;
+    bool shuffle = true;
+    data::StreamOptions input;
     int64_t sync_every = 50;
     ProgressStyle progress = ProgressStyle::automatic;
     std::vector<std::function<Decision(const IterationRecord&)>> iteration_callbacks;
@@ -175,7 +190,7 @@ class Optimizer {
   }
 
   nn::Module& model_;
-  const data::Dataset& train_;
+  data::Source train_;
   nn::Criterion& criterion_;
   LocalSync local_sync_;
   ParameterSync* sync_ = &local_sync_;

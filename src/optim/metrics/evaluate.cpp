@@ -134,7 +134,7 @@ std::vector<std::string> default_metrics(const nn::Criterion& criterion, int64_t
   return {"top1", "top5"};
 }
 
-Evaluation evaluate(nn::Module& model, nn::Criterion& criterion, const data::Dataset& dataset,
+Evaluation evaluate(nn::Module& model, nn::Criterion& criterion, const data::Source& dataset,
                     int64_t batch_size, const std::vector<std::string>& names,
                     ParameterSync& sync) {
   std::vector<std::unique_ptr<Metric>> metrics;
@@ -155,11 +155,15 @@ Evaluation evaluate(nn::Module& model, nn::Criterion& criterion, const data::Dat
   const bool was_inference = model.is_inference();
   model.eval();
   model.set_inference(true);
-  data::Batcher batcher(dataset, batch_size, /*drop_last=*/false);
-  batcher.set_order(data::epoch_order(dataset, 0, 0, /*shuffle=*/false));
+  data::StreamOptions options;
+  options.batch_size = batch_size;
+  options.drop_last = false;
+  options.shuffle = false;
+  const auto stream = dataset.open(sync.rank(), sync.size(), options);
+  stream->start_epoch(0, 0, stream->num_batches());
   double totals[2] = {0, 0};  // loss times batch size, samples
-  for (int64_t b = 0; b < batcher.num_batches(); ++b) {
-    const data::MiniBatch& batch = batcher.batch(b);
+  while (const data::MiniBatch* next = stream->next()) {
+    const data::MiniBatch& batch = *next;
     const Tensor& output = model.forward(batch.input);
     const double n = static_cast<double>(batch.size());
     totals[0] +=
@@ -184,7 +188,7 @@ Evaluation evaluate(nn::Module& model, nn::Criterion& criterion, const data::Dat
   return result;
 }
 
-Evaluation evaluate(nn::Module& model, nn::Criterion& criterion, const data::Dataset& dataset,
+Evaluation evaluate(nn::Module& model, nn::Criterion& criterion, const data::Source& dataset,
                     int64_t batch_size, const std::vector<std::string>& metrics) {
   LocalSync local;
   return evaluate(model, criterion, dataset, batch_size, metrics, local);
