@@ -121,6 +121,7 @@ void read_settings(job::TrainSpec& spec, Settings s) {
   d.get("source", spec.data.source);
   d.get("train_samples", spec.data.train_samples);
   d.get("validation_samples", spec.data.validation_samples);
+  d.get("skip_bad_records", spec.data.skip_bad_records);
   d.finish();
   Settings m = s.sub("summary");
   m.get("dir", spec.summary.dir);

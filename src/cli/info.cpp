@@ -1,18 +1,67 @@
 // bdl info: the library's build and machine; with --model, a layer table.
+#include <filesystem>
 #include <ostream>
 
 #include "bdl/cli/commands.h"
 #include "bdl/core/threads.h"
 #include "bdl/core/version.h"
+#include "bdl/data/record_shards.h"
+#include "bdl/job/data_source.h"
 #include "bdl/job/model_source.h"
 #include "bdl/job/summary.h"
 #include "bdl/kernels/backend.h"
 
 namespace bdl::cli {
+namespace {
+
+void describe_split(const data::Source& d, const char* split, int64_t bytes, std::ostream& out) {
+  out << split << ": " << d.size() << " samples of " << shape_str(d.sample_shape()) << " "
+      << dtype_name(d.feature_dtype()) << ", ";
+  if (d.target_kind() == data::TargetKind::classes) {
+    out << d.num_classes() << " classes";
+  } else {
+    out << "targets of " << shape_str(d.target_shape());
+  }
+  if (bytes > 0) out << ", " << bytes / 1000000.0 << " MB";
+  out << "\n";
+}
+
+// What `bdl train --data` would read: record shards described from their
+// MANIFEST (or read through), other sources loaded.
+int describe_data(const std::string& source, std::ostream& out) {
+  if (data::is_record_shard_dir(source)) {
+    for (const data::Split split : {data::Split::train, data::Split::test}) {
+      const char* name = split == data::Split::train ? "train" : "test";
+      if (!std::filesystem::is_directory(std::filesystem::path(source) / name)) continue;
+      const data::ShardsInfo info = data::describe_record_shards(source, split);
+      out << name << ": " << info.samples << " samples of " << shape_str(info.sample_shape) << " "
+          << info.features << ", ";
+      if (info.targets == "classes") {
+        out << info.classes << " classes";
+      } else {
+        out << "targets of [" << info.classes << "]";
+      }
+      out << (info.weighted ? ", weighted" : "") << ", " << info.shards << " record shards, "
+          << info.bytes / 1000000.0 << " MB"
+          << (info.from_manifest ? " (from the MANIFEST)" : " (read through)") << "\n";
+    }
+    return 0;
+  }
+  job::DataSpec spec;
+  spec.source = source;
+  BDL_CHECK(source != "synthetic", "--data: synthetic data has no description");
+  const job::Data d = job::load_data(spec, job::DataNeeds{}, 0, 1);
+  describe_split(d.train, "train", 0, out);
+  if (d.validation) describe_split(*d.validation, "test", 0, out);
+  return 0;
+}
+
+}  // namespace
 
 int run_info(const InfoArgs& args, std::ostream& out) {
   validate(args);
   set_num_threads(args.threads, "--threads");
+  if (!args.data.empty()) return describe_data(args.data, out);
   out << "bdl " << version() << "\n"
       << "kernels: " << kernels::backend_version() << ", ISA " << kernels::backend_isa() << "\n"
       << "threads: " << num_threads() << "\n";

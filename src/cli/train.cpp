@@ -68,6 +68,11 @@ int run_train(const TrainArgs& args, std::ostream& all_out) {
     return optim::Decision::proceed;
   });
   const job::TrainReport report = job::train(spec, comm);
+  if (report.result.skipped_records > 0) {
+    out << "skipped " << report.result.skipped_records
+        << " damaged records (--skip-bad-records); the first: " << report.result.first_skipped
+        << "\n";
+  }
   if (!args.report.empty() && comm.rank() == 0) {
     try {
       job::write_report(report, args.report);

@@ -78,6 +78,8 @@ void validate(const EvalArgs& a) {
 
 void validate(const InfoArgs& a) {
   check_threads(a.threads);
+  BDL_CHECK(a.data.empty() || a.model.empty(),
+            "--data: describes a dataset, --model a model: give one of them");
   if (!a.image_size) return;
   BDL_CHECK(*a.image_size >= 8 && *a.image_size <= 4096,
             "--image-size: must be between 8 and 4096, got ", *a.image_size);

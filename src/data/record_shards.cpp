@@ -205,21 +205,27 @@ ShardsInfo describe_record_shards(const std::string& directory, Split split, boo
   if (!read_all && fs::exists(dir / kManifest)) {
     ShardsInfo info = read_manifest(dir);
     // A manifest names the shards as they were written: shards changed since
-    // are caught here, before a run counts on them.
-    std::vector<std::string> names;
-    for (const fs::path& f : files) names.push_back(f.filename().string());
-    BDL_CHECK(names == info.files, (dir / kManifest).string(), ": lists ", info.files.size(),
-              " shards, the directory holds ", names.size(),
-              " part-*.tfrecord files (remove the MANIFEST to read the shards without it)");
-    for (size_t s = 0; s < files.size(); ++s) {
+    // are caught here, before a run counts on them. A machine may hold only
+    // some of them (its workers' own): the others are marked absent.
+    for (const fs::path& f : files) {
+      const std::string name = f.filename().string();
+      BDL_CHECK(std::find(info.files.begin(), info.files.end(), name) != info.files.end(),
+                f.string(),
+                ": a shard the MANIFEST does not list (remove the MANIFEST to read the shards "
+                "without it)");
+    }
+    for (size_t s = 0; s < info.files.size(); ++s) {
+      const fs::path file = dir / info.files[s];
+      info.files[s] = file.string();
       std::error_code ec;
-      const auto size = static_cast<int64_t>(fs::file_size(files[s], ec));
-      BDL_CHECK(!ec && size == info.shard_bytes[s], files[s].string(), ": ", size,
+      const auto size = static_cast<int64_t>(fs::file_size(file, ec));
+      info.present.push_back(!ec);
+      if (ec) continue;
+      BDL_CHECK(size == info.shard_bytes[s], file.string(), ": ", size,
                 " bytes, the MANIFEST says ", info.shard_bytes[s],
                 " (changed since it was written; remove the MANIFEST to read the shards without "
                 "it)");
     }
-    for (auto& f : info.files) f = (dir / f).string();
     return info;
   }
   ShardsInfo info;
@@ -235,6 +241,7 @@ ShardsInfo describe_record_shards(const std::string& directory, Split split, boo
       describe_record(record, where, info);
     }
     info.files.push_back(file.string());
+    info.present.push_back(true);
     info.shard_samples.push_back(info.samples - before);
     info.shard_bytes.push_back(reader.file_size());
     info.bytes += reader.file_size();

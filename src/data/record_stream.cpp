@@ -543,7 +543,12 @@ std::unique_ptr<BatchStream> RecordSource::open(int rank, int workers,
             " shards cannot feed ", workers,
             " workers (each reads whole shards: write at least as many shards as workers)");
   std::vector<int64_t> mine;
-  for (int64_t s = rank; s < info_.shards; s += workers) mine.push_back(s);
+  for (int64_t s = rank; s < info_.shards; s += workers) {
+    BDL_CHECK(info_.present[static_cast<size_t>(s)] || counts_[static_cast<size_t>(s)] == 0,
+              info_.files[static_cast<size_t>(s)], ": not on this machine; worker ", rank, " of ",
+              workers, " reads shards ", rank, ", ", rank + workers, ", ... of ", info_.shards);
+    mine.push_back(s);
+  }
   return std::make_unique<RecordStream>(shared_from_this(), std::move(mine), options);
 }
 

@@ -88,6 +88,7 @@ std::vector<std::pair<std::string, std::string>> shared_settings(const TrainSpec
       {"train_samples", text(s.data.train_samples)},
       {"test_samples", text(s.data.validation_samples)},
       {"synthetic_samples", text(s.data.synthetic_samples)},
+      {"skip_bad_records", s.data.skip_bad_records ? "true" : "false"},
       {"data", s.data.train                   ? "(datasets in memory)"
                : s.data.source == "synthetic" ? "synthetic"
                                               : "a source"},

@@ -47,6 +47,8 @@ std::string report_json(const TrainReport& r) {
       {"train_samples_per_sec", result.samples_per_sec()},
       {"train_seconds", result.train_seconds},
       {"sync_seconds", result.sync_seconds},
+      {"input_wait_seconds", result.input_wait_seconds},
+      {"skipped_records", result.skipped_records},
       {"peak_rss_mib", r.peak_rss_mib},
   };
   if (!r.saved.empty()) report["saved"] = r.saved;

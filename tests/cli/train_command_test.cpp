@@ -16,6 +16,7 @@
 #include "bdl/nn/linear.h"
 #include "bdl/nn/sequential.h"
 #include "bdl/onnx/import.h"
+#include "support/temp_dir.h"
 
 namespace bdl::cli {
 namespace {
@@ -28,6 +29,17 @@ struct CommandResult {
 // Runs the built `bdl` binary with the given arguments; captures stderr.
 CommandResult run_bdl(const std::string& args) {
   const std::string cmd = std::string(BDL_TOOL_PATH) + " " + args + " 2>&1 1>/dev/null";
+  FILE* pipe = popen(cmd.c_str(), "r");
+  std::string text;
+  std::array<char, 512> buffer{};
+  while (fgets(buffer.data(), buffer.size(), pipe)) text += buffer.data();
+  const int status = pclose(pipe);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, text};
+}
+
+// The same, with stdout and stderr together.
+CommandResult run_bdl_all(const std::string& args) {
+  const std::string cmd = std::string(BDL_TOOL_PATH) + " " + args + " 2>&1";
   FILE* pipe = popen(cmd.c_str(), "r");
   std::string text;
   std::array<char, 512> buffer{};
@@ -466,6 +478,65 @@ TEST(BdlCommand, ConvertsFashionMnistToShardsOfAChosenSize) {
       run_bdl("convert --data " + (dir / "train").string() + " -o " + (dir / "again").string());
   EXPECT_EQ(bad.exit_code, 1);
   fs::remove_all(dir);
+}
+
+// Fashion-MNIST as record shards: described by bdl info, trained on streamed
+// (one-hot targets made as records stream, for a loss on values), a damaged
+// record named by shard and offset, or skipped and counted when asked.
+TEST(BdlCommand, TrainsFromRecordShards) {
+  namespace fs = std::filesystem;
+  if (!fs::exists("/usr/share/datasets/fashion-mnist")) {
+    GTEST_SKIP() << "dataset-fashion-mnist is not installed";
+  }
+  const testing::TempDir tmp("bdl_shards_cli");
+  const std::string dir = tmp.file("fm");
+  ASSERT_EQ(run_bdl("convert --data fashion-mnist --shards 4 -o " + dir).exit_code, 0);
+  const auto info = run_bdl_all("info --data " + dir);
+  ASSERT_EQ(info.exit_code, 0) << info.stderr_text;
+  EXPECT_NE(info.stderr_text.find("train: 60000 samples of [1, 28, 28] u8, 10 classes, 4 record "
+                                  "shards, 51."),
+            std::string::npos)
+      << info.stderr_text;
+  EXPECT_NE(info.stderr_text.find("test: 10000 samples"), std::string::npos) << info.stderr_text;
+
+  const std::string report = tmp.file("report.json");
+  const std::string train = "train --model mlp --data " + dir +
+                            " --epochs 1 --train-samples 6000 --test-samples 1000 --threads 2 "
+                            "--loss bce_with_logits --metrics top1 --optimizer adam --lr 0.001 "
+                            "--progress quiet "
+                            "--report " +
+                            report;
+  const auto r = run_bdl_all(train);
+  ASSERT_EQ(r.exit_code, 0) << r.stderr_text;
+  EXPECT_NE(r.stderr_text.find("on record shards " + dir), std::string::npos) << r.stderr_text;
+  {
+    std::ifstream in(report);
+    const auto j = nlohmann::json::parse(in);
+    EXPECT_GT(j["test_top1"].get<double>(), 0.6);
+    EXPECT_EQ(j["skipped_records"], 0);
+  }
+
+  // A byte flipped inside record 100 of the first shard (the first 6000 samples
+  // are all there).
+  const std::string shard = dir + "/train/part-00000-of-00004.tfrecord";
+  const auto record = static_cast<int64_t>(fs::file_size(shard)) / 15000;
+  {
+    std::fstream f(shard, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(100 * record + 300);
+    f.put('\x7f');
+  }
+  const auto bad = run_bdl(train);
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_NE(bad.stderr_text.find(shard + ": record at byte " + std::to_string(100 * record)),
+            std::string::npos)
+      << bad.stderr_text;
+  const auto skipped = run_bdl_all(train + " --skip-bad-records");
+  ASSERT_EQ(skipped.exit_code, 0) << skipped.stderr_text;
+  EXPECT_NE(skipped.stderr_text.find("skipped 1 damaged records"), std::string::npos)
+      << skipped.stderr_text;
+  std::ifstream in(report);
+  EXPECT_EQ(nlohmann::json::parse(in)["skipped_records"], 1);
+  EXPECT_EQ(run_bdl("info --data " + dir + " --model mlp").exit_code, 1);
 }
 
 }  // namespace

@@ -183,6 +183,28 @@ TEST_F(RecordStreamTest, EachWorkerReadsItsOwnShards) {
   EXPECT_EQ(epoch(*idle, 0).size(), 0u);
 }
 
+// A machine holding only its workers' shards (and the MANIFEST) trains on
+// them; a worker whose shards are elsewhere, and a shard the MANIFEST does
+// not list, are named.
+TEST_F(RecordStreamTest, AMachineHoldsOnlyItsOwnShards) {
+  write_record_shards(images(40), dir(), Split::train, 4);
+  fs::remove(shard(1, 4));
+  fs::remove(shard(3, 4));
+  const Source s = record_shards(dir(), Split::train);
+  EXPECT_EQ(s.size(), 40) << "the MANIFEST counts every shard";
+  const auto mine = s.open(0, 2, options(5, true));
+  EXPECT_EQ(sample_ids(epoch(*mine, 1)).size(), 20u);
+  EXPECT_NE(error_of([&] {
+              s.open(1, 2, options(5, true));
+            }).find(shard(1, 4) + ": not on this machine; worker 1 of 2 reads shards 1, 3"),
+            std::string::npos);
+  std::ofstream(dir_.path() / "train" / "part-00009-of-00010.tfrecord") << "x";
+  EXPECT_NE(error_of([&] {
+              record_shards(dir(), Split::train);
+            }).find("part-00009-of-00010.tfrecord: a shard the MANIFEST does not list"),
+            std::string::npos);
+}
+
 TEST_F(RecordStreamTest, AResumedEpochContinuesTheSameOrder) {
   write_record_shards(images(60), dir(), Split::train, 3);
   const Source s = record_shards(dir(), Split::train);

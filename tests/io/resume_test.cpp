@@ -1,6 +1,7 @@
 // Training resumed from a checkpoint reaches the weights of the uninterrupted
 // run bit for bit: optimizer state, schedule state, position in the data and
-// Dropout's random streams all come back.
+// Dropout's random streams all come back, for data in memory and for record
+// shards streamed from disk.
 #pragma GCC diagnostic ignored "-Wmissing-field-initializers"
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -11,6 +12,8 @@
 #include "bdl/core/random.h"
 #include "bdl/core/threads.h"
 #include "bdl/data/dataset.h"
+#include "bdl/data/record_shards.h"
+#include "bdl/data/source.h"
 #include "bdl/io/model_file.h"
 #include "bdl/nn/activations.h"
 #include "bdl/nn/batch_norm.h"
@@ -23,6 +26,7 @@
 #include "bdl/optim/optimizer.h"
 #include "bdl/optim/sgd.h"
 #include "support/small_models.h"
+#include "support/temp_dir.h"
 
 namespace bdl::io {
 namespace {
@@ -43,13 +47,28 @@ struct Run {
   optim::Trigger end = optim::max_epoch(3);
   std::optional<optim::TrainingState> resume;
   bool adam = true;
+  std::string shards;  // the data as record shards in this directory; empty: in memory
+  bool shuffle = true;
 };
+
+data::Dataset train_data() { return data::synthetic({1, 8, 8}, 600, 10, 11); }
+data::Dataset test_data() { return data::synthetic({1, 8, 8}, 100, 10, 12); }
+
+// The same data as record shards (u8 images, normalised as they stream).
+void write_shards(const std::string& dir) {
+  data::write_record_shards(train_data(), dir, data::Split::train, 4);
+  data::write_record_shards(test_data(), dir, data::Split::test, 2);
+}
 
 // 600 samples, batch 32: 18 iterations an epoch. Adam (or SGD with momentum),
 // warm-up then reduce-on-plateau (which has state), validation every epoch.
 void train(nn::Module& model, const Run& run) {
-  const auto train_set = data::synthetic({1, 8, 8}, 600, 10, 11);
-  const auto test_set = data::synthetic({1, 8, 8}, 100, 10, 12);
+  data::Source train_set = train_data(), test_set = test_data();
+  if (!run.shards.empty()) {
+    const data::Normalize normalize = *train_data().transform();
+    train_set = data::record_shards(run.shards, data::Split::train).map(normalize);
+    test_set = data::record_shards(run.shards, data::Split::test).map(normalize);
+  }
   nn::CrossEntropy loss;
   optim::Optimizer opt(model, train_set, loss);
   if (run.adam) {
@@ -63,6 +82,8 @@ void train(nn::Module& model, const Run& run) {
       .batch_size(32)
       .seed(5)
       .sync_every(4)
+      .shuffle(run.shuffle)
+      .input_pipeline({.shuffle_buffer = 50, .prefetch_batches = 3, .decode_threads = 2})
       .end_when(run.end)
       .validate(optim::every_epoch(), test_set)
       .progress(optim::ProgressStyle::quiet);
@@ -75,35 +96,44 @@ void train(nn::Module& model, const Run& run) {
   opt.optimize();
 }
 
-class Resume : public ::testing::TestWithParam<bool> {
+// (Adam or SGD, record shards or memory)
+class Resume : public ::testing::TestWithParam<std::tuple<bool, bool>> {
  protected:
   void SetUp() override {
     set_num_threads(1);
     dir_ = fs::temp_directory_path() / ("bdl_resume_" + std::to_string(::getpid()));
     fs::remove_all(dir_);
+    if (std::get<1>(GetParam())) {
+      shards_ = (dir_ / "data").string();
+      write_shards(shards_);
+    }
   }
   void TearDown() override { fs::remove_all(dir_); }
   fs::path dir_;
+  std::string shards_;
 };
 
 TEST_P(Resume, ReachesTheWeightsOfTheUninterruptedRun) {
-  const bool adam = GetParam();
+  const bool adam = std::get<0>(GetParam());
+  const std::string shards = shards_;
   auto reference = make_model(1);
-  train(*reference, {.adam = adam});
+  train(*reference, {.adam = adam, .shards = shards});
   const auto expected = all_state(*reference);
 
   // Checkpointing itself changes nothing.
   auto with_checkpoints = make_model(1);
-  train(*with_checkpoints, {.checkpoint_dir = (dir_ / "full").string(), .adam = adam});
+  train(*with_checkpoints,
+        {.checkpoint_dir = (dir_ / "full").string(), .adam = adam, .shards = shards});
   EXPECT_TRUE(bit_equal(all_state(*with_checkpoints), expected));
 
   // Stopped mid-way through the second epoch (a crash after the checkpoint at
   // iteration 21, or a clean stop at 25), then resumed into a model initialised
   // differently: every checkpoint continues to the same weights.
   auto stopped = make_model(1);
-  train(
-      *stopped,
-      {.checkpoint_dir = (dir_ / "part").string(), .end = optim::max_iteration(25), .adam = adam});
+  train(*stopped, {.checkpoint_dir = (dir_ / "part").string(),
+                   .end = optim::max_iteration(25),
+                   .adam = adam,
+                   .shards = shards});
   CheckpointDirectory dir((dir_ / "part").string(), 100);
   const auto checkpoints = dir.list();
   ASSERT_EQ(checkpoints.size(), 4u);  // iterations 7, 14, 21 and the stop at 25
@@ -111,7 +141,7 @@ TEST_P(Resume, ReachesTheWeightsOfTheUninterruptedRun) {
     SCOPED_TRACE(path);
     auto resumed = make_model(77);
     auto state = restore_checkpoint(*resumed, path);
-    train(*resumed, {.resume = state, .adam = adam});
+    train(*resumed, {.resume = state, .adam = adam, .shards = shards});
     EXPECT_TRUE(bit_equal(all_state(*resumed), expected));
   }
   // Without the optimizer state (BigDL's resume lost Adam's moments) the result
@@ -121,12 +151,32 @@ TEST_P(Resume, ReachesTheWeightsOfTheUninterruptedRun) {
   for (auto& w : state.workers) {
     for (auto& [name, v] : w.method.vectors) std::fill(v.begin(), v.end(), 0.f);
   }
-  train(*no_state, {.resume = state, .adam = adam});
+  train(*no_state, {.resume = state, .adam = adam, .shards = shards});
   EXPECT_FALSE(bit_equal(all_state(*no_state), expected));
 }
 
-INSTANTIATE_TEST_SUITE_P(Methods, Resume, ::testing::Values(true, false),
-                         [](const auto& info) { return info.param ? "Adam" : "SGD"; });
+INSTANTIATE_TEST_SUITE_P(Methods, Resume, ::testing::Combine(::testing::Bool(), ::testing::Bool()),
+                         [](const auto& info) {
+                           return std::string(std::get<0>(info.param) ? "Adam" : "SGD") +
+                                  (std::get<1>(info.param) ? "FromRecordShards" : "InMemory");
+                         });
+
+// The pipeline changes speed, not results: in storage order, training from
+// record shards gives the weights training from memory gives, bit for bit
+// (and shuffled, a different order, so different weights: the test can tell).
+TEST(StreamedData, TrainsToTheWeightsOfTheSameDataInMemory) {
+  set_num_threads(1);
+  const testing::TempDir dir("bdl_streamed");
+  write_shards(dir.path().string());
+  auto in_memory = make_model(1);
+  train(*in_memory, {.shuffle = false});
+  auto streamed = make_model(1);
+  train(*streamed, {.shards = dir.path().string(), .shuffle = false});
+  EXPECT_TRUE(bit_equal(all_state(*streamed), all_state(*in_memory)));
+  auto shuffled = make_model(1);
+  train(*shuffled, {.shards = dir.path().string()});
+  EXPECT_FALSE(bit_equal(all_state(*shuffled), all_state(*in_memory)));
+}
 
 TEST(ResumeChecks, MismatchedSettingsAreRefused) {
   set_num_threads(1);

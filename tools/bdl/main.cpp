@@ -53,9 +53,13 @@ void add_model_and_data_flags(CLI::App* cmd, bdl::cli::TrainArgs& train) {
                   "Model: " + model_names + ", or a model file (.bdl, .onnx) to train further")
       ->capture_default_str();
   cmd->add_option("--data", spec.data.source,
-                  "fashion-mnist, a directory of IDX files, a partitioned directory (bdl split) "
-                  "or a NumPy directory ({train,test}-{features,targets,weights}.npy)")
+                  "fashion-mnist, a directory of IDX files, a partitioned directory (bdl split), "
+                  "a NumPy directory ({train,test}-{features,targets,weights}.npy) or record "
+                  "shards ({train,test}/part-*.tfrecord: bdl convert), streamed")
       ->capture_default_str();
+  cmd->add_flag("--skip-bad-records", spec.data.skip_bad_records,
+                "Record shards: skip damaged records and count them in the report, instead of "
+                "stopping");
   cmd->add_option("--loss", spec.loss, bdl::nn::criterion_names())->capture_default_str();
   cmd->add_option("--metrics", spec.metrics,
                   "Validation metrics, comma-separated: " + bdl::optim::metric_names())
@@ -169,7 +173,7 @@ void add_eval(CLI::App& app, Commands& c) {
   c.eval_cmd->add_option("--model", c.eval.model, "Model file (.bdl or .onnx)")->required();
   c.eval_cmd
       ->add_option("--data", c.eval.data,
-                   "fashion-mnist, a directory of IDX files or a NumPy directory")
+                   "fashion-mnist, a directory of IDX files, a NumPy directory or record shards")
       ->capture_default_str();
   c.eval_cmd->add_option("--batch-size", c.eval.batch_size, "Samples per forward pass")
       ->capture_default_str();
@@ -184,9 +188,12 @@ void add_eval(CLI::App& app, Commands& c) {
 
 // bdl info.
 void add_info(CLI::App& app, Commands& c) {
-  c.info_cmd = app.add_subcommand("info", "Version, kernel ISA, threads; a model's layers");
+  c.info_cmd =
+      app.add_subcommand("info", "Version, kernel ISA, threads; a model's layers; a dataset");
   c.info_cmd->add_option("--model", c.info.model,
                          "Print the layer table of a zoo model or a model file");
+  c.info_cmd->add_option("--data", c.info.data,
+                         "Describe a dataset: count, shapes, classes, bytes of each split");
   c.info_cmd->add_option("--threads", c.info.threads, "Kernel threads (0: one per core)");
   c.info_cmd->add_option("--image-size", c.info.image_size,
                          "Input height and width for image models");

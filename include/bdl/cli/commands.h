@@ -28,6 +28,7 @@ int run_train(const TrainArgs& args, std::ostream& out);
 
 struct InfoArgs {
   std::string model;  // a zoo name or a model file; empty: library information only
+  std::string data;   // a dataset to describe (what bdl train --data takes)
   int threads = 0;
   std::optional<int64_t> image_size;  // input height and width for image models
 };

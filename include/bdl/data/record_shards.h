@@ -26,9 +26,10 @@ void write_record_shards(const Dataset& dataset, const std::string& directory, S
 
 // What a split's shards hold. Shards written by bdl carry a MANIFEST (DIR/split/
 // MANIFEST: the description and each shard's samples and bytes), which is
-// checked against the files; others, or all with read_all, are read through
-// once (memory does not grow with the data), and errors name the shard and the
-// record's byte offset.
+// checked against the files there; a machine may hold only some of the shards
+// (its workers' own), the others are marked absent. Shards without a MANIFEST,
+// or all with read_all, are read through once (memory does not grow with the
+// data), and errors name the shard and the record's byte offset.
 struct ShardsInfo {
   int64_t shards = 0, samples = 0, bytes = 0;
   Shape sample_shape;
@@ -38,6 +39,7 @@ struct ShardsInfo {
   bool weighted = false;
   std::vector<std::string> files;  // the shards' paths, in order
   std::vector<int64_t> shard_samples, shard_bytes;
+  std::vector<bool> present;  // on this machine
   bool from_manifest = false;
 };
 ShardsInfo describe_record_shards(const std::string& directory, Split split, bool read_all = false);
