@@ -33,10 +33,37 @@ uint32_t load_u32(const uint8_t* p) {
 
 }  // namespace
 
+namespace {
+
+uint32_t crc32c_table(uint32_t c, const uint8_t* p, size_t n) {
+  for (size_t i = 0; i < n; ++i) c = kCrc32cTable[(c ^ p[i]) & 0xFF] ^ (c >> 8);
+  return c;
+}
+
+#if defined(__x86_64__)
+// SSE4.2's crc32 instruction computes CRC-32C: 8 bytes a step instead of one.
+__attribute__((target("sse4.2"))) uint32_t crc32c_sse42(uint32_t c, const uint8_t* p, size_t n) {
+  uint64_t c64 = c;
+  for (; n >= 8; n -= 8, p += 8) {
+    uint64_t v;
+    std::memcpy(&v, p, 8);
+    c64 = __builtin_ia32_crc32di(c64, v);
+  }
+  c = static_cast<uint32_t>(c64);
+  for (; n > 0; --n, ++p) c = __builtin_ia32_crc32qi(c, *p);
+  return c;
+}
+const bool kHaveSse42 = __builtin_cpu_supports("sse4.2");
+#endif
+
+}  // namespace
+
 uint32_t crc32c(std::span<const uint8_t> bytes) {
-  uint32_t c = 0xFFFFFFFFu;
-  for (uint8_t b : bytes) c = kCrc32cTable[(c ^ b) & 0xFF] ^ (c >> 8);
-  return c ^ 0xFFFFFFFFu;
+  const uint32_t c = 0xFFFFFFFFu;
+#if defined(__x86_64__)
+  if (kHaveSse42) return crc32c_sse42(c, bytes.data(), bytes.size()) ^ 0xFFFFFFFFu;
+#endif
+  return crc32c_table(c, bytes.data(), bytes.size()) ^ 0xFFFFFFFFu;
 }
 
 uint32_t masked_crc32c(std::span<const uint8_t> bytes) {

@@ -50,6 +50,8 @@ struct Item {
 
 class RecordStream;
 
+constexpr size_t kChunk = 32;  // records handed from the reader to a decoder at once
+
 class RecordSource final : public StreamSource, public std::enable_shared_from_this<RecordSource> {
  public:
   RecordSource(ShardsInfo info, std::string name, RecordShardOptions options)
@@ -248,24 +250,49 @@ class RecordStream final : public BatchStream {
     if (reader_.joinable()) reader_.join();
     for (auto& t : decoders_) t.join();
     decoders_.clear();
-    for (Item* item : queue_) free_.push_back(item);
+    for (auto& chunk : queue_) {
+      free_.insert(free_.end(), chunk.begin(), chunk.end());
+      chunk.clear();
+      chunks_.push_back(std::move(chunk));
+    }
     queue_.clear();
+    free_.insert(free_.end(), pending_.begin(), pending_.end());
+    pending_.clear();
     previous_ = -1;
   }
 
+  // The reader's items: taken from the ones the decoders gave back, many at
+  // a time, or made (only until the pipeline holds as many as it needs).
   Item* take_item() {
-    std::lock_guard lock(mutex_);
-    if (free_.empty()) {
+    if (spare_.empty()) {
+      std::lock_guard lock(mutex_);
+      spare_.swap(free_);
+    }
+    if (spare_.empty()) {
       items_.push_back(std::make_unique<Item>());
       return items_.back().get();
     }
-    Item* item = free_.back();
-    free_.pop_back();
+    Item* item = spare_.back();
+    spare_.pop_back();
     return item;
   }
-  void give_back(Item* item) {
-    std::lock_guard lock(mutex_);
-    free_.push_back(item);
+  void give_back(Item* item) { spare_.push_back(item); }
+
+  // Hands the pending chunk of picked records to the decoders (waiting while
+  // the queue is full); false when the stream is stopping.
+  bool hand_over(size_t queue_limit) {
+    std::unique_lock lock(mutex_);
+    changed_.wait(lock, [&] { return stopping_ || queued_ < queue_limit; });
+    if (stopping_) return false;
+    queued_ += pending_.size();
+    queue_.push_back(std::move(pending_));
+    pending_.clear();
+    if (!chunks_.empty()) {
+      pending_ = std::move(chunks_.back());
+      chunks_.pop_back();
+    }
+    changed_.notify_all();
+    return true;
   }
 
   // Counts a damaged record under skip_bad_records, or throws.
@@ -417,9 +444,10 @@ class RecordStream final : public BatchStream {
         }
         buffer.push_back(item);
       }
-      if (buffer.empty()) {
-        std::lock_guard lock(mutex_);
+      if (buffer.empty()) {  // the records ran out (an evaluation that skipped some)
         BDL_CHECK(!options_.drop_last, name_of_share(), ": no readable records");
+        if (!pending_.empty() && !hand_over(queue_limit)) return;
+        std::lock_guard lock(mutex_);
         end_k_ = k;
         changed_.notify_all();
         return;
@@ -437,16 +465,14 @@ class RecordStream final : public BatchStream {
         continue;
       }
       item->k = k;
-      std::unique_lock lock(mutex_);
-      changed_.wait(lock, [&] { return stopping_ || queue_.size() < queue_limit; });
-      if (stopping_) {
-        lock.unlock();
+      pending_.push_back(item);
+      // Chunks of consecutive samples, never across batches: one hand-over
+      // (one lock, one wake-up) for many records.
+      const bool batch_ends = (k + 1) % options_.batch_size == 0 || k + 1 == need_;
+      if ((batch_ends || pending_.size() >= kChunk) && !hand_over(queue_limit)) {
         for (Item* left : buffer) give_back(left);
-        give_back(item);
         return;
       }
-      queue_.push_back(item);
-      changed_.notify_all();
     }
     for (Item* left : buffer) give_back(left);
   }
@@ -454,59 +480,68 @@ class RecordStream final : public BatchStream {
   std::string name_of_share() const { return source_->name(); }
 
   void decode_loop() {
-    const Layout& layout = source_->layout();
     const int64_t bs = options_.batch_size;
-    const int64_t per_sample = layout.sample_elements();
-    const int64_t per_target = layout.target_elements();
-    const float inv_std = 1.f / layout.normalize.std;
-    const float mean = layout.normalize.mean;
+    std::vector<Item*> chunk;
     for (;;) {
-      Item* item = nullptr;
       Slot* slot = nullptr;
+      int64_t b = 0;
       {
         std::unique_lock lock(mutex_);
         changed_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
         if (stopping_) return;
-        item = queue_.front();
+        chunk = std::move(queue_.front());
         queue_.pop_front();
-        changed_.notify_all();
-        const int64_t b = item->k / bs;
+        queued_ -= chunk.size();
+        changed_.notify_all();  // room in the queue for the reader
+        b = chunk.front()->k / bs;
         slot = &slot_of(b);
         changed_.wait(lock, [&] { return stopping_ || slot->batch == b; });
         if (stopping_) {
-          free_.push_back(item);
+          free_.insert(free_.end(), chunk.begin(), chunk.end());
           return;
         }
       }
-      const int64_t i = item->k % bs;
-      const detail::SampleRecord& r = item->record;
-      float* dst = slot->data.input.f32() + i * per_sample;
-      if (layout.u8) {
-        const auto* src = reinterpret_cast<const uint8_t*>(r.feature_bytes.data());
-        const float scale = inv_std / 255.f, shift = -mean * inv_std;
-#pragma omp simd
-        for (int64_t j = 0; j < per_sample; ++j)
-          dst[j] = static_cast<float>(src[j]) * scale + shift;
-      } else {
-        const float* src = r.feature_floats.data();
-#pragma omp simd
-        for (int64_t j = 0; j < per_sample; ++j) dst[j] = (src[j] - mean) * inv_std;
-      }
-      if (layout.classes && !layout.one_hot) {
-        slot->data.target.data<int64_t>()[i] = r.label_ints[0];
-      } else if (layout.classes) {
-        float* row = slot->data.target.f32() + i * per_target;
-        std::fill(row, row + per_target, 0.f);
-        row[r.label_ints[0]] = 1.f;
-      } else {
-        std::copy(r.label_floats.begin(), r.label_floats.end(),
-                  slot->data.target.f32() + i * per_target);
-      }
-      if (layout.weighted) slot->data.weight.f32()[i] = r.weight[0];
+      for (const Item* item : chunk) decode(*item, *slot);
       std::lock_guard lock(mutex_);
-      free_.push_back(item);
-      if (++slot->filled == count_of(item->k / bs)) changed_.notify_all();
+      free_.insert(free_.end(), chunk.begin(), chunk.end());
+      slot->filled += static_cast<int64_t>(chunk.size());
+      chunk.clear();
+      chunks_.push_back(std::move(chunk));
+      if (slot->filled == count_of(b)) changed_.notify_all();
     }
+  }
+
+  // One record into its row of the slot's batch.
+  void decode(const Item& item, Slot& slot) const {
+    const Layout& layout = source_->layout();
+    const int64_t i = item.k % options_.batch_size;
+    const int64_t per_sample = layout.sample_elements();
+    const int64_t per_target = layout.target_elements();
+    const float inv_std = 1.f / layout.normalize.std;
+    const float mean = layout.normalize.mean;
+    const detail::SampleRecord& r = item.record;
+    float* dst = slot.data.input.f32() + i * per_sample;
+    if (layout.u8) {
+      const auto* src = reinterpret_cast<const uint8_t*>(r.feature_bytes.data());
+      const float scale = inv_std / 255.f, shift = -mean * inv_std;
+#pragma omp simd
+      for (int64_t j = 0; j < per_sample; ++j) dst[j] = static_cast<float>(src[j]) * scale + shift;
+    } else {
+      const float* src = r.feature_floats.data();
+#pragma omp simd
+      for (int64_t j = 0; j < per_sample; ++j) dst[j] = (src[j] - mean) * inv_std;
+    }
+    if (layout.classes && !layout.one_hot) {
+      slot.data.target.data<int64_t>()[i] = r.label_ints[0];
+    } else if (layout.classes) {
+      float* row = slot.data.target.f32() + i * per_target;
+      std::fill(row, row + per_target, 0.f);
+      row[r.label_ints[0]] = 1.f;
+    } else {
+      std::copy(r.label_floats.begin(), r.label_floats.end(),
+                slot.data.target.f32() + i * per_target);
+    }
+    if (layout.weighted) slot.data.weight.f32()[i] = r.weight[0];
   }
 
   std::shared_ptr<const RecordSource> source_;
@@ -516,9 +551,14 @@ class RecordStream final : public BatchStream {
   // Guarded by mutex_, shared by the reader, the decoders and next().
   mutable std::mutex mutex_;
   std::condition_variable changed_;
-  std::deque<Item*> queue_;  // picked records, in stream order
+  std::deque<std::vector<Item*>> queue_;    // chunks of picked records, in stream order
+  size_t queued_ = 0;                       // records in the queue
+  std::vector<std::vector<Item*>> chunks_;  // emptied chunks, to reuse
+  std::vector<Item*> free_;                 // items the decoders are done with
+  // The reader's own.
   std::vector<std::unique_ptr<Item>> items_;
-  std::vector<Item*> free_;
+  std::vector<Item*> spare_;
+  std::vector<Item*> pending_;
   std::vector<Slot> slots_;
   std::exception_ptr error_;
   bool stopping_ = false;
