@@ -12,21 +12,45 @@ FASHION_MNIST = "/usr/share/datasets/fashion-mnist"  # Debian's dataset-fashion-
 class Source:
     """A data source the C++ core reads itself, for fit(x=Source(...)): "fashion-mnist",
     a directory of MNIST's four IDX files, a partitioned directory written by
-    `bdl split` (each worker loads only its own parts), or a NumPy directory
-    (train-features.npy, train-targets.npy, ...). Validation uses its test split.
-    Image bytes are normalised with Fashion-MNIST's mean and deviation."""
+    `bdl split` (each worker loads only its own parts), a NumPy directory
+    (train-features.npy, train-targets.npy, ...), or record shards
+    (DIR/{train,test}/part-*.tfrecord, written by `bdl convert` or
+    write_record_shards), streamed from disk with memory that does not grow with
+    them, each worker reading its own shards. Validation uses its test split.
+    Image bytes are normalised with Fashion-MNIST's mean and deviation.
+    skip_bad_records: damaged records of shards are skipped and counted (the
+    report's "skipped_records") instead of stopping training."""
 
     def __init__(self, path: str, train_samples: int | None = None,
-                 validation_samples: int | None = None):
+                 validation_samples: int | None = None, skip_bad_records: bool = False):
         self.path = os.fspath(path)
         self.train_samples, self.validation_samples = train_samples, validation_samples
+        self.skip_bad_records = bool(skip_bad_records)
 
     def settings(self) -> dict:
         return {"source": self.path, "train_samples": self.train_samples,
-                "validation_samples": self.validation_samples}
+                "validation_samples": self.validation_samples,
+                "skip_bad_records": self.skip_bad_records}
 
     def __repr__(self) -> str:
         return f"Source({self.path!r})"
+
+
+def write_record_shards(directory: str, x, y, sample_weight=None, split: str = "train",
+                        shards: int = 1) -> None:
+    """Writes arrays as record shards, DIR/<split>/part-NNNNN-of-MMMMM.tfrecord of
+    tf.train.Example records and a MANIFEST, for Source(DIR): x uint8 (kept as
+    bytes, normalised when batches are made) or float32, y int64 class indices or
+    float32 values, an optional float32 weight per sample. The split is replaced
+    whole; a failure leaves an older one as it was."""
+    from . import _arrays, _core
+    x_raw = _arrays._as_array(x, "x")
+    xs = np.ascontiguousarray(x_raw) if x_raw.dtype == np.uint8 else _arrays.features(x, "x")
+    y_raw = _arrays._as_array(y, "y")
+    ys = _arrays.targets(y, "y", classes=y_raw.dtype.kind in "iu")
+    _arrays.check_samples(xs, ys, "x", "y")
+    w = _arrays.weights(sample_weight, "sample_weight", xs.shape[0])
+    _core.write_record_shards(xs, ys, w, os.fspath(directory), split, int(shards))
 
 
 def _read_idx(path: str) -> np.ndarray:

@@ -12,6 +12,7 @@
 #include <optional>
 
 #include "arrays.h"
+#include "bdl/data/record_shards.h"
 #include "bdl/job/inference.h"
 #include "bdl/job/train.h"
 #include "bdl/nn/losses/by_name.h"
@@ -307,6 +308,19 @@ void bind_training(nb::module_& m) {
         nb::arg("val_y").none(), nb::arg("val_sample_weight").none(),
         nb::arg("on_iteration").none(), nb::arg("on_epoch").none(), nb::arg("on_message").none(),
         "Trains net in place; returns the job's report as JSON.");
+  m.def(
+      "write_record_shards",
+      [](const Array& x, const Array& y, const std::optional<Array>& w,
+         const std::string& directory, const std::string& split, int64_t shards) {
+        BDL_CHECK(split == "train" || split == "test", "split: \"train\" or \"test\", got \"",
+                  split, "\"");
+        const data::Dataset d = dataset_of(x, y, w, "x", "y");
+        nb::gil_scoped_release released;
+        data::write_record_shards(
+            d, directory, split == "train" ? data::Split::train : data::Split::test, shards);
+      },
+      nb::arg("x"), nb::arg("y"), nb::arg("sample_weight").none(), nb::arg("directory"),
+      nb::arg("split"), nb::arg("shards"));
   m.def("predict", &predict, nb::arg("net"), nb::arg("x"), nb::arg("batch_size") = 256);
   m.def("evaluate", &evaluate, nb::arg("net"), nb::arg("x"), nb::arg("y"),
         nb::arg("sample_weight").none(), nb::arg("loss"), nb::arg("metrics"),

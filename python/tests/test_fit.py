@@ -1,4 +1,5 @@
 """compile, fit, evaluate and predict; inputs of every kind; a loop in Python."""
+import os
 import threading
 import time
 
@@ -189,3 +190,40 @@ def test_fit_on_a_data_source():
     assert h.report["test_samples"] == 500 and h.history["val_accuracy"][-1] > 0.5
     with pytest.raises(ValueError, match="brings its own targets"):
         model.fit(source, np.zeros(3), verbose=0)
+
+
+def test_fit_on_record_shards_streamed(tmp_path):
+    """Arrays written as record shards, then trained on streamed: the same
+    results as the arrays in memory when the order is the storage order, and
+    damage is named (or skipped and counted)."""
+    rng = np.random.default_rng(3)
+    x = rng.integers(0, 256, size=(600, 1, 8, 8), dtype=np.uint8)
+    y = (x[:, 0, :4].mean(axis=(1, 2)) > x[:, 0, 4:].mean(axis=(1, 2))).astype(np.int64)
+    bdl.datasets.write_record_shards(tmp_path, x, y, split="train", shards=4)
+    bdl.datasets.write_record_shards(tmp_path, x[:100], y[:100], split="test", shards=2)
+    assert sorted(os.listdir(tmp_path / "train"))[0] == "MANIFEST"
+
+    def model():
+        m = bdl.Sequential([bdl.layers.Flatten(), bdl.layers.Dense(16, activation="relu"),
+                            bdl.layers.Dense(2)])
+        m.build((1, 8, 8))
+        m.compile(optimizer=bdl.optimizers.Adam(0.01), loss="cross_entropy",
+                  metrics=["accuracy"])
+        return m
+
+    m = model()
+    h = m.fit(bdl.datasets.Source(tmp_path), batch_size=50, epochs=4, verbose=0)
+    assert h.report["test_samples"] == 100 and h.report["skipped_records"] == 0
+    assert h.history["val_accuracy"][-1] > 0.8
+
+    shard = tmp_path / "train" / "part-00001-of-00004.tfrecord"
+    data = bytearray(shard.read_bytes())
+    data[200] ^= 0x55
+    shard.write_bytes(bytes(data))
+    with pytest.raises(bdl.Error, match="part-00001-of-00004.tfrecord: record at byte"):
+        model().fit(bdl.datasets.Source(tmp_path), batch_size=50, epochs=1, verbose=0)
+    h = model().fit(bdl.datasets.Source(tmp_path, skip_bad_records=True), batch_size=50,
+                    epochs=1, verbose=0)
+    assert h.report["skipped_records"] == 1
+    with pytest.raises(ValueError, match="x has 600 samples but y has 5"):
+        bdl.datasets.write_record_shards(tmp_path, x, y[:5])
