@@ -28,7 +28,7 @@ struct StreamOptions {
   // of the one training uses, and the threads that decode them.
   int64_t shuffle_buffer = 4096;
   int64_t prefetch_batches = 4;
-  int decode_threads = 2;
+  int decode_threads = 1;
 };
 
 // What a stream met that it did not train on: damaged records skipped under
