@@ -1,9 +1,11 @@
 // Writes the seed corpus of the fuzz targets: small valid files of each kind.
-//   make_seeds DIR   (writes DIR/model_file/*.bdl, DIR/npy/*.npy, DIR/onnx/*.onnx and DIR/idx/*)
+//   make_seeds DIR   (writes DIR/model_file/*.bdl, DIR/npy/*.npy, DIR/onnx/*.onnx, DIR/idx/*
+//                     and DIR/example/*.pb)
 #include <filesystem>
 #include <memory>
 
 #include "bdl/core/random.h"
+#include "bdl/data/example.h"
 #include "bdl/data/idx.h"
 #include "bdl/data/npy.h"
 #include "bdl/io/model_file.h"
@@ -32,6 +34,7 @@ int main(int argc, char** argv) {
   fs::create_directories(dir / "npy");
   fs::create_directories(dir / "onnx");
   fs::create_directories(dir / "idx");
+  fs::create_directories(dir / "example");
   auto write_onnx = [&](Module& m, bdl::Shape sample, const char* name) {
     bdl::onnx::ExportOptions options;
     options.input_shape = std::move(sample);
@@ -90,5 +93,23 @@ int main(int argc, char** argv) {
   bdl::data::write_idx((dir / "idx" / "images-idx3-ubyte.gz").string(), images);
   bdl::data::write_idx((dir / "idx" / "labels-idx1-ubyte.gz").string(),
                        bdl::Tensor::zeros({5}, bdl::DType::u8));
+  // Records as bdl convert writes them: image bytes with a class, floats with
+  // values and a weight.
+  auto write_record = [&](const bdl::data::Example& e, const char* name) {
+    const std::string bytes = bdl::data::encode_example(e);
+    std::FILE* f = std::fopen((dir / "example" / name).string().c_str(), "wb");
+    std::fwrite(bytes.data(), 1, bytes.size(), f);
+    std::fclose(f);
+  };
+  using bdl::data::Feature;
+  write_record({{"features", Feature::of_bytes(std::string(12, '\x07'))},
+                {"shape", Feature::of_ints({1, 3, 4})},
+                {"label", Feature::of_ints({3})}},
+               "image.pb");
+  write_record({{"features", Feature::of_floats({0.5f, -1.f, 2.f, 8.f})},
+                {"shape", Feature::of_ints({2, 2})},
+                {"label", Feature::of_floats({1.f, 0.25f})},
+                {"weight", Feature::of_floats({0.5f})}},
+               "values.pb");
   return 0;
 }

@@ -596,6 +596,8 @@ std::unique_ptr<BatchStream> RecordSource::open(int rank, int workers,
 
 Source record_shards(const std::string& directory, Split split, const RecordShardOptions& options) {
   ShardsInfo info = describe_record_shards(directory, split);
+  BDL_CHECK(info.samples > 0, directory, (split == Split::train ? "/train" : "/test"), ": its ",
+            info.shards, " shards hold no records");
   const std::string name =
       directory + (split == Split::train ? "/train" : "/test") + " (record shards)";
   return Source(std::make_shared<RecordSource>(std::move(info), name, options));

@@ -92,6 +92,7 @@ void read_floats(std::span<const uint8_t> list, std::vector<float>& out) {
     if (field == 1 && type == kLength) {
       const std::span<const uint8_t> packed = w.bytes();
       if (packed.size() % 4 != 0) throw Malformed{};
+      if (packed.empty()) continue;  // (memcpy's pointers must not be null, even for 0 bytes)
       const size_t at = out.size();
       out.resize(at + packed.size() / 4);
       std::memcpy(out.data() + at, packed.data(), packed.size());

@@ -302,6 +302,15 @@ TEST_F(RecordStreamTest, ShardsWithoutAManifestAreCountedByReadingThem) {
   EXPECT_EQ(batches.size(), 4u);
 }
 
+TEST_F(RecordStreamTest, EmptyShardsAreNamed) {
+  fs::create_directories(dir_.path() / "train");
+  std::ofstream(shard(0, 1)).close();
+  EXPECT_NE(error_of([&] {
+              record_shards(dir(), Split::train);
+            }).find("/train: its 1 shards hold no records"),
+            std::string::npos);
+}
+
 TEST_F(RecordStreamTest, DroppedMidEpochWithoutHanging) {
   write_record_shards(images(200), dir(), Split::train, 4);
   const Source s = record_shards(dir(), Split::train);
@@ -324,8 +333,10 @@ TEST(SampleRecord, ReadsEveryEncodingOfTheLayout) {
     return std::string(1, key(1, 2)) +
            len(std::string(1, key(1, 2)) + len(name) + key(2, 2) + len(feature));
   };
-  // FloatList with two unpacked values (fixed32 each), Int64List unpacked.
-  std::string floats = std::string(1, key(1, 5)) + std::string("\x00\x00\x80\x3f", 4) + key(1, 5) +
+  // FloatList with an empty packed run (found by example_fuzz: a memcpy to a
+  // null pointer) and two unpacked values (fixed32 each), Int64List unpacked.
+  std::string floats = std::string(1, key(1, 2)) + std::string(1, '\0') + key(1, 5) +
+                       std::string("\x00\x00\x80\x3f", 4) + key(1, 5) +
                        std::string("\x00\x00\x00\x40", 4);
   const std::string features = std::string(1, key(2, 2)) + len(floats);
   const std::string shape = std::string(1, key(3, 2)) + len(std::string(1, key(1, 0)) + "\x02");
