@@ -17,20 +17,33 @@ class Source:
     (DIR/{train,test}/part-*.tfrecord, written by `bdl convert` or
     write_record_shards), streamed from disk with memory that does not grow with
     them, each worker reading its own shards. Validation uses its test split.
+    A CSV or TSV table (FILE.csv, or a directory with train.csv and test.csv)
+    is parsed by the C++ core in parallel: label_column names the label,
+    feature_columns the features (default: all others), text columns become
+    category indices, and missing values are an error or filled ("zero",
+    "mean").
     Image bytes are normalised with Fashion-MNIST's mean and deviation.
     skip_bad_records: damaged records of shards are skipped and counted (the
     report's "skipped_records") instead of stopping training."""
 
     def __init__(self, path: str, train_samples: int | None = None,
-                 validation_samples: int | None = None, skip_bad_records: bool = False):
+                 validation_samples: int | None = None, skip_bad_records: bool = False,
+                 label_column: str | None = None, feature_columns=None,
+                 missing: str = "error"):
         self.path = os.fspath(path)
         self.train_samples, self.validation_samples = train_samples, validation_samples
         self.skip_bad_records = bool(skip_bad_records)
+        self.label_column = label_column
+        self.feature_columns = None if feature_columns is None else [str(c) for c in feature_columns]
+        if missing not in ("error", "zero", "mean"):
+            raise ValueError(f"missing: 'error', 'zero' or 'mean', got {missing!r}")
+        self.missing = missing
 
     def settings(self) -> dict:
         return {"source": self.path, "train_samples": self.train_samples,
                 "validation_samples": self.validation_samples,
-                "skip_bad_records": self.skip_bad_records}
+                "skip_bad_records": self.skip_bad_records, "label_column": self.label_column,
+                "feature_columns": self.feature_columns, "missing": self.missing}
 
     def __repr__(self) -> str:
         return f"Source({self.path!r})"
@@ -51,6 +64,24 @@ def write_record_shards(directory: str, x, y, sample_weight=None, split: str = "
     _arrays.check_samples(xs, ys, "x", "y")
     w = _arrays.weights(sample_weight, "sample_weight", xs.shape[0])
     _core.write_record_shards(xs, ys, w, os.fspath(directory), split, int(shards))
+
+
+def read_csv(path: str, label_column: str, feature_columns=None, missing: str = "error",
+             threads: int = 0):
+    """A CSV or TSV table (header row) parsed by the C++ core, in parallel over byte
+    ranges: returns (x, y, info). x is float32 (rows, features); text columns
+    become category indices in sorted order of their values. y is int64 classes
+    (a text label, or whole non-negative numbers) or float32 values. info holds
+    "features" (the columns in x's order), "categories" (each text column's
+    values in index order) and "classes" (a text label's values). Missing values
+    (empty, NA, NaN, null) are an error naming line and column, or filled with
+    "zero" or the column's "mean"."""
+    from . import _core
+    x, y, features, categories, classes = _core.read_csv(
+        os.fspath(path), label_column, [] if feature_columns is None else list(feature_columns),
+        missing, int(threads))
+    return x, y, {"features": list(features), "categories": dict(categories),
+                  "classes": list(classes)}
 
 
 def _read_idx(path: str) -> np.ndarray:

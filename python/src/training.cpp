@@ -12,6 +12,7 @@
 #include <optional>
 
 #include "arrays.h"
+#include "bdl/data/csv.h"
 #include "bdl/data/record_shards.h"
 #include "bdl/job/inference.h"
 #include "bdl/job/train.h"
@@ -123,6 +124,9 @@ void read_settings(job::TrainSpec& spec, Settings s) {
   d.get("train_samples", spec.data.train_samples);
   d.get("validation_samples", spec.data.validation_samples);
   d.get("skip_bad_records", spec.data.skip_bad_records);
+  d.get("label_column", spec.data.label_column);
+  d.get("feature_columns", spec.data.feature_columns);
+  d.get("missing", spec.data.missing);
   d.finish();
   Settings m = s.sub("summary");
   m.get("dir", spec.summary.dir);
@@ -321,6 +325,30 @@ void bind_training(nb::module_& m) {
       },
       nb::arg("x"), nb::arg("y"), nb::arg("sample_weight").none(), nb::arg("directory"),
       nb::arg("split"), nb::arg("shards"));
+  m.def(
+      "read_csv",
+      [](const std::string& path, const std::string& label_column,
+         const std::vector<std::string>& feature_columns, const std::string& missing, int threads) {
+        data::CsvOptions options;
+        options.label_column = label_column;
+        options.feature_columns = feature_columns;
+        options.missing = missing == "zero"   ? data::Missing::zero
+                          : missing == "mean" ? data::Missing::mean
+                                              : data::Missing::error;
+        options.threads = threads;
+        data::Dataset d;
+        data::CsvSchema schema;
+        {
+          nb::gil_scoped_release released;
+          d = data::read_csv(path, options, &schema);
+        }
+        nb::dict categories;
+        for (const auto& [name, values] : schema.categories) categories[name.c_str()] = values;
+        return nb::make_tuple(to_numpy(d.features()), to_numpy(d.targets()), schema.features,
+                              categories, schema.label_classes);
+      },
+      nb::arg("path"), nb::arg("label_column"), nb::arg("feature_columns"), nb::arg("missing"),
+      nb::arg("threads") = 0);
   m.def("predict", &predict, nb::arg("net"), nb::arg("x"), nb::arg("batch_size") = 256);
   m.def("evaluate", &evaluate, nb::arg("net"), nb::arg("x"), nb::arg("y"),
         nb::arg("sample_weight").none(), nb::arg("loss"), nb::arg("metrics"),

@@ -89,6 +89,8 @@ std::vector<std::pair<std::string, std::string>> shared_settings(const TrainSpec
       {"test_samples", text(s.data.validation_samples)},
       {"synthetic_samples", text(s.data.synthetic_samples)},
       {"skip_bad_records", s.data.skip_bad_records ? "true" : "false"},
+      {"label_column", s.data.label_column},
+      {"missing", s.data.missing},
       {"data", s.data.train                   ? "(datasets in memory)"
                : s.data.source == "synthetic" ? "synthetic"
                                               : "a source"},

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "bdl/data/csv.h"
 #include "bdl/data/npy.h"
 #include "bdl/data/record_shards.h"
 
@@ -53,6 +54,42 @@ Data idx_data(const DataSpec& spec, const DataNeeds& needs, int rank, int worker
   return d;
 }
 
+bool has_extension(const std::string& path, const char* ext) {
+  return fs::path(path).extension() == ext;
+}
+
+// A table file, or a directory with train.csv / train.tsv.
+std::string table_file(const std::string& source, const char* stem) {
+  for (const char* ext : {".csv", ".tsv"}) {
+    const fs::path p = fs::path(source) / (std::string(stem) + ext);
+    if (fs::is_regular_file(p)) return p.string();
+  }
+  return {};
+}
+
+bool is_table(const std::string& source) {
+  if (has_extension(source, ".csv") || has_extension(source, ".tsv")) return true;
+  return fs::is_directory(source) && !table_file(source, "train").empty();
+}
+
+Data table_data(const DataSpec& spec) {
+  data::CsvOptions options;
+  options.label_column = spec.label_column;
+  options.feature_columns = spec.feature_columns;
+  options.missing = spec.missing == "zero"   ? data::Missing::zero
+                    : spec.missing == "mean" ? data::Missing::mean
+                                             : data::Missing::error;
+  Data d;
+  const bool dir = fs::is_directory(spec.source);
+  const std::string train = dir ? table_file(spec.source, "train") : spec.source;
+  data::CsvSchema schema;
+  d.train = data::read_csv(train, options, &schema);
+  const std::string test = dir ? table_file(spec.source, "test") : std::string();
+  if (!test.empty()) d.validation = data::read_csv(test, options, nullptr, &schema);
+  d.description = spec.source;
+  return d;
+}
+
 // Record shards, streamed: image bytes are normalised as IDX images are.
 Data record_data(const DataSpec& spec, const DataNeeds& needs) {
   Data d;
@@ -96,6 +133,8 @@ Data load_data(const DataSpec& spec, const DataNeeds& needs, int rank, int worke
     d.description = spec.train->name();
   } else if (spec.source == "synthetic") {
     d = synthetic_data(spec, needs);
+  } else if (is_table(spec.source)) {
+    d = table_data(spec);
   } else if (data::is_record_shard_dir(spec.source)) {
     d = record_data(spec, needs);
   } else if (is_numpy_dir(spec.source)) {

@@ -96,6 +96,8 @@ void validate_model_and_data(const TrainSpec& s, const FieldNames& names) {
               "must be a positive integer");
   check_field(!d.synthetic_samples || *d.synthetic_samples > 0, names, "synthetic_samples",
               "must be a positive integer");
+  check_field(d.missing == "error" || d.missing == "zero" || d.missing == "mean", names, "missing",
+              "error, zero or mean, got '", d.missing, "'");
   check_field(s.model.classes >= 0, names, "classes", "must be positive, got ", s.model.classes);
   if (s.model.module) return;
   const bool file = is_model_file(s.model.name);

@@ -539,5 +539,48 @@ TEST(BdlCommand, TrainsFromRecordShards) {
   EXPECT_EQ(run_bdl("info --data " + dir + " --model mlp").exit_code, 1);
 }
 
+// A table in train.csv and test.csv (a text column, missing values filled by
+// the mean, a text label) trains a model file that takes its 3 features.
+TEST(BdlCommand, TrainsFromACsvTable) {
+  const testing::TempDir tmp("bdl_csv_cli");
+  std::string train = "x1,colour,x2,y\n", test = train;
+  for (int i = 0; i < 2000; ++i) {
+    const double a = (i * 37 % 101) / 50.0 - 1, b = (i * 53 % 97) / 48.0 - 1;
+    const bool positive = a + b > 0;
+    const std::string row = (i % 17 == 0 ? std::string() : std::to_string(a)) + "," +
+                            (i % 2 ? "red" : "blue") + "," + std::to_string(b) + "," +
+                            (positive ? "yes" : "no") + "\n";
+    (i < 1600 ? train : test) += row;
+  }
+  std::ofstream(tmp.file("train.csv")) << train;
+  std::ofstream(tmp.file("test.csv")) << test;
+  const std::string model = tmp.file("m.bdl");
+  {
+    nn::Sequential m;
+    m.add(std::make_unique<nn::Linear>(3, 2));
+    io::save_model(m, model, {{3}, "a linear classifier"});
+  }
+  const std::string dir = tmp.path().string();
+  const std::string args = "train --model " + model + " --data " + dir +
+                           " --label-column y --epochs 5 --batch-size 32 --optimizer adam --lr "
+                           "0.05 --progress quiet --report " +
+                           tmp.file("r.json");
+  const auto missing = run_bdl(args);
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_NE(missing.stderr_text.find(tmp.file("train.csv") + ": line 2, column 'x1': a missing "
+                                                             "value"),
+            std::string::npos)
+      << missing.stderr_text;
+  const auto r = run_bdl(args + " --missing mean");
+  ASSERT_EQ(r.exit_code, 0) << r.stderr_text;
+  std::ifstream in(tmp.file("r.json"));
+  const auto j = nlohmann::json::parse(in);
+  EXPECT_EQ(j["test_samples"], 400);
+  EXPECT_GT(j["test_top1"].get<double>(), 0.9);
+  const auto bad = run_bdl(args + " --missing mean --feature-columns x1,shade");
+  EXPECT_NE(bad.stderr_text.find(": no column 'shade' (--feature-columns)"), std::string::npos)
+      << bad.stderr_text;
+}
+
 }  // namespace
 }  // namespace bdl::cli

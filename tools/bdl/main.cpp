@@ -57,6 +57,16 @@ void add_model_and_data_flags(CLI::App* cmd, bdl::cli::TrainArgs& train) {
                   "a NumPy directory ({train,test}-{features,targets,weights}.npy) or record "
                   "shards ({train,test}/part-*.tfrecord: bdl convert), streamed")
       ->capture_default_str();
+  cmd->add_option("--label-column", spec.data.label_column,
+                  "Tables (FILE.csv, FILE.tsv, or DIR with train.csv and test.csv): the label");
+  cmd->add_option("--feature-columns", spec.data.feature_columns,
+                  "Tables: the feature columns, comma-separated (default: all but the label)")
+      ->delimiter(',');
+  cmd->add_option("--missing", spec.data.missing,
+                  "Tables: a missing feature value is an error, or filled with zero or the "
+                  "column's mean")
+      ->check(CLI::IsMember({"error", "zero", "mean"}))
+      ->capture_default_str();
   cmd->add_flag("--skip-bad-records", spec.data.skip_bad_records,
                 "Record shards: skip damaged records and count them in the report, instead of "
                 "stopping");

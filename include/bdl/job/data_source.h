@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "bdl/data/source.h"
 
@@ -18,6 +19,14 @@ struct DataSpec {
   //   DIR             a NumPy directory: train-features.npy and
   //                   train-targets.npy (i64 class indices or f32 values),
   //                   optionally train-weights.npy, and the same for test-;
+  //   DIR             record shards (bdl convert, or any writer of
+  //                   tf.train.Example records): DIR/train/part-*.tfrecord and
+  //                   optionally DIR/test/, streamed from disk, each worker
+  //                   reading its own shards;
+  //   FILE.csv        a table (FILE.tsv: tab-separated) with a header row: the
+  //                   label_column and feature_columns below; DIR holding
+  //                   train.csv (and test.csv) reads both, the test file with the
+  //                   training file's columns and categories;
   //   synthetic       random data of the model's input shape (benchmarks).
   // Ignored when `train` is set.
   std::string source = "fashion-mnist";
@@ -29,6 +38,11 @@ struct DataSpec {
   // Record shards: damaged records are skipped and counted instead of stopping
   // the run.
   bool skip_bad_records = false;
+  // Tables: the label's column, the features' (empty: every other column), and
+  // what a missing feature value is: "error", "zero" or "mean".
+  std::string label_column = {};
+  std::vector<std::string> feature_columns = {};
+  std::string missing = "error";
 };
 
 // What loading needs to know about the model.
