@@ -32,6 +32,10 @@ test -f lenet5.bdl
 ls runs/lenet5/train/events.out.tfevents.* runs/lenet5/validation/events.out.tfevents.* >/dev/null
 "$work/venv/bin/bdl" info --model lenet5.bdl >/dev/null
 "$py" "$examples/tabular.py"
+# The fraud-detection use case on a smaller table of the same shape.
+"$py" "$root/examples/fraud_detection/make_data.py" fraud --rows 60000
+"$py" "$root/examples/fraud_detection/train.py" fraud --epochs 2 | tee fraud.log
+grep -q "AUC-ROC" fraud.log
 if /usr/bin/python3 -c "import torch" 2>/dev/null; then
   /usr/bin/python3 "$examples/export_from_pytorch.py" cnn.onnx
   "$py" "$examples/fine_tune_onnx.py" cnn.onnx --epochs 1 --samples 5000

@@ -60,6 +60,20 @@ def _check_head(model, loss: str) -> None:
                          "end with LogSoftMax and use loss 'nll'")
 
 
+def _class_weight_text(class_weight) -> str:
+    """A class_weight dict (or "balanced") as the C++ core's CLASS:WEIGHT,... text."""
+    if class_weight == "balanced":
+        return "balanced"
+    if not isinstance(class_weight, dict):
+        raise TypeError("class_weight: a dict {class: weight} or \"balanced\"")
+    items = []
+    for c, weight in class_weight.items():
+        if not isinstance(c, (int, np.integer)) or c < 0:
+            raise ValueError(f"class_weight: key {c!r} is not a class index")
+        items.append(f"{int(c)}:{float(weight)!r}")
+    return ",".join(items)
+
+
 def _sample_weights(class_weight, sample_weight, ys, classes: bool):
     w = _arrays.weights(sample_weight, "sample_weight", ys.shape[0])
     if class_weight is None:
@@ -183,11 +197,15 @@ def fit(model, x, y, *, batch_size, epochs, verbose, callbacks, validation_split
         if y is not None or validation_data is not None or validation_split:
             raise ValueError("x: a data source brings its own targets and test split; give "
                              "no y, validation_data or validation_split")
-        if class_weight is not None or sample_weight is not None:
-            raise ValueError("x: weights with a data source are not supported; give arrays")
+        if sample_weight is not None:
+            raise ValueError("x: sample_weight with a data source is not supported; give "
+                             "arrays, or weights in the source (a weights file, a record's "
+                             "\"weight\")")
         model.build()
         _check_head(model, loss)
         settings["data"] = x.settings()
+        if class_weight is not None:
+            settings["data"]["class_weight"] = _class_weight_text(class_weight)
         xs = ys = w = vx = vy = vw = None
     else:
         xs, ys, w, vx, vy, vw = _arrays_of(model, x, y, loss, classes, validation_data,

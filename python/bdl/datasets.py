@@ -21,7 +21,8 @@ class Source:
     is parsed by the C++ core in parallel: label_column names the label,
     feature_columns the features (default: all others), text columns become
     category indices, and missing values are an error or filled ("zero",
-    "mean").
+    "mean"); standardize scales numeric features to mean 0 and deviation 1 with
+    the training file's statistics.
     Image bytes are normalised with Fashion-MNIST's mean and deviation.
     skip_bad_records: damaged records of shards are skipped and counted (the
     report's "skipped_records") instead of stopping training."""
@@ -29,7 +30,7 @@ class Source:
     def __init__(self, path: str, train_samples: int | None = None,
                  validation_samples: int | None = None, skip_bad_records: bool = False,
                  label_column: str | None = None, feature_columns=None,
-                 missing: str = "error"):
+                 missing: str = "error", standardize: bool = False):
         self.path = os.fspath(path)
         self.train_samples, self.validation_samples = train_samples, validation_samples
         self.skip_bad_records = bool(skip_bad_records)
@@ -38,12 +39,14 @@ class Source:
         if missing not in ("error", "zero", "mean"):
             raise ValueError(f"missing: 'error', 'zero' or 'mean', got {missing!r}")
         self.missing = missing
+        self.standardize = bool(standardize)
 
     def settings(self) -> dict:
         return {"source": self.path, "train_samples": self.train_samples,
                 "validation_samples": self.validation_samples,
                 "skip_bad_records": self.skip_bad_records, "label_column": self.label_column,
-                "feature_columns": self.feature_columns, "missing": self.missing}
+                "feature_columns": self.feature_columns, "missing": self.missing,
+                "standardize": self.standardize}
 
     def __repr__(self) -> str:
         return f"Source({self.path!r})"
@@ -67,7 +70,7 @@ def write_record_shards(directory: str, x, y, sample_weight=None, split: str = "
 
 
 def read_csv(path: str, label_column: str, feature_columns=None, missing: str = "error",
-             threads: int = 0):
+             standardize: bool = False, threads: int = 0):
     """A CSV or TSV table (header row) parsed by the C++ core, in parallel over byte
     ranges: returns (x, y, info). x is float32 (rows, features); text columns
     become category indices in sorted order of their values. y is int64 classes
@@ -75,11 +78,12 @@ def read_csv(path: str, label_column: str, feature_columns=None, missing: str = 
     "features" (the columns in x's order), "categories" (each text column's
     values in index order) and "classes" (a text label's values). Missing values
     (empty, NA, NaN, null) are an error naming line and column, or filled with
-    "zero" or the column's "mean"."""
+    "zero" or the column's "mean". standardize: numeric columns to mean 0 and
+    deviation 1."""
     from . import _core
     x, y, features, categories, classes = _core.read_csv(
         os.fspath(path), label_column, [] if feature_columns is None else list(feature_columns),
-        missing, int(threads))
+        missing, bool(standardize), int(threads))
     return x, y, {"features": list(features), "categories": dict(categories),
                   "classes": list(classes)}
 

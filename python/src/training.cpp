@@ -127,6 +127,8 @@ void read_settings(job::TrainSpec& spec, Settings s) {
   d.get("label_column", spec.data.label_column);
   d.get("feature_columns", spec.data.feature_columns);
   d.get("missing", spec.data.missing);
+  d.get("class_weight", spec.data.class_weight);
+  d.get("standardize", spec.data.standardize);
   d.finish();
   Settings m = s.sub("summary");
   m.get("dir", spec.summary.dir);
@@ -328,7 +330,8 @@ void bind_training(nb::module_& m) {
   m.def(
       "read_csv",
       [](const std::string& path, const std::string& label_column,
-         const std::vector<std::string>& feature_columns, const std::string& missing, int threads) {
+         const std::vector<std::string>& feature_columns, const std::string& missing,
+         bool standardize, int threads) {
         data::CsvOptions options;
         options.label_column = label_column;
         options.feature_columns = feature_columns;
@@ -336,6 +339,7 @@ void bind_training(nb::module_& m) {
                           : missing == "mean" ? data::Missing::mean
                                               : data::Missing::error;
         options.threads = threads;
+        options.standardize = standardize;
         data::Dataset d;
         data::CsvSchema schema;
         {
@@ -348,7 +352,7 @@ void bind_training(nb::module_& m) {
                               categories, schema.label_classes);
       },
       nb::arg("path"), nb::arg("label_column"), nb::arg("feature_columns"), nb::arg("missing"),
-      nb::arg("threads") = 0);
+      nb::arg("standardize"), nb::arg("threads") = 0);
   m.def("predict", &predict, nb::arg("net"), nb::arg("x"), nb::arg("batch_size") = 256);
   m.def("evaluate", &evaluate, nb::arg("net"), nb::arg("x"), nb::arg("y"),
         nb::arg("sample_weight").none(), nb::arg("loss"), nb::arg("metrics"),

@@ -96,268 +96,347 @@ struct Part {
   Problem problem;
 };
 
-}  // namespace
-
-Dataset read_csv(const std::string& path, const CsvOptions& options, CsvSchema* schema_out,
-                 const CsvSchema* schema) {
-  BDL_CHECK(!options.label_column.empty(), path, ": no label column named (--label-column)");
-  InputFile file(path);
-  const auto bytes = file.bytes();
-  const std::string_view all(reinterpret_cast<const char*>(bytes.data()), bytes.size());
-  const char delimiter = options.delimiter != 0
-                             ? options.delimiter
-                             : (std::filesystem::path(path).extension() == ".tsv" ? '\t' : ',');
-
-  const size_t header_end = all.find('\n');
-  std::vector<std::string_view> fields;
-  split(all.substr(0, header_end), delimiter, fields);
-  std::vector<std::string> header;
-  for (auto f : fields) header.emplace_back(text_of(trim(f)));
-  BDL_CHECK(!all.empty() && !header.empty(), path, ": empty (a header row is needed)");
-  auto column = [&](const std::string& name, const char* what) {
-    const auto it = std::find(header.begin(), header.end(), name);
-    BDL_CHECK(it != header.end(), path, ": no column '", name, "' (", what, "); the header has ",
-              header.size(), " columns");
-    return static_cast<size_t>(it - header.begin());
-  };
-  const size_t label = column(options.label_column, "--label-column");
-  std::vector<std::string> names = schema ? schema->features : options.feature_columns;
-  if (names.empty()) {
-    for (const auto& h : header) {
-      if (h != options.label_column) names.push_back(h);
-    }
+// One read of a table, in steps: the header and columns, the byte ranges and
+// their lines, numbers, categories, missing values, standardisation, the label.
+class TableReader {
+ public:
+  TableReader(const std::string& path, const CsvOptions& options, const CsvSchema* schema)
+      : path_(path), options_(options), schema_(schema), file_(path) {
+    BDL_CHECK(!options.label_column.empty(), path, ": no label column named (--label-column)");
+    const auto bytes = file_.bytes();
+    all_ = std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+    delimiter_ = options.delimiter != 0
+                     ? options.delimiter
+                     : (std::filesystem::path(path).extension() == ".tsv" ? '\t' : ',');
   }
-  std::vector<size_t> cols;
-  for (const auto& n : names) cols.push_back(column(n, "--feature-columns"));
-  const size_t width = cols.size();
-  BDL_CHECK(width > 0, path, ": no feature columns");
 
-  // Byte ranges that start at line starts, one per thread.
-  const std::string_view body =
-      header_end == std::string_view::npos ? std::string_view() : all.substr(header_end + 1);
-  const int threads =
-      std::max<int>(1, options.threads > 0 ? options.threads
-                                           : static_cast<int>(std::thread::hardware_concurrency()));
-  const size_t parts_wanted = body.size() < (1u << 20) ? 1 : static_cast<size_t>(threads);
-  std::vector<size_t> starts{0};
-  for (size_t t = 1; t < parts_wanted; ++t) {
-    const size_t nominal = body.size() * t / parts_wanted;
-    const size_t nl = body.find('\n', std::max(nominal, starts.back()));
-    if (nl == std::string_view::npos) break;
-    if (nl + 1 < body.size()) starts.push_back(nl + 1);
+  Dataset read(CsvSchema* schema_out) {
+    read_header();
+    cut_lines();
+    parse_numbers();
+    encode_categories();
+    fill_missing();
+    if (options_.standardize) standardize();
+    Tensor targets = label_targets();
+    if (schema_out) *schema_out = found_;
+    return Dataset(std::move(features_), std::move(targets), path_);
   }
-  starts.push_back(body.size());
-  const size_t nparts = starts.size() - 1;
-  std::vector<Part> parts(nparts);
-  auto run = [&](auto&& work) {
+
+ private:
+  size_t width() const { return cols_.size(); }
+  float& at(int64_t row, size_t j) {
+    return features_.f32()[row * static_cast<int64_t>(width()) + static_cast<int64_t>(j)];
+  }
+  const std::string& column_name(size_t j) const {
+    return j < width() ? names_[j] : options_.label_column;
+  }
+  size_t column_index(size_t j) const { return j < width() ? cols_[j] : label_; }
+
+  size_t column(const std::string& name, const char* what) const {
+    const auto it = std::find(header_.begin(), header_.end(), name);
+    BDL_CHECK(it != header_.end(), path_, ": no column '", name, "' (", what, "); the header has ",
+              header_.size(), " columns");
+    return static_cast<size_t>(it - header_.begin());
+  }
+
+  // Runs work(part) for every byte range, each on its own thread.
+  template <typename F>
+  void each_part(F&& work) {
     std::vector<std::thread> pool;
-    for (size_t p = 1; p < nparts; ++p) pool.emplace_back(work, p);
+    pool.reserve(parts_.size());
+    for (size_t p = 1; p < parts_.size(); ++p) pool.emplace_back(work, p);
     work(size_t{0});
     for (auto& t : pool) t.join();
-  };
-  // Pass 1: the lines of each range (a blank line at the very end is not a row).
-  run([&](size_t p) {
-    std::string_view range = body.substr(starts[p], starts[p + 1] - starts[p]);
-    while (!range.empty()) {
-      const size_t nl = range.find('\n');
-      const Line line = range.substr(0, nl);
-      range = nl == std::string_view::npos ? std::string_view() : range.substr(nl + 1);
-      parts[p].lines.push_back(line);
-    }
-    if (p + 1 == nparts) {
-      while (!parts[p].lines.empty() && trim(parts[p].lines.back()).empty()) {
-        parts[p].lines.pop_back();
-      }
-    }
-  });
-  std::vector<int64_t> first_row(nparts + 1, 0);
-  for (size_t p = 0; p < nparts; ++p) {
-    first_row[p + 1] = first_row[p] + static_cast<int64_t>(parts[p].lines.size());
   }
-  const int64_t rows = first_row[nparts];
-  BDL_CHECK(rows > 0, path, ": a header and no rows");
 
-  // Pass 2: numbers into the features; text fields marked.
-  Tensor features({rows, static_cast<int64_t>(width)});
-  std::vector<double> labels(static_cast<size_t>(rows));
-  const float nan = std::numeric_limits<float>::quiet_NaN();
-  run([&](size_t p) {
-    Part& part = parts[p];
-    part.text.assign(width + 1, 0);
-    std::vector<std::string_view> f;
-    for (size_t r = 0; r < part.lines.size(); ++r) {
-      const int64_t row = first_row[p] + static_cast<int64_t>(r);
-      const int64_t line_number = row + 2;
-      split(part.lines[r], delimiter, f);
-      if (f.size() != header.size()) {
-        part.problem.note(line_number,
-                          detail::concat(path, ": line ", line_number, " has ", f.size(),
-                                         " fields, the header has ", header.size()));
-        continue;
+  void throw_first_problem() const {
+    Problem problem;
+    for (const Part& part : parts_) problem.note(part.problem.line, part.problem.message);
+    if (!problem.message.empty()) throw Error(problem.message);
+  }
+
+  void read_header() {
+    const size_t header_end = all_.find('\n');
+    std::vector<std::string_view> fields;
+    split(all_.substr(0, header_end), delimiter_, fields);
+    header_.reserve(fields.size());
+    for (auto f : fields) header_.emplace_back(text_of(trim(f)));
+    BDL_CHECK(!all_.empty() && !header_.empty(), path_, ": empty (a header row is needed)");
+    label_ = column(options_.label_column, "--label-column");
+    names_ = schema_ ? schema_->features : options_.feature_columns;
+    if (names_.empty()) {
+      for (const auto& h : header_) {
+        if (h != options_.label_column) names_.push_back(h);
       }
-      float* out = features.f32() + row * static_cast<int64_t>(width);
-      for (size_t j = 0; j < width; ++j) {
-        const std::string_view s = trim(f[cols[j]]);
-        double v = 0;
-        if (is_missing(s)) {
-          out[j] = nan;
-        } else if (number(s, v)) {
-          out[j] = static_cast<float>(v);
-        } else {
-          out[j] = 0.f;
-          part.text[j] = 1;
+    }
+    cols_.reserve(names_.size());
+    for (const auto& n : names_) cols_.push_back(column(n, "--feature-columns"));
+    BDL_CHECK(!cols_.empty(), path_, ": no feature columns");
+    body_ = header_end == std::string_view::npos ? std::string_view() : all_.substr(header_end + 1);
+  }
+
+  // Byte ranges that start at line starts, one per thread, and their lines (a
+  // blank line at the very end is not a row).
+  void cut_lines() {
+    const int threads = std::max<int>(
+        1, options_.threads > 0 ? options_.threads
+                                : static_cast<int>(std::thread::hardware_concurrency()));
+    const size_t wanted = body_.size() < (1u << 20) ? 1 : static_cast<size_t>(threads);
+    starts_ = {0};
+    for (size_t t = 1; t < wanted; ++t) {
+      const size_t nominal = body_.size() * t / wanted;
+      const size_t nl = body_.find('\n', std::max(nominal, starts_.back()));
+      if (nl == std::string_view::npos) break;
+      if (nl + 1 < body_.size()) starts_.push_back(nl + 1);
+    }
+    starts_.push_back(body_.size());
+    parts_.resize(starts_.size() - 1);
+    each_part([&](size_t p) {
+      std::string_view range = body_.substr(starts_[p], starts_[p + 1] - starts_[p]);
+      while (!range.empty()) {
+        const size_t nl = range.find('\n');
+        parts_[p].lines.push_back(range.substr(0, nl));
+        range = nl == std::string_view::npos ? std::string_view() : range.substr(nl + 1);
+      }
+      if (p + 1 == parts_.size()) {
+        while (!parts_[p].lines.empty() && trim(parts_[p].lines.back()).empty()) {
+          parts_[p].lines.pop_back();
         }
       }
-      const std::string_view s = trim(f[label]);
-      double v = 0;
-      if (is_missing(s)) {
-        part.problem.note(line_number,
-                          detail::concat(path, ": line ", line_number, ", column '",
-                                         options.label_column, "': the label is missing"));
-      } else if (number(s, v)) {
-        labels[static_cast<size_t>(row)] = v;
-      } else {
-        part.text[width] = 1;
-      }
+    });
+    first_row_.assign(parts_.size() + 1, 0);
+    for (size_t p = 0; p < parts_.size(); ++p) {
+      first_row_[p + 1] = first_row_[p] + static_cast<int64_t>(parts_[p].lines.size());
     }
-  });
-  Problem problem;
-  for (const Part& part : parts) problem.note(part.problem.line, part.problem.message);
-  if (!problem.message.empty()) throw Error(problem.message);
+    rows_ = first_row_.back();
+    BDL_CHECK(rows_ > 0, path_, ": a header and no rows");
+  }
+
+  // Numbers into the features (NaN where missing), text fields marked.
+  void parse_numbers() {
+    features_ = Tensor({rows_, static_cast<int64_t>(width())});
+    labels_.assign(static_cast<size_t>(rows_), 0.0);
+    const float nan = std::numeric_limits<float>::quiet_NaN();
+    each_part([&](size_t p) {
+      Part& part = parts_[p];
+      part.text.assign(width() + 1, 0);
+      std::vector<std::string_view> f;
+      for (size_t r = 0; r < part.lines.size(); ++r) {
+        const int64_t row = first_row_[p] + static_cast<int64_t>(r);
+        const int64_t line = row + 2;
+        split(part.lines[r], delimiter_, f);
+        if (f.size() != header_.size()) {
+          part.problem.note(line, detail::concat(path_, ": line ", line, " has ", f.size(),
+                                                 " fields, the header has ", header_.size()));
+          continue;
+        }
+        for (size_t j = 0; j <= width(); ++j) {
+          const std::string_view s = trim(f[column_index(j)]);
+          double v = 0;
+          const bool missing = is_missing(s);
+          const bool numeric = !missing && number(s, v);
+          if (!missing && !numeric) part.text[j] = 1;
+          if (j < width()) {
+            at(row, j) = missing ? nan : numeric ? static_cast<float>(v) : 0.f;
+          } else if (missing) {
+            part.problem.note(
+                line, detail::concat(path_, ": line ", line, ", column '", options_.label_column,
+                                     "': the label is missing"));
+          } else {
+            labels_[static_cast<size_t>(row)] = v;
+          }
+        }
+      }
+    });
+    throw_first_problem();
+  }
 
   // Text columns: categories in sorted order (or the training file's), then
   // each field's index.
-  CsvSchema found;
-  found.features = names;
-  found.label = options.label_column;
-  std::vector<char> text(width + 1, 0);
-  for (const Part& part : parts) {
-    for (size_t j = 0; j <= width; ++j) text[j] |= part.text[j];
-  }
-  if (schema) {
-    for (size_t j = 0; j < width; ++j) {
-      const bool categorical = schema->categories.count(names[j]) > 0;
-      BDL_CHECK(categorical || !text[j], path, ": column '", names[j],
-                "' holds text where the training file has numbers");
-      text[j] = categorical ? 1 : 0;
+  void encode_categories() {
+    found_.features = names_;
+    found_.label = options_.label_column;
+    text_.assign(width() + 1, 0);
+    for (const Part& part : parts_) {
+      for (size_t j = 0; j <= width(); ++j) text_[j] |= part.text[j];
     }
-    BDL_CHECK(!schema->label_classes.empty() || !text[width], path, ": column '",
-              options.label_column, "' holds text where the training file has numbers");
-    text[width] = schema->label_classes.empty() ? 0 : 1;
-  }
-  std::vector<std::vector<std::string>> categories(width + 1);
-  for (size_t j = 0; j <= width; ++j) {
-    if (!text[j]) continue;
-    const std::string& name = j < width ? names[j] : options.label_column;
-    if (schema) {
-      categories[j] = j < width ? schema->categories.at(name) : schema->label_classes;
-      continue;
-    }
-    std::set<std::string> values;
-    const size_t c = j < width ? cols[j] : label;
-    std::vector<std::string_view> f;
-    for (const Part& part : parts) {
-      for (Line line : part.lines) {
-        split(line, delimiter, f);
-        const std::string_view s = trim(f[c]);
-        if (!is_missing(s)) values.insert(text_of(s));
+    if (schema_) {
+      for (size_t j = 0; j <= width(); ++j) {
+        const bool categorical = j < width() ? schema_->categories.count(names_[j]) > 0
+                                             : !schema_->label_classes.empty();
+        BDL_CHECK(categorical || !text_[j], path_, ": column '", column_name(j),
+                  "' holds text where the training file has numbers");
+        text_[j] = categorical ? 1 : 0;
       }
     }
-    categories[j].assign(values.begin(), values.end());
+    categories_.assign(width() + 1, {});
+    for (size_t j = 0; j <= width(); ++j) {
+      if (!text_[j]) continue;
+      if (schema_) {
+        categories_[j] = j < width() ? schema_->categories.at(names_[j]) : schema_->label_classes;
+        continue;
+      }
+      std::set<std::string> values;
+      std::vector<std::string_view> f;
+      for (const Part& part : parts_) {
+        for (Line line : part.lines) {
+          split(line, delimiter_, f);
+          const std::string_view s = trim(f[column_index(j)]);
+          if (!is_missing(s)) values.insert(text_of(s));
+        }
+      }
+      categories_[j].assign(values.begin(), values.end());
+    }
+    each_part([&](size_t p) { index_text_fields(p); });
+    throw_first_problem();
+    for (size_t j = 0; j < width(); ++j) {
+      if (text_[j]) found_.categories[names_[j]] = categories_[j];
+    }
+    found_.label_classes = categories_[width()];
   }
-  run([&](size_t p) {
+
+  void index_text_fields(size_t p) {
     std::vector<std::string_view> f;
-    for (size_t r = 0; r < parts[p].lines.size(); ++r) {
-      const int64_t row = first_row[p] + static_cast<int64_t>(r);
+    for (size_t r = 0; r < parts_[p].lines.size(); ++r) {
+      const int64_t row = first_row_[p] + static_cast<int64_t>(r);
       bool split_done = false;
-      for (size_t j = 0; j <= width; ++j) {
-        if (!text[j]) continue;
-        if (!split_done) split(parts[p].lines[r], delimiter, f);
+      for (size_t j = 0; j <= width(); ++j) {
+        if (!text_[j]) continue;
+        if (!split_done) split(parts_[p].lines[r], delimiter_, f);
         split_done = true;
-        const std::string_view s = trim(f[j < width ? cols[j] : label]);
+        const std::string_view s = trim(f[column_index(j)]);
         if (is_missing(s)) continue;
         const std::string value = text_of(s);
-        const auto& cats = categories[j];
+        const auto& cats = categories_[j];
         const auto it = std::lower_bound(cats.begin(), cats.end(), value);
         if (it == cats.end() || *it != value) {
-          parts[p].problem.note(
+          parts_[p].problem.note(
               row + 2,
-              detail::concat(path, ": line ", row + 2, ", column '",
-                             j < width ? names[j] : options.label_column, "': '", value,
+              detail::concat(path_, ": line ", row + 2, ", column '", column_name(j), "': '", value,
                              "' is not among the training file's ", cats.size(), " values"));
           continue;
         }
         const auto index = static_cast<double>(it - cats.begin());
-        if (j < width) {
-          features.f32()[row * static_cast<int64_t>(width) + static_cast<int64_t>(j)] =
-              static_cast<float>(index);
+        if (j < width()) {
+          at(row, j) = static_cast<float>(index);
         } else {
-          labels[static_cast<size_t>(row)] = index;
+          labels_[static_cast<size_t>(row)] = index;
         }
       }
     }
-  });
-  for (const Part& part : parts) problem.note(part.problem.line, part.problem.message);
-  if (!problem.message.empty()) throw Error(problem.message);
-  for (size_t j = 0; j < width; ++j) {
-    if (text[j]) found.categories[names[j]] = categories[j];
   }
 
   // Missing features: an error naming the first (by line, then column), or
-  // filled.
-  if (options.missing == Missing::error) {
-    const float* v = features.f32();
-    for (int64_t i = 0; i < features.numel(); ++i) {
-      BDL_CHECK(!std::isnan(v[i]), path, ": line ", i / static_cast<int64_t>(width) + 2,
-                ", column '", names[static_cast<size_t>(i % static_cast<int64_t>(width))],
-                "': a missing value (--missing zero or mean fills them)");
+  // filled with zero or the column's mean.
+  void fill_missing() {
+    if (options_.missing == Missing::error) {
+      const float* v = features_.f32();
+      const auto w = static_cast<int64_t>(width());
+      for (int64_t i = 0; i < features_.numel(); ++i) {
+        BDL_CHECK(!std::isnan(v[i]), path_, ": line ", i / w + 2, ", column '",
+                  names_[static_cast<size_t>(i % w)],
+                  "': a missing value (--missing zero or mean fills them)");
+      }
+      return;
     }
-  }
-  for (size_t j = 0; j < width && options.missing != Missing::error; ++j) {
-    double sum = 0;
-    int64_t present = 0;
-    for (int64_t r = 0; r < rows; ++r) {
-      const float v = features.f32()[r * static_cast<int64_t>(width) + static_cast<int64_t>(j)];
-      if (!std::isnan(v)) {
-        sum += v;
-        ++present;
+    for (size_t j = 0; j < width(); ++j) {
+      double sum = 0;
+      int64_t present = 0;
+      for (int64_t r = 0; r < rows_; ++r) {
+        if (!std::isnan(at(r, j))) {
+          sum += at(r, j);
+          ++present;
+        }
+      }
+      const float fill = options_.missing == Missing::mean && present > 0
+                             ? static_cast<float>(sum / static_cast<double>(present))
+                             : 0.f;
+      for (int64_t r = 0; r < rows_; ++r) {
+        if (std::isnan(at(r, j))) at(r, j) = fill;
       }
     }
-    const float fill =
-        options.missing == Missing::mean && present > 0 ? static_cast<float>(sum / present) : 0.f;
-    for (int64_t r = 0; r < rows; ++r) {
-      float& v = features.f32()[r * static_cast<int64_t>(width) + static_cast<int64_t>(j)];
-      if (std::isnan(v)) v = fill;
+  }
+
+  // Numeric features to mean 0 and deviation 1, with the training file's
+  // statistics when a schema is given.
+  void standardize() {
+    found_.mean.assign(width(), 0.0);
+    found_.std.assign(width(), 1.0);
+    for (size_t j = 0; j < width(); ++j) {
+      if (text_[j]) continue;
+      if (schema_ && schema_->mean.size() == width()) {
+        found_.mean[j] = schema_->mean[j];
+        found_.std[j] = schema_->std[j];
+      } else {
+        double sum = 0, squares = 0;
+        for (int64_t r = 0; r < rows_; ++r) {
+          const double v = at(r, j);
+          sum += v;
+          squares += v * v;
+        }
+        const double mean = sum / static_cast<double>(rows_);
+        const double var = std::max(squares / static_cast<double>(rows_) - mean * mean, 0.0);
+        found_.mean[j] = mean;
+        found_.std[j] = var > 0 ? std::sqrt(var) : 1.0;
+      }
+      const auto mean = static_cast<float>(found_.mean[j]);
+      const auto inv = static_cast<float>(1.0 / found_.std[j]);
+      for (int64_t r = 0; r < rows_; ++r) at(r, j) = (at(r, j) - mean) * inv;
     }
   }
 
   // The label: classes (text, or whole non-negative numbers) or values.
-  bool classes = text[width] != 0;
-  if (!classes) {
-    classes =
-        schema ? schema->label_is_classes : std::all_of(labels.begin(), labels.end(), [](double v) {
-          return v >= 0 && v < 1e9 && v == std::floor(v);
-        });
-  }
-  found.label_is_classes = classes;
-  found.label_classes = categories[width];
-  Tensor targets;
-  if (classes) {
-    targets = Tensor::empty({rows}, DType::i64);
-    for (int64_t r = 0; r < rows; ++r) {
-      const double v = labels[static_cast<size_t>(r)];
-      BDL_CHECK(v >= 0 && v == std::floor(v), path, ": line ", r + 2, ", column '",
-                options.label_column, "': ", v, " is not a class index (the training file's are)");
+  Tensor label_targets() {
+    bool classes = text_[width()] != 0;
+    if (!classes) {
+      classes = schema_ ? schema_->label_is_classes
+                        : std::all_of(labels_.begin(), labels_.end(), [](double v) {
+                            return v >= 0 && v < 1e9 && v == std::floor(v);
+                          });
+    }
+    found_.label_is_classes = classes;
+    if (!classes) {
+      Tensor targets({rows_, 1});
+      for (int64_t r = 0; r < rows_; ++r) {
+        targets.f32()[r] = static_cast<float>(labels_[static_cast<size_t>(r)]);
+      }
+      return targets;
+    }
+    Tensor targets = Tensor::empty({rows_}, DType::i64);
+    for (int64_t r = 0; r < rows_; ++r) {
+      const double v = labels_[static_cast<size_t>(r)];
+      BDL_CHECK(v >= 0 && v == std::floor(v), path_, ": line ", r + 2, ", column '",
+                options_.label_column, "': ", v, " is not a class index (the training file's are)");
       targets.data<int64_t>()[r] = static_cast<int64_t>(v);
     }
-  } else {
-    targets = Tensor({rows, 1});
-    for (int64_t r = 0; r < rows; ++r) {
-      targets.f32()[r] = static_cast<float>(labels[static_cast<size_t>(r)]);
-    }
+    return targets;
   }
-  if (schema_out) *schema_out = found;
-  return Dataset(std::move(features), std::move(targets), path);
+
+  const std::string& path_;
+  const CsvOptions& options_;
+  const CsvSchema* schema_;
+  InputFile file_;
+  std::string_view all_, body_;
+  char delimiter_ = ',';
+  std::vector<std::string> header_, names_;
+  std::vector<size_t> cols_;
+  size_t label_ = 0;
+  std::vector<size_t> starts_;
+  std::vector<Part> parts_;
+  std::vector<int64_t> first_row_;
+  int64_t rows_ = 0;
+  Tensor features_;
+  std::vector<double> labels_;
+  std::vector<char> text_;  // per feature column, then the label: holds text
+  std::vector<std::vector<std::string>> categories_;
+  CsvSchema found_;
+};
+
+}  // namespace
+
+Dataset read_csv(const std::string& path, const CsvOptions& options, CsvSchema* schema_out,
+                 const CsvSchema* schema) {
+  return TableReader(path, options, schema).read(schema_out);
 }
 
 }  // namespace bdl::data

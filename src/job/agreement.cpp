@@ -91,6 +91,8 @@ std::vector<std::pair<std::string, std::string>> shared_settings(const TrainSpec
       {"skip_bad_records", s.data.skip_bad_records ? "true" : "false"},
       {"label_column", s.data.label_column},
       {"missing", s.data.missing},
+      {"class_weight", s.data.class_weight},
+      {"standardize", s.data.standardize ? "true" : "false"},
       {"data", s.data.train                   ? "(datasets in memory)"
                : s.data.source == "synthetic" ? "synthetic"
                                               : "a source"},

@@ -1,6 +1,8 @@
 #include "bdl/job/data_source.h"
 
 #include <algorithm>
+#include <cmath>
+#include <cstdlib>
 #include <filesystem>
 
 #include "bdl/data/csv.h"
@@ -76,6 +78,7 @@ Data table_data(const DataSpec& spec) {
   data::CsvOptions options;
   options.label_column = spec.label_column;
   options.feature_columns = spec.feature_columns;
+  options.standardize = spec.standardize;
   options.missing = spec.missing == "zero"   ? data::Missing::zero
                     : spec.missing == "mean" ? data::Missing::mean
                                              : data::Missing::error;
@@ -110,6 +113,63 @@ Data record_data(const DataSpec& spec, const DataNeeds& needs) {
 }
 
 }  // namespace
+
+data::Source weigh_classes(const data::Source& train, const std::string& class_weight,
+                           int64_t classes, const std::string& where) {
+  if (class_weight.empty()) return train;
+  BDL_CHECK(train.in_memory(), where, ": class weights need data in memory; ", train.name(),
+            " streams (give each record a \"weight\" instead)");
+  const data::Dataset& d = train.dataset();
+  BDL_CHECK(d.target_kind() == data::TargetKind::classes, where,
+            ": class weights need class indices; ", d.name(), " has values");
+  std::vector<float> table(static_cast<size_t>(classes), 1.f);
+  const int64_t* y = d.targets().data<int64_t>();
+  if (class_weight == "balanced") {
+    std::vector<int64_t> count(static_cast<size_t>(classes), 0);
+    for (const data::Partition& p : d.partitions()) {
+      for (int64_t i = p.begin; i < p.end; ++i) ++count[static_cast<size_t>(y[i])];
+    }
+    int64_t n = 0, present = 0;
+    for (int64_t c : count) {
+      n += c;
+      present += c > 0 ? 1 : 0;
+    }
+    for (size_t c = 0; c < table.size(); ++c) {
+      if (count[c] > 0) {
+        table[c] = static_cast<float>(static_cast<double>(n) / (static_cast<double>(present) *
+                                                                static_cast<double>(count[c])));
+      }
+    }
+  } else {
+    size_t at = 0;
+    while (at < class_weight.size()) {
+      const size_t comma = class_weight.find(',', at);
+      const std::string item = class_weight.substr(at, comma - at);
+      at = comma == std::string::npos ? class_weight.size() : comma + 1;
+      const size_t colon = item.find(':');
+      long long c = -1;
+      double w = -1;
+      char* end = nullptr;
+      bool ok = colon != std::string::npos;
+      if (ok) {
+        c = std::strtoll(item.c_str(), &end, 10);
+        ok = end == item.c_str() + colon;
+        w = std::strtod(item.c_str() + colon + 1, &end);
+        ok = ok && end == item.c_str() + item.size() && colon + 1 < item.size();
+      }
+      BDL_CHECK(ok && c >= 0 && c < classes && std::isfinite(w) && w >= 0, where, ": '", item,
+                "' is not CLASS:WEIGHT with a class in [0, ", classes,
+                ") and a non-negative weight (or give \"balanced\")");
+      table[static_cast<size_t>(c)] = static_cast<float>(w);
+    }
+  }
+  Tensor weights({d.size()});
+  const bool weighted = d.weights().defined();
+  for (int64_t i = 0; i < d.size(); ++i) {
+    weights.f32()[i] = table[static_cast<size_t>(y[i])] * (weighted ? d.weights().f32()[i] : 1.f);
+  }
+  return d.with_weights(weights);
+}
 
 bool is_numpy_dir(const std::string& dir) {
   return fs::is_regular_file(fs::path(dir) / "train-features.npy");

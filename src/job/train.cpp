@@ -124,11 +124,15 @@ std::pair<Model, Data> model_and_data(const TrainSpec& spec, const nn::Criterion
     model = build_model(zoo, classes);
   }
   if (class_targets) check_classifier(*model);
+  check_field(class_targets || spec.data.class_weight.empty(), spec.field_names, "class_weight",
+              "needs class indices; the training data has values");
   check_fits(*model, data.train, loss, "training");
   if (data.validation) check_fits(*model, *data.validation, loss, "validation");
   if (class_targets) {
     data.train = data.train.with_classes(model->outputs);
     if (data.validation) data.validation = data.validation->with_classes(model->outputs);
+    data.train = weigh_classes(data.train, spec.data.class_weight, model->outputs,
+                               field_name(spec.field_names, "class_weight"));
     if (!loss.takes_class_indices()) {
       data.train = data.train.one_hot(model->outputs);
       if (data.validation) data.validation = data.validation->one_hot(model->outputs);

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstring>
 #include <fstream>
 
@@ -109,6 +110,21 @@ TEST_F(CsvTest, ATestFileTakesTheTrainingFilesSchema) {
   const std::string text = write("text.csv", "c,n,y\nred,many,a\n");
   EXPECT_EQ(error_of([&] { read_csv(text, o, nullptr, &schema); }),
             text + ": column 'n' holds text where the training file has numbers");
+}
+
+TEST_F(CsvTest, StandardisesWithTheTrainingFilesStatistics) {
+  CsvOptions o;
+  o.label_column = "y";
+  o.standardize = true;
+  CsvSchema schema;
+  const Dataset d = read_csv(write("s.csv", "a,c,y\n1,u,0\n3,v,1\n5,u,0\n7,v,1\n"), o, &schema);
+  const double s = std::sqrt(5.0);  // the deviation of 1, 3, 5, 7
+  const std::vector<float> x = values(d.features());
+  for (int r = 0; r < 4; ++r) EXPECT_NEAR(x[2 * r], (2 * r + 1 - 4) / s, 1e-6);
+  EXPECT_EQ(x[1], 0.f) << "category indices stay as they are";
+  EXPECT_EQ(x[3], 1.f);
+  const Dataset test = read_csv(write("s2.csv", "a,c,y\n4,v,1\n"), o, nullptr, &schema);
+  EXPECT_EQ(values(test.features()), (std::vector<float>{0.f, 1.f}));
 }
 
 // Several MiB parsed by 4 threads equals 1 thread, and an error deep in the

@@ -257,5 +257,31 @@ TEST(TrainJob, DataAndModelThatDisagreeAreNamed) {
   EXPECT_EQ(error_of([&] { train(spec); }), "labels: sample 6 has class 7, outside [0, 2)");
 }
 
+// Class weights as a weight per sample: scikit-learn's "balanced" rule,
+// named weights (others 1), and what is refused.
+TEST(ClassWeights, BalancedAndNamedWeightsAndErrors) {
+  Tensor x({6, 1});
+  const Tensor y = Tensor::from_vector(std::vector<int64_t>{0, 0, 0, 0, 1, 2}, {6});
+  const data::Source d = data::Dataset(x, y, "d");
+  auto weights = [](const data::Source& s) {
+    const Tensor& w = s.dataset().weights();
+    return std::vector<float>(w.f32(), w.f32() + w.numel());
+  };
+  // 6 samples, 3 classes present: 6 / (3 x 4), 6 / (3 x 1), 6 / (3 x 1).
+  EXPECT_EQ(weights(weigh_classes(d, "balanced", 4, "--class-weight")),
+            (std::vector<float>{0.5f, 0.5f, 0.5f, 0.5f, 2.f, 2.f}));
+  EXPECT_EQ(weights(weigh_classes(d, "1:10,2:0.5", 3, "--class-weight")),
+            (std::vector<float>{1, 1, 1, 1, 10, 0.5f}));
+  EXPECT_FALSE(weigh_classes(d, "", 3, "x").dataset().weights().defined());
+  for (const char* bad : {"3:1", "1=2", "1:-1", "a:1", "1:"}) {
+    try {
+      weigh_classes(d, bad, 3, "--class-weight");
+      ADD_FAILURE() << bad;
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("--class-weight: '"), std::string::npos) << e.what();
+    }
+  }
+}
+
 }  // namespace
 }  // namespace bdl::job

@@ -67,6 +67,11 @@ void add_model_and_data_flags(CLI::App* cmd, bdl::cli::TrainArgs& train) {
                   "column's mean")
       ->check(CLI::IsMember({"error", "zero", "mean"}))
       ->capture_default_str();
+  cmd->add_flag("--standardize", spec.data.standardize,
+                "Tables: numeric features to mean 0 and deviation 1 (the training file's "
+                "statistics, applied to the test file too)");
+  cmd->add_option("--class-weight", spec.data.class_weight,
+                  "Weigh training samples by class: balanced, or CLASS:WEIGHT,... (others 1)");
   cmd->add_flag("--skip-bad-records", spec.data.skip_bad_records,
                 "Record shards: skip damaged records and count them in the report, instead of "
                 "stopping");

@@ -49,11 +49,14 @@ for i in $(seq 1 "$hosts"); do
   fi
 done
 # OpenMPI's launcher calls "<agent> <host> <command...>" where it would call ssh.
+# Each host also gets its own hostname (a UTS namespace), as real hosts have:
+# daemons that share one hostname share session directory names, and creating
+# them at once failed one run in six ("mkdir ... jf.N/0/3: File exists").
 cat >"$work/netns-agent" <<AGENT
 #!/bin/sh
 host=\$1
 shift
-exec ip netns exec ${tag}\$host sh -c "\$*"
+exec ip netns exec ${tag}\$host unshare --uts sh -c "hostname \$host && \$*"
 AGENT
 chmod +x "$work/netns-agent"
 for i in $(seq 1 "$hosts"); do echo "h${i} slots=1"; done >"$work/hosts"

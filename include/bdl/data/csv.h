@@ -20,6 +20,11 @@ struct CsvOptions {
   // An empty field (or NA, NaN, null): an error naming its line and column, or
   // filled with 0 or the column's mean over the rows that have it.
   Missing missing = Missing::error;
+  // Numeric features standardised: (x - mean) / std with the column's mean and
+  // standard deviation over the training file's rows (one pass), which a test
+  // file read with the training schema reuses. Category indices are left as
+  // they are.
+  bool standardize = false;
   char delimiter = 0;  // 0: a tab for .tsv files, else a comma
   int threads = 0;     // 0: one per core
 };
@@ -33,6 +38,9 @@ struct CsvSchema {
   // The class names, in index order, when the label is a text column.
   std::vector<std::string> label_classes;
   bool label_is_classes = true;
+  // With standardize: each feature's mean and standard deviation (0 and 1 for
+  // category columns and constant columns).
+  std::vector<double> mean, std;
 };
 
 // Reads `path`. Categorical feature columns become indices (stored as f32, for

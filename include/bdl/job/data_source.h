@@ -43,6 +43,11 @@ struct DataSpec {
   std::string label_column = {};
   std::vector<std::string> feature_columns = {};
   std::string missing = "error";
+  bool standardize = false;  // tables: numeric features to mean 0, deviation 1
+  // Class weights for the training samples, as a weight each: "balanced"
+  // (samples / (classes x samples of the class), scikit-learn's rule) or
+  // "CLASS:WEIGHT,..." (classes not named weigh 1). Data in memory only.
+  std::string class_weight = {};
 };
 
 // What loading needs to know about the model.
@@ -65,6 +70,11 @@ struct Data {
   std::optional<data::Normalize> normalize =
       {};  // applied to image bytes, to record with the model
 };
+
+// The training data weighted by class (DataSpec::class_weight) for a model of
+// `classes` outputs; `where` names the setting in errors.
+data::Source weigh_classes(const data::Source& train, const std::string& class_weight,
+                           int64_t classes, const std::string& where);
 
 // Loads `spec` for worker `rank` of `workers`. Errors name the source.
 Data load_data(const DataSpec& spec, const DataNeeds& needs, int rank, int workers);
