@@ -1,0 +1,58 @@
+#pragma once
+
+// Image folders (issue 13): one sub-folder of JPEG and PNG files per class,
+// as ImageNet and Keras' image_dataset_from_directory lay them out. Either DIR
+// holds the class folders (all of it trains), or DIR/train does, with
+// DIR/test (or DIR/val) for validation. Files are decoded and transformed as
+// they stream, by background threads, into reused batch buffers.
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "bdl/data/image_transform.h"
+#include "bdl/data/source.h"
+
+namespace bdl::data {
+
+struct ImageFolderInfo {
+  std::string directory;             // the split's: DIR or DIR/train, DIR/test, DIR/val
+  std::vector<std::string> classes;  // sub-folder names, sorted
+  std::vector<std::string> files;    // by class, then by name
+  std::vector<int64_t> labels;       // each file's class
+  std::vector<int64_t> class_counts;
+  int64_t bytes = 0;
+  // Files that are not .jpg, .jpeg or .png (any case) are left out, and
+  // counted; hidden files (a leading dot) are not counted.
+  int64_t ignored = 0;
+  std::string first_ignored;
+};
+
+// Whether DIR (or DIR/train) holds class folders with at least one image.
+bool is_image_folder(const std::string& directory);
+
+// The split's directory, or nothing (no test split).
+std::optional<std::string> image_split_directory(const std::string& directory, Split split);
+
+// Lists a split. The test split takes the training split's classes
+// (`classes`): a class folder it has beyond them is an error naming it.
+ImageFolderInfo describe_image_folder(const std::string& directory, Split split,
+                                      const std::vector<std::string>* classes = nullptr);
+
+struct ImageFolderOptions {
+  ImageTransform transform;
+  // An image that does not decode is skipped and counted (its place in the
+  // batch taken by the next image of the epoch's order) instead of stopping
+  // the run.
+  bool skip_bad_records = false;
+};
+
+// The split streamed: worker r of W reads the files f with f % W == r of the
+// sorted list, in an order shuffled per epoch, every sample transformed with
+// draws seeded from (seed, worker, epoch, place in the epoch). Batches hold
+// f32 C x H x W samples and class indices.
+Source image_folder(const std::string& directory, Split split, const ImageFolderOptions& options,
+                    const std::vector<std::string>* classes = nullptr);
+// The same, from a listing already made.
+Source image_folder(ImageFolderInfo info, const ImageFolderOptions& options);
+
+}  // namespace bdl::data
