@@ -23,14 +23,23 @@ class Source:
     category indices, and missing values are an error or filled ("zero",
     "mean"); standardize scales numeric features to mean 0 and deviation 1 with
     the training file's statistics.
-    Image bytes are normalised with Fashion-MNIST's mean and deviation.
-    skip_bad_records: damaged records of shards are skipped and counted (the
-    report's "skipped_records") instead of stopping training."""
+    An image folder (one sub-folder of JPEG and PNG files per class, or
+    DIR/train with DIR/test or DIR/val) is decoded at the model's input size as
+    it streams, by decode_threads background threads; augment is the training
+    images' transform: "none" (resize and centre crop), "flip", "standard"
+    (random resized crop and flip) or "strong" (and colour jitter).
+    Image bytes of IDX files and shards are normalised with Fashion-MNIST's
+    mean and deviation; images of folders with ImageNet's per channel (0.5 and
+    0.5 for grey).
+    skip_bad_records: damaged records of shards and images that do not decode
+    are skipped and counted (the report's "skipped_records") instead of
+    stopping training."""
 
     def __init__(self, path: str, train_samples: int | None = None,
                  validation_samples: int | None = None, skip_bad_records: bool = False,
                  label_column: str | None = None, feature_columns=None,
-                 missing: str = "error", standardize: bool = False):
+                 missing: str = "error", standardize: bool = False, augment: str = "none",
+                 decode_threads: int = 1):
         self.path = os.fspath(path)
         self.train_samples, self.validation_samples = train_samples, validation_samples
         self.skip_bad_records = bool(skip_bad_records)
@@ -40,13 +49,20 @@ class Source:
             raise ValueError(f"missing: 'error', 'zero' or 'mean', got {missing!r}")
         self.missing = missing
         self.standardize = bool(standardize)
+        if augment not in ("none", "flip", "standard", "strong"):
+            raise ValueError(f"augment: 'none', 'flip', 'standard' or 'strong', got {augment!r}")
+        self.augment = augment
+        if int(decode_threads) < 1:
+            raise ValueError(f"decode_threads: at least 1, got {decode_threads!r}")
+        self.decode_threads = int(decode_threads)
 
     def settings(self) -> dict:
         return {"source": self.path, "train_samples": self.train_samples,
                 "validation_samples": self.validation_samples,
                 "skip_bad_records": self.skip_bad_records, "label_column": self.label_column,
                 "feature_columns": self.feature_columns, "missing": self.missing,
-                "standardize": self.standardize}
+                "standardize": self.standardize, "augment": self.augment,
+                "decode_threads": self.decode_threads}
 
     def __repr__(self) -> str:
         return f"Source({self.path!r})"
@@ -67,6 +83,23 @@ def write_record_shards(directory: str, x, y, sample_weight=None, split: str = "
     _arrays.check_samples(xs, ys, "x", "y")
     w = _arrays.weights(sample_weight, "sample_weight", xs.shape[0])
     _core.write_record_shards(xs, ys, w, os.fspath(directory), split, int(shards))
+
+
+def write_image_folder(directory: str, x, y, classes=None, format: str = "png",
+                       quality: int = 90, size=None, threads: int = 1) -> None:
+    """Writes images as an image folder for Source(DIR): DIR/CLASS/NNNNNN.png (or
+    .jpg with format="jpeg"), x uint8 of (N, H, W) grey or (N, H, W, C) with C 1
+    or 3, y integer class indices, classes the folder names (default "0", "1",
+    ...). size=(height, width) resizes first (antialiased bilinear)."""
+    from . import _arrays, _core
+    xs = np.ascontiguousarray(_arrays._as_array(x, "x"))
+    if xs.dtype != np.uint8:
+        raise ValueError(f"x: uint8 pixels, got {xs.dtype}")
+    ys = np.ascontiguousarray(_arrays._as_array(y, "y"), dtype=np.int64)
+    height, width = (0, 0) if size is None else (int(size[0]), int(size[1]))
+    _core.write_image_folder(xs, ys, [] if classes is None else [str(c) for c in classes],
+                             os.fspath(directory), format, int(quality), height, width,
+                             int(threads))
 
 
 def read_csv(path: str, label_column: str, feature_columns=None, missing: str = "error",

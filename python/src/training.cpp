@@ -13,6 +13,7 @@
 
 #include "arrays.h"
 #include "bdl/data/csv.h"
+#include "bdl/data/image_folder.h"
 #include "bdl/data/record_shards.h"
 #include "bdl/job/inference.h"
 #include "bdl/job/train.h"
@@ -129,6 +130,8 @@ void read_settings(job::TrainSpec& spec, Settings s) {
   d.get("missing", spec.data.missing);
   d.get("class_weight", spec.data.class_weight);
   d.get("standardize", spec.data.standardize);
+  d.get("augment", spec.data.augment);
+  d.get("decode_threads", spec.data.decode_threads);
   d.finish();
   Settings m = s.sub("summary");
   m.get("dir", spec.summary.dir);
@@ -327,6 +330,24 @@ void bind_training(nb::module_& m) {
       },
       nb::arg("x"), nb::arg("y"), nb::arg("sample_weight").none(), nb::arg("directory"),
       nb::arg("split"), nb::arg("shards"));
+  m.def(
+      "write_image_folder",
+      [](const Array& x, const Array& y, const std::vector<std::string>& classes,
+         const std::string& directory, const std::string& format, int quality, int64_t height,
+         int64_t width, int threads) {
+        const Tensor images = borrow(x, "x");
+        const Tensor labels = borrow(y, "y");
+        data::ImageWriteOptions options;
+        options.format = format;
+        options.quality = quality;
+        options.out_height = height;
+        options.out_width = width;
+        options.threads = threads;
+        nb::gil_scoped_release released;
+        data::write_image_folder(images, labels, classes, directory, options);
+      },
+      nb::arg("x"), nb::arg("y"), nb::arg("classes"), nb::arg("directory"), nb::arg("format"),
+      nb::arg("quality"), nb::arg("height"), nb::arg("width"), nb::arg("threads"));
   m.def(
       "read_csv",
       [](const std::string& path, const std::string& label_column,

@@ -5,6 +5,7 @@
 #include "bdl/cli/commands.h"
 #include "bdl/core/threads.h"
 #include "bdl/core/version.h"
+#include "bdl/data/image_folder.h"
 #include "bdl/data/record_shards.h"
 #include "bdl/job/data_source.h"
 #include "bdl/job/model_source.h"
@@ -44,6 +45,32 @@ int describe_data(const std::string& source, std::ostream& out) {
       out << (info.weighted ? ", weighted" : "") << ", " << info.shards << " record shards, "
           << info.bytes / 1000000.0 << " MB"
           << (info.from_manifest ? " (from the MANIFEST)" : " (read through)") << "\n";
+    }
+    return 0;
+  }
+  if (data::is_image_folder(source)) {
+    std::vector<std::string> classes;
+    for (const data::Split split : {data::Split::train, data::Split::test}) {
+      if (!data::image_split_directory(source, split)) continue;
+      const data::ImageFolderInfo info =
+          data::describe_image_folder(source, split, classes.empty() ? nullptr : &classes);
+      if (classes.empty()) classes = info.classes;
+      out << (split == data::Split::train ? "train" : "test") << ": " << info.files.size()
+          << " images (JPEG, PNG) in " << info.directory << ", " << info.classes.size()
+          << " classes, " << info.bytes / 1000000.0 << " MB; decoded at the model's input size\n"
+          << "  per class:";
+      for (size_t c = 0; c < info.classes.size(); ++c) {
+        if (c == 8 && info.classes.size() > 10) {
+          out << " ... (" << info.classes.size() - 9 << " more)";
+          c = info.classes.size() - 1;
+        }
+        out << " " << info.classes[c] << " " << info.class_counts[c];
+      }
+      out << "\n";
+      if (info.ignored > 0) {
+        out << "  " << info.ignored << " other files left out (the first: " << info.first_ignored
+            << ")\n";
+      }
     }
     return 0;
   }

@@ -8,7 +8,9 @@
 #include <algorithm>
 #include <cctype>
 #include <chrono>
+#include <cmath>
 #include <condition_variable>
+#include <cstdio>
 #include <exception>
 #include <filesystem>
 #include <mutex>
@@ -219,7 +221,7 @@ class ImageStream final : public BatchStream {
       slot.data.input = Tensor(input);
       slot.data.target = Tensor::empty(target, source_->one_hot() ? DType::f32 : DType::i64);
     }
-    const int threads = std::max(options_.decode_threads, 1);
+    const int threads = std::max({options_.decode_threads, source_->options().decode_threads, 1});
     for (int t = 0; t < threads; ++t) {
       workers_.push_back(std::make_unique<Worker>(source_->options().transform));
     }
@@ -429,6 +431,79 @@ std::unique_ptr<BatchStream> ImageFolderSource::open(int rank, int workers,
 }
 
 }  // namespace
+
+void write_image_folder(const Tensor& images, const Tensor& labels,
+                        const std::vector<std::string>& classes, const std::string& directory,
+                        const ImageWriteOptions& options) {
+  const Shape& shape = images.shape();
+  BDL_CHECK(images.dtype() == DType::u8 &&
+                (shape.size() == 3 || (shape.size() == 4 && (shape[3] == 1 || shape[3] == 3))),
+            "images: u8 of N x H x W or N x H x W x C (C 1 or 3), got ", dtype_name(images.dtype()),
+            " ", shape_str(shape));
+  BDL_CHECK(labels.dtype() == DType::i64 && labels.shape() == Shape{shape[0]}, "labels: i64 of [",
+            shape[0], "], got ", dtype_name(labels.dtype()), " ", shape_str(labels.shape()));
+  BDL_CHECK(options.format == "png" || options.format == "jpeg", "format: png or jpeg, got ",
+            options.format);
+  const int64_t n = shape[0], h = shape[1], w = shape[2];
+  const int channels = shape.size() == 4 ? static_cast<int>(shape[3]) : 1;
+  const bool resize = options.out_height > 0 && options.out_width > 0;
+  const int64_t oh = resize ? options.out_height : h, ow = resize ? options.out_width : w;
+  const int64_t* y = labels.data<int64_t>();
+  std::vector<std::string> names = classes;
+  int64_t most = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    BDL_CHECK(y[i] >= 0 && (classes.empty() || y[i] < static_cast<int64_t>(classes.size())),
+              "labels[", i, "]: class ", y[i], " of ", classes.size(), " named classes");
+    most = std::max(most, y[i]);
+  }
+  if (names.empty()) {
+    for (int64_t c = 0; c <= most; ++c) names.push_back(std::to_string(c));
+  }
+  for (const std::string& c : names) fs::create_directories(fs::path(directory) / c);
+  const std::string ext = options.format == "png" ? ".png" : ".jpg";
+  std::exception_ptr failed;
+  std::mutex failed_mutex;
+  auto write_some = [&](int64_t begin, int64_t step) {
+    std::vector<uint8_t> pixels(static_cast<size_t>(oh * ow * channels));
+    std::vector<float> planes(static_cast<size_t>(oh * ow * channels)), work;
+    try {
+      for (int64_t i = begin; i < n; i += step) {
+        const uint8_t* src = images.data<uint8_t>() + i * h * w * channels;
+        if (resize) {
+          ImageView view{src, w, h, channels,
+                         Region{0, 0, static_cast<double>(w), static_cast<double>(h)}};
+          resample(view, oh, ow, false, planes.data(), work);
+          for (int64_t p = 0; p < oh * ow; ++p) {
+            for (int c = 0; c < channels; ++c) {
+              const float v = planes[static_cast<size_t>(c * oh * ow + p)];
+              pixels[static_cast<size_t>(p * channels + c)] =
+                  static_cast<uint8_t>(std::clamp(std::lround(v), 0L, 255L));
+            }
+          }
+          src = pixels.data();
+        }
+        char number[24];
+        std::snprintf(number, sizeof number, "%06lld", static_cast<long long>(i));
+        const std::string path =
+            (fs::path(directory) / names[static_cast<size_t>(y[i])] / (number + ext)).string();
+        if (options.format == "png") {
+          write_png(path, src, ow, oh, channels);
+        } else {
+          write_jpeg(path, src, ow, oh, channels, options.quality);
+        }
+      }
+    } catch (...) {
+      std::lock_guard lock(failed_mutex);
+      if (!failed) failed = std::current_exception();
+    }
+  };
+  const int threads = std::max(options.threads, 1);
+  std::vector<std::thread> pool;
+  for (int t = 1; t < threads; ++t) pool.emplace_back(write_some, t, threads);
+  write_some(0, threads);
+  for (auto& t : pool) t.join();
+  if (failed) std::rethrow_exception(failed);
+}
 
 Source image_folder(ImageFolderInfo info, const ImageFolderOptions& options) {
   return Source(std::make_shared<ImageFolderSource>(std::move(info), options));

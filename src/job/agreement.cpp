@@ -90,6 +90,7 @@ std::vector<std::pair<std::string, std::string>> shared_settings(const TrainSpec
       {"synthetic_samples", text(s.data.synthetic_samples)},
       {"skip_bad_records", s.data.skip_bad_records ? "true" : "false"},
       {"label_column", s.data.label_column},
+      {"augment", s.data.augment},
       {"missing", s.data.missing},
       {"class_weight", s.data.class_weight},
       {"standardize", s.data.standardize ? "true" : "false"},

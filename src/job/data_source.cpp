@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "bdl/data/csv.h"
+#include "bdl/data/image_folder.h"
 #include "bdl/data/npy.h"
 #include "bdl/data/record_shards.h"
 
@@ -112,6 +113,33 @@ Data record_data(const DataSpec& spec, const DataNeeds& needs) {
   return d;
 }
 
+// An image folder, decoded to the model's input shape (C x H x W, C 1 or 3).
+Data image_data(const DataSpec& spec, const DataNeeds& needs) {
+  const Shape& shape = needs.sample_shape;
+  BDL_CHECK(shape.size() == 3 && (shape[0] == 1 || shape[0] == 3), spec.source,
+            ": an image folder gives images of 1 or 3 channels x height x width; the model "
+            "takes samples of ",
+            shape_str(shape));
+  BDL_CHECK(spec.decode_threads >= 1, "decode_threads: ", spec.decode_threads,
+            "; at least one thread decodes images");
+  data::ImageFolderOptions train;
+  train.transform =
+      data::image_transform(spec.augment, shape[1], shape[2], static_cast<int>(shape[0]));
+  train.skip_bad_records = spec.skip_bad_records;
+  train.decode_threads = spec.decode_threads;
+  data::ImageFolderInfo info = data::describe_image_folder(spec.source, data::Split::train);
+  const std::vector<std::string> classes = info.classes;
+  Data d;
+  d.train = data::image_folder(std::move(info), train);
+  if (data::image_split_directory(spec.source, data::Split::test)) {
+    data::ImageFolderOptions eval = train;
+    eval.transform = data::image_transform("none", shape[1], shape[2], static_cast<int>(shape[0]));
+    d.validation = data::image_folder(spec.source, data::Split::test, eval, &classes);
+  }
+  d.description = "image folder " + spec.source;
+  return d;
+}
+
 }  // namespace
 
 data::Source weigh_classes(const data::Source& train, const std::string& class_weight,
@@ -197,6 +225,8 @@ Data load_data(const DataSpec& spec, const DataNeeds& needs, int rank, int worke
     d = table_data(spec);
   } else if (data::is_record_shard_dir(spec.source)) {
     d = record_data(spec, needs);
+  } else if (data::is_image_folder(spec.source)) {
+    d = image_data(spec, needs);
   } else if (is_numpy_dir(spec.source)) {
     d.train = numpy_dataset(spec.source, "train");
     if (fs::exists(fs::path(spec.source) / "test-features.npy")) {

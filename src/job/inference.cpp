@@ -6,6 +6,7 @@
 
 #include "bdl/core/threads.h"
 #include "bdl/data/batcher.h"
+#include "bdl/data/image_folder.h"
 #include "bdl/data/record_shards.h"
 #include "bdl/data/source.h"
 #include "bdl/nn/losses/by_name.h"
@@ -106,6 +107,24 @@ data::Source test_data(const DataSpec& spec, const Model& model) {
     options.skip_bad_records = spec.skip_bad_records;
     d = data::record_shards(spec.source, data::Split::test, options);
     if (d.feature_dtype() == DType::u8) d = d.map(normalize);
+  } else if (data::is_image_folder(spec.source)) {
+    // Test images at the model's input shape, with the training folder's
+    // classes when it has one beside them.
+    const Shape& shape = model.sample_shape;
+    BDL_CHECK(shape.size() == 3 && (shape[0] == 1 || shape[0] == 3), spec.source,
+              ": an image folder gives images of 1 or 3 channels x height x width; the model "
+              "takes samples of ",
+              shape_str(shape));
+    data::ImageFolderOptions options;
+    options.transform =
+        data::image_transform("none", shape[1], shape[2], static_cast<int>(shape[0]));
+    options.skip_bad_records = spec.skip_bad_records;
+    options.decode_threads = spec.decode_threads;
+    const bool split = data::image_split_directory(spec.source, data::Split::test).has_value();
+    std::vector<std::string> classes;
+    if (split) classes = data::describe_image_folder(spec.source, data::Split::train).classes;
+    d = data::image_folder(spec.source, split ? data::Split::test : data::Split::train, options,
+                           split ? &classes : nullptr);
   } else {
     d = data::mnist_like(spec.source, data::Split::test).map(normalize);
   }

@@ -11,9 +11,11 @@
 
 #include "bdl/cli/commands.h"
 #include "bdl/core/error.h"
+#include "bdl/data/image.h"
 #include "bdl/data/npy.h"
 #include "bdl/io/model_file.h"
 #include "bdl/nn/linear.h"
+#include "bdl/nn/reshape.h"
 #include "bdl/nn/sequential.h"
 #include "bdl/onnx/import.h"
 #include "support/temp_dir.h"
@@ -26,20 +28,11 @@ struct CommandResult {
   std::string stderr_text;
 };
 
-// Runs the built `bdl` binary with the given arguments; captures stderr.
-CommandResult run_bdl(const std::string& args) {
-  const std::string cmd = std::string(BDL_TOOL_PATH) + " " + args + " 2>&1 1>/dev/null";
-  FILE* pipe = popen(cmd.c_str(), "r");
-  std::string text;
-  std::array<char, 512> buffer{};
-  while (fgets(buffer.data(), buffer.size(), pipe)) text += buffer.data();
-  const int status = pclose(pipe);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, text};
-}
-
-// The same, with stdout and stderr together.
-CommandResult run_bdl_all(const std::string& args) {
-  const std::string cmd = std::string(BDL_TOOL_PATH) + " " + args + " 2>&1";
+// Runs the built `bdl` binary with the given arguments; captures stderr (and
+// stdout with it when `with_stdout`).
+CommandResult run_bdl(const std::string& args, bool with_stdout = false) {
+  const std::string cmd =
+      std::string(BDL_TOOL_PATH) + " " + args + (with_stdout ? " 2>&1" : " 2>&1 1>/dev/null");
   FILE* pipe = popen(cmd.c_str(), "r");
   std::string text;
   std::array<char, 512> buffer{};
@@ -491,7 +484,7 @@ TEST(BdlCommand, TrainsFromRecordShards) {
   const testing::TempDir tmp("bdl_shards_cli");
   const std::string dir = tmp.file("fm");
   ASSERT_EQ(run_bdl("convert --data fashion-mnist --shards 4 -o " + dir).exit_code, 0);
-  const auto info = run_bdl_all("info --data " + dir);
+  const auto info = run_bdl("info --data " + dir, true);
   ASSERT_EQ(info.exit_code, 0) << info.stderr_text;
   EXPECT_NE(info.stderr_text.find("train: 60000 samples of [1, 28, 28] u8, 10 classes, 4 record "
                                   "shards, 51."),
@@ -506,7 +499,7 @@ TEST(BdlCommand, TrainsFromRecordShards) {
                             "--progress quiet "
                             "--report " +
                             report;
-  const auto r = run_bdl_all(train);
+  const auto r = run_bdl(train, true);
   ASSERT_EQ(r.exit_code, 0) << r.stderr_text;
   EXPECT_NE(r.stderr_text.find("on record shards " + dir), std::string::npos) << r.stderr_text;
   {
@@ -530,7 +523,7 @@ TEST(BdlCommand, TrainsFromRecordShards) {
   EXPECT_NE(bad.stderr_text.find(shard + ": record at byte " + std::to_string(100 * record)),
             std::string::npos)
       << bad.stderr_text;
-  const auto skipped = run_bdl_all(train + " --skip-bad-records");
+  const auto skipped = run_bdl(train + " --skip-bad-records", true);
   ASSERT_EQ(skipped.exit_code, 0) << skipped.stderr_text;
   EXPECT_NE(skipped.stderr_text.find("skipped 1 damaged records"), std::string::npos)
       << skipped.stderr_text;
@@ -541,6 +534,79 @@ TEST(BdlCommand, TrainsFromRecordShards) {
 
 // A table in train.csv and test.csv (a text column, missing values filled by
 // the mean, a text label) trains a model file that takes its 3 features.
+// An image folder: 3 classes told apart by where a bright square sits, as
+// PNGs and JPEGs of different sizes, decoded to the model's 3 x 12 x 12.
+TEST(BdlCommand, TrainsFromAnImageFolder) {
+  const testing::TempDir tmp("bdl_images_cli");
+  for (const char* split : {"train", "test"}) {
+    const int n = std::string(split) == "train" ? 60 : 15;
+    for (int c = 0; c < 3; ++c) {
+      const auto dir = tmp.path() / split / std::to_string(c).insert(0, "shape");
+      std::filesystem::create_directories(dir);
+      for (int i = 0; i < n; ++i) {
+        const int64_t w = 24 + i % 5, h = 24 + i % 3;
+        std::vector<uint8_t> px(static_cast<size_t>(w * h * 3));
+        for (int64_t y = 0; y < h; ++y) {
+          for (int64_t x = 0; x < w; ++x) {
+            const bool lit = c == 0 ? x < w / 2 : c == 1 ? y < h / 2 : (x >= w / 2 && y >= h / 2);
+            for (int k = 0; k < 3; ++k) {
+              px[static_cast<size_t>((y * w + x) * 3 + k)] =
+                  static_cast<uint8_t>((lit ? 200 : 40) + (x * 7 + y * 3 + i * 11 + k) % 23);
+            }
+          }
+        }
+        std::filesystem::path file = dir / std::to_string(i);
+        if (i % 2) {
+          data::write_png(file.replace_extension(".png").string(), px.data(), w, h, 3);
+        } else {
+          data::write_jpeg(file.replace_extension(".jpg").string(), px.data(), w, h, 3, 90);
+        }
+      }
+    }
+  }
+  const std::string model = tmp.file("m.bdl");
+  {
+    nn::Sequential m;
+    m.add(std::make_unique<nn::Flatten>());
+    m.add(std::make_unique<nn::Linear>(3 * 12 * 12, 3));
+    io::save_model(m, model, {{3, 12, 12}, "a linear classifier of images"});
+  }
+  const std::string dir = tmp.path().string();
+  const std::string args = "train --model " + model + " --data " + dir +
+                           " --augment flip --decode-threads 2 --epochs 4 --batch-size 12 "
+                           "--optimizer adam --lr 0.01 --progress quiet --save " +
+                           tmp.file("out.bdl") + " --report " + tmp.file("r.json");
+  const auto r = run_bdl(args);
+  ASSERT_EQ(r.exit_code, 0) << r.stderr_text;
+  {
+    std::ifstream in(tmp.file("r.json"));
+    const auto j = nlohmann::json::parse(in);
+    EXPECT_EQ(j["test_samples"], 45);
+    EXPECT_GT(j["test_top1"].get<double>(), 0.9);
+    EXPECT_EQ(j["skipped_records"], 0);
+  }
+  const auto eval = run_bdl("eval --model " + tmp.file("out.bdl") + " --data " + dir, true);
+  ASSERT_EQ(eval.exit_code, 0) << eval.stderr_text;
+  EXPECT_NE(eval.stderr_text.find("45 samples"), std::string::npos) << eval.stderr_text;
+  const auto info = run_bdl("info --data " + dir, true);
+  EXPECT_NE(info.stderr_text.find("train: 180 images (JPEG, PNG)"), std::string::npos)
+      << info.stderr_text;
+  EXPECT_NE(info.stderr_text.find("shape0 60 shape1 60 shape2 60"), std::string::npos);
+  // A damaged image stops training, named; --skip-bad-records skips and counts it.
+  const auto cut = tmp.path() / "train" / "shape1" / "4.jpg";
+  std::filesystem::resize_file(cut, std::filesystem::file_size(cut) - 40);
+  const auto bad = run_bdl(args);
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_NE(bad.stderr_text.find("shape1/4.jpg: a JPEG cut short"), std::string::npos)
+      << bad.stderr_text;
+  const auto skipped = run_bdl(args + " --skip-bad-records");
+  ASSERT_EQ(skipped.exit_code, 0) << skipped.stderr_text;
+  std::ifstream in(tmp.file("r.json"));
+  EXPECT_EQ(nlohmann::json::parse(in)["skipped_records"], 1);
+  const auto wrong = run_bdl("train --model lenet5 --data " + dir + " --augment blur");
+  EXPECT_NE(wrong.stderr_text.find("--augment"), std::string::npos) << wrong.stderr_text;
+}
+
 TEST(BdlCommand, TrainsFromACsvTable) {
   const testing::TempDir tmp("bdl_csv_cli");
   std::string train = "x1,colour,x2,y\n", test = train;

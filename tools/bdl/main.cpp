@@ -6,6 +6,7 @@
 
 #include "bdl/cli/commands.h"
 #include "bdl/core/error.h"
+#include "bdl/data/image_transform.h"
 #include "bdl/models/zoo.h"
 #include "bdl/nn/losses/by_name.h"
 #include "bdl/optim/metrics.h"
@@ -54,8 +55,10 @@ void add_model_and_data_flags(CLI::App* cmd, bdl::cli::TrainArgs& train) {
       ->capture_default_str();
   cmd->add_option("--data", spec.data.source,
                   "fashion-mnist, a directory of IDX files, a partitioned directory (bdl split), "
-                  "a NumPy directory ({train,test}-{features,targets,weights}.npy) or record "
-                  "shards ({train,test}/part-*.tfrecord: bdl convert), streamed")
+                  "a NumPy directory ({train,test}-{features,targets,weights}.npy), record "
+                  "shards ({train,test}/part-*.tfrecord: bdl convert), streamed, an image folder "
+                  "(a sub-folder of JPEG/PNG files per class; DIR/train and DIR/test or DIR/val) "
+                  "or a table (FILE.csv, FILE.tsv)")
       ->capture_default_str();
   cmd->add_option("--label-column", spec.data.label_column,
                   "Tables (FILE.csv, FILE.tsv, or DIR with train.csv and test.csv): the label");
@@ -73,8 +76,20 @@ void add_model_and_data_flags(CLI::App* cmd, bdl::cli::TrainArgs& train) {
   cmd->add_option("--class-weight", spec.data.class_weight,
                   "Weigh training samples by class: balanced, or CLASS:WEIGHT,... (others 1)");
   cmd->add_flag("--skip-bad-records", spec.data.skip_bad_records,
-                "Record shards: skip damaged records and count them in the report, instead of "
-                "stopping");
+                "Record shards and image folders: skip damaged records and images that do not "
+                "decode, and count them in the report, instead of stopping");
+  std::string presets;
+  for (const auto& p : bdl::data::augment_presets()) presets += (presets.empty() ? "" : ", ") + p;
+  cmd->add_option("--augment", spec.data.augment,
+                  "Image folders: the training images' transform: " + presets +
+                      " (none: resize and centre crop; flip: and a random horizontal flip; "
+                      "standard: random resized crop and flip; strong: and colour jitter)")
+      ->check(CLI::IsMember(bdl::data::augment_presets()))
+      ->capture_default_str();
+  cmd->add_option("--decode-threads", spec.data.decode_threads,
+                  "Image folders: threads that decode and transform images ahead of training")
+      ->check(CLI::Range(1, 256))
+      ->capture_default_str();
   cmd->add_option("--loss", spec.loss, bdl::nn::criterion_names())->capture_default_str();
   cmd->add_option("--metrics", spec.metrics,
                   "Validation metrics, comma-separated: " + bdl::optim::metric_names())
@@ -115,7 +130,8 @@ void add_run_flags(CLI::App* cmd, bdl::cli::TrainArgs& train) {
       ->capture_default_str();
   cmd->add_flag("--synthetic", train.synthetic,
                 "Train on random data of the model's input shape (benchmarks)");
-  cmd->add_option("--image-size", spec.model.image_size, "Synthetic image height and width");
+  cmd->add_option("--image-size", spec.model.image_size,
+                  "Zoo models: the input images' height and width (synthetic data, image folders)");
   cmd->add_option("--synthetic-samples", spec.data.synthetic_samples,
                   "Synthetic samples (default: 8 batches, at least 256)");
   cmd->add_option("--seed", spec.seed, "Seed of initialisation and shuffling")

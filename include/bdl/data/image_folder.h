@@ -44,6 +44,9 @@ struct ImageFolderOptions {
   // batch taken by the next image of the epoch's order) instead of stopping
   // the run.
   bool skip_bad_records = false;
+  // Decoding threads: at least this many (the stream's decode_threads may ask
+  // for more).
+  int decode_threads = 1;
 };
 
 // The split streamed: worker r of W reads the files f with f % W == r of the
@@ -54,5 +57,20 @@ Source image_folder(const std::string& directory, Split split, const ImageFolder
                     const std::vector<std::string>* classes = nullptr);
 // The same, from a listing already made.
 Source image_folder(ImageFolderInfo info, const ImageFolderOptions& options);
+
+// Writes images as an image folder: DIRECTORY/CLASS/NNNNNN.png (or .jpg), one
+// file per sample, `images` u8 of N x H x W (grey) or N x H x W x C (C 1 or
+// 3), `labels` i64 class indices into `classes` (the folder names; empty:
+// "0", "1", ...). Resized to out_height x out_width first when those are
+// positive (the antialiased resize), on `threads` threads.
+struct ImageWriteOptions {
+  std::string format = "png";  // or "jpeg"
+  int quality = 90;            // JPEG
+  int64_t out_height = 0, out_width = 0;
+  int threads = 1;
+};
+void write_image_folder(const Tensor& images, const Tensor& labels,
+                        const std::vector<std::string>& classes, const std::string& directory,
+                        const ImageWriteOptions& options = {});
 
 }  // namespace bdl::data

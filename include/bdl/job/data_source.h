@@ -23,6 +23,10 @@ struct DataSpec {
   //                   tf.train.Example records): DIR/train/part-*.tfrecord and
   //                   optionally DIR/test/, streamed from disk, each worker
   //                   reading its own shards;
+  //   DIR             an image folder: one sub-folder of JPEG and PNG files per
+  //                   class (DIR/train and DIR/test or DIR/val, or DIR alone
+  //                   to train on), decoded at the model's input size as they
+  //                   stream, with the `augment` preset on training images;
   //   FILE.csv        a table (FILE.tsv: tab-separated) with a header row: the
   //                   label_column and feature_columns below; DIR holding
   //                   train.csv (and test.csv) reads both, the test file with the
@@ -38,6 +42,11 @@ struct DataSpec {
   // Record shards: damaged records are skipped and counted instead of stopping
   // the run.
   bool skip_bad_records = false;
+  // Image folders: the training images' transform (data::image_transform's
+  // presets: none, flip, standard, strong; validation always uses none) and
+  // the threads that decode them.
+  std::string augment = "none";
+  int decode_threads = 1;
   // Tables: the label's column, the features' (empty: every other column), and
   // what a missing feature value is: "error", "zero" or "mean".
   std::string label_column = {};
