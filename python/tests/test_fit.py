@@ -229,6 +229,38 @@ def test_fit_on_record_shards_streamed(tmp_path):
         bdl.datasets.write_record_shards(tmp_path, x, y[:5])
 
 
+def test_fit_on_an_image_folder(tmp_path):
+    """Fashion-MNIST images written as a folder of PNG (train) and JPEG (test)
+    files, upscaled, then trained on as they decode; the classes are the folder
+    names, bad images are named or skipped, and augment is checked."""
+    (x, y), (xt, yt) = bdl.datasets.fashion_mnist()
+    names = ["tshirt", "trouser", "pullover", "dress", "coat", "sandal", "shirt", "sneaker",
+             "bag", "boot"]
+    bdl.datasets.write_image_folder(tmp_path / "train", x[:3000], y[:3000], classes=names,
+                                    size=(32, 32), threads=2)
+    bdl.datasets.write_image_folder(tmp_path / "test", xt[:500], yt[:500], classes=names,
+                                    format="jpeg", quality=92, threads=2)
+    assert sorted(os.listdir(tmp_path / "train")) == sorted(names)
+    assert (tmp_path / "test" / "boot").is_dir()
+    model = bdl.zoo("lenet5")
+    model.compile(optimizer=bdl.optimizers.SGD(0.05, momentum=0.9), loss="cross_entropy",
+                  metrics=["accuracy"])
+    h = model.fit(bdl.datasets.Source(tmp_path, augment="flip", decode_threads=2), batch_size=100,
+                  epochs=3, verbose=0)
+    assert h.report["test_samples"] == 500 and h.report["skipped_records"] == 0
+    assert h.history["val_accuracy"][-1] > 0.5  # chance: 0.1
+    (tmp_path / "train" / "bag" / "garbage.png").write_bytes(b"not a png at all")
+    with pytest.raises(bdl.Error, match="garbage.png: neither a JPEG nor a PNG"):
+        model.fit(bdl.datasets.Source(tmp_path), batch_size=100, epochs=1, verbose=0)
+    h = model.fit(bdl.datasets.Source(tmp_path, skip_bad_records=True), batch_size=100,
+                  epochs=1, verbose=0)
+    assert h.report["skipped_records"] == 1
+    with pytest.raises(ValueError, match="augment"):
+        bdl.datasets.Source(tmp_path, augment="sharpen")
+    with pytest.raises(ValueError, match="uint8"):
+        bdl.datasets.write_image_folder(tmp_path / "f", x[:2].astype(np.float32), y[:2])
+
+
 def test_fit_on_a_csv_table(tmp_path):
     """A CSV table parsed by the C++ core: a text column as category indices,
     missing values filled by the mean, a text label as classes; the same rows
