@@ -17,8 +17,9 @@ packages=(
 )
 if [[ "${1:-}" == "--bench" ]]; then
   # OpenBLAS so that PyTorch (installed for the ONNX tests) does not fall back to
-  # the reference BLAS in the side-by-side benchmarks; matplotlib for the plots in docs/.
-  packages+=(python3-matplotlib libopenblas0-pthread)
+  # the reference BLAS in the side-by-side benchmarks; matplotlib for the plots in docs/;
+  # scikit-image for its sample photographs (bench/data/make_jpeg_folder.py).
+  packages+=(python3-matplotlib libopenblas0-pthread python3-skimage)
 fi
 
 missing=()

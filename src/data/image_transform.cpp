@@ -46,42 +46,50 @@ const std::vector<std::string>& augment_presets() {
 namespace {
 
 // Torchvision's antialiased bilinear filter for one axis: for each output
-// pixel, the first input pixel it reads and its weights (normalised), taken
-// only from [lo, hi).
+// pixel, the input pixels it reads (k of them from `first`, k the same for
+// all, so that loops have a fixed length; weights outside the filter are 0)
+// and their weights, normalised. Only pixels of [lo, hi) are read. Weights
+// are stored tap-major (weights[j * out + o]) for loops over o.
 struct Taps {
-  std::vector<int64_t> first, count;
-  std::vector<float> weights;  // count_max per output
-  int64_t count_max = 0;
+  std::vector<int32_t> first;
+  std::vector<float> weights;
+  int64_t k = 0;
 };
 
-void make_taps(double start, double length, int64_t out, int64_t lo, int64_t hi, Taps& taps) {
+void make_taps(double start, double length, int64_t out, int64_t lo, int64_t hi, bool reverse,
+               Taps& taps) {
   const double scale = length / static_cast<double>(out);
   const double support = scale >= 1.0 ? scale : 1.0;
   const double inv = scale >= 1.0 ? 1.0 / scale : 1.0;
-  taps.count_max = static_cast<int64_t>(std::ceil(support)) * 2 + 1;
+  taps.k = std::min<int64_t>(static_cast<int64_t>(std::ceil(2 * support)) + 1, hi - lo);
   taps.first.resize(static_cast<size_t>(out));
-  taps.count.resize(static_cast<size_t>(out));
-  taps.weights.assign(static_cast<size_t>(out * taps.count_max), 0.f);
+  taps.weights.assign(static_cast<size_t>(out * taps.k), 0.f);
+  double w[64];
   for (int64_t o = 0; o < out; ++o) {
     const double center = start + scale * (static_cast<double>(o) + 0.5);
-    const int64_t a = std::max(static_cast<int64_t>(std::floor(center - support + 0.5)), lo);
-    const int64_t b = std::min(static_cast<int64_t>(std::floor(center + support + 0.5)), hi);
-    const int64_t n = std::clamp<int64_t>(b - a, 1, taps.count_max);
-    float* w = &taps.weights[static_cast<size_t>(o * taps.count_max)];
+    const int64_t a =
+        std::clamp<int64_t>(static_cast<int64_t>(std::floor(center - support + 0.5)), lo, hi - 1);
+    const int64_t b =
+        std::clamp<int64_t>(static_cast<int64_t>(std::floor(center + support + 0.5)), a + 1, hi);
+    const int64_t first = std::min(a, hi - taps.k);  // the window of k pixels holding [a, b)
+    const int64_t k = std::min<int64_t>(taps.k, 64);
     double total = 0;
-    for (int64_t j = 0; j < n; ++j) {
-      const double x = (static_cast<double>(a + j) - center + 0.5) * inv;
-      const double v = std::max(0.0, 1.0 - std::abs(x));
-      w[j] = static_cast<float>(v);
+    for (int64_t j = 0; j < k; ++j) {
+      const int64_t i = first + j;
+      double v = 0;
+      if (i >= a && i < b)
+        v = std::max(0.0, 1.0 - std::abs((static_cast<double>(i) - center + 0.5) * inv));
+      w[j] = v;
       total += v;
     }
-    if (total > 0) {
-      for (int64_t j = 0; j < n; ++j) w[j] = static_cast<float>(w[j] / total);
-    } else {
-      w[0] = 1.f;  // a region narrower than a pixel's reach: its nearest pixel
+    if (total <= 0) {  // a region narrower than a pixel's reach: its nearest pixel
+      w[a - first] = total = 1.0;
     }
-    taps.first[static_cast<size_t>(o)] = std::min(a, hi - 1);
-    taps.count[static_cast<size_t>(o)] = std::min(n, hi - taps.first[static_cast<size_t>(o)]);
+    const int64_t at = reverse ? out - 1 - o : o;
+    taps.first[static_cast<size_t>(at)] = static_cast<int32_t>(first);
+    for (int64_t j = 0; j < k; ++j) {
+      taps.weights[static_cast<size_t>(j * out + at)] = static_cast<float>(w[j] / total);
+    }
   }
 }
 
@@ -101,50 +109,49 @@ void resample(const ImageView& image, int64_t out_h, int64_t out_w, bool flip, f
   const int64_t y_hi =
       std::clamp<int64_t>(static_cast<int64_t>(std::ceil(r.y + r.h)), y_lo + 1, image.height);
   thread_local Taps tx, ty;
-  make_taps(r.x, r.w, out_w, x_lo, x_hi, tx);
-  make_taps(r.y, r.h, out_h, y_lo, y_hi, ty);
-  // Horizontal pass over the rows the vertical one reads: rows x out_w x c.
-  const int64_t rows = y_hi - y_lo;
-  work.resize(static_cast<size_t>(rows * out_w * c_n));
-  for (int64_t y = 0; y < rows; ++y) {
-    const uint8_t* src = image.pixels + (y_lo + y) * image.width * c_n;
-    float* dst = work.data() + y * out_w * c_n;
-    for (int64_t o = 0; o < out_w; ++o) {
-      const int64_t a = tx.first[static_cast<size_t>(o)];
-      const int64_t n = tx.count[static_cast<size_t>(o)];
-      const float* w = &tx.weights[static_cast<size_t>(o * tx.count_max)];
-      float* d = dst + o * c_n;
-      if (c_n == 3) {
-        float s0 = 0, s1 = 0, s2 = 0;
-        const uint8_t* p = src + a * 3;
-        for (int64_t j = 0; j < n; ++j) {
-          s0 += w[j] * static_cast<float>(p[3 * j]);
-          s1 += w[j] * static_cast<float>(p[3 * j + 1]);
-          s2 += w[j] * static_cast<float>(p[3 * j + 2]);
-        }
-        d[0] = s0;
-        d[1] = s1;
-        d[2] = s2;
-      } else {
-        float s = 0;
-        for (int64_t j = 0; j < n; ++j) s += w[j] * static_cast<float>(src[a + j]);
-        d[0] = s;
+  make_taps(r.x, r.w, out_w, x_lo, x_hi, flip, tx);
+  make_taps(r.y, r.h, out_h, y_lo, y_hi, false, ty);
+  // Vertical pass first, on whole rows of interleaved pixels (contiguous, so
+  // vectorised): out_h rows of (x_hi - x_lo) * channels floats.
+  const int64_t row_len = (x_hi - x_lo) * c_n;
+  work.resize(static_cast<size_t>(out_h * row_len));
+  for (int64_t o = 0; o < out_h; ++o) {
+    float* dst = work.data() + o * row_len;
+    const int64_t first = ty.first[static_cast<size_t>(o)];
+    for (int64_t j = 0; j < ty.k; ++j) {
+      const float wj = ty.weights[static_cast<size_t>(j * out_h + o)];
+      const uint8_t* src = image.pixels + ((first + j) * image.width + x_lo) * c_n;
+      if (j == 0) {
+#pragma omp simd
+        for (int64_t x = 0; x < row_len; ++x) dst[x] = wj * static_cast<float>(src[x]);
+      } else if (wj != 0.f) {
+#pragma omp simd
+        for (int64_t x = 0; x < row_len; ++x) dst[x] += wj * static_cast<float>(src[x]);
       }
     }
   }
-  // Vertical pass into planes, columns mirrored when flipping.
-  const int64_t plane = out_h * out_w;
+  // Horizontal pass into planes, many output pixels at a time (gathers).
+  thread_local std::vector<int32_t> at;
+  at.resize(static_cast<size_t>(out_w));
+  for (int64_t x = 0; x < out_w; ++x) {
+    at[static_cast<size_t>(x)] =
+        (tx.first[static_cast<size_t>(x)] - static_cast<int32_t>(x_lo)) * static_cast<int32_t>(c_n);
+  }
+  const int32_t* index = at.data();
   for (int64_t o = 0; o < out_h; ++o) {
-    const int64_t a = ty.first[static_cast<size_t>(o)] - y_lo;
-    const int64_t n = ty.count[static_cast<size_t>(o)];
-    const float* w = &ty.weights[static_cast<size_t>(o * ty.count_max)];
+    const float* src = work.data() + o * row_len;
     for (int64_t c = 0; c < c_n; ++c) {
-      float* row = out + c * plane + o * out_w;
-      for (int64_t x = 0; x < out_w; ++x) {
-        float s = 0;
-        const float* col = work.data() + (a * out_w + x) * c_n + c;
-        for (int64_t j = 0; j < n; ++j) s += w[j] * col[j * out_w * c_n];
-        row[flip ? out_w - 1 - x : x] = s;
+      float* row = out + (c * out_h + o) * out_w;
+      for (int64_t j = 0; j < tx.k; ++j) {
+        const float* in = src + c + j * c_n;
+        const float* w = tx.weights.data() + j * out_w;
+        if (j == 0) {
+#pragma omp simd
+          for (int64_t x = 0; x < out_w; ++x) row[x] = w[x] * in[index[x]];
+        } else {
+#pragma omp simd
+          for (int64_t x = 0; x < out_w; ++x) row[x] += w[x] * in[index[x]];
+        }
       }
     }
   }

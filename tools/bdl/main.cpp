@@ -132,6 +132,10 @@ void add_run_flags(CLI::App* cmd, bdl::cli::TrainArgs& train) {
                 "Train on random data of the model's input shape (benchmarks)");
   cmd->add_option("--image-size", spec.model.image_size,
                   "Zoo models: the input images' height and width (synthetic data, image folders)");
+  cmd->add_option("--classes", spec.model.classes,
+                  "Zoo models: the outputs (default: the data's classes; with synthetic data, "
+                  "the model's own default)")
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 24));
   cmd->add_option("--synthetic-samples", spec.data.synthetic_samples,
                   "Synthetic samples (default: 8 batches, at least 256)");
   cmd->add_option("--seed", spec.seed, "Seed of initialisation and shuffling")
