@@ -1,7 +1,8 @@
 // Training resumed from a checkpoint reaches the weights of the uninterrupted
 // run bit for bit: optimizer state, schedule state, position in the data and
-// Dropout's random streams all come back, for data in memory and for record
-// shards streamed from disk.
+// Dropout's random streams all come back, for data in memory, for record
+// shards streamed from disk and for image folders decoded with random crops and
+// flips.
 #pragma GCC diagnostic ignored "-Wmissing-field-initializers"
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -12,6 +13,7 @@
 #include "bdl/core/random.h"
 #include "bdl/core/threads.h"
 #include "bdl/data/dataset.h"
+#include "bdl/data/image_folder.h"
 #include "bdl/data/record_shards.h"
 #include "bdl/data/source.h"
 #include "bdl/io/model_file.h"
@@ -48,6 +50,7 @@ struct Run {
   std::optional<optim::TrainingState> resume;
   bool adam = true;
   std::string shards;  // the data as record shards in this directory; empty: in memory
+  std::string images;  // the data as an image folder in this directory
   bool shuffle = true;
 };
 
@@ -60,6 +63,15 @@ void write_shards(const std::string& dir) {
   data::write_record_shards(test_data(), dir, data::Split::test, 2);
 }
 
+// The same data as PNG files in class folders.
+void write_images(const std::string& dir) {
+  for (const auto& [d, split] :
+       {std::pair{train_data(), "train"}, std::pair{test_data(), "test"}}) {
+    const Tensor images = d.features().reshape({d.size(), 8, 8});
+    data::write_image_folder(images, d.targets(), {}, dir + "/" + split);
+  }
+}
+
 // 600 samples, batch 32: 18 iterations an epoch. Adam (or SGD with momentum),
 // warm-up then reduce-on-plateau (which has state), validation every epoch.
 void train(nn::Module& model, const Run& run) {
@@ -68,6 +80,15 @@ void train(nn::Module& model, const Run& run) {
     const data::Normalize normalize = *train_data().transform();
     train_set = data::record_shards(run.shards, data::Split::train).map(normalize);
     test_set = data::record_shards(run.shards, data::Split::test).map(normalize);
+  }
+  if (!run.images.empty()) {
+    data::ImageFolderOptions augmented;
+    augmented.transform = data::image_transform("standard", 8, 8, 1);
+    train_set = data::image_folder(run.images, data::Split::train, augmented).with_classes(10);
+    data::ImageFolderOptions plain;
+    plain.transform = data::image_transform("none", 8, 8, 1);
+    const auto classes = data::describe_image_folder(run.images, data::Split::train).classes;
+    test_set = data::image_folder(run.images, data::Split::test, plain, &classes);
   }
   nn::CrossEntropy loss;
   optim::Optimizer opt(model, train_set, loss);
@@ -96,34 +117,40 @@ void train(nn::Module& model, const Run& run) {
   opt.optimize();
 }
 
-// (Adam or SGD, record shards or memory)
-class Resume : public ::testing::TestWithParam<std::tuple<bool, bool>> {
+// (Adam or SGD; in memory, record shards or an image folder)
+class Resume : public ::testing::TestWithParam<std::tuple<bool, int>> {
  protected:
   void SetUp() override {
     set_num_threads(1);
     dir_ = fs::temp_directory_path() / ("bdl_resume_" + std::to_string(::getpid()));
     fs::remove_all(dir_);
-    if (std::get<1>(GetParam())) {
+    if (std::get<1>(GetParam()) == 1) {
       shards_ = (dir_ / "data").string();
       write_shards(shards_);
+    }
+    if (std::get<1>(GetParam()) == 2) {
+      images_ = (dir_ / "images").string();
+      write_images(images_);
     }
   }
   void TearDown() override { fs::remove_all(dir_); }
   fs::path dir_;
-  std::string shards_;
+  std::string shards_, images_;
 };
 
 TEST_P(Resume, ReachesTheWeightsOfTheUninterruptedRun) {
   const bool adam = std::get<0>(GetParam());
-  const std::string shards = shards_;
+  const std::string shards = shards_, images = images_;
   auto reference = make_model(1);
-  train(*reference, {.adam = adam, .shards = shards});
+  train(*reference, {.adam = adam, .shards = shards, .images = images});
   const auto expected = all_state(*reference);
 
   // Checkpointing itself changes nothing.
   auto with_checkpoints = make_model(1);
-  train(*with_checkpoints,
-        {.checkpoint_dir = (dir_ / "full").string(), .adam = adam, .shards = shards});
+  train(*with_checkpoints, {.checkpoint_dir = (dir_ / "full").string(),
+                            .adam = adam,
+                            .shards = shards,
+                            .images = images});
   EXPECT_TRUE(bit_equal(all_state(*with_checkpoints), expected));
 
   // Stopped mid-way through the second epoch (a crash after the checkpoint at
@@ -133,7 +160,8 @@ TEST_P(Resume, ReachesTheWeightsOfTheUninterruptedRun) {
   train(*stopped, {.checkpoint_dir = (dir_ / "part").string(),
                    .end = optim::max_iteration(25),
                    .adam = adam,
-                   .shards = shards});
+                   .shards = shards,
+                   .images = images});
   CheckpointDirectory dir((dir_ / "part").string(), 100);
   const auto checkpoints = dir.list();
   ASSERT_EQ(checkpoints.size(), 4u);  // iterations 7, 14, 21 and the stop at 25
@@ -141,7 +169,7 @@ TEST_P(Resume, ReachesTheWeightsOfTheUninterruptedRun) {
     SCOPED_TRACE(path);
     auto resumed = make_model(77);
     auto state = restore_checkpoint(*resumed, path);
-    train(*resumed, {.resume = state, .adam = adam, .shards = shards});
+    train(*resumed, {.resume = state, .adam = adam, .shards = shards, .images = images});
     EXPECT_TRUE(bit_equal(all_state(*resumed), expected));
   }
   // Without the optimizer state (BigDL's resume lost Adam's moments) the result
@@ -151,15 +179,20 @@ TEST_P(Resume, ReachesTheWeightsOfTheUninterruptedRun) {
   for (auto& w : state.workers) {
     for (auto& [name, v] : w.method.vectors) std::fill(v.begin(), v.end(), 0.f);
   }
-  train(*no_state, {.resume = state, .adam = adam, .shards = shards});
+  train(*no_state, {.resume = state, .adam = adam, .shards = shards, .images = images});
   EXPECT_FALSE(bit_equal(all_state(*no_state), expected));
 }
 
-INSTANTIATE_TEST_SUITE_P(Methods, Resume, ::testing::Combine(::testing::Bool(), ::testing::Bool()),
-                         [](const auto& info) {
-                           return std::string(std::get<0>(info.param) ? "Adam" : "SGD") +
-                                  (std::get<1>(info.param) ? "FromRecordShards" : "InMemory");
-                         });
+std::string resume_case_name(const ::testing::TestParamInfo<std::tuple<bool, int>>& info) {
+  const int source = std::get<1>(info.param);
+  return std::string(std::get<0>(info.param) ? "Adam" : "SGD") + (source == 0 ? "InMemory"
+                                                                  : source == 1
+                                                                      ? "FromRecordShards"
+                                                                      : "FromAnImageFolder");
+}
+INSTANTIATE_TEST_SUITE_P(Methods, Resume,
+                         ::testing::Combine(::testing::Bool(), ::testing::Values(0, 1, 2)),
+                         resume_case_name);
 
 // The pipeline changes speed, not results: in storage order, training from
 // record shards gives the weights training from memory gives, bit for bit
