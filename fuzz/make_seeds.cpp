@@ -1,12 +1,14 @@
 // Writes the seed corpus of the fuzz targets: small valid files of each kind.
 //   make_seeds DIR   (writes DIR/model_file/*.bdl, DIR/npy/*.npy, DIR/onnx/*.onnx, DIR/idx/*
-//                     and DIR/example/*.pb)
+//                     DIR/example/*.pb and DIR/image/*.{jpg,png})
 #include <filesystem>
 #include <memory>
+#include <vector>
 
 #include "bdl/core/random.h"
 #include "bdl/data/example.h"
 #include "bdl/data/idx.h"
+#include "bdl/data/image.h"
 #include "bdl/data/npy.h"
 #include "bdl/io/model_file.h"
 #include "bdl/nn/activations.h"
@@ -35,6 +37,7 @@ int main(int argc, char** argv) {
   fs::create_directories(dir / "onnx");
   fs::create_directories(dir / "idx");
   fs::create_directories(dir / "example");
+  fs::create_directories(dir / "image");
   auto write_onnx = [&](Module& m, bdl::Shape sample, const char* name) {
     bdl::onnx::ExportOptions options;
     options.input_shape = std::move(sample);
@@ -111,5 +114,14 @@ int main(int argc, char** argv) {
                 {"label", Feature::of_floats({1.f, 0.25f})},
                 {"weight", Feature::of_floats({0.5f})}},
                "values.pb");
+  // Small images of each kind the decoders take: colour and grey, JPEG
+  // (4:2:0, as libjpeg writes colour) and PNG.
+  std::vector<uint8_t> pixels(40 * 30 * 3);
+  for (size_t i = 0; i < pixels.size(); ++i) pixels[i] = static_cast<uint8_t>((i * 37) % 251);
+  const std::string image_dir = (dir / "image").string();
+  bdl::data::write_jpeg(image_dir + "/colour.jpg", pixels.data(), 40, 30, 3, 75);
+  bdl::data::write_jpeg(image_dir + "/grey.jpg", pixels.data(), 20, 12, 1, 90);
+  bdl::data::write_png(image_dir + "/colour.png", pixels.data(), 17, 9, 3);
+  bdl::data::write_png(image_dir + "/grey.png", pixels.data(), 9, 5, 1);
   return 0;
 }

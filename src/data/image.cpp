@@ -47,13 +47,31 @@ struct JpegErrors {
   std::longjmp(e->jump, 1);
 }
 
-// Warnings (level -1) are kept quiet, except a file cut short: libjpeg fills
-// the rest with grey, bdl calls it damaged (as Pillow does). Corrupt-data
-// warnings that leave the image readable (extraneous bytes before a marker,
-// common in photo collections) pass.
+// Warnings (level -1) are kept quiet, except a file cut short: libjpeg would
+// fill the rest with grey, bdl calls it damaged (as Pillow does) and stops at
+// once (a small file may declare a huge image). Corrupt-data warnings that
+// leave the image readable (extraneous bytes before a marker, common in photo
+// collections) pass.
 void jpeg_message(j_common_ptr cinfo, int level) {
   auto* e = reinterpret_cast<JpegErrors*>(cinfo->err);
-  if (level == -1 && cinfo->err->msg_code == JWRN_JPEG_EOF) e->cut_short = true;
+  if (level == -1 && cinfo->err->msg_code == JWRN_JPEG_EOF) {
+    e->cut_short = true;
+    std::longjmp(e->jump, 1);
+  }
+}
+
+// The message of a failed decode.
+std::string jpeg_failure(const std::string& where, const JpegErrors& e) {
+  if (e.cut_short) return where + ": a JPEG cut short (its data ends before the image does)";
+  return where + ": not a readable JPEG: " + e.message;
+}
+
+// Pillow's limit against decompression bombs (twice its warning threshold).
+constexpr int64_t kMaxPixels = 178956970;
+
+void check_pixels(ImageSize s, const std::string& where) {
+  BDL_CHECK(s.width * s.height <= kMaxPixels, where, ": an image of ", s.width, "x", s.height,
+            " pixels, more than bdl decodes (", kMaxPixels, ")");
 }
 
 void no_output(j_common_ptr) {}
@@ -81,16 +99,18 @@ ImageSize ImageDecoder::size(std::span<const uint8_t> bytes, const std::string& 
   switch (image_format(bytes)) {
     case ImageFormat::jpeg: {
       Jpeg& j = *jpeg_;
+      j.errors.cut_short = false;
       ImageSize s;
       if (setjmp(j.errors.jump) != 0) {
         jpeg_abort_decompress(&j.cinfo);
-        throw Error(where + ": not a readable JPEG: " + j.errors.message);
+        throw Error(jpeg_failure(where, j.errors));
       }
       jpeg_mem_src(&j.cinfo, bytes.data(), bytes.size());
       jpeg_read_header(&j.cinfo, TRUE);
       s.width = j.cinfo.image_width;
       s.height = j.cinfo.image_height;
       jpeg_abort_decompress(&j.cinfo);
+      check_pixels(s, where);
       return s;
     }
     case ImageFormat::png: {
@@ -102,6 +122,7 @@ ImageSize ImageDecoder::size(std::span<const uint8_t> bytes, const std::string& 
       const std::string message = image.message;
       png_image_free(&image);
       BDL_CHECK(ok != 0, where, ": not a readable PNG: ", message);
+      check_pixels(s, where);
       return s;
     }
     case ImageFormat::unknown:
@@ -123,6 +144,11 @@ ImageView ImageDecoder::decode(std::span<const uint8_t> bytes, const std::string
     std::memset(&image, 0, sizeof image);
     image.version = PNG_IMAGE_VERSION;
     int ok = png_image_begin_read_from_memory(&image, bytes.data(), bytes.size());
+    if (ok != 0 && int64_t{image.width} * int64_t{image.height} > kMaxPixels) {
+      const ImageSize s{image.width, image.height};
+      png_image_free(&image);
+      check_pixels(s, where);
+    }
     if (ok != 0) {
       // Transparency is dropped by compositing onto black: libpng's rule for
       // an output without alpha and no background given.
@@ -150,7 +176,7 @@ ImageView ImageDecoder::decode(std::span<const uint8_t> bytes, const std::string
   Region want = region;
   if (setjmp(j.errors.jump) != 0) {
     jpeg_abort_decompress(&c);
-    throw Error(where + ": not a readable JPEG: " + j.errors.message);
+    throw Error(jpeg_failure(where, j.errors));
   }
   jpeg_mem_src(&c, bytes.data(), bytes.size());
   jpeg_read_header(&c, TRUE);
@@ -158,6 +184,13 @@ ImageView ImageDecoder::decode(std::span<const uint8_t> bytes, const std::string
   const auto full_h = static_cast<int64_t>(c.image_height);
   if (want.w <= 0 || want.h <= 0) {
     want = {0, 0, static_cast<double>(full_w), static_cast<double>(full_h)};
+  }
+  if (static_cast<int64_t>(full_w) * full_h > kMaxPixels) {
+    std::snprintf(j.errors.message, sizeof j.errors.message,
+                  "%lld x %lld pixels, more than bdl decodes (%lld)",
+                  static_cast<long long>(full_w), static_cast<long long>(full_h),
+                  static_cast<long long>(kMaxPixels));
+    std::longjmp(j.errors.jump, 1);
   }
   if (c.jpeg_color_space == JCS_CMYK || c.jpeg_color_space == JCS_YCCK) {
     std::snprintf(j.errors.message, sizeof j.errors.message,
@@ -202,7 +235,6 @@ ImageView ImageDecoder::decode(std::span<const uint8_t> bytes, const std::string
     jpeg_read_scanlines(&c, &row, 1);
   }
   jpeg_abort_decompress(&c);
-  BDL_CHECK(!j.errors.cut_short, where, ": a JPEG cut short (its data ends before the image does)");
   view.pixels = pixels_.data();
   view.width = width;
   view.height = height;

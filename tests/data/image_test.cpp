@@ -199,7 +199,19 @@ TEST(ImageDecoder, NamesTheFileOfEveryBadImage) {
   EXPECT_NE(fails({'h', 'e', 'l', 'l', 'o'}).find("neither a JPEG nor a PNG"), std::string::npos);
   EXPECT_NE(fails({jpeg.begin(), jpeg.begin() + jpeg.size() / 2}).find("cut short"),
             std::string::npos);
-  EXPECT_NE(fails({jpeg.begin(), jpeg.begin() + 40}).find("not a readable JPEG"),
+  EXPECT_NE(fails({jpeg.begin(), jpeg.begin() + 40}).find("bad.jpg: a JPEG cut short"),
+            std::string::npos);
+  // A small file that declares a huge image (a decompression bomb) is refused
+  // before anything is allocated for it.
+  auto bomb = jpeg;
+  for (size_t i = 0; i + 8 < bomb.size(); ++i) {
+    if (bomb[i] == 0xFF && bomb[i + 1] == 0xC0) {  // SOF0: height, then width, at +5
+      bomb[i + 5] = bomb[i + 7] = 0xEA;
+      bomb[i + 6] = bomb[i + 8] = 0x60;
+      break;
+    }
+  }
+  EXPECT_NE(fails(bomb).find("an image of 60000x60000 pixels, more than bdl decodes"),
             std::string::npos);
   EXPECT_NE(fails({png.begin(), png.begin() + png.size() / 2}).find("not a readable PNG"),
             std::string::npos);
