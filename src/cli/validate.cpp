@@ -110,6 +110,10 @@ void validate(const ExportArgs& a) {
 void validate(const ConvertArgs& a) {
   BDL_CHECK(a.shards >= 0 && a.shards <= 99999, "--shards: between 1 and 99999, got ", a.shards);
   check_positive(a.shard_size, "--shard-size");
+  BDL_CHECK(a.image_size > 0 && a.image_size <= 65500, "--image-size: between 1 and 65500, got ",
+            a.image_size);
+  BDL_CHECK(a.channels == 1 || a.channels == 3, "--channels: 1 (grey) or 3 (RGB), got ",
+            a.channels);
   BDL_CHECK(!a.output.empty(), "-o/--output: a directory to write is required");
   std::error_code ec;
   BDL_CHECK(!std::filesystem::exists(a.output, ec) || std::filesystem::is_directory(a.output, ec),

@@ -24,6 +24,7 @@
 
 #include "bdl/core/error.h"
 #include "bdl/core/random.h"
+#include "bdl/data/record_shards.h"
 
 namespace bdl::data {
 
@@ -444,6 +445,43 @@ std::unique_ptr<BatchStream> ImageFolderSource::open(int rank, int workers,
 }
 
 }  // namespace
+
+void write_image_shards(const ImageFolderInfo& info, int64_t height, int64_t width, int channels,
+                        const std::string& directory, Split split, int64_t shards) {
+  ImageTransform t = image_transform("none", height, width, channels);
+  t.center_fraction = 1.0;
+  ShardsInfo description;
+  description.sample_shape = {channels, height, width};
+  description.features = "u8";
+  description.targets = "classes";
+  description.classes = static_cast<int64_t>(info.classes.size());
+  ImageDecoder decoder;
+  std::vector<uint8_t> bytes;
+  std::vector<float> planes(static_cast<size_t>(channels * height * width)), work;
+  std::string pixels(planes.size(), '\0');
+  // A fixed shuffle, so that every shard holds every class.
+  std::vector<size_t> order(info.files.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  Rng rng(1);
+  for (size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[rng.below(i)]);
+  write_record_shards(
+      static_cast<int64_t>(info.files.size()), description,
+      [&](int64_t i, Example& e) {
+        const size_t file = order[static_cast<size_t>(i)];
+        const std::string& path = info.files[file];
+        read_file_bytes(path, bytes);
+        const Region region = center_region(t, decoder.size(bytes, path));
+        resample(decoder.decode(bytes, path, channels, region, {width, height}), height, width,
+                 false, planes.data(), work);
+        for (size_t k = 0; k < planes.size(); ++k) {
+          pixels[k] = static_cast<char>(std::clamp(std::lround(planes[k]), 0L, 255L));
+        }
+        e["features"] = Feature::of_bytes(pixels);
+        e["shape"] = Feature::of_ints({channels, height, width});
+        e["label"] = Feature::of_ints({info.labels[file]});
+      },
+      directory, split, shards);
+}
 
 void write_image_folder(const Tensor& images, const Tensor& labels,
                         const std::vector<std::string>& classes, const std::string& directory,

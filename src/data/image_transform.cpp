@@ -194,9 +194,11 @@ Region random_resized_crop(const ImageTransform& t, ImageSize size, Rng& rng) {
   return {std::floor((w_full - w) / 2), std::floor((h_full - h) / 2), w, h};
 }
 
+}  // namespace
+
 // Evaluation's crop: the centre of the image resized to short side
 // max(height, width) / center_fraction, in the image's own pixels.
-Region center_crop(const ImageTransform& t, ImageSize size) {
+Region center_region(const ImageTransform& t, ImageSize size) {
   const double short_side = static_cast<double>(std::min(size.width, size.height));
   const double resized = static_cast<double>(std::max(t.height, t.width)) / t.center_fraction;
   const double f = short_side / resized;  // image pixels per resized pixel
@@ -206,10 +208,12 @@ Region center_crop(const ImageTransform& t, ImageSize size) {
           h};
 }
 
+namespace {
+
 Draws draw(const ImageTransform& t, ImageSize size, uint64_t seed) {
   Draws d;
   Rng rng(seed);
-  d.region = t.random_crop ? random_resized_crop(t, size, rng) : center_crop(t, size);
+  d.region = t.random_crop ? random_resized_crop(t, size, rng) : center_region(t, size);
   if (t.flip) d.flip = rng.uniform() < 0.5;
   auto factor = [&](float x) { return x > 0 ? rng.uniform(std::max(0.f, 1.f - x), 1.f + x) : 1.f; };
   d.brightness = factor(t.brightness);

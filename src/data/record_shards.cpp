@@ -162,7 +162,6 @@ std::string shard_name(int64_t shard, int64_t shards) {
 
 void write_record_shards(const Dataset& dataset, const std::string& directory, Split split,
                          int64_t shards) {
-  BDL_CHECK(shards > 0 && shards <= 99999, "shards: between 1 and 99999, got ", shards);
   BDL_CHECK(dataset.size() >= shards, dataset.name(), ": ", dataset.size(), " samples cannot fill ",
             shards, " shards");
   ShardsInfo info;
@@ -171,14 +170,30 @@ void write_record_shards(const Dataset& dataset, const std::string& directory, S
   info.targets = dataset.target_kind() == TargetKind::classes ? "classes" : "values";
   info.classes = dataset.num_classes();
   info.weighted = dataset.weights().defined();
-  info.samples = dataset.size();
+  write_record_shards(
+      dataset.size(), info, [&](int64_t i, Example& e) { e = example_of(dataset, i); }, directory,
+      split, shards);
+}
+
+void write_record_shards(int64_t samples, const ShardsInfo& description,
+                         const std::function<void(int64_t, Example&)>& make,
+                         const std::string& directory, Split split, int64_t shards) {
+  BDL_CHECK(shards > 0 && shards <= 99999, "shards: between 1 and 99999, got ", shards);
+  BDL_CHECK(samples >= shards, directory, ": ", samples, " samples cannot fill ", shards,
+            " shards");
+  ShardsInfo info = description;
+  info.samples = samples;
+  info.files.clear();
+  info.shard_samples.clear();
+  info.shard_bytes.clear();
   detail::replace_split_directory(directory, split, [&](const fs::path& dir) {
-    const int64_t n = dataset.size();
+    Example e;
     for (int64_t s = 0; s < shards; ++s) {
       const std::string name = shard_name(s, shards);
       RecordWriter out((dir / name).string());
-      for (int64_t i = s * n / shards; i < (s + 1) * n / shards; ++i) {
-        out.write(encode_example(example_of(dataset, i)));
+      for (int64_t i = s * samples / shards; i < (s + 1) * samples / shards; ++i) {
+        make(i, e);
+        out.write(encode_example(e));
       }
       out.close();
       info.files.push_back(name);

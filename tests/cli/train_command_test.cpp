@@ -453,6 +453,12 @@ TEST(ConvertArgs, EachBadValueNamesItsFlag) {
   a.shards = -2;
   EXPECT_EQ(error(a), "--shards: between 1 and 99999, got -2");
   a.shards = 0;
+  a.image_size = 0;
+  EXPECT_EQ(error(a), "--image-size: between 1 and 65500, got 0");
+  a.image_size = 64;
+  a.channels = 2;
+  EXPECT_EQ(error(a), "--channels: 1 (grey) or 3 (RGB), got 2");
+  a.channels = 1;
   a.output = "";
   EXPECT_EQ(error(a), "-o/--output: a directory to write is required");
 }
@@ -646,6 +652,24 @@ TEST(BdlCommand, TrainsFromACsvTable) {
   const auto bad = run_bdl(args + " --missing mean --feature-columns x1,shade");
   EXPECT_NE(bad.stderr_text.find(": no column 'shade' (--feature-columns)"), std::string::npos)
       << bad.stderr_text;
+  // The table as record shards: the same columns and categories, both files.
+  const auto converted =
+      run_bdl("convert --data " + dir + " --label-column y --missing mean --shards 2 -o " +
+                  tmp.file("shards"),
+              true);
+  ASSERT_EQ(converted.exit_code, 0) << converted.stderr_text;
+  EXPECT_NE(converted.stderr_text.find("wrote 1600 train samples in 2 shards"), std::string::npos)
+      << converted.stderr_text;
+  EXPECT_NE(converted.stderr_text.find("wrote 400 test samples in 2 shards"), std::string::npos);
+  const auto trained = run_bdl("train --model " + model + " --data " + tmp.file("shards") +
+                               " --epochs 5 --batch-size 32 --optimizer adam --lr 0.05 --progress "
+                               "quiet --report " +
+                               tmp.file("s.json"));
+  ASSERT_EQ(trained.exit_code, 0) << trained.stderr_text;
+  std::ifstream shards_report(tmp.file("s.json"));
+  EXPECT_GT(nlohmann::json::parse(shards_report)["test_top1"].get<double>(), 0.9);
+  const auto unlabelled = run_bdl("convert --data " + dir + " -o " + tmp.file("x"));
+  EXPECT_NE(unlabelled.stderr_text.find("label"), std::string::npos) << unlabelled.stderr_text;
 }
 
 }  // namespace

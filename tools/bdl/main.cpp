@@ -269,7 +269,27 @@ void add_convert(CLI::App& app, Commands& c) {
       "convert", "Write a dataset as TFRecord shards of tf.train.Example records");
   c.convert_cmd
       ->add_option("--data", c.convert.data,
-                   "fashion-mnist, a directory of IDX files, or a NumPy directory")
+                   "fashion-mnist, a directory of IDX files, a NumPy directory, a table "
+                   "(FILE.csv, FILE.tsv, or DIR with train.csv and test.csv) or an image folder")
+      ->capture_default_str();
+  c.convert_cmd->add_option("--label-column", c.convert.label_column, "Tables: the label");
+  c.convert_cmd
+      ->add_option("--feature-columns", c.convert.feature_columns,
+                   "Tables: the feature columns, comma-separated (default: all but the label)")
+      ->delimiter(',');
+  c.convert_cmd
+      ->add_option("--missing", c.convert.missing,
+                   "Tables: a missing value is an error, or filled with zero or the mean")
+      ->check(CLI::IsMember({"error", "zero", "mean"}))
+      ->capture_default_str();
+  c.convert_cmd->add_flag("--standardize", c.convert.standardize,
+                          "Tables: numeric features to mean 0 and deviation 1");
+  c.convert_cmd
+      ->add_option("--image-size", c.convert.image_size,
+                   "Image folders: samples of this height and width (each image resized so "
+                   "that its short side fills them, then its centre), stored as bytes")
+      ->capture_default_str();
+  c.convert_cmd->add_option("--channels", c.convert.channels, "Image folders: 3 (RGB) or 1 (grey)")
       ->capture_default_str();
   c.convert_cmd->add_option("--shards", c.convert.shards,
                             "Shards per split (default: from --shard-size)");

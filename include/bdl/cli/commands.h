@@ -87,6 +87,13 @@ struct ConvertArgs {
   int64_t shards = 0;                  // shards per split; 0: from shard_size
   int64_t shard_size = 64 << 20;       // bytes per shard (about), when shards is 0
   std::string output;
+  // Tables: as bdl train takes them.
+  std::string label_column, missing = "error";
+  std::vector<std::string> feature_columns;
+  bool standardize = false;
+  // Image folders: the samples' size and channels (1 grey, 3 RGB).
+  int64_t image_size = 224;
+  int channels = 3;
 };
 
 // Writes a dataset as TFRecord shards of tf.train.Example records

@@ -58,6 +58,15 @@ Source image_folder(const std::string& directory, Split split, const ImageFolder
 // The same, from a listing already made.
 Source image_folder(ImageFolderInfo info, const ImageFolderOptions& options);
 
+// Writes a split of an image folder as record shards (data::write_record_shards)
+// of u8 samples, channels x height x width: each image resized so that its
+// short side fills the sample, then its centre, as bytes, in an order shuffled
+// once (seed 1) so that every shard holds every class. Images are decoded
+// one at a time (memory does not grow with the folder); one that does not
+// decode is an error naming it.
+void write_image_shards(const ImageFolderInfo& info, int64_t height, int64_t width, int channels,
+                        const std::string& directory, Split split, int64_t shards);
+
 // Writes images as an image folder: DIRECTORY/CLASS/NNNNNN.png (or .jpg), one
 // file per sample, `images` u8 of N x H x W (grey) or N x H x W x C (C 1 or
 // 3), `labels` i64 class indices into `classes` (the folder names; empty:

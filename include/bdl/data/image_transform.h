@@ -61,6 +61,9 @@ const std::vector<std::string>& augment_presets();
 void resample(const ImageView& image, int64_t out_h, int64_t out_w, bool flip, float* out,
               std::vector<float>& work);
 
+// The region evaluation's centre crop takes from an image of `size`.
+Region center_region(const ImageTransform& transform, ImageSize size);
+
 // One thread's transform: decoder, scratch and the draws of each sample.
 class ImageTransformer {
  public:

@@ -11,10 +11,12 @@
 //   "weight"    a float_list of one, when the dataset is weighted.
 // Shards hold consecutive samples, in near-equal counts.
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
 #include "bdl/data/dataset.h"
+#include "bdl/data/example.h"
 
 namespace bdl::data {
 
@@ -43,6 +45,13 @@ struct ShardsInfo {
   bool from_manifest = false;
 };
 ShardsInfo describe_record_shards(const std::string& directory, Split split, bool read_all = false);
+// The same, for samples made one at a time (memory does not grow with them):
+// `make(i, example)` fills sample i of `samples` (in order); `description` holds
+// what they all are (sample_shape, features, targets, classes, weighted).
+void write_record_shards(int64_t samples, const ShardsInfo& description,
+                         const std::function<void(int64_t, Example&)>& make,
+                         const std::string& directory, Split split, int64_t shards);
+
 // DIR/train holds part-*.tfrecord files.
 bool is_record_shard_dir(const std::string& directory);
 std::string shard_name(int64_t shard, int64_t shards);
