@@ -1,5 +1,7 @@
 #include "bdl/data/record_shards.h"
 
+#include <glob.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
@@ -243,19 +245,25 @@ ShardsInfo describe_record_shards(const std::string& directory, Split split, boo
     }
     return info;
   }
+  std::vector<std::string> paths;
+  for (const fs::path& f : files) paths.push_back(f.string());
+  return describe_record_files(paths);
+}
+
+ShardsInfo describe_record_files(const std::vector<std::string>& files) {
   ShardsInfo info;
   std::string data;
   detail::SampleRecord record;
-  for (const fs::path& file : files) {
-    RecordReader reader(file.string());
+  for (const std::string& file : files) {
+    RecordReader reader(file);
     const int64_t before = info.samples;
     for (int64_t at = 0; reader.next(data); at = reader.offset()) {
       const auto* bytes = reinterpret_cast<const uint8_t*>(data.data());
-      const std::string where = bdl::detail::concat(file.string(), ": record at byte ", at);
+      const std::string where = bdl::detail::concat(file, ": record at byte ", at);
       detail::read_sample_record({bytes, data.size()}, record, where);
       describe_record(record, where, info);
     }
-    info.files.push_back(file.string());
+    info.files.push_back(file);
     info.present.push_back(true);
     info.shard_samples.push_back(info.samples - before);
     info.shard_bytes.push_back(reader.file_size());
@@ -263,6 +271,24 @@ ShardsInfo describe_record_shards(const std::string& directory, Split split, boo
     ++info.shards;
   }
   return info;
+}
+
+bool is_record_glob(const std::string& source) {
+  return source.find_first_of("*?[") != std::string::npos;
+}
+
+std::vector<std::string> glob_record_files(const std::string& pattern) {
+  glob_t found{};
+  const int rc = ::glob(pattern.c_str(), 0, nullptr, &found);
+  std::vector<std::string> files;
+  for (size_t i = 0; rc == 0 && i < found.gl_pathc; ++i) {
+    std::error_code ec;
+    if (fs::is_regular_file(found.gl_pathv[i], ec)) files.emplace_back(found.gl_pathv[i]);
+  }
+  globfree(&found);
+  BDL_CHECK(!files.empty(), pattern, ": no files match");
+  std::sort(files.begin(), files.end());
+  return files;
 }
 
 }  // namespace bdl::data

@@ -603,4 +603,11 @@ Source record_shards(const std::string& directory, Split split, const RecordShar
   return Source(std::make_shared<RecordSource>(std::move(info), name, options));
 }
 
+Source record_files(const std::string& pattern, const RecordShardOptions& options) {
+  ShardsInfo info = describe_record_files(glob_record_files(pattern));
+  BDL_CHECK(info.samples > 0, pattern, ": its ", info.shards, " files hold no records");
+  return Source(
+      std::make_shared<RecordSource>(std::move(info), pattern + " (record files)", options));
+}
+
 }  // namespace bdl::data

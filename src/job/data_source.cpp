@@ -99,13 +99,15 @@ Data record_data(const DataSpec& spec, const DataNeeds& needs) {
   Data d;
   data::RecordShardOptions options;
   options.skip_bad_records = spec.skip_bad_records;
-  d.train = data::record_shards(spec.source, data::Split::train, options);
+  const bool glob = data::is_record_glob(spec.source);
+  d.train = glob ? data::record_files(spec.source, options)
+                 : data::record_shards(spec.source, data::Split::train, options);
   const bool u8 = d.train.feature_dtype() == DType::u8;
   if (u8) {
     d.normalize = needs.normalize.value_or(data::kFashionMnistNormalize);
     d.train = d.train.map(*d.normalize);
   }
-  if (fs::is_directory(fs::path(spec.source) / "test")) {
+  if (!glob && fs::is_directory(fs::path(spec.source) / "test")) {
     d.validation = data::record_shards(spec.source, data::Split::test, options);
     if (u8) d.validation = d.validation->map(*d.normalize);
   }
@@ -223,7 +225,7 @@ Data load_data(const DataSpec& spec, const DataNeeds& needs, int rank, int worke
     d = synthetic_data(spec, needs);
   } else if (is_table(spec.source)) {
     d = table_data(spec);
-  } else if (data::is_record_shard_dir(spec.source)) {
+  } else if (data::is_record_shard_dir(spec.source) || data::is_record_glob(spec.source)) {
     d = record_data(spec, needs);
   } else if (data::is_image_folder(spec.source)) {
     d = image_data(spec, needs);

@@ -536,6 +536,17 @@ TEST(BdlCommand, TrainsFromRecordShards) {
   std::ifstream in(report);
   EXPECT_EQ(nlohmann::json::parse(in)["skipped_records"], 1);
   EXPECT_EQ(run_bdl("info --data " + dir + " --model mlp").exit_code, 1);
+  // A glob of record files: two of the four shards, counted by reading them.
+  const auto glob = run_bdl("train --model mlp --data '" + dir +
+                                "/train/part-0000[23]-*.tfrecord' --epochs 1 --max-iteration 2 "
+                                "--progress quiet",
+                            true);
+  ASSERT_EQ(glob.exit_code, 0) << glob.stderr_text;
+  EXPECT_NE(glob.stderr_text.find("(30000 train, 0 test samples)"), std::string::npos)
+      << glob.stderr_text;
+  const auto none = run_bdl("train --model mlp --data '" + dir + "/train/nothing-*' --epochs 1");
+  EXPECT_NE(none.stderr_text.find("nothing-*: no files match"), std::string::npos)
+      << none.stderr_text;
 }
 
 // A table in train.csv and test.csv (a text column, missing values filled by

@@ -56,7 +56,8 @@ void add_model_and_data_flags(CLI::App* cmd, bdl::cli::TrainArgs& train) {
   cmd->add_option("--data", spec.data.source,
                   "fashion-mnist, a directory of IDX files, a partitioned directory (bdl split), "
                   "a NumPy directory ({train,test}-{features,targets,weights}.npy), record "
-                  "shards ({train,test}/part-*.tfrecord: bdl convert), streamed, an image folder "
+                  "shards ({train,test}/part-*.tfrecord: bdl convert) or a glob of record files "
+                  "('/data/part-*.tfrecord'), streamed, an image folder "
                   "(a sub-folder of JPEG/PNG files per class; DIR/train and DIR/test or DIR/val) "
                   "or a table (FILE.csv, FILE.tsv)")
       ->capture_default_str();

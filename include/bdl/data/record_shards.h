@@ -52,6 +52,13 @@ void write_record_shards(int64_t samples, const ShardsInfo& description,
                          const std::function<void(int64_t, Example&)>& make,
                          const std::string& directory, Split split, int64_t shards);
 
+// Record files named one by one (any names), read through once.
+ShardsInfo describe_record_files(const std::vector<std::string>& files);
+// A --data that is a glob pattern (holds *, ? or [), and the record files it
+// matches, sorted; none is an error naming the pattern.
+bool is_record_glob(const std::string& source);
+std::vector<std::string> glob_record_files(const std::string& pattern);
+
 // DIR/train holds part-*.tfrecord files.
 bool is_record_shard_dir(const std::string& directory);
 std::string shard_name(int64_t shard, int64_t shards);

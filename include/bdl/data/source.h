@@ -141,5 +141,8 @@ struct RecordShardOptions {
 };
 Source record_shards(const std::string& directory, Split split,
                      const RecordShardOptions& options = {});
+// Record files matched by a glob pattern ("/data/day-*/part-*.tfrecord"),
+// sorted, each a shard: worker r reads the files f with f % W == r.
+Source record_files(const std::string& pattern, const RecordShardOptions& options = {});
 
 }  // namespace bdl::data

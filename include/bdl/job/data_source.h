@@ -23,6 +23,8 @@ struct DataSpec {
   //                   tf.train.Example records): DIR/train/part-*.tfrecord and
   //                   optionally DIR/test/, streamed from disk, each worker
   //                   reading its own shards;
+  //   PATTERN         record files matched by a glob ("/data/part-*.tfrecord"),
+  //                   each a shard, read through once to count them;
   //   DIR             an image folder: one sub-folder of JPEG and PNG files per
   //                   class (DIR/train and DIR/test or DIR/val, or DIR alone
   //                   to train on), decoded at the model's input size as they
