@@ -8,6 +8,7 @@
 #include <png.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
 #include <csetjmp>
 #include <cstdio>
@@ -242,6 +243,26 @@ ImageView ImageDecoder::decode(std::span<const uint8_t> bytes, const std::string
   return view;
 }
 
+namespace {
+
+// Bulk output (an image folder of many thousand files): written beside the
+// target and renamed over it, so that a name never shows half a file, but not
+// flushed to disk one by one as AtomicFile does.
+void write_bytes(const std::string& path, const void* data, size_t size) {
+  const std::string temporary = path + ".tmp";
+  std::FILE* f = std::fopen(temporary.c_str(), "wb");
+  BDL_CHECK(f != nullptr, path, ": cannot be written: ", std::strerror(errno));
+  const bool written = std::fwrite(data, 1, size, f) == size;
+  const bool closed = std::fclose(f) == 0;
+  if (!written || !closed || std::rename(temporary.c_str(), path.c_str()) != 0) {
+    const std::string reason = std::strerror(errno);
+    std::remove(temporary.c_str());
+    throw Error(path + ": cannot be written: " + reason);
+  }
+}
+
+}  // namespace
+
 void write_jpeg(const std::string& path, const uint8_t* pixels, int64_t width, int64_t height,
                 int channels, int quality) {
   BDL_CHECK(channels == 1 || channels == 3, path, ": JPEGs of 1 or 3 channels, not ", channels);
@@ -278,9 +299,7 @@ void write_jpeg(const std::string& path, const uint8_t* pixels, int64_t width, i
   jpeg_destroy_compress(&c);
   const std::string bytes(reinterpret_cast<const char*>(out), out_size);
   std::free(out);  // NOLINT(cppcoreguidelines-no-malloc): libjpeg's buffer
-  AtomicFile file(path);
-  file.write(bytes.data(), bytes.size());
-  file.commit();
+  write_bytes(path, bytes.data(), bytes.size());
 }
 
 void write_png(const std::string& path, const uint8_t* pixels, int64_t width, int64_t height,
@@ -301,9 +320,7 @@ void write_png(const std::string& path, const uint8_t* pixels, int64_t width, in
   const std::string message = image.message;
   png_image_free(&image);
   BDL_CHECK(ok != 0, path, ": PNG encoding failed: ", message);
-  AtomicFile file(path);
-  file.write(bytes.data(), size);
-  file.commit();
+  write_bytes(path, bytes.data(), size);
 }
 
 void read_file_bytes(const std::string& path, std::vector<uint8_t>& bytes) {

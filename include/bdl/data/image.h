@@ -67,7 +67,9 @@ class ImageDecoder {
 };
 
 // Writes pixels (rows of width x channels bytes, 1 or 3 channels) as a JPEG
-// of `quality` (1-100) or a PNG, replacing `path` atomically.
+// of `quality` (1-100) or a PNG: written beside `path` and renamed over it (a
+// name never shows half a file), not flushed to disk file by file (these are
+// written by the thousand).
 void write_jpeg(const std::string& path, const uint8_t* pixels, int64_t width, int64_t height,
                 int channels, int quality = 90);
 void write_png(const std::string& path, const uint8_t* pixels, int64_t width, int64_t height,
