@@ -22,7 +22,7 @@ class Source:
     feature_columns the features (default: all others), text columns become
     category indices, and missing values are an error or filled ("zero",
     "mean"); standardize scales numeric features to mean 0 and deviation 1 with
-    the training file's statistics.
+    the training file's statistics; one_hot makes text columns one-hot columns.
     An image folder (one sub-folder of JPEG and PNG files per class, or
     DIR/train with DIR/test or DIR/val) is decoded at the model's input size as
     it streams, by decode_threads background threads; augment is the training
@@ -38,7 +38,8 @@ class Source:
     def __init__(self, path: str, train_samples: int | None = None,
                  validation_samples: int | None = None, skip_bad_records: bool = False,
                  label_column: str | None = None, feature_columns=None,
-                 missing: str = "error", standardize: bool = False, augment: str = "none",
+                 missing: str = "error", standardize: bool = False, one_hot: bool = False,
+                 augment: str = "none",
                  decode_threads: int = 1):
         self.path = os.fspath(path)
         self.train_samples, self.validation_samples = train_samples, validation_samples
@@ -49,6 +50,7 @@ class Source:
             raise ValueError(f"missing: 'error', 'zero' or 'mean', got {missing!r}")
         self.missing = missing
         self.standardize = bool(standardize)
+        self.one_hot = bool(one_hot)
         if augment not in ("none", "flip", "standard", "strong"):
             raise ValueError(f"augment: 'none', 'flip', 'standard' or 'strong', got {augment!r}")
         self.augment = augment
@@ -61,7 +63,8 @@ class Source:
                 "validation_samples": self.validation_samples,
                 "skip_bad_records": self.skip_bad_records, "label_column": self.label_column,
                 "feature_columns": self.feature_columns, "missing": self.missing,
-                "standardize": self.standardize, "augment": self.augment,
+                "standardize": self.standardize, "one_hot": self.one_hot,
+                "augment": self.augment,
                 "decode_threads": self.decode_threads}
 
     def __repr__(self) -> str:
@@ -103,7 +106,7 @@ def write_image_folder(directory: str, x, y, classes=None, format: str = "png",
 
 
 def read_csv(path: str, label_column: str, feature_columns=None, missing: str = "error",
-             standardize: bool = False, threads: int = 0):
+             standardize: bool = False, one_hot: bool = False, threads: int = 0):
     """A CSV or TSV table (header row) parsed by the C++ core, in parallel over byte
     ranges: returns (x, y, info). x is float32 (rows, features); text columns
     become category indices in sorted order of their values. y is int64 classes
@@ -112,11 +115,12 @@ def read_csv(path: str, label_column: str, feature_columns=None, missing: str = 
     values in index order) and "classes" (a text label's values). Missing values
     (empty, NA, NaN, null) are an error naming line and column, or filled with
     "zero" or the column's "mean". standardize: numeric columns to mean 0 and
-    deviation 1."""
+    deviation 1. one_hot: text columns as one-hot columns ("COLUMN=VALUE" in
+    "features") instead of indices."""
     from . import _core
     x, y, features, categories, classes = _core.read_csv(
         os.fspath(path), label_column, [] if feature_columns is None else list(feature_columns),
-        missing, bool(standardize), int(threads))
+        missing, bool(standardize), bool(one_hot), int(threads))
     return x, y, {"features": list(features), "categories": dict(categories),
                   "classes": list(classes)}
 

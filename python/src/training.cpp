@@ -130,6 +130,7 @@ void read_settings(job::TrainSpec& spec, Settings s) {
   d.get("missing", spec.data.missing);
   d.get("class_weight", spec.data.class_weight);
   d.get("standardize", spec.data.standardize);
+  d.get("one_hot", spec.data.one_hot);
   d.get("augment", spec.data.augment);
   d.get("decode_threads", spec.data.decode_threads);
   d.finish();
@@ -352,7 +353,7 @@ void bind_training(nb::module_& m) {
       "read_csv",
       [](const std::string& path, const std::string& label_column,
          const std::vector<std::string>& feature_columns, const std::string& missing,
-         bool standardize, int threads) {
+         bool standardize, bool one_hot, int threads) {
         data::CsvOptions options;
         options.label_column = label_column;
         options.feature_columns = feature_columns;
@@ -361,6 +362,7 @@ void bind_training(nb::module_& m) {
                                               : data::Missing::error;
         options.threads = threads;
         options.standardize = standardize;
+        options.one_hot = one_hot;
         data::Dataset d;
         data::CsvSchema schema;
         {
@@ -373,7 +375,7 @@ void bind_training(nb::module_& m) {
                               categories, schema.label_classes);
       },
       nb::arg("path"), nb::arg("label_column"), nb::arg("feature_columns"), nb::arg("missing"),
-      nb::arg("standardize"), nb::arg("threads") = 0);
+      nb::arg("standardize"), nb::arg("one_hot") = false, nb::arg("threads") = 0);
   m.def("predict", &predict, nb::arg("net"), nb::arg("x"), nb::arg("batch_size") = 256);
   m.def("evaluate", &evaluate, nb::arg("net"), nb::arg("x"), nb::arg("y"),
         nb::arg("sample_weight").none(), nb::arg("loss"), nb::arg("metrics"),

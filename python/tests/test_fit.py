@@ -285,6 +285,14 @@ def test_fit_on_a_csv_table(tmp_path):
     assert h.history["val_accuracy"][-1] > 0.9
     with pytest.raises(ValueError, match="missing"):
         bdl.datasets.Source(tmp_path, label_column="label", missing="drop")
+    # One-hot text columns: 4 features, so a model of 4 inputs.
+    model = bdl.Sequential([Dense(16, activation="relu"), Dense(2)])
+    model.build((4,))
+    model.compile(optimizer=bdl.optimizers.Adam(0.01), loss="cross_entropy",
+                  metrics=["accuracy"])
+    h = model.fit(bdl.datasets.Source(tmp_path, label_column="label", missing="mean",
+                                      one_hot=True), batch_size=64, epochs=5, verbose=0)
+    assert h.history["val_accuracy"][-1] > 0.9
 
 
 def test_read_csv_matches_pandas(tmp_path):
@@ -300,6 +308,12 @@ def test_read_csv_matches_pandas(tmp_path):
     np.testing.assert_allclose(x[:, 0], ref["x"].to_numpy(np.float32), rtol=1e-6)
     np.testing.assert_array_equal(x[:, 1], ref["kind"].map({"a": 0, "b": 1, "c": 2}))
     np.testing.assert_array_equal(y, ref["y"])
+    # one_hot: pandas.get_dummies' columns, in the same order.
+    xh, _, info = bdl.datasets.read_csv(tmp_path / "t.csv", "y", one_hot=True)
+    assert info["features"] == ["x", "kind=a", "kind=b", "kind=c"]
+    dummies = pd.get_dummies(ref[["x", "kind"]], columns=["kind"], prefix_sep="=", dtype=np.float32)
+    assert list(dummies.columns) == info["features"]
+    np.testing.assert_allclose(xh, dummies.to_numpy(np.float32), rtol=1e-6)
 
 
 def test_fraud_detection_use_case(tmp_path):

@@ -77,6 +77,7 @@ int run_convert(const ConvertArgs& a, std::ostream& out) {
   spec.feature_columns = a.feature_columns;
   spec.missing = a.missing;
   spec.standardize = a.standardize;
+  spec.one_hot = a.one_hot;
   const job::Data d = job::load_data(spec, job::DataNeeds{}, 0, 1);
   convert_split(data::collect(d.train), a, data::Split::train, out);
   if (d.validation) convert_split(data::collect(*d.validation), a, data::Split::test, out);

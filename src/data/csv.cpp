@@ -432,11 +432,82 @@ class TableReader {
   CsvSchema found_;
 };
 
+// Category index columns spread into one-hot columns (COLUMN=VALUE each).
+Dataset one_hot_columns(const Dataset& d, CsvSchema& schema) {
+  const Tensor& x = d.features();
+  const int64_t n = x.size(0), width = x.size(1);
+  std::vector<std::string> names;
+  std::vector<int64_t> at(static_cast<size_t>(width)), count(static_cast<size_t>(width), 1);
+  for (int64_t j = 0; j < width; ++j) {
+    const std::string& column = schema.features[static_cast<size_t>(j)];
+    at[static_cast<size_t>(j)] = static_cast<int64_t>(names.size());
+    const auto cats = schema.categories.find(column);
+    if (cats == schema.categories.end()) {
+      names.push_back(column);
+      continue;
+    }
+    count[static_cast<size_t>(j)] = static_cast<int64_t>(cats->second.size());
+    for (const std::string& value : cats->second) names.push_back(column + "=" + value);
+  }
+  const auto out_width = static_cast<int64_t>(names.size());
+  Tensor y = Tensor::zeros({n, out_width});
+  for (int64_t r = 0; r < n; ++r) {
+    const float* src = x.f32() + r * width;
+    float* dst = y.f32() + r * out_width;
+    for (int64_t j = 0; j < width; ++j) {
+      const auto k = static_cast<size_t>(j);
+      if (schema.categories.count(schema.features[k]) == 0) {
+        dst[at[k]] = src[j];
+      } else {
+        dst[at[k] + static_cast<int64_t>(src[j])] = 1.f;
+      }
+    }
+  }
+  // Standardisation statistics follow their columns (a one-hot column keeps 0
+  // and 1, as category columns do).
+  if (!schema.mean.empty()) {
+    std::vector<double> mean(names.size(), 0.0), std(names.size(), 1.0);
+    for (int64_t j = 0; j < width; ++j) {
+      const auto k = static_cast<size_t>(j);
+      if (count[k] == 1 && schema.categories.count(schema.features[k]) == 0) {
+        mean[static_cast<size_t>(at[k])] = schema.mean[k];
+        std[static_cast<size_t>(at[k])] = schema.std[k];
+      }
+    }
+    schema.mean = std::move(mean);
+    schema.std = std::move(std);
+  }
+  schema.features = std::move(names);
+  Dataset out(y, d.targets(), d.name());
+  return d.weights().defined() ? out.with_weights(d.weights()) : out;
+}
+
 }  // namespace
 
 Dataset read_csv(const std::string& path, const CsvOptions& options, CsvSchema* schema_out,
                  const CsvSchema* schema) {
-  return TableReader(path, options, schema).read(schema_out);
+  if (!options.one_hot) return TableReader(path, options, schema).read(schema_out);
+  // Read as indices (a test file with the training file's index schema), then
+  // spread; the schema handed out describes the one-hot columns and keeps the
+  // index schema's for reading test files.
+  CsvSchema found;
+  const CsvSchema* by_index = schema;
+  CsvSchema index_schema;
+  if (schema != nullptr && !schema->index_features.empty()) {
+    index_schema = *schema;
+    index_schema.features = schema->index_features;
+    index_schema.mean = schema->index_mean;
+    index_schema.std = schema->index_std;
+    by_index = &index_schema;
+  }
+  Dataset d = TableReader(path, options, by_index).read(&found);
+  const CsvSchema as_read = found;
+  Dataset spread = one_hot_columns(d, found);
+  found.index_features = as_read.features;
+  found.index_mean = as_read.mean;
+  found.index_std = as_read.std;
+  if (schema_out != nullptr) *schema_out = found;
+  return spread;
 }
 
 }  // namespace bdl::data

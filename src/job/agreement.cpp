@@ -94,6 +94,7 @@ std::vector<std::pair<std::string, std::string>> shared_settings(const TrainSpec
       {"missing", s.data.missing},
       {"class_weight", s.data.class_weight},
       {"standardize", s.data.standardize ? "true" : "false"},
+      {"one_hot", s.data.one_hot ? "true" : "false"},
       {"data", s.data.train                   ? "(datasets in memory)"
                : s.data.source == "synthetic" ? "synthetic"
                                               : "a source"},

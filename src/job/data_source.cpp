@@ -80,6 +80,7 @@ Data table_data(const DataSpec& spec) {
   options.label_column = spec.label_column;
   options.feature_columns = spec.feature_columns;
   options.standardize = spec.standardize;
+  options.one_hot = spec.one_hot;
   options.missing = spec.missing == "zero"   ? data::Missing::zero
                     : spec.missing == "mean" ? data::Missing::mean
                                              : data::Missing::error;

@@ -127,6 +127,31 @@ TEST_F(CsvTest, StandardisesWithTheTrainingFilesStatistics) {
   EXPECT_EQ(values(test.features()), (std::vector<float>{0.f, 1.f}));
 }
 
+TEST_F(CsvTest, OneHotColumnsForTextColumns) {
+  CsvOptions o;
+  o.label_column = "y";
+  o.one_hot = true;
+  o.standardize = true;
+  CsvSchema schema;
+  const Dataset d =
+      read_csv(write("h.csv", "a,c,b,y\n1,u,x,0\n3,w,x,1\n5,v,z,0\n7,u,x,1\n"), o, &schema);
+  EXPECT_EQ(schema.features, (std::vector<std::string>{"a", "c=u", "c=v", "c=w", "b=x", "b=z"}));
+  EXPECT_EQ(d.sample_shape(), Shape({6}));
+  const std::vector<float> x = values(d.features());
+  const double s = std::sqrt(5.0);
+  EXPECT_NEAR(x[0], -3 / s, 1e-6);  // numeric columns still standardised
+  EXPECT_EQ(std::vector<float>(x.begin() + 1, x.begin() + 6), (std::vector<float>{1, 0, 0, 1, 0}));
+  EXPECT_EQ(std::vector<float>(x.begin() + 7, x.begin() + 12), (std::vector<float>{0, 0, 1, 1, 0}));
+  // A test file with the training file's categories and statistics.
+  const Dataset test = read_csv(write("h2.csv", "y,b,c,a\n1,z,v,4\n"), o, nullptr, &schema);
+  EXPECT_EQ(values(test.features()), (std::vector<float>{0, 0, 1, 0, 0, 1}));
+  const std::string bad = write("h3.csv", "a,c,b,y\n1,q,x,0\n");
+  EXPECT_NE(error_of([&] {
+              read_csv(bad, o, nullptr, &schema);
+            }).find("column 'c': 'q' is not among the training file's 3 values"),
+            std::string::npos);
+}
+
 // Several MiB parsed by 4 threads equals 1 thread, and an error deep in the
 // file names its line.
 TEST_F(CsvTest, ParallelParsingEqualsSerial) {

@@ -74,6 +74,9 @@ void add_model_and_data_flags(CLI::App* cmd, bdl::cli::TrainArgs& train) {
   cmd->add_flag("--standardize", spec.data.standardize,
                 "Tables: numeric features to mean 0 and deviation 1 (the training file's "
                 "statistics, applied to the test file too)");
+  cmd->add_flag("--one-hot", spec.data.one_hot,
+                "Tables: text columns as one-hot columns (one per category of the training "
+                "file) instead of category indices");
   cmd->add_option("--class-weight", spec.data.class_weight,
                   "Weigh training samples by class: balanced, or CLASS:WEIGHT,... (others 1)");
   cmd->add_flag("--skip-bad-records", spec.data.skip_bad_records,
@@ -285,6 +288,8 @@ void add_convert(CLI::App& app, Commands& c) {
       ->capture_default_str();
   c.convert_cmd->add_flag("--standardize", c.convert.standardize,
                           "Tables: numeric features to mean 0 and deviation 1");
+  c.convert_cmd->add_flag("--one-hot", c.convert.one_hot,
+                          "Tables: text columns as one-hot columns instead of indices");
   c.convert_cmd
       ->add_option("--image-size", c.convert.image_size,
                    "Image folders: samples of this height and width (each image resized so "

@@ -90,7 +90,7 @@ struct ConvertArgs {
   // Tables: as bdl train takes them.
   std::string label_column, missing = "error";
   std::vector<std::string> feature_columns;
-  bool standardize = false;
+  bool standardize = false, one_hot = false;
   // Image folders: the samples' size and channels (1 grey, 3 RGB).
   int64_t image_size = 224;
   int channels = 3;

@@ -25,6 +25,9 @@ struct CsvOptions {
   // file read with the training schema reuses. Category indices are left as
   // they are.
   bool standardize = false;
+  // Categorical feature columns as one-hot columns, one per category (of the
+  // training file), instead of an index column each.
+  bool one_hot = false;
   char delimiter = 0;  // 0: a tab for .tsv files, else a comma
   int threads = 0;     // 0: one per core
 };
@@ -32,7 +35,7 @@ struct CsvOptions {
 // What reading found: the columns' names in feature order, and for categorical
 // columns (any field that is not a number) their values in index order.
 struct CsvSchema {
-  std::vector<std::string> features;
+  std::vector<std::string> features;  // with one_hot: COLUMN=VALUE for each category
   std::string label;
   std::map<std::string, std::vector<std::string>> categories;  // by column
   // The class names, in index order, when the label is a text column.
@@ -41,6 +44,10 @@ struct CsvSchema {
   // With standardize: each feature's mean and standard deviation (0 and 1 for
   // category columns and constant columns).
   std::vector<double> mean, std;
+  // With one_hot: the columns as read (before spreading), for reading a test
+  // file with this schema.
+  std::vector<std::string> index_features;
+  std::vector<double> index_mean, index_std;
 };
 
 // Reads `path`. Categorical feature columns become indices (stored as f32, for

@@ -55,6 +55,7 @@ struct DataSpec {
   std::vector<std::string> feature_columns = {};
   std::string missing = "error";
   bool standardize = false;  // tables: numeric features to mean 0, deviation 1
+  bool one_hot = false;      // tables: text columns as one-hot columns, not indices
   // Class weights for the training samples, as a weight each: "balanced"
   // (samples / (classes x samples of the class), scikit-learn's rule) or
   // "CLASS:WEIGHT,..." (classes not named weigh 1). Data in memory only.
