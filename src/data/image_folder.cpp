@@ -25,6 +25,7 @@
 #include "bdl/core/error.h"
 #include "bdl/core/random.h"
 #include "bdl/data/record_shards.h"
+#include "data/slot_stream.h"
 
 namespace bdl::data {
 
@@ -212,20 +213,14 @@ class ImageFolderSource final : public StreamSource,
   bool one_hot_ = false;
 };
 
-class ImageStream final : public BatchStream {
+class ImageStream final : public detail::SlotStream {
  public:
   ImageStream(std::shared_ptr<const ImageFolderSource> source, std::vector<int64_t> files,
               const StreamOptions& options)
-      : BatchStream(options), source_(std::move(source)), files_(std::move(files)) {
-    Shape input = source_->sample_shape();
-    input.insert(input.begin(), options_.batch_size);
-    Shape target = source_->target_shape();
-    target.insert(target.begin(), options_.batch_size);
-    slots_.resize(static_cast<size_t>(std::max<int64_t>(options_.prefetch_batches, 1) + 1));
-    for (Slot& slot : slots_) {
-      slot.data.input = Tensor(input);
-      slot.data.target = Tensor::empty(target, source_->one_hot() ? DType::f32 : DType::i64);
-    }
+      : SlotStream(options, source->sample_shape(), source->target_shape(),
+                   source->one_hot() ? DType::f32 : DType::i64, false),
+        source_(std::move(source)),
+        files_(std::move(files)) {
     const int threads = std::max({options_.decode_threads, source_->options().decode_threads, 1});
     for (int t = 0; t < threads; ++t) {
       workers_.push_back(std::make_unique<Worker>(source_->options().transform));
@@ -239,19 +234,9 @@ class ImageStream final : public BatchStream {
     stop();
     const int64_t bs = options_.batch_size;
     batches = std::max<int64_t>(std::min(batches, num_batches()), 0);
-    need_ = options_.drop_last ? batches * bs : std::min(batches * bs, samples());
-    first_ = std::min(first, batches);
-    next_ = first_;
-    claim_ = first_ * bs;
-    error_ = nullptr;
-    stopping_ = false;
-    for (Slot& slot : slots_) {
-      slot.batch = -1;
-      slot.filled = 0;
-    }
-    for (int64_t b = first_; b < first_ + static_cast<int64_t>(slots_.size()); ++b) {
-      slot_of(b).batch = b;
-    }
+    const int64_t first_batch = std::min(first, batches);
+    reset(first_batch, options_.drop_last ? batches * bs : std::min(batches * bs, samples()));
+    claim_ = first_batch * bs;
     order_ = files_;
     if (options_.shuffle) {
       Rng rng(Rng::derive(options_.seed, static_cast<uint64_t>(epoch)));
@@ -265,52 +250,7 @@ class ImageStream final : public BatchStream {
     }
   }
 
-  const MiniBatch* next() override {
-    std::unique_lock lock(mutex_);
-    const int64_t bs = options_.batch_size;
-    if (previous_ >= 0) {
-      Slot& done = slot_of(previous_);
-      done.batch = previous_ + static_cast<int64_t>(slots_.size());
-      done.filled = 0;
-      previous_ = -1;
-      changed_.notify_all();
-    }
-    const int64_t b = next_;
-    const auto waited = std::chrono::steady_clock::now();
-    changed_.wait(lock, [&] {
-      return error_ || b * bs >= need_ ||
-             (slot_of(b).batch == b && slot_of(b).filled == count_of(b));
-    });
-    wait_seconds_ +=
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - waited).count();
-    if (error_) std::rethrow_exception(error_);
-    if (b * bs >= need_) return nullptr;
-    MiniBatch& batch = slot_of(b).data;
-    const int64_t n = count_of(b);
-    if (batch.input.size(0) != n) {
-      Shape input = source_->sample_shape();
-      input.insert(input.begin(), n);
-      batch.input.resize(input);
-      Shape target = source_->target_shape();
-      target.insert(target.begin(), n);
-      batch.target.resize(target, batch.target.dtype());
-    }
-    previous_ = b;
-    ++next_;
-    return &batch;
-  }
-
-  StreamReport report() const override {
-    std::lock_guard lock(mutex_);
-    return {static_cast<int64_t>(bad_.size()), first_bad_, wait_seconds_};
-  }
-
  private:
-  struct Slot {
-    int64_t batch = -1;
-    int64_t filled = 0;
-    MiniBatch data;
-  };
   // A decoding thread's own: its transform (decoder and scratch) and file buffer.
   struct Worker {
     explicit Worker(ImageTransform t) : transformer(std::move(t)) {}
@@ -318,29 +258,8 @@ class ImageStream final : public BatchStream {
     std::vector<uint8_t> bytes;
   };
 
-  Slot& slot_of(int64_t b) { return slots_[static_cast<size_t>(b) % slots_.size()]; }
-  int64_t count_of(int64_t b) const {
-    return std::min(options_.batch_size, need_ - b * options_.batch_size);
-  }
-
-  template <typename F>
-  void guarded(F f) {
-    try {
-      f();
-    } catch (...) {
-      std::lock_guard lock(mutex_);
-      if (!error_) error_ = std::current_exception();
-      stopping_ = true;
-      changed_.notify_all();
-    }
-  }
-
   void stop() {
-    {
-      std::lock_guard lock(mutex_);
-      stopping_ = true;
-      changed_.notify_all();
-    }
+    signal_stop();
     for (auto& t : threads_) t.join();
     threads_.clear();
     previous_ = -1;
@@ -363,9 +282,9 @@ class ImageStream final : public BatchStream {
       {
         std::unique_lock lock(mutex_);
         changed_.wait(lock, [&] {
-          return stopping_ || claim_ >= need_ || slot_of(claim_ / bs).batch == claim_ / bs;
+          return stopping_ || claim_ >= end_k_ || slot_of(claim_ / bs).batch == claim_ / bs;
         });
-        if (stopping_ || claim_ >= need_) return;
+        if (stopping_ || claim_ >= end_k_) return;
         k = claim_++;
         slot = &slot_of(k / bs);
       }
@@ -393,7 +312,7 @@ class ImageStream final : public BatchStream {
       } catch (const Error& e) {
         if (!source_->options().skip_bad_records) throw;
         std::lock_guard lock(mutex_);
-        if (bad_.insert(file).second && bad_.size() == 1) first_bad_ = e.what();
+        if (bad_.insert(file).second) count_skipped(e.what());
         continue;
       }
       const int64_t label = info.labels[file];
@@ -408,27 +327,19 @@ class ImageStream final : public BatchStream {
     }
     std::lock_guard lock(mutex_);
     throw Error(source_->name() + ": none of this worker's " + std::to_string(n) +
-                " images decodes (the first failure: " + first_bad_ + ")");
+                " images decodes (the first failure: " + first_skipped_ + ")");
   }
 
   std::shared_ptr<const ImageFolderSource> source_;
   std::vector<int64_t> files_;  // this worker's, indices into the listing
   std::vector<std::unique_ptr<Worker>> workers_;
 
-  mutable std::mutex mutex_;
-  std::condition_variable changed_;
-  std::vector<Slot> slots_;
-  std::exception_ptr error_;
-  bool stopping_ = false;
-  int64_t claim_ = 0;  // the next sample a thread takes
-  std::set<size_t> bad_;
-  std::string first_bad_;
-  double wait_seconds_ = 0;
+  // Guarded by mutex_.
+  int64_t claim_ = 0;     // the next sample a thread takes
+  std::set<size_t> bad_;  // files that did not decode (skipped_ counts them)
 
-  int64_t need_ = 0, first_ = 0;
   std::vector<int64_t> order_;
   uint64_t draws_seed_ = 0;
-  int64_t next_ = 0, previous_ = -1;
   std::vector<std::thread> threads_;
 };
 

@@ -22,6 +22,7 @@
 #include "bdl/data/record_shards.h"
 #include "bdl/data/source.h"
 #include "data/sample_record.h"
+#include "data/slot_stream.h"
 
 namespace bdl::data {
 namespace {
@@ -124,24 +125,16 @@ class RecordSource final : public StreamSource, public std::enable_shared_from_t
   std::vector<int64_t> counts_;  // records read from each shard (take() cuts them)
 };
 
-class RecordStream final : public BatchStream {
+class RecordStream final : public detail::SlotStream {
  public:
   RecordStream(std::shared_ptr<const RecordSource> source, std::vector<int64_t> shards,
                const StreamOptions& options)
-      : BatchStream(options), source_(std::move(source)), shards_(std::move(shards)) {
+      : SlotStream(options, source->layout().sample_shape, source->target_shape(),
+                   source->target_kind() == TargetKind::classes ? DType::i64 : DType::f32,
+                   source->layout().weighted),
+        source_(std::move(source)),
+        shards_(std::move(shards)) {
     for (int64_t s : shards_) samples_ += source_->counts()[static_cast<size_t>(s)];
-    const Layout& layout = source_->layout();
-    Shape input = layout.sample_shape;
-    input.insert(input.begin(), options_.batch_size);
-    Shape target = source_->target_shape();
-    target.insert(target.begin(), options_.batch_size);
-    slots_.resize(static_cast<size_t>(std::max<int64_t>(options_.prefetch_batches, 1) + 1));
-    for (Slot& slot : slots_) {
-      slot.data.input = Tensor(input);
-      slot.data.target =
-          Tensor::empty(target, layout.classes && !layout.one_hot ? DType::i64 : DType::f32);
-      if (layout.weighted) slot.data.weight = Tensor::empty({options_.batch_size}, DType::f32);
-    }
   }
   ~RecordStream() override { stop(); }
 
@@ -155,18 +148,8 @@ class RecordStream final : public BatchStream {
     // evaluation reads what there is.
     need_ = options_.drop_last ? batches * bs : std::min(batches * bs, samples_);
     first_ = std::min(first, batches);
-    next_ = first_;
-    end_k_ = need_;
-    error_ = nullptr;
-    stopping_ = false;
+    reset(first_, need_);
     queue_.clear();
-    for (size_t q = 0; q < slots_.size(); ++q) {
-      slots_[q].batch = -1;
-      slots_[q].filled = 0;
-    }
-    for (int64_t b = first_; b < first_ + static_cast<int64_t>(slots_.size()); ++b) {
-      slot_of(b).batch = b;
-    }
     epoch_ = epoch;
     reader_ = std::thread([this] { guarded([this] { read_epoch(); }); });
     const int decoders = std::max(options_.decode_threads, 1);
@@ -175,78 +158,9 @@ class RecordStream final : public BatchStream {
     }
   }
 
-  const MiniBatch* next() override {
-    std::unique_lock lock(mutex_);
-    const int64_t bs = options_.batch_size;
-    if (previous_ >= 0) {
-      // The batch returned last is free for the one that many slots ahead.
-      Slot& done = slot_of(previous_);
-      done.batch = previous_ + static_cast<int64_t>(slots_.size());
-      done.filled = 0;
-      previous_ = -1;
-      changed_.notify_all();
-    }
-    const int64_t b = next_;
-    const auto waited = std::chrono::steady_clock::now();
-    changed_.wait(lock, [&] {
-      return error_ || b * bs >= end_k_ ||
-             (slot_of(b).batch == b && slot_of(b).filled == count_of(b));
-    });
-    wait_seconds_ +=
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - waited).count();
-    if (error_) std::rethrow_exception(error_);
-    if (b * bs >= end_k_) return nullptr;
-    MiniBatch& batch = slot_of(b).data;
-    const int64_t n = count_of(b);
-    if (batch.input.size(0) != n) {  // a last, partial batch, or a full one after it
-      Shape input = source_->layout().sample_shape;
-      input.insert(input.begin(), n);
-      batch.input.resize(input);
-      Shape target = source_->target_shape();
-      target.insert(target.begin(), n);
-      batch.target.resize(target, batch.target.dtype());
-      if (batch.weight.defined()) batch.weight.resize({n});
-    }
-    previous_ = b;
-    ++next_;
-    return &batch;
-  }
-
-  StreamReport report() const override {
-    std::lock_guard lock(mutex_);
-    return {skipped_, first_skipped_, wait_seconds_};
-  }
-
  private:
-  struct Slot {
-    int64_t batch = -1;  // the batch it is being filled with
-    int64_t filled = 0;  // samples decoded into it
-    MiniBatch data;      // buffers that keep their storage (a partial batch is a shorter view)
-  };
-
-  Slot& slot_of(int64_t b) { return slots_[static_cast<size_t>(b) % slots_.size()]; }
-  int64_t count_of(int64_t b) const {
-    return std::min(options_.batch_size, end_k_ - b * options_.batch_size);
-  }
-
-  template <typename F>
-  void guarded(F f) {
-    try {
-      f();
-    } catch (...) {
-      std::lock_guard lock(mutex_);
-      if (!error_) error_ = std::current_exception();
-      stopping_ = true;
-      changed_.notify_all();
-    }
-  }
-
   void stop() {
-    {
-      std::lock_guard lock(mutex_);
-      stopping_ = true;
-      changed_.notify_all();
-    }
+    signal_stop();
     if (reader_.joinable()) reader_.join();
     for (auto& t : decoders_) t.join();
     decoders_.clear();
@@ -299,7 +213,7 @@ class RecordStream final : public BatchStream {
   void bad_record(const Error& e) {
     if (!source_->options().skip_bad_records) throw e;
     std::lock_guard lock(mutex_);
-    if (skipped_++ == 0) first_skipped_ = e.what();
+    count_skipped(e.what());
   }
 
   // Checks a record against the source's layout; the message names `where`.
@@ -549,8 +463,6 @@ class RecordStream final : public BatchStream {
   int64_t samples_ = 0;
 
   // Guarded by mutex_, shared by the reader, the decoders and next().
-  mutable std::mutex mutex_;
-  std::condition_variable changed_;
   std::deque<std::vector<Item*>> queue_;    // chunks of picked records, in stream order
   size_t queued_ = 0;                       // records in the queue
   std::vector<std::vector<Item*>> chunks_;  // emptied chunks, to reuse
@@ -559,17 +471,9 @@ class RecordStream final : public BatchStream {
   std::vector<std::unique_ptr<Item>> items_;
   std::vector<Item*> spare_;
   std::vector<Item*> pending_;
-  std::vector<Slot> slots_;
-  std::exception_ptr error_;
-  bool stopping_ = false;
-  int64_t end_k_ = 0;  // samples this epoch delivers (fewer than need_ when records ran out)
-  int64_t skipped_ = 0;
-  std::string first_skipped_;
-  double wait_seconds_ = 0;
 
   // The epoch in progress; set before the threads start.
   int64_t epoch_ = 0, need_ = 0, first_ = 0;
-  int64_t next_ = 0, previous_ = -1;  // next(): the batch to return, the one held
   std::thread reader_;
   std::vector<std::thread> decoders_;
 };
