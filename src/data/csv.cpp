@@ -447,7 +447,11 @@ Dataset one_hot_columns(const Dataset& d, CsvSchema& schema) {
       continue;
     }
     count[static_cast<size_t>(j)] = static_cast<int64_t>(cats->second.size());
-    for (const std::string& value : cats->second) names.push_back(column + "=" + value);
+    for (const std::string& value : cats->second) {
+      std::string name = column;
+      name.append("=").append(value);
+      names.push_back(std::move(name));
+    }
   }
   const auto out_width = static_cast<int64_t>(names.size());
   Tensor y = Tensor::zeros({n, out_width});

@@ -133,43 +133,52 @@ ImageSize ImageDecoder::size(std::span<const uint8_t> bytes, const std::string& 
               " bytes that begin with neither signature)");
 }
 
+ImageView ImageDecoder::decode_png(std::span<const uint8_t> bytes, const std::string& where,
+                                   int channels, Region region) {
+  ImageView view;
+  view.channels = channels;
+  png_image image;
+  std::memset(&image, 0, sizeof image);
+  image.version = PNG_IMAGE_VERSION;
+  int ok = png_image_begin_read_from_memory(&image, bytes.data(), bytes.size());
+  if (ok != 0 && int64_t{image.width} * int64_t{image.height} > kMaxPixels) {
+    const ImageSize s{image.width, image.height};
+    png_image_free(&image);
+    check_pixels(s, where);
+  }
+  if (ok != 0) {
+    // Transparency is dropped by compositing onto black: libpng's rule for
+    // an output without alpha and no background given.
+    image.format = channels == 3 ? PNG_FORMAT_RGB : PNG_FORMAT_GRAY;
+    pixels_.resize(PNG_IMAGE_SIZE(image));
+    ok = png_image_finish_read(&image, nullptr, pixels_.data(), 0, nullptr);
+  }
+  const std::string message = image.message;
+  view.width = image.width;
+  view.height = image.height;
+  png_image_free(&image);
+  BDL_CHECK(ok != 0, where, ": not a readable PNG: ", message);
+  view.pixels = pixels_.data();
+  view.region = region.w > 0 && region.h > 0 ? region
+                                             : Region{0, 0, static_cast<double>(view.width),
+                                                      static_cast<double>(view.height)};
+  return view;
+}
+
 ImageView ImageDecoder::decode(std::span<const uint8_t> bytes, const std::string& where,
                                int channels, Region region, ImageSize need) {
   BDL_CHECK(channels == 1 || channels == 3, where, ": ", channels,
             " channels asked for; images decode to 1 (grey) or 3 (RGB)");
   const ImageFormat format = image_format(bytes);
+  if (format == ImageFormat::png) return decode_png(bytes, where, channels, region);
+  if (format != ImageFormat::jpeg) (void)size(bytes, where);  // throws, naming what it is
+  return decode_jpeg(bytes, where, channels, region, need);
+}
+
+ImageView ImageDecoder::decode_jpeg(std::span<const uint8_t> bytes, const std::string& where,
+                                    int channels, Region region, ImageSize need) {
   ImageView view;
   view.channels = channels;
-  if (format == ImageFormat::png) {
-    png_image image;
-    std::memset(&image, 0, sizeof image);
-    image.version = PNG_IMAGE_VERSION;
-    int ok = png_image_begin_read_from_memory(&image, bytes.data(), bytes.size());
-    if (ok != 0 && int64_t{image.width} * int64_t{image.height} > kMaxPixels) {
-      const ImageSize s{image.width, image.height};
-      png_image_free(&image);
-      check_pixels(s, where);
-    }
-    if (ok != 0) {
-      // Transparency is dropped by compositing onto black: libpng's rule for
-      // an output without alpha and no background given.
-      image.format = channels == 3 ? PNG_FORMAT_RGB : PNG_FORMAT_GRAY;
-      pixels_.resize(PNG_IMAGE_SIZE(image));
-      ok = png_image_finish_read(&image, nullptr, pixels_.data(), 0, nullptr);
-    }
-    const std::string message = image.message;
-    view.width = image.width;
-    view.height = image.height;
-    png_image_free(&image);
-    BDL_CHECK(ok != 0, where, ": not a readable PNG: ", message);
-    view.pixels = pixels_.data();
-    view.region = region.w > 0 && region.h > 0 ? region
-                                               : Region{0, 0, static_cast<double>(view.width),
-                                                        static_cast<double>(view.height)};
-    return view;
-  }
-  if (format != ImageFormat::jpeg) (void)size(bytes, where);  // throws, naming what it is
-
   Jpeg& j = *jpeg_;
   jpeg_decompress_struct& c = j.cinfo;
   j.errors.cut_short = false;

@@ -150,7 +150,7 @@ class ImageFolderSource final : public StreamSource,
                                 public std::enable_shared_from_this<ImageFolderSource> {
  public:
   ImageFolderSource(ImageFolderInfo info, ImageFolderOptions options)
-      : info_(std::move(info)), options_(std::move(options)) {
+      : info_(std::move(info)), options_(options) {
     const ImageTransform& t = options_.transform;
     BDL_CHECK(t.height > 0 && t.width > 0 && (t.channels == 1 || t.channels == 3), info_.directory,
               ": samples of ", t.channels, "x", t.height, "x", t.width);
@@ -253,7 +253,7 @@ class ImageStream final : public detail::SlotStream {
  private:
   // A decoding thread's own: its transform (decoder and scratch) and file buffer.
   struct Worker {
-    explicit Worker(ImageTransform t) : transformer(std::move(t)) {}
+    explicit Worker(const ImageTransform& t) : transformer(t) {}
     ImageTransformer transformer;
     std::vector<uint8_t> bytes;
   };

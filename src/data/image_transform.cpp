@@ -118,16 +118,13 @@ void resample(const ImageView& image, int64_t out_h, int64_t out_w, bool flip, f
   for (int64_t o = 0; o < out_h; ++o) {
     float* dst = work.data() + o * row_len;
     const int64_t first = ty.first[static_cast<size_t>(o)];
+    std::fill(dst, dst + row_len, 0.f);
     for (int64_t j = 0; j < ty.k; ++j) {
       const float wj = ty.weights[static_cast<size_t>(j * out_h + o)];
+      if (wj == 0.f) continue;
       const uint8_t* src = image.pixels + ((first + j) * image.width + x_lo) * c_n;
-      if (j == 0) {
 #pragma omp simd
-        for (int64_t x = 0; x < row_len; ++x) dst[x] = wj * static_cast<float>(src[x]);
-      } else if (wj != 0.f) {
-#pragma omp simd
-        for (int64_t x = 0; x < row_len; ++x) dst[x] += wj * static_cast<float>(src[x]);
-      }
+      for (int64_t x = 0; x < row_len; ++x) dst[x] += wj * static_cast<float>(src[x]);
     }
   }
   // Horizontal pass into planes, many output pixels at a time (gathers).
@@ -142,22 +139,18 @@ void resample(const ImageView& image, int64_t out_h, int64_t out_w, bool flip, f
     const float* src = work.data() + o * row_len;
     for (int64_t c = 0; c < c_n; ++c) {
       float* row = out + (c * out_h + o) * out_w;
+      std::fill(row, row + out_w, 0.f);
       for (int64_t j = 0; j < tx.k; ++j) {
         const float* in = src + c + j * c_n;
         const float* w = tx.weights.data() + j * out_w;
-        if (j == 0) {
 #pragma omp simd
-          for (int64_t x = 0; x < out_w; ++x) row[x] = w[x] * in[index[x]];
-        } else {
-#pragma omp simd
-          for (int64_t x = 0; x < out_w; ++x) row[x] += w[x] * in[index[x]];
-        }
+        for (int64_t x = 0; x < out_w; ++x) row[x] += w[x] * in[index[x]];
       }
     }
   }
 }
 
-ImageTransformer::ImageTransformer(ImageTransform transform) : transform_(std::move(transform)) {}
+ImageTransformer::ImageTransformer(const ImageTransform& transform) : transform_(transform) {}
 
 namespace {
 

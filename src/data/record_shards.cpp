@@ -246,6 +246,7 @@ ShardsInfo describe_record_shards(const std::string& directory, Split split, boo
     return info;
   }
   std::vector<std::string> paths;
+  paths.reserve(files.size());
   for (const fs::path& f : files) paths.push_back(f.string());
   return describe_record_files(paths);
 }

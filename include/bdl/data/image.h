@@ -61,6 +61,10 @@ class ImageDecoder {
                    Region region = {}, ImageSize need = {});
 
  private:
+  ImageView decode_png(std::span<const uint8_t> bytes, const std::string& where, int channels,
+                       Region region);
+  ImageView decode_jpeg(std::span<const uint8_t> bytes, const std::string& where, int channels,
+                        Region region, ImageSize need);
   struct Jpeg;
   std::unique_ptr<Jpeg> jpeg_;
   std::vector<uint8_t> pixels_;

@@ -67,7 +67,7 @@ Region center_region(const ImageTransform& transform, ImageSize size);
 // One thread's transform: decoder, scratch and the draws of each sample.
 class ImageTransformer {
  public:
-  explicit ImageTransformer(ImageTransform transform);
+  explicit ImageTransformer(const ImageTransform& transform);
   const ImageTransform& transform() const { return transform_; }
   // The sample of `bytes` (a JPEG or PNG file) into out[channels * height *
   // width], with the draws of `seed`. Errors name `where`.
