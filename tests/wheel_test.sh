@@ -32,6 +32,9 @@ test -f lenet5.bdl
 ls runs/lenet5/train/events.out.tfevents.* runs/lenet5/validation/events.out.tfevents.* >/dev/null
 "$work/venv/bin/bdl" info --model lenet5.bdl >/dev/null
 "$py" "$examples/tabular.py"
+# Training from an image folder (PNG and JPEG files, decoded by the C++ core).
+"$py" "$examples/image_folder.py" --dir photos --samples 6000 --epochs 1 | tee images.log
+grep -q "test accuracy" images.log
 # The fraud-detection use case on a smaller table of the same shape.
 "$py" "$root/examples/fraud_detection/make_data.py" fraud --rows 60000
 "$py" "$root/examples/fraud_detection/train.py" fraud --epochs 2 | tee fraud.log
