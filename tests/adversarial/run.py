@@ -25,6 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import zlib
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -62,6 +63,30 @@ def write_npy(path, values, shape, dtype="<f4"):
     with open(path, "wb") as f:
         f.write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header.encode())
         f.write(struct.pack(f"<{len(values)}{code}", *values))
+
+
+def write_png(path, width, height, pixel, declared=None):
+    """An RGB PNG of one colour, by hand (zlib and CRCs from the standard
+    library); `declared` gives the header other dimensions than the data's."""
+    def chunk(kind, data):
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+    w, h = declared or (width, height)
+    rows = b"".join(b"\x00" + bytes(pixel) * width for _ in range(height))
+    with open(path, "wb") as f:
+        f.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
+                + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+
+
+def image_dir(path, per_class=40):
+    """An image folder: train/ and test/, two classes of flat-coloured PNGs."""
+    for split, n in (("train", per_class), ("test", per_class // 2)):
+        for c, name in enumerate(("dark", "light")):
+            d = os.path.join(path, split, name)
+            os.makedirs(d, exist_ok=True)
+            for i in range(n):
+                write_png(os.path.join(d, f"{i}.png"), 30 + i, 28 + c, (40 + 150 * c + i,) * 3)
+    return path
 
 
 def numpy_dir(path, n=64, test_width=28, poison=None):
@@ -119,6 +144,9 @@ class Fixtures:
                   (4, 1, 28, 28))
         v["x_inf"] = self.path("x_inf.npy")
         write_npy(v["x_inf"], [float("-inf")] + [0.1] * (4 * 784 - 1), (4, 1, 28, 28))
+        v["images"] = image_dir(self.path("images"))
+        write_png(self.path("bomb.png"), 4, 4, (1, 2, 3), declared=(100000, 100000))
+        v["bomb_png"] = self.path("bomb.png")
         v["numpy"] = numpy_dir(self.path("numpy"))
         v["numpy_inf"] = numpy_dir(self.path("numpy_inf"), poison=(2 * 784 + 9, float("inf")))
         v["numpy_bad_test"] = numpy_dir(self.path("numpy_bad_test"), test_width=27)
