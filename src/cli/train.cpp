@@ -1,5 +1,6 @@
 // bdl train: flags to a job::TrainSpec, run by job::train.
 #include <cstdio>
+#include <iomanip>
 #include <map>
 #include <ostream>
 
@@ -72,6 +73,15 @@ int run_train(const TrainArgs& args, std::ostream& all_out) {
     out << "skipped " << report.result.skipped_records
         << " damaged records (--skip-bad-records); the first: " << report.result.first_skipped
         << "\n";
+  }
+  // Training that waited for its data a tenth of its time or more: say so,
+  // with what to change.
+  const optim::TrainResult& r = report.result;
+  if (r.train_seconds > 1 && r.input_wait_seconds > 0.1 * r.train_seconds) {
+    out << "training waited " << std::fixed << std::setprecision(1) << r.input_wait_seconds
+        << " s of " << r.train_seconds << std::defaultfloat
+        << " s for its input: decoding is the bottleneck (more --decode-threads for an image "
+           "folder, or fewer --threads)\n";
   }
   if (!args.report.empty() && comm.rank() == 0) {
     try {
