@@ -11,19 +11,19 @@
 namespace bdl::cli {
 namespace {
 
-// One line per sample: its index, its label and the k most probable classes.
-void print_top_classes(const Tensor& outputs, const data::Dataset& d, int64_t k,
+// One line per sample: its index (from `first`), its label (-1 without class
+// labels) and the k most probable classes.
+void print_top_classes(const Tensor& outputs, const Tensor& labels, int64_t first, int64_t k,
                        std::ostream& out) {
   BDL_CHECK(outputs.dim() == 2, "predict: outputs of shape ", outputs.shape_str(),
             " are not (batch, classes)");
-  out << "sample label: top-" << k << " classes (probability)\n";
   const int64_t classes = outputs.size(1);
-  const bool labelled = d.target_kind() == data::TargetKind::classes;
+  const bool labelled = labels.defined() && labels.dtype() == DType::i64 && labels.dim() == 1;
   char text[64];
   for (int64_t i = 0; i < outputs.size(0); ++i) {
     const job::TopClasses top = job::top_classes(outputs.f32() + i * classes, classes, k);
-    std::snprintf(text, sizeof text, "%lld %lld:", static_cast<long long>(i),
-                  labelled ? static_cast<long long>(d.targets().data<int64_t>()[i]) : -1LL);
+    std::snprintf(text, sizeof text, "%lld %lld:", static_cast<long long>(first + i),
+                  labelled ? static_cast<long long>(labels.data<int64_t>()[i]) : -1LL);
     out << text;
     for (size_t j = 0; j < top.classes.size(); ++j) {
       std::snprintf(text, sizeof text, " %lld (%.4f)", static_cast<long long>(top.classes[j]),
@@ -52,8 +52,21 @@ int run_predict(const PredictArgs& a, std::ostream& out) {
   spec.source = a.data;
   data::Source test = job::test_data(spec, model);
   if (a.limit && *a.limit < test.size()) test = test.take(*a.limit);
-  const data::Dataset d = data::collect(test);
-  print_top_classes(job::predict(model, d, a.batch_size), d, a.top_k, out);
+  // Batch by batch as the source streams them: memory does not grow with the
+  // data (an image folder of a million files).
+  data::StreamOptions options;
+  options.batch_size = a.batch_size;
+  options.drop_last = false;
+  options.shuffle = false;
+  const auto stream = test.open(0, 1, options);
+  stream->start_epoch(0, 0, stream->num_batches());
+  out << "sample label: top-" << a.top_k << " classes (probability)\n";
+  int64_t first = 0;
+  while (const data::MiniBatch* batch = stream->next()) {
+    const Tensor outputs = job::predict(model, batch->input, a.batch_size, a.data);
+    print_top_classes(outputs, batch->target, first, a.top_k, out);
+    first += batch->size();
+  }
   return 0;
 }
 

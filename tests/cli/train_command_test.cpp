@@ -605,6 +605,13 @@ TEST(BdlCommand, TrainsFromAnImageFolder) {
   const auto eval = run_bdl("eval --model " + tmp.file("out.bdl") + " --data " + dir, true);
   ASSERT_EQ(eval.exit_code, 0) << eval.stderr_text;
   EXPECT_NE(eval.stderr_text.find("45 samples"), std::string::npos) << eval.stderr_text;
+  // Predictions streamed batch by batch: every test image, numbered on.
+  const auto predicted = run_bdl(
+      "predict --model " + tmp.file("out.bdl") + " --data " + dir + " --batch-size 4", true);
+  ASSERT_EQ(predicted.exit_code, 0) << predicted.stderr_text;
+  EXPECT_NE(predicted.stderr_text.find("\n0 0: "), std::string::npos) << predicted.stderr_text;
+  EXPECT_NE(predicted.stderr_text.find("\n44 2: "), std::string::npos) << predicted.stderr_text;
+  EXPECT_EQ(predicted.stderr_text.find("\n45 "), std::string::npos);
   const auto info = run_bdl("info --data " + dir, true);
   EXPECT_NE(info.stderr_text.find("train: 180 images (JPEG, PNG)"), std::string::npos)
       << info.stderr_text;
