@@ -22,7 +22,8 @@ void print_top_classes(const Tensor& outputs, const Tensor& labels, int64_t firs
   char text[64];
   for (int64_t i = 0; i < outputs.size(0); ++i) {
     const job::TopClasses top = job::top_classes(outputs.f32() + i * classes, classes, k);
-    std::snprintf(text, sizeof text, "%lld %lld:", static_cast<long long>(first + i),
+    const int64_t index = first + i;
+    std::snprintf(text, sizeof text, "%lld %lld:", static_cast<long long>(index),
                   labelled ? static_cast<long long>(labels.data<int64_t>()[i]) : -1LL);
     out << text;
     for (size_t j = 0; j < top.classes.size(); ++j) {
