@@ -2,8 +2,10 @@
 
 #include <atomic>
 #include <cstdlib>
+#include <mutex>
 
 #include "bdl/core/error.h"
+#include "bdl/dist/gloo_communicator.h"
 
 namespace bdl::dist {
 namespace {
@@ -59,12 +61,27 @@ void set_start_timeout(std::chrono::milliseconds timeout) {
 std::chrono::milliseconds start_timeout() { return std::chrono::milliseconds(g_start_timeout_ms); }
 
 std::unique_ptr<Communicator> world() {
-  return launched_by_mpi() ? mpi_world() : local_communicator();
+  if (launched_by_mpi()) return mpi_world();
+  if (launched_by_env()) return env_world();
+  return local_communicator();
 }
 
+namespace {
+std::mutex g_world_mutex;
+std::unique_ptr<Communicator> g_launch_world;  // world()'s, made once
+std::unique_ptr<Communicator> g_set_world;     // set_process_world()'s
+}  // namespace
+
 Communicator& process_world() {
-  static const std::unique_ptr<Communicator> comm = world();
-  return *comm;
+  std::lock_guard<std::mutex> lock(g_world_mutex);
+  if (g_set_world) return *g_set_world;
+  if (!g_launch_world) g_launch_world = world();
+  return *g_launch_world;
+}
+
+void set_process_world(std::unique_ptr<Communicator> world) {
+  std::lock_guard<std::mutex> lock(g_world_mutex);
+  g_set_world = std::move(world);
 }
 
 }  // namespace bdl::dist

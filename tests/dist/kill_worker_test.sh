@@ -4,18 +4,28 @@
 #   kill: rank 1 gets SIGKILL (the launcher sees the process die);
 #   stop: rank 1 gets SIGSTOP (alive but silent: only bdl's own transfer
 #         timeouts, --comm-timeout-ms, can notice).
-# Usage: kill_worker_test.sh BDL_BINARY MPIEXEC kill|stop
+# The launcher is mpiexec, or "env" for an environment launch over Gloo
+# (tests/dist/env_launch.sh: RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT).
+# Usage: kill_worker_test.sh BDL_BINARY MPIEXEC|env kill|stop
 set -u
 bdl=$1
 mpiexec=$2
 mode=${3:-kill}
+here=$(cd "$(dirname "$0")" && pwd)
 signal=$([[ $mode == stop ]] && echo STOP || echo KILL)
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMP_NUM_THREADS=1
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 
 # --seed $$ makes this job's command line unique: the pgrep/pkill below touch no other job.
-"$mpiexec" --oversubscribe -np 3 "$bdl" train --model mlp --epochs 50 --seed $$ --threads 1 \
+if [[ $mpiexec == env ]]; then
+  launch=("$here/env_launch.sh" 3)
+  rank_var=RANK
+else
+  launch=("$mpiexec" --oversubscribe -np 3)
+  rank_var=OMPI_COMM_WORLD_RANK
+fi
+"${launch[@]}" "$bdl" train --model mlp --epochs 50 --seed $$ --threads 1 \
   --batch-size 96 --progress quiet --comm-timeout-ms 5000 >"$log" 2>&1 &
 launcher=$!
 
@@ -23,7 +33,7 @@ launcher=$!
 victim=""
 for _ in $(seq 1 200); do
   for pid in $(pgrep -f "$bdl train --model mlp --epochs 50 --seed $$" || true); do
-    if tr '\0' '\n' <"/proc/$pid/environ" 2>/dev/null | grep -qx 'OMPI_COMM_WORLD_RANK=1'; then
+    if tr '\0' '\n' <"/proc/$pid/environ" 2>/dev/null | grep -qx "$rank_var=1"; then
       victim=$pid
     fi
   done

@@ -1,19 +1,25 @@
 #!/usr/bin/env bash
-# Runs an MPI job across N "hosts" made of network namespaces on this machine:
-# each host is a namespace with one veth link to a bridge (in a namespace of its
-# own), addressed 10.199.77.1..N, optionally shaped with tc to RATE; mpirun starts
-# one rank per host through a launcher that runs `ip netns exec` instead of ssh,
-# and only TCP is used between ranks. Everything is removed afterwards.
-#   tools/netns/cluster.sh [--hosts N] [--rate 10gbit] -- COMMAND [ARGS...]
+# Runs a job across N "hosts" made of network namespaces on this machine: each
+# host is a namespace with one veth link to a bridge (in a namespace of its own),
+# addressed 10.199.77.1..N, optionally shaped with tc to RATE. Only TCP is used
+# between ranks. Everything is removed afterwards.
+#   --launcher mpi (default): mpirun starts one rank per host through an agent
+#     that runs `ip netns exec` instead of ssh;
+#   --launcher env: one process per host started directly, with RANK,
+#     WORLD_SIZE, MASTER_ADDR (host 1) and MASTER_PORT in its environment, as
+#     torchrun does: bdl joins them over Gloo, with no MPI at all.
+#   tools/netns/cluster.sh [--hosts N] [--rate 10gbit] [--launcher mpi|env] -- COMMAND [ARGS...]
 # Exit code: the job's, or 77 when namespaces cannot be made here (not root, no
 # iproute2, no permission), with the reason printed.
 set -u
 hosts=3
 rate=""
+launcher=mpi
 while [[ $# -gt 0 && "$1" != "--" ]]; do
   case "$1" in
     --hosts) hosts=$2; shift 2 ;;
     --rate) rate=$2; shift 2 ;;
+    --launcher) launcher=$2; shift 2 ;;
     *) echo "cluster.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -21,7 +27,8 @@ shift
 skip() { echo "SKIP: $*"; exit 77; }
 [[ $(id -u) -eq 0 ]] || skip "not root: network namespaces need root"
 command -v ip >/dev/null || skip "no ip command (iproute2)"
-mpiexec=$(command -v mpiexec) || skip "no mpiexec"
+[[ $launcher == mpi || $launcher == env ]] || { echo "cluster.sh: --launcher mpi or env" >&2; exit 2; }
+if [[ $launcher == mpi ]]; then mpiexec=$(command -v mpiexec) || skip "no mpiexec"; fi
 
 tag="bdl$$"
 work=$(mktemp -d)
@@ -48,6 +55,18 @@ for i in $(seq 1 "$hosts"); do
       burst 4mb latency 50ms || skip "tc cannot shape the links"
   fi
 done
+if [[ $launcher == env ]]; then
+  echo "cluster.sh: $hosts hosts in network namespaces${rate:+, links shaped to $rate}, started by environment" >&2
+  pids=()
+  for i in $(seq 1 "$hosts"); do
+    ip netns exec "${tag}h${i}" env RANK=$((i - 1)) WORLD_SIZE="$hosts" MASTER_ADDR=10.199.77.1 \
+      MASTER_PORT=29500 "$@" &
+    pids+=($!)
+  done
+  status=0
+  for p in "${pids[@]}"; do wait "$p" || { c=$?; [[ $status -eq 0 ]] && status=$c; }; done
+  exit $status
+fi
 # OpenMPI's launcher calls "<agent> <host> <command...>" where it would call ssh.
 # Each host also gets its own hostname (a UTS namespace), as real hosts have:
 # daemons that share one hostname share session directory names, and creating

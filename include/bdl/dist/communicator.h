@@ -65,12 +65,20 @@ std::chrono::milliseconds start_timeout();
 // The world of an MPI launch (initialises MPI); finalised when the last one is destroyed.
 std::unique_ptr<Communicator> mpi_world();
 
-// mpi_world() when launched by MPI, otherwise local_communicator().
+// mpi_world() when launched by MPI (mpirun, srun); env_world() (Gloo over TCP,
+// gloo_communicator.h) when the environment names RANK, WORLD_SIZE, MASTER_ADDR
+// and MASTER_PORT, as torchrun and its peers do; otherwise local_communicator().
 std::unique_ptr<Communicator> world();
 
-// This process's world, made at the first call and kept until the process
-// exits (MPI can be initialised only once per process): what jobs run on when
-// the caller names no communicator.
+// This process's world: what jobs run on when the caller names no communicator.
+// Made by world() at the first call and kept until the process exits (MPI can be
+// initialised only once per process), unless set_process_world() put another
+// in its place.
 Communicator& process_world();
+
+// Makes `world` this process's world (a Spark task joins its peers for one
+// training run); nullptr goes back to the one world() made. Not while a job
+// runs on the current one.
+void set_process_world(std::unique_ptr<Communicator> world);
 
 }  // namespace bdl::dist
