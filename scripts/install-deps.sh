@@ -15,6 +15,7 @@ packages=(
   dataset-fashion-mnist bc procps iproute2
   python3-torch python3-torchvision python3-numpy python3-sklearn
   python3-venv python3-dev
+  openjdk-17-jre-headless
 )
 if [[ "${1:-}" == "--bench" ]]; then
   # OpenBLAS so that PyTorch (installed for the ONNX tests) does not fall back to

@@ -170,7 +170,7 @@ def _say(line: str) -> None:
 
 def fit(model, x, y, *, batch_size, epochs, verbose, callbacks, validation_split,
         validation_data, shuffle, class_weight, sample_weight, seed, threads, sync,
-        max_iterations, precision):
+        max_iterations, precision, worker_data=False):
     from .models import History
     compiled = model._needs_compile("fit")
     if not shuffle:
@@ -185,6 +185,8 @@ def fit(model, x, y, *, batch_size, epochs, verbose, callbacks, validation_split
         "loss": loss, "metrics": compiled["metrics"], "seed": seed, "threads": threads,
         "precision": precision, "max_iterations": max_iterations,
         "optimizer": dict(compiled["optimizer"].settings), "sync": dict(sync)}
+    if worker_data:
+        settings["worker_data"] = True
     for c in callbacks:
         if not isinstance(c, cbks.Callback):
             raise TypeError(f"callbacks: {c!r} is not a bdl.callbacks.Callback")

@@ -233,18 +233,21 @@ class Model(Layer):
             validation_split: float = 0.0, validation_data=None, shuffle: bool = True,
             class_weight: dict | None = None, sample_weight=None, seed: int = 1,
             threads: int = 0, sync: dict | None = None, max_iterations: int | None = None,
-            precision: str = "fp32") -> History:
+            precision: str = "fp32", worker_data: bool = False) -> History:
         """Trains the model in place, Keras's way: x and y as NumPy arrays or
         pandas objects, an iterable of (x, y) batches, or a data source name
-        (fashion-mnist, a directory) as x with y None. Under mpirun each process
-        is one worker of the same sharded synchronous training."""
+        (fashion-mnist, a directory) as x with y None. Under mpirun (or torchrun,
+        or bdl.spark) each process is one worker of the same sharded synchronous
+        training: every worker passes the whole set and reads its 1/N, or, with
+        worker_data=True, each passes its own share (a Spark partition, a file
+        per rank) and the job trains on all of them together."""
         from . import _fit
         return _fit.fit(self, x, y, batch_size=batch_size, epochs=epochs, verbose=verbose,
                         callbacks=list(callbacks or []), validation_split=validation_split,
                         validation_data=validation_data, shuffle=shuffle,
                         class_weight=class_weight, sample_weight=sample_weight, seed=seed,
                         threads=threads, sync=sync or {}, max_iterations=max_iterations,
-                        precision=precision)
+                        precision=precision, worker_data=worker_data)
 
     def evaluate(self, x=None, y=None, batch_size: int | None = None, verbose="auto",
                  sample_weight=None, return_dict: bool = False):

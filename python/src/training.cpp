@@ -232,14 +232,22 @@ std::string train(job::Model& net, nb::dict settings, const std::optional<Array>
                   nb::object on_message) {
   job::TrainSpec spec;
   spec.progress = "quiet";  // Python draws its own progress bar
+  // worker_data: the arrays are this worker's own share (a Spark partition),
+  // not the whole set that every worker holds and cuts by rank.
+  bool worker_data = false;
+  if (settings.contains("worker_data")) {
+    worker_data = nb::cast<bool>(settings["worker_data"]);
+    nb::del(settings["worker_data"]);
+  }
   read_settings(spec, Settings(std::move(settings), ""));
   spec.model.module = net.module;
   spec.model.sample_shape = net.sample_shape;
   spec.model.description = net.description;
-  if (x && y) spec.data.train = dataset_of(*x, *y, w, "x", "y");  // else spec.data.source
+  auto own = [worker_data](data::Dataset d) { return worker_data ? d.as_worker_shard() : d; };
+  if (x && y) spec.data.train = own(dataset_of(*x, *y, w, "x", "y"));  // else spec.data.source
   if (val_x && val_y) {
     spec.data.validation =
-        dataset_of(*val_x, *val_y, val_w, "validation_data x", "validation_data y");
+        own(dataset_of(*val_x, *val_y, val_w, "validation_data x", "validation_data y"));
   }
   auto cb = std::make_shared<Callbacks>();
   cb->on_iteration = std::move(on_iteration);

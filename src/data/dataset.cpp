@@ -121,6 +121,12 @@ Dataset Dataset::shard(int rank, int workers) const {
   return d;
 }
 
+Dataset Dataset::as_worker_shard() const {
+  Dataset d = *this;
+  d.worker_shard_ = true;
+  return d;
+}
+
 Shape Dataset::sample_shape() const {
   return Shape(features_.shape().begin() + 1, features_.shape().end());
 }

@@ -226,6 +226,13 @@ class GlooCommunicator : public Communicator {
     std::fflush(stderr);
     std::_Exit(code);
   }
+  bool ends_job_on_error() const override { return false; }
+  void abandon() override {
+    broken_ = true;
+    sends_.clear();
+    receives_.clear();
+    ctx_->closeConnections();
+  }
 
  private:
   struct Pending {
@@ -378,7 +385,12 @@ std::unique_ptr<Communicator> GlooJoin::connect(const std::vector<std::string>& 
            peers[static_cast<size_t>(peer)].host, ": ", e.what());
     }
   }
-  return std::make_unique<GlooCommunicator>(state_->context, state_->host);
+  auto comm = std::make_unique<GlooCommunicator>(state_->context, state_->host);
+  // Every pair is whole on both ends before any worker goes on (a worker that
+  // connected and closed at once would cut its peer's handshake short).
+  comm->set_timeout(state_->context->getTimeout());
+  comm->barrier();
+  return comm;
 }
 
 bool launched_by_env() {

@@ -337,9 +337,13 @@ TrainReport train(const TrainSpec& spec, dist::Communicator& comm) {
     // would otherwise wait for it until their own timeout.
     const std::string what = e.what();
     const std::string rank = "rank " + std::to_string(comm.rank()) + ": ";
-    std::cerr << "bdl: error: " << (what.rfind(rank, 0) == 0 ? "" : rank) << what << std::endl;
-    comm.abort(1);
-    throw;  // not reached: abort() ends every process of the job
+    const std::string said = (what.rfind(rank, 0) == 0 ? "" : rank) + what;
+    if (comm.ends_job_on_error()) {
+      std::cerr << "bdl: error: " << said << std::endl;
+      comm.abort(1);  // never returns: ends every process of the job
+    }
+    comm.abandon();
+    throw Error(said);
   }
 }
 

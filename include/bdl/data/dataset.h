@@ -57,6 +57,10 @@ class Dataset {
   // already (loaded from a partitioned directory) is all that worker's.
   Dataset shard(int rank, int workers) const;
   bool is_worker_shard() const { return worker_shard_; }
+  // A copy (sharing the data) that is this worker's own share already (a Spark
+  // partition, a file per rank): shard() keeps it whole, and the job counts the
+  // samples of every worker's share.
+  Dataset as_worker_shard() const;
 
   int64_t size() const { return targets_.defined() ? targets_.size(0) : 0; }
   Shape sample_shape() const;

@@ -42,6 +42,13 @@ class Communicator {
   virtual void barrier() = 0;
   // Ends every process of the job with this exit code (MPI_Abort); never returns.
   [[noreturn]] virtual void abort(int code) = 0;
+  // Whether abort() is the way a failed worker ends the job (MPI: the launcher
+  // ends the others). Otherwise (Gloo) the worker abandons its connections and
+  // its error goes on to the caller: the process may host more than this job (a
+  // Spark task), and every peer's next transfer with it fails at once.
+  virtual bool ends_job_on_error() const { return true; }
+  // Closes this worker's connections; the communicator is unusable afterwards.
+  virtual void abandon() {}
 
   void set_timeout(std::chrono::milliseconds timeout) { timeout_ = timeout; }
   std::chrono::milliseconds timeout() const { return timeout_; }
