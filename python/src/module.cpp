@@ -52,6 +52,7 @@ NB_MODULE(_core, m) {
           "connect",
           [](bdl::dist::GlooJoin& j, const std::vector<nb::bytes>& blobs, int64_t timeout_ms) {
             std::vector<std::string> bytes;
+            bytes.reserve(blobs.size());
             for (const auto& b : blobs) bytes.emplace_back(b.c_str(), b.size());
             std::unique_ptr<bdl::dist::Communicator> comm;
             {

@@ -243,7 +243,9 @@ std::string train(job::Model& net, nb::dict settings, const std::optional<Array>
   spec.model.module = net.module;
   spec.model.sample_shape = net.sample_shape;
   spec.model.description = net.description;
-  auto own = [worker_data](data::Dataset d) { return worker_data ? d.as_worker_shard() : d; };
+  auto own = [worker_data](const data::Dataset& d) {
+    return worker_data ? d.as_worker_shard() : d;
+  };
   if (x && y) spec.data.train = own(dataset_of(*x, *y, w, "x", "y"));  // else spec.data.source
   if (val_x && val_y) {
     spec.data.validation =

@@ -363,6 +363,7 @@ std::unique_ptr<Communicator> GlooJoin::connect(const std::vector<std::string>& 
   BDL_CHECK(static_cast<int>(blobs.size()) == n, "join: rank ", me, " got ", blobs.size(),
             " address blobs for ", n, " workers");
   std::vector<Blob> peers;
+  peers.reserve(static_cast<size_t>(n));
   for (int r = 0; r < n; ++r) peers.push_back(parse_blob(blobs[static_cast<size_t>(r)], r, n));
   BDL_CHECK(peers[static_cast<size_t>(me)].addresses.size() == static_cast<size_t>(n) &&
                 blobs[static_cast<size_t>(me)] == state_->blob,

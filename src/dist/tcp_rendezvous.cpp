@@ -158,16 +158,14 @@ std::string master_name(const std::string& addr, int port) {
   return detail::concat("the master (rank 0) at ", addr, ":", port);
 }
 
-std::vector<std::string> serve(const std::string& master_addr, int port, int size,
-                               const std::function<std::string(const std::string&)>& make_blob,
-                               Clock::time_point deadline, std::chrono::milliseconds timeout) {
-  // Listen on every address of the master's family: MASTER_ADDR may be a name
-  // that resolves differently here (127.0.1.1) than on the other machines.
+// Rank 0's listening socket on every address of the master's family:
+// MASTER_ADDR may be a name that resolves differently here (127.0.1.1) than on
+// the other machines.
+Socket listen_on(const std::string& master_addr, int port, int backlog) {
   Resolved master;
   resolve(master_addr, port, 0, master);
   Resolved any;
-  const int family = master.list->ai_family;
-  resolve(family == AF_INET6 ? "::" : "0.0.0.0", port, AI_PASSIVE, any);
+  resolve(master.list->ai_family == AF_INET6 ? "::" : "0.0.0.0", port, AI_PASSIVE, any);
   Socket listener(::socket(any.list->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0));
   BDL_CHECK(listener.fd() >= 0, "rendezvous: socket: ", std::strerror(errno));
   const int one = 1;
@@ -175,68 +173,88 @@ std::vector<std::string> serve(const std::string& master_addr, int port, int siz
   BDL_CHECK(::bind(listener.fd(), any.list->ai_addr, any.list->ai_addrlen) == 0,
             "rendezvous: rank 0 cannot listen on port ", port,
             " (MASTER_PORT): ", std::strerror(errno));
-  BDL_CHECK(::listen(listener.fd(), size) == 0, "rendezvous: listen: ", std::strerror(errno));
+  BDL_CHECK(::listen(listener.fd(), backlog) == 0, "rendezvous: listen: ", std::strerror(errno));
+  return listener;
+}
 
+// Tells the workers that arrived which did not, then fails.
+[[noreturn]] void missing_workers(const std::vector<Socket>& peers, const std::string& master_addr,
+                                  int port, std::chrono::milliseconds timeout) {
+  const int size = static_cast<int>(peers.size());
+  std::string missing;
+  for (int r = 1; r < size; ++r) {
+    if (peers[static_cast<size_t>(r)].fd() < 0)
+      missing += (missing.empty() ? "" : ", ") + std::to_string(r);
+  }
+  const std::string why =
+      detail::concat("rank", missing.find(',') == std::string::npos ? " " : "s ", missing, " of ",
+                     size, " did not reach port ", port, " within ", timeout.count(),
+                     " ms: a worker did not start, or cannot reach ", master_addr, ":", port);
+  const Clock::time_point soon = Clock::now() + std::chrono::seconds(1);
+  for (const auto& peer : peers) {
+    if (peer.fd() < 0) continue;
+    try {
+      send_u32(peer.fd(), kRefused, soon, "a worker");
+      send_text(peer.fd(), "rank 0 says: " + why, soon, "a worker");
+    } catch (const Error&) {
+    }
+  }
+  fail("rendezvous: rank 0: ", why);
+}
+
+// The rank a new connection says it is, checked against the world; -1 for a
+// connection that is not a bdl worker's (ignored). A worker of another world,
+// or a rank taken twice, fails the rendezvous (and is told why).
+int greeting(const Socket& c, const std::vector<Socket>& peers, Clock::time_point deadline) {
+  const auto size = static_cast<uint32_t>(peers.size());
+  const std::string who = "the worker at " + address_of(c.fd(), false);
+  const Clock::time_point hello_deadline =
+      std::min(deadline, Clock::now() + std::chrono::seconds(10));
+  uint32_t rank = 0, world = 0;
+  try {
+    if (recv_u32(c.fd(), hello_deadline, who) != kHello) return -1;
+    rank = recv_u32(c.fd(), hello_deadline, who);
+    world = recv_u32(c.fd(), hello_deadline, who);
+  } catch (const Error&) {
+    return -1;  // said nothing useful
+  }
+  std::string refusal;
+  if (world != size) {
+    refusal = detail::concat("rank ", rank, " says the world has ", world, " workers, rank 0 says ",
+                             size, " (WORLD_SIZE differs)");
+  } else if (rank == 0 || rank >= world) {
+    refusal = detail::concat("a worker says it is rank ", rank, " of ", world);
+  } else if (peers[rank].fd() >= 0) {
+    refusal = detail::concat("two workers say they are rank ", rank, " (RANK repeated)");
+  }
+  if (!refusal.empty()) {
+    try {
+      send_u32(c.fd(), kRefused, deadline, who);
+      send_text(c.fd(), refusal, deadline, who);
+    } catch (const Error&) {
+    }
+    fail("rendezvous: ", refusal);
+  }
+  return static_cast<int>(rank);
+}
+
+std::vector<std::string> serve(const std::string& master_addr, int port, int size,
+                               const std::function<std::string(const std::string&)>& make_blob,
+                               Clock::time_point deadline, std::chrono::milliseconds timeout) {
+  const Socket listener = listen_on(master_addr, port, size);
   std::vector<std::string> blobs(static_cast<size_t>(size));
   std::vector<Socket> peers(static_cast<size_t>(size));
-  int arrived = 1;
-  while (arrived < size) {
-    if (!await(listener.fd(), POLLIN, deadline)) {
-      std::string missing;
-      for (int r = 1; r < size; ++r) {
-        if (peers[static_cast<size_t>(r)].fd() < 0)
-          missing += (missing.empty() ? "" : ", ") + std::to_string(r);
-      }
-      const std::string why =
-          detail::concat("rank", missing.find(',') == std::string::npos ? " " : "s ", missing,
-                         " of ", size, " did not reach port ", port, " within ", timeout.count(),
-                         " ms: a worker did not start, or cannot reach ", master_addr, ":", port);
-      // The workers that did arrive learn which did not.
-      const Clock::time_point soon = Clock::now() + std::chrono::seconds(1);
-      for (const auto& peer : peers) {
-        if (peer.fd() < 0) continue;
-        try {
-          send_u32(peer.fd(), kRefused, soon, "a worker");
-          send_text(peer.fd(), "rank 0 says: " + why, soon, "a worker");
-        } catch (const Error&) {
-        }
-      }
-      fail("rendezvous: rank 0: ", why);
-    }
+  for (int arrived = 1; arrived < size;) {
+    if (!await(listener.fd(), POLLIN, deadline)) missing_workers(peers, master_addr, port, timeout);
     Socket c(::accept4(listener.fd(), nullptr, nullptr, SOCK_CLOEXEC));
     if (c.fd() < 0) continue;
-    const std::string who = "the worker at " + address_of(c.fd(), false);
-    const Clock::time_point hello_deadline =
-        std::min(deadline, Clock::now() + std::chrono::seconds(10));
-    uint32_t hello = 0, rank = 0, world = 0;
-    try {
-      hello = recv_u32(c.fd(), hello_deadline, who);
-      if (hello != kHello) continue;  // not a bdl worker: ignored
-      rank = recv_u32(c.fd(), hello_deadline, who);
-      world = recv_u32(c.fd(), hello_deadline, who);
-    } catch (const Error&) {
-      continue;  // a connection that said nothing useful: ignored
-    }
-    std::string refusal;
-    if (world != static_cast<uint32_t>(size)) {
-      refusal = detail::concat("rank ", rank, " says the world has ", world,
-                               " workers, rank 0 says ", size, " (WORLD_SIZE differs)");
-    } else if (rank == 0 || rank >= world) {
-      refusal = detail::concat("a worker says it is rank ", rank, " of ", world);
-    } else if (peers[rank].fd() >= 0) {
-      refusal = detail::concat("two workers say they are rank ", rank, " (RANK repeated)");
-    }
-    if (!refusal.empty()) {
-      try {
-        send_u32(c.fd(), kRefused, deadline, who);
-        send_text(c.fd(), refusal, deadline, who);
-      } catch (const Error&) {
-      }
-      fail("rendezvous: ", refusal);
-    }
-    blobs[rank] = recv_text(c.fd(), deadline, "rank " + std::to_string(rank));
+    const int rank = greeting(c, peers, deadline);
+    if (rank < 0) continue;
+    const auto r = static_cast<size_t>(rank);
+    blobs[r] = recv_text(c.fd(), deadline, "rank " + std::to_string(rank));
+    // Rank 0's own address: the one this worker reached it by.
     if (blobs[0].empty()) blobs[0] = make_blob(address_of(c.fd(), true));
-    peers[rank] = std::move(c);
+    peers[r] = std::move(c);
     ++arrived;
   }
   for (int r = 1; r < size; ++r) {

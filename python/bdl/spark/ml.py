@@ -453,6 +453,16 @@ class NNModel(Model, _BdlParams, _Persisted):
         other._bytes = self._bytes
         return other
 
+    def setFeaturesCol(self, value: str):
+        return self._set(featuresCol=value)
+
+    def setPredictionCol(self, value: str):
+        return self._set(predictionCol=value)
+
+    def setBatchSize(self, value: int):
+        """Rows per call of the model when scoring."""
+        return self._set(batchSize=value)
+
     def _outputs(self):
         from pyspark.sql import types as T
         return [(self.getPredictionCol(), T.ArrayType(T.FloatType()))]
@@ -515,6 +525,12 @@ class NNClassifierModel(NNModel, HasRawPredictionCol, HasProbabilityCol):
     def __init__(self):
         super().__init__()
         self._setDefault(rawPredictionCol="rawPrediction", probabilityCol="probability")
+
+    def setProbabilityCol(self, value: str):
+        return self._set(probabilityCol=value)
+
+    def setRawPredictionCol(self, value: str):
+        return self._set(rawPredictionCol=value)
 
     def _output_names(self, width: int) -> list[str]:
         return [self.getOrDefault(self.rawPredictionCol), self.getOrDefault(self.probabilityCol),
