@@ -116,6 +116,8 @@ def main():
     ap.add_argument("--mllib-mlp-iterations", type=int, default=100)
     ap.add_argument("--skip-mllib", action="store_true")
     ap.add_argument("--json", help="write the results here too")
+    ap.add_argument("--min-auc", type=float, default=0.0,
+                    help="exit 1 when bdl's AUC-ROC is below this (the CI run's check)")
     a = ap.parse_args()
 
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
@@ -130,7 +132,11 @@ def main():
     from bdl.layers import Dense, Dropout
     from bdl.spark import NNClassifier
 
-    spark = (SparkSession.builder.master(a.master).appName("bdl fraud detection")
+    builder = SparkSession.builder
+    if os.environ.get("PYTHONPATH"):  # bdl from a build tree: the executors need it too
+        builder = builder.config("spark.executorEnv.PYTHONPATH", os.pathsep.join(
+            os.path.abspath(e) for e in os.environ["PYTHONPATH"].split(os.pathsep) if e))
+    spark = (builder.master(a.master).appName("bdl fraud detection")
              .config("spark.driver.host", os.environ.get("SPARK_LOCAL_IP", "127.0.0.1"))
              .config("spark.ui.enabled", "false")
              .config("spark.executor.memory", "1536m")
@@ -219,6 +225,9 @@ def main():
         with open(a.json, "w") as f:
             json.dump(results, f, indent=1)
     spark.stop()
+    if results["bdl"]["auc_roc"] < a.min_auc:
+        print(f"FAIL: bdl's AUC-ROC {results['bdl']['auc_roc']:.4f} is below {a.min_auc}")
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -38,8 +38,9 @@ def _train_on_own_rows(out_dir):
     return rank, workers
 
 
-def test_run_trains_one_job_across_tasks(spark, tmp_path):
-    assert bdl.spark.run(_train_on_own_rows, 2, str(tmp_path)) == (0, 2)
+@pytest.mark.parametrize("rendezvous", ["driver", "spark"])
+def test_run_trains_one_job_across_tasks(spark, tmp_path, rendezvous):
+    assert bdl.spark.run(_train_on_own_rows, 2, str(tmp_path), rendezvous=rendezvous) == (0, 2)
     a, b = np.load(tmp_path / "w0.npy"), np.load(tmp_path / "w1.npy")
     # The sync gives every worker the same weights, bit for bit.
     np.testing.assert_array_equal(a, b)

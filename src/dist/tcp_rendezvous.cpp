@@ -177,35 +177,38 @@ Socket listen_on(const std::string& master_addr, int port, int backlog) {
   return listener;
 }
 
-// Tells the workers that arrived which did not, then fails.
-[[noreturn]] void missing_workers(const std::vector<Socket>& peers, const std::string& master_addr,
-                                  int port, std::chrono::milliseconds timeout) {
+// Tells the workers that arrived which did not, then fails. `first`: the
+// lowest rank that connects (0 for a relay, 1 when rank 0 serves).
+[[noreturn]] void missing_workers(const std::vector<Socket>& peers, int first,
+                                  const std::string& where, std::chrono::milliseconds timeout) {
   const int size = static_cast<int>(peers.size());
   std::string missing;
-  for (int r = 1; r < size; ++r) {
+  for (int r = first; r < size; ++r) {
     if (peers[static_cast<size_t>(r)].fd() < 0)
       missing += (missing.empty() ? "" : ", ") + std::to_string(r);
   }
   const std::string why =
       detail::concat("rank", missing.find(',') == std::string::npos ? " " : "s ", missing, " of ",
-                     size, " did not reach port ", port, " within ", timeout.count(),
-                     " ms: a worker did not start, or cannot reach ", master_addr, ":", port);
+                     size, " did not reach ", where, " within ", timeout.count(),
+                     " ms: a worker did not start, or cannot reach it");
+  const std::string speaker = first == 0 ? "the rendezvous" : "rank 0";
   const Clock::time_point soon = Clock::now() + std::chrono::seconds(1);
   for (const auto& peer : peers) {
     if (peer.fd() < 0) continue;
     try {
       send_u32(peer.fd(), kRefused, soon, "a worker");
-      send_text(peer.fd(), "rank 0 says: " + why, soon, "a worker");
+      send_text(peer.fd(), detail::concat(speaker, " says: ", why), soon, "a worker");
     } catch (const Error&) {
     }
   }
-  fail("rendezvous: rank 0: ", why);
+  fail("rendezvous: ", speaker, ": ", why);
 }
 
 // The rank a new connection says it is, checked against the world; -1 for a
 // connection that is not a bdl worker's (ignored). A worker of another world,
 // or a rank taken twice, fails the rendezvous (and is told why).
-int greeting(const Socket& c, const std::vector<Socket>& peers, Clock::time_point deadline) {
+int greeting(const Socket& c, const std::vector<Socket>& peers, int first,
+             Clock::time_point deadline) {
   const auto size = static_cast<uint32_t>(peers.size());
   const std::string who = "the worker at " + address_of(c.fd(), false);
   const Clock::time_point hello_deadline =
@@ -222,7 +225,7 @@ int greeting(const Socket& c, const std::vector<Socket>& peers, Clock::time_poin
   if (world != size) {
     refusal = detail::concat("rank ", rank, " says the world has ", world, " workers, rank 0 says ",
                              size, " (WORLD_SIZE differs)");
-  } else if (rank == 0 || rank >= world) {
+  } else if (static_cast<int>(rank) < first || rank >= world) {
     refusal = detail::concat("a worker says it is rank ", rank, " of ", world);
   } else if (peers[rank].fd() >= 0) {
     refusal = detail::concat("two workers say they are rank ", rank, " (RANK repeated)");
@@ -238,26 +241,28 @@ int greeting(const Socket& c, const std::vector<Socket>& peers, Clock::time_poin
   return static_cast<int>(rank);
 }
 
-std::vector<std::string> serve(const std::string& master_addr, int port, int size,
-                               const std::function<std::string(const std::string&)>& make_blob,
-                               Clock::time_point deadline, std::chrono::milliseconds timeout) {
-  const Socket listener = listen_on(master_addr, port, size);
+// Accepts workers first..size-1 on `listener`, then sends each every blob.
+// make_blob (rank 0 serving) makes blob 0 from the address the first worker
+// reached it by.
+std::vector<std::string> serve_on(const Socket& listener, int size, int first,
+                                  const std::function<std::string(const std::string&)>& make_blob,
+                                  const std::string& where, Clock::time_point deadline,
+                                  std::chrono::milliseconds timeout) {
   std::vector<std::string> blobs(static_cast<size_t>(size));
   std::vector<Socket> peers(static_cast<size_t>(size));
-  for (int arrived = 1; arrived < size;) {
-    if (!await(listener.fd(), POLLIN, deadline)) missing_workers(peers, master_addr, port, timeout);
+  for (int arrived = first; arrived < size;) {
+    if (!await(listener.fd(), POLLIN, deadline)) missing_workers(peers, first, where, timeout);
     Socket c(::accept4(listener.fd(), nullptr, nullptr, SOCK_CLOEXEC));
     if (c.fd() < 0) continue;
-    const int rank = greeting(c, peers, deadline);
+    const int rank = greeting(c, peers, first, deadline);
     if (rank < 0) continue;
     const auto r = static_cast<size_t>(rank);
     blobs[r] = recv_text(c.fd(), deadline, "rank " + std::to_string(rank));
-    // Rank 0's own address: the one this worker reached it by.
-    if (blobs[0].empty()) blobs[0] = make_blob(address_of(c.fd(), true));
+    if (make_blob && blobs[0].empty()) blobs[0] = make_blob(address_of(c.fd(), true));
     peers[r] = std::move(c);
     ++arrived;
   }
-  for (int r = 1; r < size; ++r) {
+  for (int r = first; r < size; ++r) {
     const int fd = peers[static_cast<size_t>(r)].fd();
     const std::string to = "rank " + std::to_string(r);
     send_u32(fd, kOk, deadline, to);
@@ -341,8 +346,50 @@ std::vector<std::string> tcp_all_gather(
   BDL_CHECK(master_port > 0 && master_port < 65536, "rendezvous: port ", master_port);
   const Clock::time_point deadline = Clock::now() + timeout;
   if (size == 1) return {make_blob(master_addr)};
-  if (rank == 0) return serve(master_addr, master_port, size, make_blob, deadline, timeout);
+  if (rank == 0) {
+    const Socket listener = listen_on(master_addr, master_port, size);
+    return serve_on(listener, size, 1, make_blob, detail::concat("port ", master_port), deadline,
+                    timeout);
+  }
   return join(master_addr, master_port, rank, size, make_blob, deadline, timeout);
+}
+
+struct TcpRelay::State {
+  Socket listener;
+  int size = 0;
+  int port = 0;
+  std::chrono::milliseconds timeout{0};
+};
+
+TcpRelay::TcpRelay(int size, std::chrono::milliseconds timeout)
+    : state_(std::make_unique<State>()) {
+  BDL_CHECK(size >= 1, "rendezvous: a relay for ", size, " workers");
+  state_->size = size;
+  state_->timeout = timeout;
+  state_->listener = listen_on("0.0.0.0", 0, size);
+  sockaddr_in a{};
+  socklen_t len = sizeof(a);
+  BDL_CHECK(::getsockname(state_->listener.fd(), reinterpret_cast<sockaddr*>(&a), &len) == 0,
+            "rendezvous: getsockname: ", std::strerror(errno));
+  state_->port = ntohs(a.sin_port);
+}
+
+TcpRelay::~TcpRelay() = default;
+
+int TcpRelay::port() const { return state_->port; }
+
+void TcpRelay::serve() {
+  const Clock::time_point deadline = Clock::now() + state_->timeout;
+  serve_on(state_->listener, state_->size, 0, nullptr,
+           detail::concat("the rendezvous on port ", state_->port), deadline, state_->timeout);
+}
+
+std::vector<std::string> tcp_join(const std::string& host, int port, int rank, int size,
+                                  const std::function<std::string(const std::string&)>& make_blob,
+                                  std::chrono::milliseconds timeout) {
+  BDL_CHECK(size >= 1 && rank >= 0 && rank < size, "rendezvous: rank ", rank, " of ", size);
+  BDL_CHECK(port > 0 && port < 65536, "rendezvous: port ", port);
+  return join(host, port, rank, size, make_blob, Clock::now() + timeout, timeout);
 }
 
 }  // namespace bdl::dist

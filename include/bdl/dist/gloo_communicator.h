@@ -56,6 +56,31 @@ std::vector<std::string> tcp_all_gather(
     const std::function<std::string(const std::string&)>& make_blob,
     std::chrono::milliseconds timeout);
 
+// A rendezvous point that is not a worker (bdl.spark runs one on the Spark
+// driver): every worker, rank 0 included, connects with tcp_join, sends its
+// blob and receives all of them. Listens on an ephemeral port of every IPv4
+// address.
+class TcpRelay {
+ public:
+  TcpRelay(int size, std::chrono::milliseconds timeout);
+  ~TcpRelay();
+  TcpRelay(const TcpRelay&) = delete;
+  TcpRelay& operator=(const TcpRelay&) = delete;
+  int port() const;
+  // Until every worker has every blob; past the timeout, fails naming the
+  // workers that never came (and tells the others).
+  void serve();
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
+
+// A worker's side of a TcpRelay at host:port: as tcp_all_gather.
+std::vector<std::string> tcp_join(const std::string& host, int port, int rank, int size,
+                                  const std::function<std::string(const std::string&)>& make_blob,
+                                  std::chrono::milliseconds timeout);
+
 // The world of an environment launch: Gloo over TCP, joined through
 // tcp_all_gather at MASTER_ADDR:MASTER_PORT within start_timeout(). BDL_HOST,
 // when set, is the address the other workers reach this one by.

@@ -12,6 +12,8 @@ from __future__ import annotations
 import base64
 import contextlib
 import pickle
+import re
+import threading
 import time
 from typing import Any, Callable, Iterator
 
@@ -22,18 +24,23 @@ class TrainingFailed(RuntimeError):
     a worker raised, with the task that raised it."""
 
 
+_ERROR_LINE = re.compile(r"^\s*([A-Za-z_][\w.]*(?:Error|Exception|Failed)): (.+)$")
+_WRAPPERS = ("py4j.", "org.apache.spark.", "java.", "scala.")
+
+
 def first_error(e: BaseException) -> str:
-    """The line that says what went wrong, out of a Py4J/Spark error text."""
+    """The line that says what went wrong in a worker, out of a Py4J/Spark error
+    text (the last line of the first Python traceback in it)."""
     text = str(e)
-    for marker in ("bdl._core.Error: ", "bdl.Error: ", "ValueError: ", "TypeError: ",
-                   "RuntimeError: "):
-        at = text.find(marker)
-        if at >= 0:
-            return text[at:].splitlines()[0]
     for line in text.splitlines():
-        if "Exception" in line or "Error" in line:
-            return line.strip()
-    return text.splitlines()[0] if text else type(e).__name__
+        m = _ERROR_LINE.match(line)
+        if m and not m.group(1).startswith(_WRAPPERS) and "Py4J" not in m.group(1):
+            return f"{m.group(1)}: {m.group(2).strip()}"
+    for line in text.splitlines():
+        line = line.strip().lstrip(": ")
+        if line:
+            return line
+    return type(e).__name__
 
 
 # Results travel back to the driver in pieces of this size (a binary value in
@@ -50,14 +57,21 @@ def task_host(ctx) -> str:
 
 
 @contextlib.contextmanager
-def joined(ctx, timeout_ms: int, timings: dict[str, float] | None = None):
+def joined(ctx, timeout_ms: int, timings: dict[str, float] | None = None,
+           relay: tuple[str, int] | None = None):
     """This task joined to the stage's other tasks as a bdl world (Gloo over TCP)
-    for the duration of the block; bdl.world() is (rank, size) inside it."""
+    for the duration of the block; bdl.world() is (rank, size) inside it. The
+    workers' addresses go through the driver's relay (host, port) when given,
+    else through BarrierTaskContext.allGather (Spark answers that once a
+    second)."""
     rank, size = ctx.partitionId(), len(ctx.getTaskInfos())
     start = time.perf_counter()
-    join = _core.GlooJoin(rank, size, task_host(ctx), timeout_ms)
-    blobs = ctx.allGather(base64.b64encode(join.blob).decode("ascii"))
-    join.connect([base64.b64decode(b) for b in blobs], timeout_ms)
+    if relay is not None:
+        _core.join_relay(relay[0], relay[1], rank, size, task_host(ctx), timeout_ms)
+    else:
+        join = _core.GlooJoin(rank, size, task_host(ctx), timeout_ms)
+        blobs = ctx.allGather(base64.b64encode(join.blob).decode("ascii"))
+        join.connect([base64.b64decode(b) for b in blobs], timeout_ms)
     if timings is not None:
         timings["join_s"] = time.perf_counter() - start
     try:
@@ -96,10 +110,39 @@ def check_slots(spark, num_workers: int) -> None:
             f"stage), and this cluster has {free}: lower num_workers, or add executors or cores")
 
 
-def run_stage(df, task: Callable[[Any, Iterator], Any], timeout_ms: int) -> tuple[Any, dict]:
+class _Relay:
+    """The driver's rendezvous for one stage, served by a thread."""
+
+    def __init__(self, spark, workers: int, timeout_ms: int):
+        self.relay = _core.TcpRelay(workers, timeout_ms)
+        self.host = spark.sparkContext.getConf().get("spark.driver.host")
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._serve, name="bdl-relay", daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        try:
+            self.relay.serve()
+        except BaseException as e:  # noqa: BLE001 - kept for the driver to report
+            self.error = e
+
+    @property
+    def address(self) -> tuple[str, int]:
+        return self.host, self.relay.port
+
+
+def run_stage(df, task: Callable[[Any, Iterator], Any], timeout_ms: int,
+              rendezvous: str = "driver") -> tuple[Any, dict]:
     """Runs task(ctx, batches) in every partition of df as one barrier stage,
-    joined; returns rank 0's value and the per-rank timings."""
+    joined; returns rank 0's value and the per-rank timings. rendezvous:
+    "driver" (a relay on the driver that every task connects to) or "spark"
+    (BarrierTaskContext.allGather: no connection to the driver needed, one
+    second slower)."""
     import pyarrow as pa
+    if rendezvous not in ("driver", "spark"):
+        raise ValueError(f"rendezvous: 'driver' or 'spark', got {rendezvous!r}")
+    relay = _Relay(df.sparkSession, df.rdd.getNumPartitions(), timeout_ms).address \
+        if rendezvous == "driver" else None
 
     def stage(batches):
         from pyspark import BarrierTaskContext
@@ -108,7 +151,7 @@ def run_stage(df, task: Callable[[Any, Iterator], Any], timeout_ms: int) -> tupl
         threads = int(ctx.cpus() or 1)
         _core.set_num_threads(threads)
         timings: dict[str, float] = {"queued_at": time.time()}
-        with joined(ctx, timeout_ms, timings) as (rank, _):
+        with joined(ctx, timeout_ms, timings, relay) as (rank, _):
             value = task(ctx, batches, timings)
         timings["task_s"] = time.perf_counter() - started
         payload = pickle.dumps((value if rank == 0 else None, timings))
@@ -128,13 +171,16 @@ def run_stage(df, task: Callable[[Any, Iterator], Any], timeout_ms: int) -> tupl
 
 
 def run(train_fn: Callable[..., Any], num_workers: int, *args, spark=None,
-        timeout_ms: int = 120_000, **kwargs) -> Any:
+        timeout_ms: int = 120_000, rendezvous: str = "driver", **kwargs) -> Any:
     """Runs train_fn(*args, **kwargs) on num_workers Spark tasks at once (one
     barrier stage), as TorchDistributor runs a PyTorch function: inside it,
     bdl.world() is (rank, num_workers) and model.fit trains as one job across
     the tasks, synchronised over TCP (Gloo), not through Spark. Returns what
     rank 0's call returns (it must pickle). timeout_ms: how long a worker waits
-    for a silent peer before the stage fails naming it."""
+    for a silent peer before the stage fails naming it. rendezvous: how the
+    tasks find each other, "driver" (a relay on the driver) or "spark"
+    (BarrierTaskContext.allGather, for clusters whose executors cannot open a
+    connection to the driver; about a second slower)."""
     if not callable(train_fn):
         raise TypeError(f"bdl.spark.run: train_fn {train_fn!r} is not callable")
     if not isinstance(num_workers, int) or num_workers < 1:
@@ -150,7 +196,7 @@ def run(train_fn: Callable[..., Any], num_workers: int, *args, spark=None,
         return train_fn(*args, **kwargs)
 
     try:
-        value, _ = run_stage(df, task, timeout_ms)
+        value, _ = run_stage(df, task, timeout_ms, rendezvous)
     except Exception as e:  # noqa: BLE001 - Spark's errors arrive as Py4J's
         raise TrainingFailed(f"bdl.spark.run: {first_error(e)}") from e
     return value

@@ -116,13 +116,17 @@ class _BdlParams(HasFeaturesCol, HasLabelCol, HasPredictionCol, HasSeed, HasWeig
                          typeConverter=TypeConverters.toListFloat)
     metrics = Param(Params._dummy(), "metrics", "metrics computed on the validation DataFrame",
                     typeConverter=TypeConverters.toListString)
+    rendezvous = Param(Params._dummy(), "rendezvous",
+                       "how the workers find each other: driver (a relay on the driver) or "
+                       "spark (BarrierTaskContext.allGather; about a second slower)",
+                       typeConverter=TypeConverters.toString)
 
     def __init__(self, *args):
         super().__init__(*args)
         self._setDefault(batchSize=32, maxEpoch=1, learningRate=0.01, optimizer="sgd",
                          momentum=0.0, loss="mse", numWorkers=0, threadsPerWorker=0,
                          compress="none", checkpointPath="", maxAttempts=1, timeoutMs=120_000,
-                         classWeights=[], metrics=[], seed=1, weightCol="")
+                         classWeights=[], metrics=[], seed=1, weightCol="", rendezvous="driver")
 
     def getBatchSize(self) -> int: return self.getOrDefault(self.batchSize)  # noqa: E704
     def getMaxEpoch(self) -> int: return self.getOrDefault(self.maxEpoch)  # noqa: E704
@@ -189,7 +193,7 @@ class NNEstimator(Estimator, _BdlParams, _Persisted):
                  predictionCol="prediction", batchSize=32, maxEpoch=1, learningRate=0.01,
                  optimizer="sgd", momentum=0.0, loss=None, numWorkers=0, threadsPerWorker=0,
                  compress="none", checkpointPath="", maxAttempts=1, timeoutMs=120_000,
-                 classWeights=None, metrics=None, seed=1, weightCol=""):
+                 classWeights=None, metrics=None, seed=1, weightCol="", rendezvous="driver"):
         super().__init__()
         self._validation = None
         self.last_fit: dict[str, Any] = {}
@@ -274,14 +278,15 @@ class NNEstimator(Estimator, _BdlParams, _Persisted):
             prepared = prepared.persist()
         try:
             value, timings = self._attempts(prepared, model_bytes, settings, attempts, checkpoint,
-                                            timeout_ms, failures)
+                                            timeout_ms, failures,
+                                            self.getOrDefault(self.rendezvous))
         finally:
             if attempts > 1:
                 prepared.unpersist()
-        trained, history = value
+        trained, history, report = value
         fit_s = time.perf_counter() - start
         train_s = max(t.get("train_s", 0.0) for t in timings.values())
-        self.last_fit = {"history": history, "workers": workers, "attempts": len(failures) + 1,
+        self.last_fit = {"history": history, "report": report, "workers": workers, "attempts": len(failures) + 1,
                          "failures": failures, "fit_seconds": fit_s,
                          "train_seconds": train_s, "timings": timings}
         model = self._model_class()()
@@ -291,13 +296,14 @@ class NNEstimator(Estimator, _BdlParams, _Persisted):
         return model
 
     @staticmethod
-    def _attempts(prepared, model_bytes, settings, attempts, checkpoint, timeout_ms, failures):
+    def _attempts(prepared, model_bytes, settings, attempts, checkpoint, timeout_ms, failures,
+                  rendezvous):
         for attempt in range(attempts):
             try:
                 return _barrier.run_stage(
                     prepared, lambda ctx, batches, t: _train_task(ctx, batches, t, model_bytes,
                                                                  settings),
-                    timeout_ms)
+                    timeout_ms, rendezvous)
             except Exception as e:  # noqa: BLE001 - Spark's errors arrive as Py4J's
                 failures.append(_first_error(e))
                 if attempt + 1 == attempts:
@@ -376,7 +382,7 @@ def _train_task(ctx, batches, timings, model_bytes: bytes, s: dict[str, Any]):
     timings["rows"] = float(len(x))
     if rank != 0:
         return None
-    return _model_bytes(model), history.history
+    return _model_bytes(model), history.history, history.report
 
 
 def _injected_fault(rank: int, spec: str):
@@ -415,7 +421,7 @@ class NNClassifier(NNEstimator):
                  predictionCol="prediction", batchSize=32, maxEpoch=1, learningRate=0.01,
                  optimizer="sgd", momentum=0.0, loss=None, numWorkers=0, threadsPerWorker=0,
                  compress="none", checkpointPath="", maxAttempts=1, timeoutMs=120_000,
-                 classWeights=None, metrics=None, seed=1, weightCol=""):
+                 classWeights=None, metrics=None, seed=1, weightCol="", rendezvous="driver"):
         super(NNEstimator, self).__init__()
         self._setDefault(loss="cross_entropy")
         self._validation = None
