@@ -13,38 +13,9 @@
 
 namespace bdl::python {
 
-void bind_dist(nb::module_& m) {
-  // Joining workers from any launcher that can pass bytes between its tasks
-  // (bdl.spark: BarrierTaskContext.allGather).
-  nb::class_<bdl::dist::GlooJoin>(m, "GlooJoin")
-      .def(
-          "__init__",
-          [](bdl::dist::GlooJoin* self, int rank, int size, const std::string& host,
-             int64_t timeout_ms) {
-            new (self) bdl::dist::GlooJoin(rank, size, host, std::chrono::milliseconds(timeout_ms));
-          },
-          nb::arg("rank"), nb::arg("size"), nb::arg("host"), nb::arg("timeout_ms"))
-      .def_prop_ro("blob",
-                   [](const bdl::dist::GlooJoin& j) {
-                     const std::string& b = j.address_blob();
-                     return nb::bytes(b.data(), b.size());
-                   })
-      .def(
-          "connect",
-          [](bdl::dist::GlooJoin& j, const std::vector<nb::bytes>& blobs, int64_t timeout_ms) {
-            std::vector<std::string> bytes;
-            bytes.reserve(blobs.size());
-            for (const auto& b : blobs) bytes.emplace_back(b.c_str(), b.size());
-            std::unique_ptr<bdl::dist::Communicator> comm;
-            {
-              nb::gil_scoped_release released;
-              comm = j.connect(bytes);
-            }
-            comm->set_timeout(std::chrono::milliseconds(timeout_ms));
-            bdl::dist::set_process_world(std::move(comm));
-          },
-          nb::arg("blobs"), nb::arg("timeout_ms"),
-          "Connects to every worker and makes them this process's world.");
+namespace {
+
+void bind_relay(nb::module_& m) {
   // bdl.spark's rendezvous on the driver: no round through Spark's barrier
   // coordinator (whose allGather answers once a second).
   nb::class_<bdl::dist::TcpRelay>(m, "TcpRelay")
@@ -79,6 +50,43 @@ void bind_dist(nb::module_& m) {
       nb::arg("timeout_ms"),
       "Joins the workers of a TcpRelay at host:port over Gloo and makes them this process's "
       "world.");
+}
+
+}  // namespace
+
+void bind_dist(nb::module_& m) {
+  bind_relay(m);
+  // Joining workers from any launcher that can pass bytes between its tasks
+  // (bdl.spark: BarrierTaskContext.allGather).
+  nb::class_<bdl::dist::GlooJoin>(m, "GlooJoin")
+      .def(
+          "__init__",
+          [](bdl::dist::GlooJoin* self, int rank, int size, const std::string& host,
+             int64_t timeout_ms) {
+            new (self) bdl::dist::GlooJoin(rank, size, host, std::chrono::milliseconds(timeout_ms));
+          },
+          nb::arg("rank"), nb::arg("size"), nb::arg("host"), nb::arg("timeout_ms"))
+      .def_prop_ro("blob",
+                   [](const bdl::dist::GlooJoin& j) {
+                     const std::string& b = j.address_blob();
+                     return nb::bytes(b.data(), b.size());
+                   })
+      .def(
+          "connect",
+          [](bdl::dist::GlooJoin& j, const std::vector<nb::bytes>& blobs, int64_t timeout_ms) {
+            std::vector<std::string> bytes;
+            bytes.reserve(blobs.size());
+            for (const auto& b : blobs) bytes.emplace_back(b.c_str(), b.size());
+            std::unique_ptr<bdl::dist::Communicator> comm;
+            {
+              nb::gil_scoped_release released;
+              comm = j.connect(bytes);
+            }
+            comm->set_timeout(std::chrono::milliseconds(timeout_ms));
+            bdl::dist::set_process_world(std::move(comm));
+          },
+          nb::arg("blobs"), nb::arg("timeout_ms"),
+          "Connects to every worker and makes them this process's world.");
   m.def(
       "leave_world",
       [](bool farewell) {
