@@ -232,6 +232,9 @@ int greeting(const Socket& c, const std::vector<Socket>& peers, int first,
   }
   if (!refusal.empty()) {
     try {
+      // The worker's blob is read first: a socket closed with data unread
+      // resets, and the worker would see a broken pipe instead of the reason.
+      recv_text(c.fd(), hello_deadline, who);
       send_u32(c.fd(), kRefused, deadline, who);
       send_text(c.fd(), refusal, deadline, who);
     } catch (const Error&) {
@@ -308,10 +311,23 @@ std::vector<std::string> join(const std::string& master_addr, int port, int rank
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   const std::string blob = make_blob(address_of(s.fd(), true));
-  send_u32(s.fd(), kHello, deadline, master);
-  send_u32(s.fd(), static_cast<uint32_t>(rank), deadline, master);
-  send_u32(s.fd(), static_cast<uint32_t>(size), deadline, master);
-  send_text(s.fd(), blob, deadline, master);
+  try {
+    send_u32(s.fd(), kHello, deadline, master);
+    send_u32(s.fd(), static_cast<uint32_t>(rank), deadline, master);
+    send_u32(s.fd(), static_cast<uint32_t>(size), deadline, master);
+    send_text(s.fd(), blob, deadline, master);
+  } catch (const Error&) {
+    // The server may have refused this worker and closed early: its answer,
+    // when it arrived, says why.
+    std::string why;
+    try {
+      const Clock::time_point soon = Clock::now() + std::chrono::seconds(1);
+      if (recv_u32(s.fd(), soon, master) == kRefused) why = recv_text(s.fd(), soon, master);
+    } catch (const Error&) {
+    }
+    if (!why.empty()) fail("rendezvous: rank ", rank, ": ", why);
+    throw;
+  }
   std::vector<std::string> blobs;
   // Rank 0 keeps the deadline: a little longer here, so that when a worker is
   // missing, this one hears from rank 0 which.
