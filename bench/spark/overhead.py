@@ -11,8 +11,10 @@
 3. The same job, same data split the same way, launched without Spark (one
    worker per process, each with the same half of the rows): under mpirun
    (shared memory between the processes), mpirun over TCP only, and an
-   environment launch over Gloo (the transport bdl.spark uses): training
-   throughput side by side, in alternating rounds.
+   environment launch over Gloo and bdl's streams (the transport bdl.spark
+   uses), and the same with the transfers over Gloo's unbound buffers
+   (BDL_TRANSFERS=gloo): training throughput side by side, in alternating
+   rounds.
 
     .venv/bin/python bench/spark/overhead.py [--epochs 25] [--rounds 2] [--json out.json]
 
@@ -46,6 +48,9 @@ h = model.fit(x.reshape(-1, 1, 28, 28), y, batch_size=int(sys.argv[2]), epochs=i
 if rank == 0:
     print("REPORT " + json.dumps(h.report))
 """
+
+
+LAUNCHES = ("mpi", "mpi_tcp", "gloo", "gloo_unbound")
 
 
 def stats(values):
@@ -126,7 +131,9 @@ def spark_job(spark, directory: str, workers: int, batch: int, epochs: int) -> d
 
 def launched_job(how: str, directory: str, workers: int, batch: int, epochs: int) -> dict:
     """The same training outside Spark: mpirun (shared memory between the two
-    processes, or TCP only), or an environment launch over Gloo (no Spark)."""
+    processes, or TCP only), or an environment launch over Gloo (no Spark), its
+    transfers on bdl's streams ("gloo") or on Gloo's unbound buffers
+    ("gloo_unbound")."""
     with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as f:
         f.write(WORKER)
         script = f.name
@@ -134,7 +141,8 @@ def launched_job(how: str, directory: str, workers: int, batch: int, epochs: int
                OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
     args = [sys.executable, script, directory, str(batch), str(epochs)]
     t = time.perf_counter()
-    if how == "gloo":
+    if how.startswith("gloo"):
+        env["BDL_TRANSFERS"] = "gloo" if how == "gloo_unbound" else "streams"
         procs = [subprocess.Popen(args, env=dict(env, RANK=str(r), WORLD_SIZE=str(workers),
                                                  MASTER_ADDR="127.0.0.1", MASTER_PORT="29513"),
                                   stdout=subprocess.PIPE, text=True) for r in range(workers)]
@@ -190,22 +198,23 @@ def main():
         runs = []
         for r in range(a.rounds):
             run = {"spark": spark_job(spark, d, a.workers, a.batch_size, a.epochs)}
-            for how in ("mpi", "mpi_tcp", "gloo"):
+            for how in LAUNCHES:
                 run[how] = launched_job(how, d, a.workers, a.batch_size, a.epochs)
             s = run["spark"]
-            for how in ("mpi", "mpi_tcp", "gloo"):
+            for how in LAUNCHES:
                 run[f"spark_over_{how}_throughput"] = s["samples_per_sec"] / run[how]["samples_per_sec"]
             runs.append(run)
             print(f"round {r + 1}: Spark fit {s['fit_s']:.1f} s (training {s['train_s']:.1f} s, "
                   f"overhead {100 * s['overhead_fraction']:.1f}%), {s['samples_per_sec']:.0f} "
                   f"samples/s; mpirun {run['mpi']['samples_per_sec']:.0f}, mpirun over TCP "
                   f"{run['mpi_tcp']['samples_per_sec']:.0f}, Gloo without Spark "
-                  f"{run['gloo']['samples_per_sec']:.0f}", flush=True)
+                  f"{run['gloo']['samples_per_sec']:.0f} (unbound buffers "
+                  f"{run['gloo_unbound']['samples_per_sec']:.0f})", flush=True)
         results["runs"] = runs
     results["median_overhead_fraction"] = statistics.median(
         r["spark"]["overhead_fraction"] for r in runs)
     keys = ["median_overhead_fraction"]
-    for how in ("mpi", "mpi_tcp", "gloo"):
+    for how in LAUNCHES:
         results[f"median_spark_over_{how}"] = statistics.median(
             r[f"spark_over_{how}_throughput"] for r in runs)
         keys.append(f"median_spark_over_{how}")

@@ -30,26 +30,27 @@ void bind_relay(nb::module_& m) {
   m.def(
       "join_relay",
       [](const std::string& host, int port, int rank, int size, const std::string& own_host,
-         int64_t timeout_ms) {
+         int64_t start_timeout_ms, int64_t timeout_ms) {
         nb::gil_scoped_release released;
-        const std::chrono::milliseconds timeout(timeout_ms);
+        const std::chrono::milliseconds start(start_timeout_ms);
         std::unique_ptr<bdl::dist::GlooJoin> join;
         const auto blobs = bdl::dist::tcp_join(
             host, port, rank, size,
             [&](const std::string& local) {
               join = std::make_unique<bdl::dist::GlooJoin>(
-                  rank, size, own_host.empty() ? local : own_host, timeout);
+                  rank, size, own_host.empty() ? local : own_host, start);
               return join->address_blob();
             },
-            timeout);
+            start);
         auto comm = join->connect(blobs);
-        comm->set_timeout(timeout);
+        comm->set_timeout(std::chrono::milliseconds(timeout_ms));
         bdl::dist::set_process_world(std::move(comm));
       },
       nb::arg("host"), nb::arg("port"), nb::arg("rank"), nb::arg("size"), nb::arg("own_host"),
-      nb::arg("timeout_ms"),
+      nb::arg("start_timeout_ms"), nb::arg("timeout_ms"),
       "Joins the workers of a TcpRelay at host:port over Gloo and makes them this process's "
-      "world.");
+      "world: every worker within start_timeout_ms, then a silent peer is lost after "
+      "timeout_ms.");
 }
 
 }  // namespace

@@ -165,6 +165,25 @@ def _weights(model):
     return np.concatenate([w.ravel() for w in model.model.get_weights()])
 
 
+def test_a_lost_executor_is_named_with_its_task():
+    from bdl.spark._barrier import first_error
+    spark_text = (
+        "An error occurred while calling o281.collectToPython.\n: org.apache.spark.SparkException: "
+        "Job aborted due to stage failure: Could not recover from a failed barrier ResultStage. "
+        "Most recent failure reason: Stage failed because barrier task ResultTask(15, 1) finished "
+        "unsuccessfully.\nExecutorLostFailure (executor 1 exited caused by one of the running "
+        "tasks) Reason: Command exited with code 137\n\tat org.apache.spark.scheduler.X")
+    assert first_error(Exception(spark_text)) == (
+        "task 1 of stage 15 (bdl worker rank 1) was lost with executor 1, which exited caused by "
+        "one of the running tasks (Reason: Command exited with code 137)")
+    # A worker's own error comes first; without either, Spark's reason, not Py4J's call.
+    assert first_error(Exception("x\n  bdl.Error: rank 0: lost rank 1: it closed\n" + spark_text)) \
+        == "bdl.Error: rank 0: lost rank 1: it closed"
+    assert first_error(Exception("An error occurred while calling o1.f.\n: org.apache.spark."
+                                 "SparkException: Job aborted: boom")) == \
+        "org.apache.spark.SparkException: Job aborted: boom"
+
+
 def test_lost_worker_fails_the_fit_promptly(spark, blob_df, tmp_path):
     clf = NNClassifier(model=mlp(), batchSize=32, maxEpoch=3, numWorkers=2, timeoutMs=10000)
     clf._fault = f"1,20,{tmp_path / 'died'}"

@@ -16,6 +16,7 @@
 #include <cstring>
 
 #include "bdl/core/error.h"
+#include "peer_streams.h"
 
 namespace bdl::dist {
 namespace {
@@ -38,7 +39,17 @@ void put_u32(std::string& out, uint32_t v) {
 struct Blob {
   std::string host;
   std::vector<std::string> addresses;  // one per rank; its own is empty
+  int stream_port = 0;                 // PeerStreams' listening port
 };
+
+// Whether the sync's transfers go over bdl's own streams (the default) or over
+// Gloo's unbound buffers (BDL_TRANSFERS=gloo, kept to compare the two).
+bool streams_wanted() {
+  const char* v = std::getenv("BDL_TRANSFERS");
+  if (!v || !*v || std::strcmp(v, "streams") == 0) return true;
+  BDL_CHECK(std::strcmp(v, "gloo") == 0, "BDL_TRANSFERS='", v, "' is neither 'streams' nor 'gloo'");
+  return false;
+}
 
 Blob parse_blob(const std::string& bytes, int from, int size) {
   size_t at = 0;
@@ -69,6 +80,7 @@ Blob parse_blob(const std::string& bytes, int from, int size) {
   Blob b;
   b.host = text(u32());
   for (int r = 0; r < size; ++r) b.addresses.push_back(text(u32()));
+  b.stream_port = static_cast<int>(u32());
   return b;
 }
 
@@ -89,29 +101,48 @@ class JoinedContext : public gloo::Context {
 
 class GlooCommunicator : public Communicator {
  public:
-  GlooCommunicator(std::shared_ptr<JoinedContext> context, std::string host)
-      : ctx_(std::move(context)), host_(std::move(host)) {}
+  GlooCommunicator(std::shared_ptr<JoinedContext> context, std::string host,
+                   std::unique_ptr<PeerStreams> streams)
+      : ctx_(std::move(context)), host_(std::move(host)), streams_(std::move(streams)) {}
 
   ~GlooCommunicator() override {
     sends_.clear();
     receives_.clear();
+    if (streams_) streams_->close();
     ctx_->closeConnections();
   }
 
   int rank() const override { return ctx_->rank; }
   int size() const override { return ctx_->size; }
   std::string describe() const override {
-    return detail::concat(size(), " workers over Gloo TCP (rank ", rank(), " at ", host_, ")");
+    return detail::concat(size(), " workers over TCP (Gloo", streams_ ? " and bdl's streams" : "",
+                          "; rank ", rank(), " at ", host_, ")");
   }
 
   void isend(const void* data, size_t bytes, int peer, int tag) override {
+    if (streams_) {
+      check_usable();
+      BDL_CHECK(tag >= 0, "transfer tag ", tag, " is negative");
+      streams_->isend(data, bytes, peer, tag);
+      return;
+    }
     post(sends_, const_cast<void*>(data), bytes, peer, tag, /*receive=*/false);
   }
   void irecv(void* data, size_t bytes, int peer, int tag) override {
+    if (streams_) {
+      check_usable();
+      BDL_CHECK(tag >= 0, "transfer tag ", tag, " is negative");
+      streams_->irecv(data, bytes, peer, tag);
+      return;
+    }
     post(receives_, data, bytes, peer, tag, /*receive=*/true);
   }
 
   void wait_receives(const char* what, const std::function<void(size_t)>& on_received) override {
+    if (streams_) {
+      guarded([&] { streams_->wait_receives(what, timeout_, on_received); });
+      return;
+    }
     for (size_t i = 0; i < receives_.size(); ++i) {
       wait(receives_[i], true, what);
       on_received(i);
@@ -120,6 +151,10 @@ class GlooCommunicator : public Communicator {
   }
 
   void wait_all(const char* what) override {
+    if (streams_) {
+      guarded([&] { streams_->wait_all(what, timeout_); });
+      return;
+    }
     for (auto& r : receives_) wait(r, true, what);
     for (auto& s : sends_) wait(s, false, what);
     receives_.clear();
@@ -175,7 +210,7 @@ class GlooCommunicator : public Communicator {
     try {
       gloo::allreduce(opts);
     } catch (const gloo::Exception& e) {
-      broken_ = true;
+      abandon();
       fail("rank ", rank(), ": lost a peer: allreduce of gradients: ", e.what());
     }
   }
@@ -231,10 +266,24 @@ class GlooCommunicator : public Communicator {
     broken_ = true;
     sends_.clear();
     receives_.clear();
+    if (streams_) streams_->close();
     ctx_->closeConnections();
   }
 
  private:
+  // A failed transfer on the streams leaves this worker's connections closed
+  // (the peers' transfers with it fail at once): Gloo's go too.
+  template <typename F>
+  void guarded(F&& f) {
+    check_usable();
+    try {
+      f();
+    } catch (...) {
+      abandon();
+      throw;
+    }
+  }
+
   struct Pending {
     std::unique_ptr<gloo::transport::UnboundBuffer> buffer;
     int peer;
@@ -287,9 +336,7 @@ class GlooCommunicator : public Communicator {
   // handle is gone) and the communicator refuses further use.
   [[noreturn]] void lost(int peer, const char* what, const char* direction,
                          const std::string& why) {
-    broken_ = true;
-    sends_.clear();
-    receives_.clear();
+    abandon();
     const bool timed_out = why.find("Timed out") != std::string::npos;
     if (timed_out) {
       fail("rank ", rank(), ": lost rank ", peer, ": ", what, " ", direction, " rank ", peer,
@@ -301,6 +348,7 @@ class GlooCommunicator : public Communicator {
 
   std::shared_ptr<JoinedContext> ctx_;
   std::string host_;
+  std::unique_ptr<PeerStreams> streams_;  // null: transfers over Gloo's unbound buffers
   std::vector<Pending> sends_, receives_;
   bool broken_ = false;
 };
@@ -310,6 +358,7 @@ class GlooCommunicator : public Communicator {
 struct GlooJoin::State {
   std::shared_ptr<gloo::transport::Device> device;
   std::shared_ptr<JoinedContext> context;
+  std::unique_ptr<PeerStreams> streams;
   std::string host;
   std::string blob;
   bool spent = false;
@@ -330,6 +379,8 @@ GlooJoin::GlooJoin(int rank, int size, const std::string& host, std::chrono::mil
     for (int peer = 0; peer < size; ++peer) {
       if (peer != rank) state_->context->transport().createPair(peer);
     }
+    if (size > 1 && streams_wanted())
+      state_->streams = std::make_unique<PeerStreams>(rank, size, host);
   } catch (const gloo::Exception& e) {
     fail("join: rank ", rank, " cannot listen on '", host, "': ", e.what());
   }
@@ -348,6 +399,7 @@ GlooJoin::GlooJoin(int rank, int size, const std::string& host, std::chrono::mil
     put_u32(b, static_cast<uint32_t>(address.size()));
     b += address;
   }
+  put_u32(b, static_cast<uint32_t>(state_->streams ? state_->streams->port() : 0));
 }
 
 GlooJoin::~GlooJoin() = default;
@@ -386,7 +438,21 @@ std::unique_ptr<Communicator> GlooJoin::connect(const std::vector<std::string>& 
            peers[static_cast<size_t>(peer)].host, ": ", e.what());
     }
   }
-  auto comm = std::make_unique<GlooCommunicator>(state_->context, state_->host);
+  if (state_->streams) {
+    std::vector<std::string> hosts;
+    std::vector<int> ports;
+    for (const Blob& b : peers) {
+      hosts.push_back(b.host);
+      ports.push_back(b.stream_port);
+    }
+    for (int peer = 0; peer < n; ++peer) {
+      BDL_CHECK(peer == me || ports[static_cast<size_t>(peer)] > 0, "join: rank ", peer,
+                " has no stream port: its BDL_TRANSFERS differs from rank ", me, "'s");
+    }
+    state_->streams->connect(hosts, ports, state_->context->getTimeout());
+  }
+  auto comm =
+      std::make_unique<GlooCommunicator>(state_->context, state_->host, std::move(state_->streams));
   // Every pair is whole on both ends before any worker goes on (a worker that
   // connected and closed at once would cut its peer's handshake short).
   comm->set_timeout(state_->context->getTimeout());

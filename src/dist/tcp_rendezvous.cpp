@@ -17,89 +17,23 @@
 
 #include "bdl/core/error.h"
 #include "bdl/dist/gloo_communicator.h"
+#include "socket_io.h"
 
 namespace bdl::dist {
 namespace {
 
-using Clock = std::chrono::steady_clock;
+using net::await;
+using net::Clock;
+using net::recv_all;
+using net::recv_u32;
+using net::send_all;
+using net::send_u32;
+using net::Socket;
 constexpr uint32_t kHello = 0x52444C42;  // "BLDR"
 constexpr uint32_t kOk = 0;
 constexpr uint32_t kRefused = 1;
 // A blob is a few hundred bytes per worker: anything far larger is not a worker.
 constexpr uint32_t kMaxBlob = 1u << 24;
-
-class Socket {
- public:
-  explicit Socket(int fd = -1) : fd_(fd) {}
-  ~Socket() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Socket(Socket&& o) noexcept : fd_(o.fd_) { o.fd_ = -1; }
-  Socket& operator=(Socket&& o) noexcept {
-    std::swap(fd_, o.fd_);
-    return *this;
-  }
-  int fd() const { return fd_; }
-
- private:
-  int fd_;
-};
-
-int remaining_ms(Clock::time_point deadline) {
-  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-  return left.count() > 0 ? static_cast<int>(std::min<int64_t>(left.count(), 1 << 30)) : 0;
-}
-
-// Waits for `events` on fd until the deadline; false when it passed.
-bool await(int fd, short events, Clock::time_point deadline) {
-  while (true) {
-    pollfd p{fd, events, 0};
-    const int rc = ::poll(&p, 1, remaining_ms(deadline));
-    if (rc > 0) return true;
-    if (rc == 0) return false;
-    if (errno != EINTR) fail("rendezvous: poll: ", std::strerror(errno));
-  }
-}
-
-void send_all(int fd, const void* data, size_t bytes, Clock::time_point deadline,
-              const std::string& to) {
-  const char* p = static_cast<const char*>(data);
-  while (bytes > 0) {
-    BDL_CHECK(await(fd, POLLOUT, deadline), "rendezvous: ", to,
-              " took nothing before the deadline");
-    const ssize_t n = ::send(fd, p, bytes, MSG_NOSIGNAL);
-    if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
-    BDL_CHECK(n > 0, "rendezvous: sending to ", to, ": ", std::strerror(errno));
-    p += n;
-    bytes -= static_cast<size_t>(n);
-  }
-}
-
-void recv_all(int fd, void* data, size_t bytes, Clock::time_point deadline,
-              const std::string& from) {
-  char* p = static_cast<char*>(data);
-  while (bytes > 0) {
-    BDL_CHECK(await(fd, POLLIN, deadline), "rendezvous: ", from,
-              " sent nothing before the deadline");
-    const ssize_t n = ::recv(fd, p, bytes, 0);
-    if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
-    BDL_CHECK(n != 0, "rendezvous: ", from, " closed the connection");
-    BDL_CHECK(n > 0, "rendezvous: receiving from ", from, ": ", std::strerror(errno));
-    p += n;
-    bytes -= static_cast<size_t>(n);
-  }
-}
-
-void send_u32(int fd, uint32_t v, Clock::time_point deadline, const std::string& to) {
-  const uint32_t wire = htonl(v);
-  send_all(fd, &wire, 4, deadline, to);
-}
-
-uint32_t recv_u32(int fd, Clock::time_point deadline, const std::string& from) {
-  uint32_t wire = 0;
-  recv_all(fd, &wire, 4, deadline, from);
-  return ntohl(wire);
-}
 
 void send_text(int fd, const std::string& s, Clock::time_point deadline, const std::string& to) {
   send_u32(fd, static_cast<uint32_t>(s.size()), deadline, to);

@@ -20,7 +20,8 @@ check() { if eval "$2"; then echo "ok: $1"; else echo "FAIL: $1"; failed=1; fi; 
 "$here/env_launch.sh" 2 "$bdl" "${job[@]}" --report "$work/gloo.json" >"$work/gloo.log" 2>&1
 check "environment launch of 2 trains" "[[ $? -eq 0 ]]"
 cat "$work/gloo.log"
-check "the job says it runs over Gloo" "grep -q 'over 2 workers over Gloo TCP' '$work/gloo.log'"
+check "the job says it runs over Gloo and bdl's streams" \
+  "grep -q \"over 2 workers over TCP (Gloo and bdl's streams\" '$work/gloo.log'"
 "$mpiexec" --oversubscribe -np 2 "$bdl" "${job[@]}" --report "$work/mpi.json" >"$work/mpi.log" 2>&1
 check "mpiexec -np 2 trains" "[[ $? -eq 0 ]]"
 /usr/bin/python3 - "$work/gloo.json" "$work/mpi.json" <<'PY'
@@ -32,6 +33,16 @@ for k in ("train_loss", "test_loss", "workers"):
 sys.exit(1 if bad else 0)
 PY
 check "Gloo and MPI give the same bits" "[[ $? -eq 0 ]]"
+
+# The transfers over Gloo's own unbound buffers (BDL_TRANSFERS=gloo): the same bits.
+BDL_TRANSFERS=gloo "$here/env_launch.sh" 2 "$bdl" "${job[@]}" --report "$work/unbound.json" \
+  >"$work/unbound.log" 2>&1
+check "BDL_TRANSFERS=gloo trains" "[[ $? -eq 0 ]] && grep -q 'over 2 workers over TCP (Gloo;' '$work/unbound.log'"
+cmp -s <(/usr/bin/python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(r["train_loss"], r["test_loss"])' "$work/unbound.json") \
+       <(/usr/bin/python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(r["train_loss"], r["test_loss"])' "$work/gloo.json")
+check "and gives the bits of the streams" "[[ $? -eq 0 ]]"
+BDL_TRANSFERS=udp "$here/env_launch.sh" 2 "$bdl" "${job[@]}" >"$work/udp.log" 2>&1
+check "BDL_TRANSFERS=udp is refused by name" "[[ $? -ne 0 ]] && grep -q \"BDL_TRANSFERS='udp' is neither\" '$work/udp.log'"
 
 # Rank 2 of 3 never starts: ranks 0 and 1 fail within the start timeout (2 s).
 port=$((20000 + RANDOM % 12000))

@@ -28,20 +28,48 @@ _ERROR_LINE = re.compile(r"^\s*([A-Za-z_][\w.]*(?:Error|Exception|Failed)): (.+)
 _WRAPPERS = ("py4j.", "org.apache.spark.", "java.", "scala.")
 
 
+_BARRIER_TASK = re.compile(r"barrier task ResultTask\((\d+), (\d+)\)")
+_LOST_TASK = re.compile(r"Lost task (\d+)\.\d+ in stage (\d+)\.\d+ \(TID \d+\) \(([^)]*)\)")
+_EXECUTOR_LOST = re.compile(r"ExecutorLostFailure \((executor \S+) ([^)]*)\)(.*)")
+
+
 def first_error(e: BaseException) -> str:
     """The line that says what went wrong in a worker, out of a Py4J/Spark error
-    text (the last line of the first Python traceback in it)."""
+    text: the last line of the first Python traceback in it; else, for a lost
+    executor, the task (bdl's rank) and the executor that went with it; else
+    Spark's own reason."""
     text = str(e)
-    for line in text.splitlines():
+    lines = text.splitlines()
+    for line in lines:
         m = _ERROR_LINE.match(line)
         if m and not m.group(1).startswith(_WRAPPERS) and "Py4J" not in m.group(1):
             return f"{m.group(1)}: {m.group(2).strip()}"
-    for line in text.splitlines():
+    lost = _EXECUTOR_LOST.search(text)
+    if lost:
+        task = _BARRIER_TASK.search(text)
+        where = _LOST_TASK.search(text)
+        if task:
+            who = f"task {task.group(2)} of stage {task.group(1)} (bdl worker rank {task.group(2)})"
+        elif where:
+            who = (f"task {where.group(1)} of stage {where.group(2)} on {where.group(3)} "
+                   f"(bdl worker rank {where.group(1)})")
+        else:
+            who = "a task"
+        reason = lost.group(3).strip()
+        return (f"{who} was lost with {lost.group(1)}, which {lost.group(2)}"
+                + (f" ({reason})" if reason else ""))
+    for line in lines:
         line = line.strip().lstrip(": ")
-        if line:
+        if line and not line.startswith("An error occurred while calling"):
             return line
-    return type(e).__name__
+    return lines[0] if lines else type(e).__name__
 
+
+# How long the tasks of a stage wait for each other to start: a task on an
+# executor the cluster has just started (in a lost one's place) starts a cold
+# Python first. As MPI's start-up timeout: a worker that dies meanwhile fails
+# the stage through Spark at once.
+START_TIMEOUT_MS = 120_000
 
 # Results travel back to the driver in pieces of this size (a binary value in
 # an Arrow batch; Spark caps one row's size).
@@ -58,18 +86,20 @@ def task_host(ctx) -> str:
 
 @contextlib.contextmanager
 def joined(ctx, timeout_ms: int, timings: dict[str, float] | None = None,
-           relay: tuple[str, int] | None = None):
+           relay: tuple[str, int] | None = None, start_timeout_ms: int = START_TIMEOUT_MS):
     """This task joined to the stage's other tasks as a bdl world (Gloo over TCP)
     for the duration of the block; bdl.world() is (rank, size) inside it. The
     workers' addresses go through the driver's relay (host, port) when given,
     else through BarrierTaskContext.allGather (Spark answers that once a
-    second)."""
+    second). Every worker must arrive within start_timeout_ms; afterwards a
+    peer silent for timeout_ms is lost."""
     rank, size = ctx.partitionId(), len(ctx.getTaskInfos())
     start = time.perf_counter()
     if relay is not None:
-        _core.join_relay(relay[0], relay[1], rank, size, task_host(ctx), timeout_ms)
+        _core.join_relay(relay[0], relay[1], rank, size, task_host(ctx), start_timeout_ms,
+                         timeout_ms)
     else:
-        join = _core.GlooJoin(rank, size, task_host(ctx), timeout_ms)
+        join = _core.GlooJoin(rank, size, task_host(ctx), start_timeout_ms)
         blobs = ctx.allGather(base64.b64encode(join.blob).decode("ascii"))
         join.connect([base64.b64decode(b) for b in blobs], timeout_ms)
     if timings is not None:
@@ -110,6 +140,17 @@ def check_slots(spark, num_workers: int) -> None:
             f"stage), and this cluster has {free}: lower num_workers, or add executors or cores")
 
 
+def wait_for_slots(spark, num_workers: int, timeout_ms: int) -> bool:
+    """Until the cluster has num_workers task slots again (a retry after a lost
+    executor waits for its replacement), or the timeout; whether it has."""
+    end = time.monotonic() + timeout_ms / 1000
+    while slots(spark) < num_workers:
+        if time.monotonic() >= end:
+            return False
+        time.sleep(0.25)
+    return True
+
+
 class _Relay:
     """The driver's rendezvous for one stage, served by a thread."""
 
@@ -132,7 +173,8 @@ class _Relay:
 
 
 def run_stage(df, task: Callable[[Any, Iterator], Any], timeout_ms: int,
-              rendezvous: str = "driver") -> tuple[Any, dict]:
+              rendezvous: str = "driver",
+              start_timeout_ms: int = START_TIMEOUT_MS) -> tuple[Any, dict]:
     """Runs task(ctx, batches) in every partition of df as one barrier stage,
     joined; returns rank 0's value and the per-rank timings. rendezvous:
     "driver" (a relay on the driver that every task connects to) or "spark"
@@ -141,7 +183,7 @@ def run_stage(df, task: Callable[[Any, Iterator], Any], timeout_ms: int,
     import pyarrow as pa
     if rendezvous not in ("driver", "spark"):
         raise ValueError(f"rendezvous: 'driver' or 'spark', got {rendezvous!r}")
-    relay = _Relay(df.sparkSession, df.rdd.getNumPartitions(), timeout_ms).address \
+    relay = _Relay(df.sparkSession, df.rdd.getNumPartitions(), start_timeout_ms).address \
         if rendezvous == "driver" else None
 
     def stage(batches):
@@ -151,7 +193,7 @@ def run_stage(df, task: Callable[[Any, Iterator], Any], timeout_ms: int,
         threads = int(ctx.cpus() or 1)
         _core.set_num_threads(threads)
         timings: dict[str, float] = {"queued_at": time.time()}
-        with joined(ctx, timeout_ms, timings, relay) as (rank, _):
+        with joined(ctx, timeout_ms, timings, relay, start_timeout_ms) as (rank, _):
             value = task(ctx, batches, timings)
         timings["task_s"] = time.perf_counter() - started
         payload = pickle.dumps((value if rank == 0 else None, timings))
@@ -171,13 +213,15 @@ def run_stage(df, task: Callable[[Any, Iterator], Any], timeout_ms: int,
 
 
 def run(train_fn: Callable[..., Any], num_workers: int, *args, spark=None,
-        timeout_ms: int = 120_000, rendezvous: str = "driver", **kwargs) -> Any:
+        timeout_ms: int = 120_000, rendezvous: str = "driver",
+        start_timeout_ms: int = START_TIMEOUT_MS, **kwargs) -> Any:
     """Runs train_fn(*args, **kwargs) on num_workers Spark tasks at once (one
     barrier stage), as TorchDistributor runs a PyTorch function: inside it,
     bdl.world() is (rank, num_workers) and model.fit trains as one job across
     the tasks, synchronised over TCP (Gloo), not through Spark. Returns what
     rank 0's call returns (it must pickle). timeout_ms: how long a worker waits
-    for a silent peer before the stage fails naming it. rendezvous: how the
+    for a silent peer before the stage fails naming it; start_timeout_ms: how
+    long the tasks wait for each other to start. rendezvous: how the
     tasks find each other, "driver" (a relay on the driver) or "spark"
     (BarrierTaskContext.allGather, for clusters whose executors cannot open a
     connection to the driver; about a second slower)."""
@@ -196,7 +240,7 @@ def run(train_fn: Callable[..., Any], num_workers: int, *args, spark=None,
         return train_fn(*args, **kwargs)
 
     try:
-        value, _ = run_stage(df, task, timeout_ms, rendezvous)
+        value, _ = run_stage(df, task, timeout_ms, rendezvous, start_timeout_ms)
     except Exception as e:  # noqa: BLE001 - Spark's errors arrive as Py4J's
         raise TrainingFailed(f"bdl.spark.run: {first_error(e)}") from e
     return value

@@ -116,6 +116,10 @@ class _BdlParams(HasFeaturesCol, HasLabelCol, HasPredictionCol, HasSeed, HasWeig
                          typeConverter=TypeConverters.toListFloat)
     metrics = Param(Params._dummy(), "metrics", "metrics computed on the validation DataFrame",
                     typeConverter=TypeConverters.toListString)
+    startTimeoutMs = Param(Params._dummy(), "startTimeoutMs",
+                           "how long the workers wait for each other to start (a task on a "
+                           "newly started executor starts a cold Python first)",
+                           typeConverter=TypeConverters.toInt)
     rendezvous = Param(Params._dummy(), "rendezvous",
                        "how the workers find each other: driver (a relay on the driver) or "
                        "spark (BarrierTaskContext.allGather; about a second slower)",
@@ -126,7 +130,8 @@ class _BdlParams(HasFeaturesCol, HasLabelCol, HasPredictionCol, HasSeed, HasWeig
         self._setDefault(batchSize=32, maxEpoch=1, learningRate=0.01, optimizer="sgd",
                          momentum=0.0, loss="mse", numWorkers=0, threadsPerWorker=0,
                          compress="none", checkpointPath="", maxAttempts=1, timeoutMs=120_000,
-                         classWeights=[], metrics=[], seed=1, weightCol="", rendezvous="driver")
+                         classWeights=[], metrics=[], seed=1, weightCol="", rendezvous="driver",
+                         startTimeoutMs=120_000)
 
     def getBatchSize(self) -> int: return self.getOrDefault(self.batchSize)  # noqa: E704
     def getMaxEpoch(self) -> int: return self.getOrDefault(self.maxEpoch)  # noqa: E704
@@ -193,17 +198,19 @@ class NNEstimator(Estimator, _BdlParams, _Persisted):
                  predictionCol="prediction", batchSize=32, maxEpoch=1, learningRate=0.01,
                  optimizer="sgd", momentum=0.0, loss=None, numWorkers=0, threadsPerWorker=0,
                  compress="none", checkpointPath="", maxAttempts=1, timeoutMs=120_000,
-                 classWeights=None, metrics=None, seed=1, weightCol="", rendezvous="driver"):
+                 classWeights=None, metrics=None, seed=1, weightCol="", rendezvous="driver",
+                 startTimeoutMs=120_000):
         super().__init__()
+        self._take_kwargs(self._input_kwargs)
+
+    def _take_kwargs(self, given):
+        """The constructor's keyword arguments: those left None keep their
+        defaults; model= goes to setModel."""
         self._validation = None
         self.last_fit: dict[str, Any] = {}
-        kwargs = dict(self._input_kwargs)
+        kwargs = {k: v for k, v in given.items()
+                  if not (v is None and k in ("loss", "classWeights", "metrics"))}
         model = kwargs.pop("model", None)
-        if kwargs.get("loss") is None:
-            kwargs.pop("loss", None)
-        for k in ("classWeights", "metrics"):
-            if kwargs.get(k) is None:
-                kwargs.pop(k, None)
         self._set(**kwargs)
         if model is not None:
             self.setModel(model)
@@ -279,7 +286,8 @@ class NNEstimator(Estimator, _BdlParams, _Persisted):
         try:
             value, timings = self._attempts(prepared, model_bytes, settings, attempts, checkpoint,
                                             timeout_ms, failures,
-                                            self.getOrDefault(self.rendezvous))
+                                            self.getOrDefault(self.rendezvous),
+                                            self.getOrDefault(self.startTimeoutMs))
         finally:
             if attempts > 1:
                 prepared.unpersist()
@@ -297,13 +305,13 @@ class NNEstimator(Estimator, _BdlParams, _Persisted):
 
     @staticmethod
     def _attempts(prepared, model_bytes, settings, attempts, checkpoint, timeout_ms, failures,
-                  rendezvous):
+                  rendezvous, start_timeout_ms):
         for attempt in range(attempts):
             try:
                 return _barrier.run_stage(
                     prepared, lambda ctx, batches, t: _train_task(ctx, batches, t, model_bytes,
                                                                  settings),
-                    timeout_ms, rendezvous)
+                    timeout_ms, rendezvous, start_timeout_ms)
             except Exception as e:  # noqa: BLE001 - Spark's errors arrive as Py4J's
                 failures.append(_first_error(e))
                 if attempt + 1 == attempts:
@@ -312,6 +320,11 @@ class NNEstimator(Estimator, _BdlParams, _Persisted):
                         from e
                 print(f"bdl.spark: attempt {attempt + 1} of {attempts} failed: {failures[-1]}; "
                       f"retrying from the newest checkpoint in {checkpoint}", flush=True)
+                # A lost executor is replaced by the cluster manager in seconds.
+                workers = prepared.rdd.getNumPartitions()
+                if not _barrier.wait_for_slots(prepared.sparkSession, workers, start_timeout_ms):
+                    print(f"bdl.spark: the cluster still has fewer than {workers} task slots "
+                          f"after {start_timeout_ms} ms; retrying anyway", flush=True)
         raise AssertionError("unreachable")
 
     def _check_width(self, prepared) -> None:
@@ -421,19 +434,11 @@ class NNClassifier(NNEstimator):
                  predictionCol="prediction", batchSize=32, maxEpoch=1, learningRate=0.01,
                  optimizer="sgd", momentum=0.0, loss=None, numWorkers=0, threadsPerWorker=0,
                  compress="none", checkpointPath="", maxAttempts=1, timeoutMs=120_000,
-                 classWeights=None, metrics=None, seed=1, weightCol="", rendezvous="driver"):
+                 classWeights=None, metrics=None, seed=1, weightCol="", rendezvous="driver",
+                 startTimeoutMs=120_000):
         super(NNEstimator, self).__init__()
         self._setDefault(loss="cross_entropy")
-        self._validation = None
-        self.last_fit = {}
-        kwargs = dict(self._input_kwargs)
-        model = kwargs.pop("model", None)
-        for k in ("loss", "classWeights", "metrics"):
-            if kwargs.get(k) is None:
-                kwargs.pop(k, None)
-        self._set(**kwargs)
-        if model is not None:
-            self.setModel(model)
+        self._take_kwargs(self._input_kwargs)
 
     def _model_class(self):
         return NNClassifierModel
