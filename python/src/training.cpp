@@ -247,6 +247,7 @@ std::string train(job::Model& net, nb::dict settings, const std::optional<Array>
     return worker_data ? d.as_worker_shard() : d;
   };
   if (x && y) spec.data.train = own(dataset_of(*x, *y, w, "x", "y"));  // else spec.data.source
+  spec.data.worker_share = worker_data && !(x && y);
   if (val_x && val_y) {
     spec.data.validation =
         own(dataset_of(*val_x, *val_y, val_w, "validation_data x", "validation_data y"));

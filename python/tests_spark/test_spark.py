@@ -159,6 +159,35 @@ def test_more_partitions_than_workers(spark, blob_df):
     assert sum(t["rows"] for t in rows.values()) == blob_df.count()
 
 
+def test_a_share_over_the_memory_budget_is_spilled_to_local_shards(spark, blob_df):
+    """memoryBudgetMb=0: every worker spills its rows (training and validation)
+    to record shards in its executor's local directory (SPARK_LOCAL_DIRS, which
+    Spark gives its Python workers) and trains from them; the model is as good
+    as one trained from memory, and nothing is left on disk."""
+    import os
+    df = assembled(blob_df)
+    train, test = df.randomSplit([0.8, 0.2], seed=3)
+    results = {}
+    for budget in (2048.0, 0.0):
+        clf = NNClassifier(model=mlp(), batchSize=64, maxEpoch=4, learningRate=0.05,
+                           momentum=0.9, numWorkers=2, memoryBudgetMb=budget,
+                           metrics=["accuracy"]).setValidation(test)
+        fitted = clf.fit(train)
+        timings = clf.last_fit["timings"]
+        results[budget] = fitted
+        assert all(bool(t["spilled_to"]) == (budget == 0.0) for t in timings.values()), timings
+        assert sum(t["rows"] for t in timings.values()) == train.count()
+        history = clf.last_fit["history"]
+        assert len(history["val_accuracy"]) == 4, history
+    for t in timings.values():
+        assert "blockmgr" in t["spilled_to"], t["spilled_to"]
+        assert not os.path.exists(t["spilled_to"]), t["spilled_to"]
+    for budget, fitted in results.items():
+        scored = fitted.transform(test).select("prediction", "label").collect()
+        accuracy = np.mean([r["prediction"] == r["label"] for r in scored])
+        assert accuracy > 0.9, (budget, accuracy)
+
+
 # --- faults ---------------------------------------------------------------------------
 
 def _weights(model):
@@ -214,3 +243,13 @@ def test_retry_resumes_from_the_checkpoint_to_the_uninterrupted_result(spark, bl
     assert (tmp_path / "died").exists()
     assert broken.last_fit["attempts"] == 2
     np.testing.assert_array_equal(_weights(whole), _weights(resumed))
+
+
+def test_without_pyarrow_the_import_says_what_to_install():
+    import subprocess
+    import sys
+    code = ("import sys; sys.modules['pyarrow'] = None\n"
+            "try:\n    import bdl.spark\nexcept ImportError as e:\n    print(e)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert "bdl.spark needs pyarrow" in out and "pip install 'bdl[spark]'" in out, out

@@ -114,6 +114,13 @@ class RecordSource final : public StreamSource, public std::enable_shared_from_t
 
   const ShardsInfo& info() const { return info_; }
   const Layout& layout() const { return layout_; }
+  std::shared_ptr<const StreamSource> as_worker_share() const override {
+    auto copy = std::make_shared<RecordSource>(*this);
+    copy->own_share_ = true;
+    return copy;
+  }
+  bool is_worker_share() const override { return own_share_; }
+
   const std::vector<int64_t>& counts() const { return counts_; }
   const RecordShardOptions& options() const { return options_; }
 
@@ -123,6 +130,7 @@ class RecordSource final : public StreamSource, public std::enable_shared_from_t
   RecordShardOptions options_;
   Layout layout_;
   std::vector<int64_t> counts_;  // records read from each shard (take() cuts them)
+  bool own_share_ = false;       // every shard is this worker's
 };
 
 class RecordStream final : public detail::SlotStream {
@@ -481,6 +489,7 @@ class RecordStream final : public detail::SlotStream {
 std::unique_ptr<BatchStream> RecordSource::open(int rank, int workers,
                                                 const StreamOptions& options) const {
   BDL_CHECK(workers >= 1 && rank >= 0 && rank < workers, name_, ": worker ", rank, " of ", workers);
+  if (own_share_) rank = 0, workers = 1;
   // Training needs a share on every worker; an evaluation may leave a worker
   // without one.
   BDL_CHECK(info_.shards >= workers || !options.drop_last, name_, ": ", info_.shards,

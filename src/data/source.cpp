@@ -78,7 +78,18 @@ int64_t Source::num_classes() const {
   return stream_ ? stream_->num_classes() : dataset_.num_classes();
 }
 
-bool Source::is_worker_shard() const { return stream_ ? false : dataset_.is_worker_shard(); }
+bool Source::is_worker_shard() const {
+  return stream_ ? stream_->is_worker_share() : dataset_.is_worker_shard();
+}
+
+Source Source::as_worker_shard() const {
+  if (stream_) return Source(stream_->as_worker_share());
+  return Source(dataset_.as_worker_shard());
+}
+
+std::shared_ptr<const StreamSource> StreamSource::as_worker_share() const {
+  fail(name(), ": cannot be one worker's own share (only record shards and arrays can)");
+}
 
 Source Source::with_classes(int64_t classes) const {
   if (stream_) return Source(stream_->with_classes(classes, /*one_hot=*/false));

@@ -10,6 +10,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <thread>
@@ -56,16 +57,28 @@ int connect_to(const std::string& host, int port, Clock::time_point deadline,
   const int rc = ::getaddrinfo(host.c_str(), service.c_str(), &hints, &list);
   BDL_CHECK(rc == 0 && list, "join: cannot resolve ", who, "'s address '", host,
             "': ", ::gai_strerror(rc));
-  std::string why;
+  std::string why = "timed out";
   while (true) {
     for (addrinfo* a = list; a; a = a->ai_next) {
-      const int fd = ::socket(a->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+      // Non-blocking, so that an address that drops packets costs no more than
+      // the deadline.
+      const int fd = ::socket(a->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
       if (fd < 0) continue;
-      if (::connect(fd, a->ai_addr, a->ai_addrlen) == 0) {
+      int err = ::connect(fd, a->ai_addr, a->ai_addrlen) == 0 ? 0 : errno;
+      if (err == EINPROGRESS) {
+        err = ETIMEDOUT;
+        if (net::await(fd, POLLOUT, deadline)) {
+          socklen_t len = sizeof(err);
+          ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
+        }
+      }
+      if (err == 0) {
+        const int flags = ::fcntl(fd, F_GETFL, 0);
+        ::fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
         ::freeaddrinfo(list);
         return fd;
       }
-      why = std::strerror(errno);
+      why = std::strerror(err);
       ::close(fd);
     }
     if (Clock::now() >= deadline) break;
@@ -141,7 +154,10 @@ void PeerStreams::connect(const std::vector<std::string>& hosts, const std::vect
     if (c.fd() < 0) continue;
     unsigned char hello[12];
     try {
-      net::recv_all(c.fd(), hello, sizeof(hello), deadline, "a connecting worker");
+      // A connection that says nothing is dropped after 10 s, not at the deadline.
+      net::recv_all(c.fd(), hello, sizeof(hello),
+                    std::min(deadline, Clock::now() + std::chrono::seconds(10)),
+                    "a connecting worker");
     } catch (const Error&) {
       continue;  // not a worker, or gone
     }

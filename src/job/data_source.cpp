@@ -239,6 +239,10 @@ Data load_data(const DataSpec& spec, const DataNeeds& needs, int rank, int worke
   } else {
     d = idx_data(spec, needs, rank, workers);
   }
+  if (spec.worker_share && !spec.train) {
+    d.train = d.train.as_worker_shard();
+    if (d.validation) d.validation = d.validation->as_worker_shard();
+  }
   if (spec.train_samples) d.train = d.train.take(*spec.train_samples);
   if (spec.validation_samples && d.validation) {
     d.validation = d.validation->take(*spec.validation_samples);

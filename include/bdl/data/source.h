@@ -89,6 +89,11 @@ class StreamSource {
   // first n samples (in shard order).
   virtual std::shared_ptr<const StreamSource> mapped(Normalize transform) const = 0;
   virtual std::shared_ptr<const StreamSource> taken(int64_t n) const = 0;
+  // A copy that is one worker's own share (a Spark partition spilled to this
+  // machine's disk): open() reads all of it whatever the rank, and the job
+  // counts every worker's share. Sources that cannot be one refuse by name.
+  virtual std::shared_ptr<const StreamSource> as_worker_share() const;
+  virtual bool is_worker_share() const { return false; }
 };
 
 class Source {
@@ -117,6 +122,9 @@ class Source {
   Source one_hot(int64_t classes) const;
   Source map(Normalize transform) const;
   Source take(int64_t n) const;
+  // This worker's own share already (see Dataset::as_worker_shard and
+  // StreamSource::as_worker_share).
+  Source as_worker_shard() const;
 
   // The batches worker `rank` of `workers` reads.
   std::unique_ptr<BatchStream> open(int rank, int workers, const StreamOptions& options) const;

@@ -38,6 +38,10 @@ struct DataSpec {
   std::string source = "fashion-mnist";
   // Datasets in memory (arrays from C++ or Python) instead of a source.
   std::optional<data::Dataset> train, validation = {};
+  // The source is this worker's own share (bdl.spark spills a partition to
+  // local record shards): each worker reads all of its own, and the job counts
+  // the samples of every worker's share.
+  bool worker_share = false;
   std::optional<int64_t> train_samples = {};       // only the first N
   std::optional<int64_t> validation_samples = {};  // only the first N
   std::optional<int64_t> synthetic_samples = {};   // default: 8 batches, at least 256

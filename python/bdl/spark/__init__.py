@@ -11,8 +11,16 @@ executors that hold the data.
 
 Needs pyspark and pyarrow (pip install 'bdl[spark]').
 """
-from ._barrier import run
-from .ml import NNClassifier, NNClassifierModel, NNEstimator, NNModel, TrainingFailed
+try:
+    import pyarrow  # noqa: F401
+    import pyspark  # noqa: F401
+except ImportError as _e:
+    raise ImportError(f"bdl.spark needs {_e.name or 'pyspark and pyarrow'}, which this Python "
+                      "does not have: pip install 'bdl[spark]' (this repository's .venv has "
+                      "the pinned versions of python/requirements.txt)") from _e
+
+from ._barrier import run  # noqa: E402
+from .ml import NNClassifier, NNClassifierModel, NNEstimator, NNModel, TrainingFailed  # noqa: E402
 
 __all__ = ["NNClassifier", "NNClassifierModel", "NNEstimator", "NNModel", "TrainingFailed",
            "run"]

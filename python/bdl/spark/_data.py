@@ -2,11 +2,14 @@
 
 On the driver, prepare() turns the features column (a Spark ML vector, an
 array of numbers, or one number) into array<float> and the label into a number,
-so that every task receives plain Arrow lists. In a task, arrays_of() turns the
-partition's Arrow batches into NumPy arrays without going through Python rows.
+so that every task receives plain Arrow lists. In a task, Share reads the
+partition's Arrow batches into NumPy arrays without going through Python rows,
+or spills them to local record shards when they exceed the memory budget.
 """
 from __future__ import annotations
 
+import os
+import shutil
 from typing import Iterable
 
 import numpy as np
@@ -85,43 +88,112 @@ def matrix(column, what: str) -> np.ndarray:
     return values.to_numpy(zero_copy_only=False).astype(np.float32, copy=False).reshape(n, low)
 
 
-def arrays_of(batches: Iterable, has_validation: bool, has_weight: bool):
-    """(x, y, w, vx, vy, vw) of one partition's Arrow batches: the training rows
-    and, when the stage carries them, the validation rows."""
-    parts: dict[bool, dict[str, list]] = {False: {"x": [], "y": [], "w": []},
-                                          True: {"x": [], "y": [], "w": []}}
-    for batch in batches:
-        if batch.num_rows == 0:
-            continue
-        flags = (batch.column(VALIDATION).to_numpy(zero_copy_only=False).astype(bool)
-                 if has_validation else np.zeros(batch.num_rows, bool))
-        x = matrix(batch.column(FEATURES), "features")
-        label = batch.column(LABEL)
-        if label.null_count:
-            raise ValueError(f"label: {label.null_count} of {len(label)} rows are null")
-        import pyarrow as pa
-        if pa.types.is_list(label.type):
-            y = matrix(label, "label")
-        else:
-            y = label.to_numpy(zero_copy_only=False)
-        w = (batch.column(WEIGHT).to_numpy(zero_copy_only=False).astype(np.float32)
-             if has_weight else None)
-        for side in (False, True):
-            keep = flags == side
-            if not keep.any():
+def _rows_of(batch, has_validation: bool, has_weight: bool):
+    """(side, x, y, w) of one Arrow batch, for each side (training False,
+    validation True) that has rows in it."""
+    import pyarrow as pa
+    flags = (batch.column(VALIDATION).to_numpy(zero_copy_only=False).astype(bool)
+             if has_validation else np.zeros(batch.num_rows, bool))
+    x = matrix(batch.column(FEATURES), "features")
+    label = batch.column(LABEL)
+    if label.null_count:
+        raise ValueError(f"label: {label.null_count} of {len(label)} rows are null")
+    y = matrix(label, "label") if pa.types.is_list(label.type) \
+        else label.to_numpy(zero_copy_only=False)
+    w = (batch.column(WEIGHT).to_numpy(zero_copy_only=False).astype(np.float32)
+         if has_weight else None)
+    for side in (False, True):
+        keep = flags == side
+        if keep.any():
+            yield side, x[keep], y[keep], (w[keep] if w is not None else None)
+
+
+class Share:
+    """One worker's partition, read from its Arrow batches: kept in memory as
+    NumPy arrays while it fits budget_bytes, else spilled once to record shards
+    in a directory of its own under spill_root (written in pieces of about
+    piece_bytes as the batches arrive, so memory stays near a piece), which
+    every epoch then streams from this machine's disk.
+
+    After read(): spilled is None and x, y, w, vx, vy, vw hold the arrays, or
+    spilled is the directory (train/ and, with validation rows, test/ record
+    shards) and rows counts the training rows."""
+
+    def __init__(self, sample_shape, budget_bytes: float, spill_root: str,
+                 piece_bytes: int = 64 << 20):
+        self.shape = tuple(int(d) for d in sample_shape)
+        self.budget, self.root, self.piece_bytes = budget_bytes, spill_root, piece_bytes
+        self.parts = {False: [], True: []}  # pending (x, y, w) per side
+        self.pending = {False: 0, True: 0}  # their bytes
+        self.pieces = {False: 0, True: 0}   # pieces written per side
+        self.rows = 0
+        self.spilled: str | None = None
+        self.x = self.y = self.w = self.vx = self.vy = self.vw = None
+
+    def read(self, batches: Iterable, has_validation: bool, has_weight: bool) -> "Share":
+        for batch in batches:
+            if batch.num_rows == 0:
                 continue
-            parts[side]["x"].append(x[keep])
-            parts[side]["y"].append(y[keep])
-            if w is not None:
-                parts[side]["w"].append(w[keep])
+            for side, x, y, w in _rows_of(batch, has_validation, has_weight):
+                width = int(np.prod(self.shape))
+                if x.shape[1] != width:
+                    raise ValueError(f"bdl.spark: the features hold {x.shape[1]} values per row, "
+                                     f"the model takes input of shape {self.shape} ({width} "
+                                     "values)")
+                x = x.reshape((len(x), *self.shape))
+                self.parts[side].append((x, y, w))
+                self.pending[side] += x.nbytes + y.nbytes + (w.nbytes if w is not None else 0)
+                if not side:
+                    self.rows += len(x)
+                if self.spilled is None and sum(self.pending.values()) > self.budget:
+                    import tempfile
+                    os.makedirs(self.root, exist_ok=True)
+                    self.spilled = tempfile.mkdtemp(prefix="bdl-share-", dir=self.root)
+                if self.spilled is not None and self.pending[side] >= self.piece_bytes:
+                    self._write(side)
+        if self.spilled is not None:
+            for side in (False, True):
+                if self.parts[side]:
+                    self._write(side)
+        else:
+            self.x, self.y, self.w = self._joined(False)
+            self.vx, self.vy, self.vw = self._joined(True)
+        return self
 
-    def joined(side: bool):
-        p = parts[side]
-        if not p["x"]:
+    def _joined(self, side: bool):
+        p = self.parts[side]
+        if not p:
             return None, None, None
-        return (np.concatenate(p["x"]), np.concatenate(p["y"]),
-                np.concatenate(p["w"]) if p["w"] else None)
+        return (np.concatenate([r[0] for r in p]), np.concatenate([r[1] for r in p]),
+                np.concatenate([r[2] for r in p]) if p[0][2] is not None else None)
 
-    x, y, w = joined(False)
-    vx, vy, vw = joined(True)
-    return x, y, w, vx, vy, vw
+    def _write(self, side: bool) -> None:
+        """The side's pending rows as one more shard of the spilled share:
+        <dir>/train/part-NNNNN.tfrecord (test/ for validation rows)."""
+        from .. import datasets
+        x, y, w = self._joined(side)
+        self.parts[side], self.pending[side] = [], 0
+        split = "test" if side else "train"
+        staging = os.path.join(self.spilled, f".piece-{split}")
+        datasets.write_record_shards(staging, x, y, sample_weight=w, split=split, shards=1)
+        os.makedirs(os.path.join(self.spilled, split), exist_ok=True)
+        written = [f for f in os.listdir(os.path.join(staging, split)) if f.endswith(".tfrecord")]
+        os.replace(os.path.join(staging, split, written[0]),
+                   os.path.join(self.spilled, split, f"part-{self.pieces[side]:05d}.tfrecord"))
+        shutil.rmtree(staging)
+        self.pieces[side] += 1
+
+    def remove(self) -> None:
+        if self.spilled is not None:
+            shutil.rmtree(self.spilled, ignore_errors=True)
+
+
+def spill_root() -> str:
+    """Where a task spills: the executor's local directories (Spark's
+    SPARK_LOCAL_DIRS, YARN's LOCAL_DIRS), else the system's temporary one."""
+    import tempfile
+    for var in ("SPARK_LOCAL_DIRS", "LOCAL_DIRS"):
+        first = os.environ.get(var, "").split(",")[0]
+        if first:
+            return first
+    return tempfile.gettempdir()

@@ -31,6 +31,7 @@ from pyspark.ml.param.shared import (HasFeaturesCol, HasLabelCol, HasPredictionC
 from pyspark.ml.util import (DefaultParamsReader, DefaultParamsWriter, MLReadable, MLReader,
                              MLWritable, MLWriter)
 
+from .. import datasets as bdl_datasets
 from .. import models as _models
 from .. import optimizers as _optimizers
 from . import _barrier, _data
@@ -116,6 +117,11 @@ class _BdlParams(HasFeaturesCol, HasLabelCol, HasPredictionCol, HasSeed, HasWeig
                          typeConverter=TypeConverters.toListFloat)
     metrics = Param(Params._dummy(), "metrics", "metrics computed on the validation DataFrame",
                     typeConverter=TypeConverters.toListString)
+    memoryBudgetMb = Param(Params._dummy(), "memoryBudgetMb",
+                           "a worker whose rows take more memory than this (MiB, as float32) "
+                           "spills them once to record shards on its executor's local disk "
+                           "and streams them every epoch",
+                           typeConverter=TypeConverters.toFloat)
     startTimeoutMs = Param(Params._dummy(), "startTimeoutMs",
                            "how long the workers wait for each other to start (a task on a "
                            "newly started executor starts a cold Python first)",
@@ -131,7 +137,7 @@ class _BdlParams(HasFeaturesCol, HasLabelCol, HasPredictionCol, HasSeed, HasWeig
                          momentum=0.0, loss="mse", numWorkers=0, threadsPerWorker=0,
                          compress="none", checkpointPath="", maxAttempts=1, timeoutMs=120_000,
                          classWeights=[], metrics=[], seed=1, weightCol="", rendezvous="driver",
-                         startTimeoutMs=120_000)
+                         startTimeoutMs=120_000, memoryBudgetMb=2048.0)
 
     def getBatchSize(self) -> int: return self.getOrDefault(self.batchSize)  # noqa: E704
     def getMaxEpoch(self) -> int: return self.getOrDefault(self.maxEpoch)  # noqa: E704
@@ -199,7 +205,7 @@ class NNEstimator(Estimator, _BdlParams, _Persisted):
                  optimizer="sgd", momentum=0.0, loss=None, numWorkers=0, threadsPerWorker=0,
                  compress="none", checkpointPath="", maxAttempts=1, timeoutMs=120_000,
                  classWeights=None, metrics=None, seed=1, weightCol="", rendezvous="driver",
-                 startTimeoutMs=120_000):
+                 startTimeoutMs=120_000, memoryBudgetMb=2048.0):
         super().__init__()
         self._take_kwargs(self._input_kwargs)
 
@@ -351,27 +357,32 @@ class NNEstimator(Estimator, _BdlParams, _Persisted):
                 "timeout_ms": self.getOrDefault(self.timeoutMs),
                 "class_weights": list(self.getOrDefault(self.classWeights)),
                 "metrics": list(self.getOrDefault(self.metrics)),
-                "seed": self.getOrDefault(self.seed) % (1 << 31)}
+                "seed": self.getOrDefault(self.seed) % (1 << 31),
+                "memory_budget_mb": self.getOrDefault(self.memoryBudgetMb)}
 
 
 def _train_task(ctx, batches, timings, model_bytes: bytes, s: dict[str, Any]):
-    """One worker: its partition's arrays, the job, and (rank 0) the model back."""
-    from .. import callbacks as _callbacks
+    """One worker: its partition's rows (in memory, or spilled to local record
+    shards past the memory budget), the job, and (rank 0) the model back."""
     t0 = time.perf_counter()
-    x, y, w, vx, vy, vw = _data.arrays_of(batches, s["has_validation"], s["has_weight"])
-    timings["data_s"] = time.perf_counter() - t0
     rank, workers = ctx.partitionId(), len(ctx.getTaskInfos())
-    if x is None:
-        raise ValueError(f"bdl.spark: worker {rank} of {workers} got no training rows (an "
-                         "empty partition): the DataFrame has fewer rows than workers")
     model = _model_of(model_bytes)
-    shape = model.input_shape
-    if x.shape[1] != int(np.prod(shape)):
-        raise ValueError(f"bdl.spark: the features hold {x.shape[1]} values per row, the model "
-                         f"takes input of shape {tuple(shape)} ({int(np.prod(shape))} values)")
-    x = x.reshape((len(x), *shape))
-    if vx is not None:
-        vx = vx.reshape((len(vx), *shape))
+    share = _data.Share(model.input_shape, s["memory_budget_mb"] * (1 << 20), _data.spill_root())
+    try:
+        share.read(batches, s["has_validation"], s["has_weight"])
+        timings["data_s"] = time.perf_counter() - t0
+        timings["rows"] = float(share.rows)
+        timings["spilled_to"] = share.spilled or ""
+        if share.rows == 0:
+            raise ValueError(f"bdl.spark: worker {rank} of {workers} got no training rows (an "
+                             "empty partition): the DataFrame has fewer rows than workers")
+        return _train_share(ctx, rank, share, model, timings, s)
+    finally:
+        share.remove()
+
+
+def _train_share(ctx, rank: int, share, model, timings, s: dict[str, Any]):
+    from .. import callbacks as _callbacks
     method = _optimizers.get(s["optimizer"])
     opt = type(method)(learning_rate=s["lr"], momentum=s["momentum"])
     model.compile(optimizer=opt, loss=s["loss"], metrics=s["metrics"])
@@ -383,16 +394,21 @@ def _train_task(ctx, batches, timings, model_bytes: bytes, s: dict[str, Any]):
         callbacks.append(fault)
     class_weight = ({i: float(v) for i, v in enumerate(s["class_weights"])}
                     if s["class_weights"] else None)
+    if share.spilled is not None:
+        # Streamed from this machine's disk every epoch (weights, if any, are in
+        # the records).
+        data = dict(x=bdl_datasets.Source(share.spilled), y=None, validation_data=None,
+                    sample_weight=None)
+    else:
+        data = dict(x=share.x, y=share.y, sample_weight=share.w,
+                    validation_data=(share.vx, share.vy) if share.vx is not None else None)
     t1 = time.perf_counter()
-    history = model.fit(x, y, batch_size=s["batch_size"], epochs=s["epochs"], verbose=0,
-                        callbacks=callbacks,
-                        validation_data=(vx, vy) if vx is not None else None,
-                        class_weight=class_weight, sample_weight=w, seed=s["seed"],
+    history = model.fit(**data, batch_size=s["batch_size"], epochs=s["epochs"], verbose=0,
+                        callbacks=callbacks, class_weight=class_weight, seed=s["seed"],
                         threads=s["threads"] or int(ctx.cpus() or 1),
                         sync={"compress": s["compress"], "timeout_ms": s["timeout_ms"]},
                         worker_data=True)
     timings["train_s"] = time.perf_counter() - t1
-    timings["rows"] = float(len(x))
     if rank != 0:
         return None
     return _model_bytes(model), history.history, history.report
@@ -435,7 +451,7 @@ class NNClassifier(NNEstimator):
                  optimizer="sgd", momentum=0.0, loss=None, numWorkers=0, threadsPerWorker=0,
                  compress="none", checkpointPath="", maxAttempts=1, timeoutMs=120_000,
                  classWeights=None, metrics=None, seed=1, weightCol="", rendezvous="driver",
-                 startTimeoutMs=120_000):
+                 startTimeoutMs=120_000, memoryBudgetMb=2048.0):
         super(NNEstimator, self).__init__()
         self._setDefault(loss="cross_entropy")
         self._take_kwargs(self._input_kwargs)
