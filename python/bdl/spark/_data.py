@@ -156,7 +156,7 @@ class Share:
                 if self.parts[side]:
                     self._write(side)
         else:
-            self.x, self.y, self.w = self._joined(False)
+            self.x, self.y, self.w = canonical_order(*self._joined(False))
             self.vx, self.vy, self.vw = self._joined(True)
         return self
 
@@ -186,6 +186,40 @@ class Share:
     def remove(self) -> None:
         if self.spilled is not None:
             shutil.rmtree(self.spilled, ignore_errors=True)
+
+
+def canonical_order(x, y, w):
+    """The rows sorted by a hash of their contents (features, label, weight):
+    after a shuffle, Spark delivers a partition's rows in the order their blocks
+    arrive, which differs between attempts; training depends on the rows only
+    through this order and the seeded shuffles, so a retried fit trains on the
+    same batches as the interrupted one."""
+    if x is None or len(x) < 2:
+        return x, y, w
+    n = len(x)
+    words = []
+    for part in (x, y, w):
+        if part is None:
+            continue
+        b = np.ascontiguousarray(part).reshape(n, -1).view(np.uint8)
+        pad = (-b.shape[1]) % 4
+        if pad:
+            b = np.concatenate([b, np.zeros((n, pad), np.uint8)], axis=1)
+        words.append(b.view(np.uint32))
+    multipliers = [np.random.default_rng(0x5EED + i).integers(1, 1 << 63, p.shape[1],
+                                                              dtype=np.uint64) | np.uint64(1)
+                   for i, p in enumerate(words)]
+    key = np.zeros(n, np.uint64)
+    rows = max(1, (1 << 22) // sum(p.shape[1] for p in words))  # about 32 MB of temporaries
+    with np.errstate(over="ignore"):
+        for first in range(0, n, rows):
+            last = min(n, first + rows)
+            k = key[first:last]
+            for p, m in zip(words, multipliers):
+                k *= np.uint64(0x9E3779B97F4A7C15)
+                k += (p[first:last].astype(np.uint64) * m).sum(axis=1, dtype=np.uint64)
+    order = np.argsort(key, kind="stable")
+    return x[order], y[order], (w[order] if w is not None else None)
 
 
 def spill_root() -> str:
