@@ -1,5 +1,6 @@
 """bdl on a real Spark (local[2]: two Python worker processes per stage)."""
 import os
+import re
 import time
 
 import numpy as np
@@ -139,6 +140,18 @@ def test_bad_columns_are_named(spark, blob_df):
             spark.createDataFrame([("a", 1)], "name string, label long"))
     with pytest.raises(ValueError, match="features hold 8 values per row.*shape \\(4,\\)"):
         NNClassifier(model=mlp(inputs=4), numWorkers=2).fit(assembled(blob_df))
+
+
+@pytest.mark.parametrize("param, value, says", [
+    ("timeoutMs", 0, "timeoutMs: must be a positive number of milliseconds, got 0"),
+    ("startTimeoutMs", -5, "startTimeoutMs: must be a positive number of milliseconds, got -5"),
+    ("memoryBudgetMb", -1.0, "memoryBudgetMb: must be 0 (always spill) or more, got -1.0"),
+    ("memoryBudgetMb", float("nan"), "memoryBudgetMb: must be 0 (always spill) or more"),
+])
+def test_bad_limits_are_named_before_any_task_starts(spark, blob_df, param, value, says):
+    clf = NNClassifier(model=mlp(), numWorkers=2, **{param: value})
+    with pytest.raises(ValueError, match=re.escape(says)):
+        clf.fit(assembled(blob_df))
 
 
 def test_too_few_rows_for_the_batch_is_an_error(spark):

@@ -261,6 +261,7 @@ class NNEstimator(Estimator, _BdlParams, _Persisted):
         if self._bytes is None:
             raise ValueError(f"{type(self).__name__}: no model to train; give model=... or call "
                              "setModel(model)")
+        self._check_limits()
         spark = dataset.sparkSession
         workers = self.getNumWorkers() or _barrier.slots(spark)
         _barrier.check_slots(spark, workers)
@@ -332,6 +333,17 @@ class NNEstimator(Estimator, _BdlParams, _Persisted):
                     print(f"bdl.spark: the cluster still has fewer than {workers} task slots "
                           f"after {start_timeout_ms} ms; retrying anyway", flush=True)
         raise AssertionError("unreachable")
+
+    def _check_limits(self) -> None:
+        """The params a worker would only trip on later, named now."""
+        for param in (self.timeoutMs, self.startTimeoutMs):
+            value = self.getOrDefault(param)
+            if value <= 0:
+                raise ValueError(f"{param.name}: must be a positive number of milliseconds, "
+                                 f"got {value}")
+        budget = self.getOrDefault(self.memoryBudgetMb)
+        if not budget >= 0:  # NaN too
+            raise ValueError(f"memoryBudgetMb: must be 0 (always spill) or more, got {budget}")
 
     def _check_width(self, prepared) -> None:
         """The features of the first row against the model's input, on the driver
