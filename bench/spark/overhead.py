@@ -53,6 +53,24 @@ if rank == 0:
 LAUNCHES = ("mpi", "mpi_tcp", "gloo", "gloo_unbound")
 
 
+def local_session(master: str, name: str, executor_memory: str = "1536m"):
+    """The benches' SparkSession: executors run this Python (with bdl) and see
+    this PYTHONPATH, one kernel thread per task, no UI."""
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    os.environ["PYSPARK_PYTHON"] = sys.executable
+    from pyspark.sql import SparkSession
+    builder = SparkSession.builder
+    if os.environ.get("PYTHONPATH"):
+        builder = builder.config("spark.executorEnv.PYTHONPATH", os.pathsep.join(
+            os.path.abspath(e) for e in os.environ["PYTHONPATH"].split(os.pathsep) if e))
+    spark = (builder.master(master).appName(name)
+             .config("spark.ui.enabled", "false").config("spark.driver.host", "127.0.0.1")
+             .config("spark.executor.memory", executor_memory)
+             .config("spark.executorEnv.OMP_NUM_THREADS", "1").getOrCreate())
+    spark.sparkContext.setLogLevel("ERROR")
+    return spark
+
+
 def stats(values):
     values = sorted(values)
     return {"median_s": statistics.median(values),
@@ -174,19 +192,8 @@ def main():
     ap.add_argument("--skip-micro", action="store_true")
     ap.add_argument("--json")
     a = ap.parse_args()
-    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
-    os.environ["PYSPARK_PYTHON"] = sys.executable
-    from pyspark.sql import SparkSession
-    builder = SparkSession.builder
-    if os.environ.get("PYTHONPATH"):
-        builder = builder.config("spark.executorEnv.PYTHONPATH", os.pathsep.join(
-            os.path.abspath(e) for e in os.environ["PYTHONPATH"].split(os.pathsep) if e))
     t = time.perf_counter()
-    spark = (builder.master(a.master).appName("bdl spark overhead")
-             .config("spark.ui.enabled", "false").config("spark.driver.host", "127.0.0.1")
-             .config("spark.executor.memory", "1536m")
-             .config("spark.executorEnv.OMP_NUM_THREADS", "1").getOrCreate())
-    spark.sparkContext.setLogLevel("ERROR")
+    spark = local_session(a.master, "bdl spark overhead")
     spark.range(a.workers).repartition(a.workers).count()
     results = {"master": a.master, "workers": a.workers, "epochs": a.epochs,
                "batch_size": a.batch_size, "session_start_s": time.perf_counter() - t}

@@ -17,7 +17,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from overhead import write_shares  # noqa: E402
+from overhead import local_session, write_shares  # noqa: E402
 
 
 def main():
@@ -26,18 +26,7 @@ def main():
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--json")
     a = ap.parse_args()
-    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
-    os.environ["PYSPARK_PYTHON"] = sys.executable
-    from pyspark.sql import SparkSession
-    builder = SparkSession.builder
-    if os.environ.get("PYTHONPATH"):
-        builder = builder.config("spark.executorEnv.PYTHONPATH", os.pathsep.join(
-            os.path.abspath(e) for e in os.environ["PYTHONPATH"].split(os.pathsep) if e))
-    spark = (builder.master("local-cluster[2,1,2048]").appName("bdl spill")
-             .config("spark.ui.enabled", "false").config("spark.driver.host", "127.0.0.1")
-             .config("spark.executor.memory", "1536m")
-             .config("spark.executorEnv.OMP_NUM_THREADS", "1").getOrCreate())
-    spark.sparkContext.setLogLevel("ERROR")
+    spark = local_session("local-cluster[2,1,2048]", "bdl spill")
     import bdl
     from bdl.spark import NNClassifier
     (_, _), (xt, yt) = bdl.datasets.fashion_mnist()

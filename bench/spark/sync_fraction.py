@@ -27,6 +27,9 @@ import time
 
 import numpy as np
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from overhead import local_session  # noqa: E402
+
 
 def images(directory: str, workers: int, per_worker: int, seed: int = 0) -> str:
     """Synthetic images, one Parquet file per worker (its partition)."""
@@ -47,17 +50,8 @@ def images(directory: str, workers: int, per_worker: int, seed: int = 0) -> str:
 
 
 def session(workers: int):
-    from pyspark.sql import SparkSession
-    builder = SparkSession.builder
-    if os.environ.get("PYTHONPATH"):
-        builder = builder.config("spark.executorEnv.PYTHONPATH", os.pathsep.join(
-            os.path.abspath(e) for e in os.environ["PYTHONPATH"].split(os.pathsep) if e))
-    spark = (builder.master(f"local-cluster[{workers},1,1536]")
-             .appName(f"bdl sync fraction {workers}")
-             .config("spark.ui.enabled", "false").config("spark.driver.host", "127.0.0.1")
-             .config("spark.executor.memory", "1024m")
-             .config("spark.executorEnv.OMP_NUM_THREADS", "1").getOrCreate())
-    spark.sparkContext.setLogLevel("ERROR")
+    spark = local_session(f"local-cluster[{workers},1,1536]", f"bdl sync fraction {workers}",
+                          executor_memory="1024m")
     spark.range(workers).repartition(workers).count()
     return spark
 
@@ -92,8 +86,6 @@ def main():
     ap.add_argument("--batch-per-worker", type=int, default=4)
     ap.add_argument("--json")
     a = ap.parse_args()
-    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
-    os.environ["PYSPARK_PYTHON"] = sys.executable
     results = {"model": "inception_v1", "per_worker": a.per_worker,
                "batch_per_worker": a.batch_per_worker, "cpus": os.cpu_count(), "runs": []}
     with tempfile.TemporaryDirectory(prefix="bdl-sync-fraction-") as d:
