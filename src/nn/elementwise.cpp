@@ -58,6 +58,13 @@ void broadcast_grad(const Tensor& a, const Tensor& b, const Tensor& out, const T
                   });
 }
 
+// A comparison or logic: 1 or 0, with zero derivatives.
+template <typename Visit, typename P>
+void predicate(Visit& visit, P p) {
+  visit([=](float x, float y) { return p(x, y) ? 1.f : 0.f; },
+        [](float, float, float) { return 0.f; }, [](float, float, float) { return 0.f; });
+}
+
 template <typename Visit>
 void dispatch(BinaryOp op, Visit&& visit) {
   switch (op) {
@@ -86,6 +93,35 @@ void dispatch(BinaryOp op, Visit&& visit) {
       return visit([](float x, float y) { return x <= y ? x : y; },
                    [](float x, float y, float) { return x <= y ? 1.f : 0.f; },
                    [](float x, float y, float) { return x <= y ? 0.f : 1.f; });
+    case BinaryOp::equal:
+      return predicate(visit, [](float x, float y) { return x == y; });
+    case BinaryOp::less:
+      return predicate(visit, [](float x, float y) { return x < y; });
+    case BinaryOp::less_equal:
+      return predicate(visit, [](float x, float y) { return x <= y; });
+    case BinaryOp::greater:
+      return predicate(visit, [](float x, float y) { return x > y; });
+    case BinaryOp::greater_equal:
+      return predicate(visit, [](float x, float y) { return x >= y; });
+    case BinaryOp::logical_and:
+      return predicate(visit, [](float x, float y) { return x != 0.f && y != 0.f; });
+    case BinaryOp::logical_or:
+      return predicate(visit, [](float x, float y) { return x != 0.f || y != 0.f; });
+    case BinaryOp::logical_xor:
+      return predicate(visit, [](float x, float y) { return (x != 0.f) != (y != 0.f); });
+    case BinaryOp::mod:
+      // x - floor(x / y) * y, from fmod so that exact multiples give 0.
+      return visit(
+          [](float x, float y) {
+            const float r = std::fmod(x, y);
+            return r != 0.f && ((r < 0.f) != (y < 0.f)) ? r + y : r;
+          },
+          [](float, float, float) { return 1.f; },
+          [](float x, float y, float) { return -std::floor(x / y); });
+    case BinaryOp::fmod:
+      return visit([](float x, float y) { return std::fmod(x, y); },
+                   [](float, float, float) { return 1.f; },
+                   [](float x, float y, float) { return -std::trunc(x / y); });
   }
 }
 
@@ -194,6 +230,84 @@ BinaryOptions Binary::options() const {
 
 namespace {
 
+constexpr auto kZero = [](float, float) { return 0.f; };
+
+// The functions after HardSigmoid: rounding, predicates, trigonometry.
+template <typename Visit>
+void dispatch_rounding(UnaryOp op, Visit& visit) {
+  switch (op) {
+    case UnaryOp::logical_not:
+      return visit([](float x) { return x == 0.f ? 1.f : 0.f; }, kZero);
+    case UnaryOp::sign:
+      return visit([](float x) { return x > 0.f ? 1.f : (x < 0.f ? -1.f : 0.f); }, kZero);
+    case UnaryOp::round:
+      return visit([](float x) { return std::nearbyint(x); }, kZero);
+    case UnaryOp::is_nan:
+      return visit([](float x) { return std::isnan(x) ? 1.f : 0.f; }, kZero);
+    case UnaryOp::is_inf:
+      return visit([](float x) { return std::isinf(x) ? 1.f : 0.f; }, kZero);
+    case UnaryOp::tan:
+      return visit([](float x) { return std::tan(x); }, [](float, float y) { return 1.f + y * y; });
+    case UnaryOp::asin:
+      return visit([](float x) { return std::asin(x); },
+                   [](float x, float) { return 1.f / std::sqrt(1.f - x * x); });
+    case UnaryOp::acos:
+      return visit([](float x) { return std::acos(x); },
+                   [](float x, float) { return -1.f / std::sqrt(1.f - x * x); });
+    case UnaryOp::atan:
+      return visit([](float x) { return std::atan(x); },
+                   [](float x, float) { return 1.f / (1.f + x * x); });
+    case UnaryOp::sinh:
+      return visit([](float x) { return std::sinh(x); },
+                   [](float x, float) { return std::cosh(x); });
+    case UnaryOp::cosh:
+      return visit([](float x) { return std::cosh(x); },
+                   [](float x, float) { return std::sinh(x); });
+    case UnaryOp::asinh:
+      return visit([](float x) { return std::asinh(x); },
+                   [](float x, float) { return 1.f / std::sqrt(x * x + 1.f); });
+    case UnaryOp::acosh:
+      return visit([](float x) { return std::acosh(x); },
+                   [](float x, float) { return 1.f / std::sqrt(x * x - 1.f); });
+    case UnaryOp::atanh:
+      return visit([](float x) { return std::atanh(x); },
+                   [](float x, float) { return 1.f / (1.f - x * x); });
+    default:
+      return;
+  }
+}
+
+// The activations after HardSigmoid (alpha and beta as UnaryOptions says).
+template <typename Visit>
+void dispatch_more_unary(UnaryOp op, float alpha, float beta, Visit& visit) {
+  switch (op) {
+    case UnaryOp::hard_swish:
+      return visit(
+          [](float x) { return x * std::max(0.f, std::min(1.f, x / 6.f + 0.5f)); },
+          [](float x, float) { return x < -3.f ? 0.f : (x > 3.f ? 1.f : x / 3.f + 0.5f); });
+    case UnaryOp::mish:
+      // x * tanh(softplus(x)); softplus past 20 is x itself, as PyTorch's.
+      return visit([](float x) { return x * std::tanh(x > 20.f ? x : std::log1p(std::exp(x))); },
+                   [](float x, float) {
+                     const float t = std::tanh(x > 20.f ? x : std::log1p(std::exp(x)));
+                     const float s = 1.f / (1.f + std::exp(-x));
+                     return t + x * s * (1.f - t * t);
+                   });
+    case UnaryOp::thresholded_relu:
+      return visit([=](float x) { return x > alpha ? x : 0.f; },
+                   [=](float x, float) { return x > alpha ? 1.f : 0.f; });
+    case UnaryOp::shrink:
+      // alpha is lambda, beta the bias: x + bias below -lambda, x - bias above.
+      return visit([=](float x) { return x < -alpha ? x + beta : (x > alpha ? x - beta : 0.f); },
+                   [=](float x, float) { return x < -alpha || x > alpha ? 1.f : 0.f; });
+    case UnaryOp::celu:
+      return visit([=](float x) { return x > 0.f ? x : alpha * (std::exp(x / alpha) - 1.f); },
+                   [=](float x, float y) { return x > 0.f ? 1.f : y / alpha + 1.f; });
+    default:
+      return dispatch_rounding(op, visit);
+  }
+}
+
 // f(x) and f'(x) given x and y = f(x).
 template <typename Visit>
 void dispatch_unary(UnaryOp op, float alpha, float beta, Visit&& visit) {
@@ -240,17 +354,25 @@ void dispatch_unary(UnaryOp op, float alpha, float beta, Visit&& visit) {
                      const float v = alpha * x + beta;
                      return v > 0.f && v < 1.f ? alpha : 0.f;
                    });
+    default:
+      return dispatch_more_unary(op, alpha, beta, visit);
   }
 }
 
 }  // namespace
 
-Unary::Unary(UnaryOp op, float alpha, float beta) : op_(op), alpha_(alpha), beta_(beta) {}
+Unary::Unary(UnaryOp op, float alpha, float beta) : op_(op), alpha_(alpha), beta_(beta) {
+  BDL_CHECK(op != UnaryOp::celu || alpha != 0.f, "Unary(celu): alpha must not be 0");
+  BDL_CHECK(op != UnaryOp::shrink || alpha >= 0.f, "Unary(shrink): lambda (alpha) is ", alpha,
+            ", must not be negative");
+}
 
 std::string Unary::describe() const {
   std::string s = "Unary(" + std::string(fields::enum_name(op_));
-  if (op_ == UnaryOp::selu || op_ == UnaryOp::hard_sigmoid) {
+  if (op_ == UnaryOp::selu || op_ == UnaryOp::hard_sigmoid || op_ == UnaryOp::shrink) {
     s += ", alpha=" + std::to_string(alpha_) + ", beta=" + std::to_string(beta_);
+  } else if (op_ == UnaryOp::thresholded_relu || op_ == UnaryOp::celu) {
+    s += ", alpha=" + std::to_string(alpha_);
   }
   return s + ")";
 }

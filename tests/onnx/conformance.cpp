@@ -44,11 +44,24 @@ std::vector<fs::path> sorted_entries(const fs::path& dir, const std::string& pre
 }
 
 std::string compare(const Tensor& got_in, const Tensor& want, const std::string& name) {
-  if (want.dtype() != bdl::DType::f32) return name + ": expected " + "an integer output";
   const Tensor got = got_in.contiguous();
   if (got.shape() != want.shape()) {
     return name + ": shape " + got.shape_str() + ", expected " + want.shape_str();
   }
+  if (want.dtype() == bdl::DType::i64) {
+    // Integers and booleans, which bdl carries as float32: equal exactly.
+    const auto g = got.span_f32();
+    const auto w = want.contiguous();
+    const int64_t* pw = w.data<int64_t>();
+    for (size_t i = 0; i < g.size(); ++i) {
+      if (static_cast<double>(g[i]) != static_cast<double>(pw[i])) {
+        return name + ": element " + std::to_string(i) + " is " + std::to_string(g[i]) +
+               ", expected " + std::to_string(pw[i]);
+      }
+    }
+    return "";
+  }
+  if (want.dtype() != bdl::DType::f32) return name + ": expected a " + "u8 output";
   const auto g = got.span_f32();
   const auto w = want.contiguous().span_f32();
   size_t bad = 0;

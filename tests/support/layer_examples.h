@@ -29,6 +29,7 @@
 #include "bdl/nn/reduce.h"
 #include "bdl/nn/reshape.h"
 #include "bdl/nn/resize.h"
+#include "bdl/nn/select.h"
 #include "bdl/nn/sequential.h"
 #include "bdl/nn/slice.h"
 #include "bdl/nn/softmax.h"
@@ -184,6 +185,40 @@ inline std::vector<LayerExample> layer_examples() {
   add("transpose", make_layer<Transpose>(std::vector<int64_t>{0, 2, 1}), {2, 3, 4});
   add("unary_selu", make_layer<Unary>(UnaryOp::selu, 1.5f, 1.1f), {2, 5});
   add("view", make_layer<View>(Shape{-1, 6}), {2, 2, 3});
+  // Comparisons, logic and the later opsets' functions, and the selection layers.
+  add("binary_less_fixed", make_layer<Binary>(BinaryOp::less, Shape{4}, false, false), {2, 4});
+  add("binary_xor_fixed", make_layer<Binary>(BinaryOp::logical_xor, Shape{4}, false, false),
+      {2, 4});
+  add("binary_fmod_constant", make_layer<Binary>(BinaryOp::fmod, Shape{4}, false, true), {2, 4});
+  add("binary_mod_constant_first", make_layer<Binary>(BinaryOp::mod, Shape{4}, true, true), {2, 4});
+  for (const UnaryOp op : {UnaryOp::logical_not, UnaryOp::sign, UnaryOp::round, UnaryOp::atan,
+                           UnaryOp::hard_swish, UnaryOp::mish, UnaryOp::is_nan}) {
+    add("unary_" + std::string(fields::enum_name(op)), make_layer<Unary>(op, 0.f, 0.f), {2, 5});
+  }
+  add("unary_shrink", make_layer<Unary>(UnaryOp::shrink, 0.3f, 0.1f), {2, 5});
+  add("unary_celu", make_layer<Unary>(UnaryOp::celu, 0.7f, 0.f), {2, 5});
+  add("where_three_inputs",
+      [] {
+        auto g = std::make_unique<Graph>();
+        const auto x = g->add_input("x");
+        g->add(std::make_unique<Where>(), {x, x, x}, "where");
+        return g;
+      },
+      {2, 3});
+  add("where_fixed_y",
+      [] {
+        auto g = std::make_unique<Graph>();
+        const auto x = g->add_input("x");
+        g->add(std::make_unique<Where>(WhereOptions{.y_shape = Shape{3}}), {x, x}, "where");
+        return g;
+      },
+      {2, 3});
+  add("trilu", make_layer<Trilu>(TriluOptions{.upper = false, .k = 1}), {2, 3, 4});
+  add("gather_elements",
+      make_layer<GatherElements>(
+          GatherElementsOptions{.axis = 1, .indices = {2, 0, 1, 1, 0, 2}, .indices_shape = {1, 6}}),
+      {2, 3});  // fixed indices fix the batch: those of one sample
+  add("arg_reduce", make_layer<ArgReduce>(ArgReduceOptions{.op = ArgOp::min, .axis = 1}), {2, 5});
   return out;
 }
 

@@ -9,15 +9,51 @@
 
 namespace bdl::nn {
 
-enum class BinaryOp { add, sub, mul, div, pow, max, min };
-constexpr EnumNames<BinaryOp, 7> enum_names(BinaryOp) {
+// Arithmetic; comparisons and logic give 1 for true and 0 for false (ONNX's
+// booleans as bdl's float32, a logical operand being true when nonzero), with a
+// zero gradient. mod takes the divisor's sign (Python's %, ONNX Mod), fmod the
+// dividend's (C's fmod, ONNX Mod with fmod=1).
+enum class BinaryOp {
+  add,
+  sub,
+  mul,
+  div,
+  pow,
+  max,
+  min,
+  equal,
+  less,
+  less_equal,
+  greater,
+  greater_equal,
+  logical_and,
+  logical_or,
+  logical_xor,
+  mod,
+  fmod
+};
+constexpr EnumNames<BinaryOp, 17> enum_names(BinaryOp) {
   return {{{BinaryOp::add, "add"},
            {BinaryOp::sub, "sub"},
            {BinaryOp::mul, "mul"},
            {BinaryOp::div, "div"},
            {BinaryOp::pow, "pow"},
            {BinaryOp::max, "max"},
-           {BinaryOp::min, "min"}}};
+           {BinaryOp::min, "min"},
+           {BinaryOp::equal, "equal"},
+           {BinaryOp::less, "less"},
+           {BinaryOp::less_equal, "less_equal"},
+           {BinaryOp::greater, "greater"},
+           {BinaryOp::greater_equal, "greater_equal"},
+           {BinaryOp::logical_and, "and"},
+           {BinaryOp::logical_or, "or"},
+           {BinaryOp::logical_xor, "xor"},
+           {BinaryOp::mod, "mod"},
+           {BinaryOp::fmod, "fmod"}}};
+}
+// Whether the op gives 0 or 1 (a comparison or logic).
+constexpr bool is_predicate(BinaryOp op) {
+  return op >= BinaryOp::equal && op <= BinaryOp::logical_xor;
 }
 
 struct BinaryOptions {
@@ -85,9 +121,28 @@ enum class UnaryOp {
   erf,
   softsign,
   selu,
-  hard_sigmoid
+  hard_sigmoid,
+  logical_not,
+  sign,
+  round,
+  tan,
+  asin,
+  acos,
+  atan,
+  sinh,
+  cosh,
+  asinh,
+  acosh,
+  atanh,
+  hard_swish,
+  mish,
+  is_nan,
+  is_inf,
+  thresholded_relu,
+  shrink,
+  celu
 };
-constexpr EnumNames<UnaryOp, 14> enum_names(UnaryOp) {
+constexpr EnumNames<UnaryOp, 33> enum_names(UnaryOp) {
   return {{{UnaryOp::abs, "abs"},
            {UnaryOp::neg, "neg"},
            {UnaryOp::exp, "exp"},
@@ -101,13 +156,34 @@ constexpr EnumNames<UnaryOp, 14> enum_names(UnaryOp) {
            {UnaryOp::erf, "erf"},
            {UnaryOp::softsign, "softsign"},
            {UnaryOp::selu, "selu"},
-           {UnaryOp::hard_sigmoid, "hard_sigmoid"}}};
+           {UnaryOp::hard_sigmoid, "hard_sigmoid"},
+           {UnaryOp::logical_not, "not"},
+           {UnaryOp::sign, "sign"},
+           {UnaryOp::round, "round"},
+           {UnaryOp::tan, "tan"},
+           {UnaryOp::asin, "asin"},
+           {UnaryOp::acos, "acos"},
+           {UnaryOp::atan, "atan"},
+           {UnaryOp::sinh, "sinh"},
+           {UnaryOp::cosh, "cosh"},
+           {UnaryOp::asinh, "asinh"},
+           {UnaryOp::acosh, "acosh"},
+           {UnaryOp::atanh, "atanh"},
+           {UnaryOp::hard_swish, "hard_swish"},
+           {UnaryOp::mish, "mish"},
+           {UnaryOp::is_nan, "is_nan"},
+           {UnaryOp::is_inf, "is_inf"},
+           {UnaryOp::thresholded_relu, "thresholded_relu"},
+           {UnaryOp::shrink, "shrink"},
+           {UnaryOp::celu, "celu"}}};
 }
 
 struct UnaryOptions {
   UnaryOp op = UnaryOp::abs;
-  float alpha = 0.f;  // Selu's alpha, HardSigmoid's alpha
-  float beta = 0.f;   // Selu's gamma, HardSigmoid's beta
+  // Selu's alpha and gamma, HardSigmoid's alpha and beta, Shrink's lambda and
+  // bias, ThresholdedRelu's and Celu's alpha (as alpha).
+  float alpha = 0.f;
+  float beta = 0.f;
   static void fields(auto& o, auto& field) {
     field("op", o.op);
     field("alpha", o.alpha, Presence::may_be_absent);
@@ -116,9 +192,11 @@ struct UnaryOptions {
 };
 
 // An element-wise function without parameters that oneDNN's eltwise kernels do
-// not cover (ONNX Abs, Neg, Exp, Log, Sqrt, Reciprocal, Sin, Cos, Floor, Ceil,
-// Erf, Softsign, Selu, HardSigmoid). alpha and beta are Selu's and HardSigmoid's
-// constants. Floor and Ceil have zero gradient almost everywhere.
+// not cover (ONNX Abs, Neg, Exp, Log, Sqrt, Reciprocal, the trigonometric and
+// hyperbolic functions and their inverses, Floor, Ceil, Round (half to even),
+// Sign, Erf, Softsign, Selu, HardSigmoid, HardSwish, Mish, ThresholdedRelu, Shrink, Celu; Not,
+// IsNaN and IsInf give 1 or 0). alpha and beta are the functions' constants (UnaryOptions). Floor,
+// Ceil, Round, Sign and the predicates have zero gradient almost everywhere.
 class Unary : public Layer<Unary> {
  public:
   static constexpr std::string_view kType = "Unary";

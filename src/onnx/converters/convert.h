@@ -116,5 +116,12 @@ void expand(Context& c);
 void identity(Context& c);
 void convert_lstm(Context& c);
 void convert_gru(Context& c);
+void where(Context& c);
+void trilu(Context& c);
+void gather_elements(Context& c);
+void arg_reduce(Context& c, bool max);
+void is_inf(Context& c);
+void mod(Context& c);
+void gelu(Context& c);
 
 }  // namespace bdl::onnx::convert

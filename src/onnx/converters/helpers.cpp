@@ -94,6 +94,8 @@ int reshaped_batch_axis(const Value& v, const Shape& out) {
 
 namespace {
 Value binary_nodes(Context& c, nn::BinaryOp op, const Value& a, const Value& b) {
+  // Comparisons read integers exactly (below 2^24) and give 0 or 1.
+  const bool predicate = nn::is_predicate(op);
   if (a.is_constant() && b.is_constant()) {
     auto m = make<nn::Binary>(op);
     return c.add(std::move(m), {a, b});
@@ -101,8 +103,10 @@ Value binary_nodes(Context& c, nn::BinaryOp op, const Value& a, const Value& b) 
   if (a.is_constant() || b.is_constant()) {
     const Value& k = a.is_constant() ? a : b;
     // An integer constant: only as an exponent (Pow's only mixed types), where its
-    // float value computes the same; anywhere else the result would be integer.
-    if (k.constant.dtype() != DType::f32 && (op != nn::BinaryOp::pow || a.is_constant())) {
+    // float value computes the same, or compared; anywhere else the result would
+    // be integer.
+    if (k.constant.dtype() != DType::f32 && !predicate &&
+        (op != nn::BinaryOp::pow || a.is_constant())) {
       c.unsupported("an integer operand where the result is integer");
     }
     auto m = std::make_unique<nn::Binary>(op, k.shape, a.is_constant(), k.initializer);
@@ -112,14 +116,14 @@ Value binary_nodes(Context& c, nn::BinaryOp op, const Value& a, const Value& b) 
       const auto v = to_floats(k.constant);
       std::copy(v.begin(), v.end(), m->constant().f32());
     }
-    return c.add(std::move(m), {a.is_constant() ? b : a});
+    return c.add(std::move(m), {a.is_constant() ? b : a}, predicate);
   }
   if (op == nn::BinaryOp::add && a.shape == b.shape) {
     // Same shapes (a residual connection): Add works in the layout the
     // convolutions leave, where Binary would convert both to plain.
     return c.add(make<nn::Add>(), {a, b});
   }
-  return c.add(make<nn::Binary>(op), {a, b});
+  return c.add(make<nn::Binary>(op), {a, b}, predicate);
 }
 }  // namespace
 

@@ -380,8 +380,14 @@ void cast(Context& c) {
       return;
     }
   }
-  // Run-time values stay float32: a cast to float is the identity, and a cast to
-  // an integer type marks the value as integer (embedding indices).
+  // Run-time values stay float32: a cast to float is the identity, a cast to
+  // an integer type marks the value as integer (embedding indices), and a cast
+  // to bool makes 0 or 1 (not not x).
+  if (to == ::onnx::TensorProto::BOOL) {
+    const Value y = c.add(make<nn::Unary>(nn::UnaryOp::logical_not), {x}, true);
+    c.set_output(0, c.add(make<nn::Unary>(nn::UnaryOp::logical_not), {y}));
+    return;
+  }
   if (to == ::onnx::TensorProto::FLOAT || to_integer) {
     Value y = c.add(make<nn::Identity>(), {x}, /*takes_integers=*/true);
     y.integer = to_integer;

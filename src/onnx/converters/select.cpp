@@ -1,0 +1,119 @@
+// Comparisons, logic, and choosing elements: Where, Trilu, GatherElements,
+// ArgMax and ArgMin, IsInf. Booleans are float32 0 and 1 at run time; folded
+// from integer constants they stay integers (shape arithmetic).
+#include "bdl/nn/select.h"
+
+#include "bdl/nn/activations.h"
+#include "bdl/nn/elementwise.h"
+#include "onnx/converters/convert.h"
+
+namespace bdl::onnx::convert {
+
+// The operands that are constants become the layer's own tensors; when all are,
+// the layer runs now and its result is a constant.
+void where(Context& c) {
+  std::vector<Value> from{c.input(0), c.input(1), c.input(2)};
+  const bool all_constant =
+      std::all_of(from.begin(), from.end(), [](const Value& v) { return v.is_constant(); });
+  if (all_constant) {
+    c.set_output(0, c.add(make<nn::Where>(), from));
+    return;
+  }
+  nn::WhereOptions o;
+  std::optional<Shape>* shapes[3] = {&o.condition_shape, &o.x_shape, &o.y_shape};
+  std::vector<Value> inputs;
+  for (size_t k = 0; k < 3; ++k) {
+    if (from[k].is_constant()) {
+      *shapes[k] = from[k].shape;
+    } else {
+      inputs.push_back(from[k]);
+    }
+  }
+  auto m = std::make_unique<nn::Where>(o);
+  for (size_t k = 0; k < 3; ++k) {
+    if (!from[k].is_constant()) continue;
+    const auto values = to_floats(from[k].constant);
+    std::copy(values.begin(), values.end(), m->owned(static_cast<int>(k)).f32());
+  }
+  // The condition is read as 0 or nonzero, so integer data may drive it.
+  Value y = c.add(std::move(m), inputs, !from[0].is_constant());
+  y.batch_axis = -1;
+  for (const Value& v : inputs) {
+    if (v.batch_axis >= 0) {
+      y.batch_axis = v.batch_axis + static_cast<int>(y.shape.size() - v.shape.size());
+      break;
+    }
+  }
+  y.integer =
+      (from[1].integer || (from[1].is_constant() && from[1].constant.dtype() != DType::f32)) &&
+      (from[2].integer || (from[2].is_constant() && from[2].constant.dtype() != DType::f32));
+  c.set_output(0, y);
+}
+
+void trilu(Context& c) {
+  const int64_t k = c.has_input(1) ? c.integers_input(1, "k").at(0) : 0;
+  unary(c, make<nn::Trilu>(nn::TriluOptions{.upper = c.integer("upper", 1) != 0, .k = k}));
+}
+
+void gather_elements(Context& c) {
+  const Value& x = c.input(0);
+  const Tensor& idx = c.constant_input(1, "the indices");
+  const int64_t axis = normalize_axis(c, c.integer("axis", 0), x.shape.size());
+  Value y = c.add(make<nn::GatherElements>(nn::GatherElementsOptions{
+                      .axis = axis, .indices = to_integers(idx), .indices_shape = idx.shape()}),
+                  {x});
+  // The indices fix every dimension's size, the batch's too.
+  y.batch_axis = -1;
+  c.set_output(0, y);
+}
+
+void arg_reduce(Context& c, bool max) {
+  const Value& x = c.input(0);
+  const int64_t axis = normalize_axis(c, c.integer("axis", 0), x.shape.size());
+  const bool keep = c.integer("keepdims", 1) != 0;
+  Value y = c.add(make<nn::ArgReduce>(
+                      nn::ArgReduceOptions{.op = max ? nn::ArgOp::max : nn::ArgOp::min,
+                                           .axis = axis,
+                                           .keep_dims = keep,
+                                           .select_last = c.integer("select_last_index", 0) != 0}),
+                  {x});
+  if (!y.is_constant()) {
+    y.batch_axis = reduced_batch_axis(x, {axis}, keep);
+    y.integer = true;
+  } else {
+    const auto v = to_integers(y.constant);
+    y = Context::constant(Tensor::from_vector(std::span<const int64_t>(v), y.shape));
+  }
+  c.set_output(0, y);
+}
+
+// IsInf with detect_negative or detect_positive off: the sign as a second test.
+void is_inf(Context& c) {
+  const bool negative = c.integer("detect_negative", 1) != 0;
+  const bool positive = c.integer("detect_positive", 1) != 0;
+  const Value& x = c.input(0);
+  Value y = c.add(make<nn::Unary>(nn::UnaryOp::is_inf), {x});
+  if (negative != positive) {
+    const Value sign = binary(c, positive ? nn::BinaryOp::greater : nn::BinaryOp::less, x,
+                              Context::constant(Tensor::full({}, 0.f)));
+    y = binary(c, nn::BinaryOp::logical_and, y, sign);
+  } else if (!negative) {
+    y = binary(c, nn::BinaryOp::mul, y, Context::constant(Tensor::full({}, 0.f)));
+  }
+  c.set_output(0, y);
+}
+
+void mod(Context& c) {
+  binary_op(c, c.integer("fmod", 0) != 0 ? nn::BinaryOp::fmod : nn::BinaryOp::mod);
+}
+
+// Gelu (opset 20): the exact form or the tanh approximation, on oneDNN.
+void gelu(Context& c) {
+  const std::string approximate = c.text("approximate", "none");
+  if (approximate != "none" && approximate != "tanh") {
+    c.invalid("approximate is '", approximate, "', expected 'none' or 'tanh'");
+  }
+  unary(c, make<nn::GELU>(approximate == "tanh"));
+}
+
+}  // namespace bdl::onnx::convert
