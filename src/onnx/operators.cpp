@@ -51,6 +51,7 @@ constexpr std::pair<const char*, Converter> kConverters[] = {
     {"Cosh", [](Context& c) { unary_fn(c, UnaryOp::cosh); }},
     {"Div", [](Context& c) { binary_op(c, BinaryOp::div); }},
     {"Dropout", &dropout},
+    {"Einsum", &einsum},
     {"Elu", [](Context& c) { unary(c, make<nn::ELU>(c.real("alpha", 1.f))); }},
     {"Equal", [](Context& c) { binary_op(c, BinaryOp::equal); }},
     {"Erf", [](Context& c) { unary_fn(c, UnaryOp::erf); }},
@@ -67,6 +68,7 @@ constexpr std::pair<const char*, Converter> kConverters[] = {
     {"GlobalMaxPool", [](Context& c) { global_pool(c, false); }},
     {"Greater", [](Context& c) { binary_op(c, BinaryOp::greater); }},
     {"GreaterOrEqual", [](Context& c) { binary_op(c, BinaryOp::greater_equal); }},
+    {"GroupNormalization", &group_norm},
     {"HardSigmoid",
      [](Context& c) {
        unary_fn(c, UnaryOp::hard_sigmoid, c.real("alpha", 0.2f), c.real("beta", 0.5f));

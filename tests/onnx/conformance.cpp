@@ -6,8 +6,9 @@
 // error or mismatch fails it. Prints the counts per directory and exits 1 when
 // a case fails.
 //
-//   onnx_conformance [--verbose] [DIR...]   (default: the four directories of
-//   /usr/share/libonnx-testdata/data)
+//   onnx_conformance [--verbose] [--strict] [DIR...]   (default: the four
+//   directories of /usr/share/libonnx-testdata/data; --strict fails skips too,
+//   for bdl's own cases in tests/fixtures/onnx_ops)
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -167,10 +168,13 @@ std::string reason(const std::string& message, const fs::path& dir) {
 
 int main(int argc, char** argv) {
   bool verbose = false;
+  bool strict = false;
   std::vector<fs::path> roots;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
-    if (a == "--verbose" || a == "-v") {
+    if (a == "--strict") {
+      strict = true;
+    } else if (a == "--verbose" || a == "-v") {
       verbose = true;
     } else {
       roots.emplace_back(a);
@@ -203,13 +207,13 @@ int main(int argc, char** argv) {
       const char* tag = r.outcome == Outcome::pass   ? "PASS"
                         : r.outcome == Outcome::skip ? "SKIP"
                                                      : "FAIL";
-      if (r.outcome == Outcome::fail || verbose) {
+      if (r.outcome == Outcome::fail || verbose || (strict && r.outcome == Outcome::skip)) {
         report.push_back(std::string(tag) + " " + root.filename().string() + "/" +
                          c.filename().string() +
                          (r.detail.empty() ? "" : ": " + reason(r.detail, c)));
       }
     }
-    failed += counts[2];
+    failed += counts[2] + (strict ? counts[1] : 0);
     std::printf("%-20s %6zu %6d %6d %6d\n", root.filename().c_str(), cases.size(), counts[0],
                 counts[1], counts[2]);
   }

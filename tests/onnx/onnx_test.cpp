@@ -106,11 +106,44 @@ TEST(OnnxImport, TruncatedFileIsAClearError) {
   EXPECT_NE(e.find("not an ONNX model"), std::string::npos) << e;
 }
 
-TEST(OnnxImport, OpsetBeyondSeventeenIsUnsupported) {
-  auto m = model_with({1, 4}, 18);
+TEST(OnnxImport, OpsetBeyondTwentyOneIsUnsupported) {
+  auto m = model_with({1, 4}, 22);
   add_node(m, "Relu", {"x"}, "y");
   add_output(m, "y");
+  const std::string e = error_of([&] { import_bytes(bytes_of(m)); });
+  EXPECT_NE(e.find("opset 22; bdl imports opsets 1 to 21"), std::string::npos) << e;
   EXPECT_THROW(import_bytes(bytes_of(m)), onnx::Unsupported);
+}
+
+::onnx::AttributeProto& add_text(::onnx::ModelProto& m, const std::string& name,
+                                 const std::string& value) {
+  auto* n = m.mutable_graph()->mutable_node(m.graph().node_size() - 1);
+  auto* a = n->add_attribute();
+  a->set_name(name);
+  a->set_type(::onnx::AttributeProto::STRING);
+  a->set_s(value);
+  return *a;
+}
+
+TEST(OnnxImport, EinsumFormsBdlLacksAreNamed) {
+  auto three = model_with({2, 3}, 13);
+  add_node(three, "Einsum", {"x", "x", "x"}, "y");
+  add_text(three, "equation", "ij,ij,ij->ij");
+  add_output(three, "y");
+  std::string e = error_of([&] { import_bytes(bytes_of(three)); });
+  EXPECT_NE(e.find("Einsum of 3 operands; bdl computes one or two"), std::string::npos) << e;
+  auto diagonal = model_with({3, 3}, 13);
+  add_node(diagonal, "Einsum", {"x"}, "y");
+  add_text(diagonal, "equation", "ii->i");
+  add_output(diagonal, "y");
+  e = error_of([&] { import_bytes(bytes_of(diagonal)); });
+  EXPECT_NE(e.find("a label repeated within one term ('ii': a diagonal)"), std::string::npos) << e;
+  auto bad = model_with({2, 3}, 13);
+  add_node(bad, "Einsum", {"x"}, "y");
+  add_text(bad, "equation", "ijk->i");
+  add_output(bad, "y");
+  e = error_of([&] { import_bytes(bytes_of(bad)); });
+  EXPECT_NE(e.find("term 'ijk' has 3 labels for input 0 of shape [2, 3]"), std::string::npos) << e;
 }
 
 TEST(OnnxImport, WeightOfTheWrongSizeNamesTheInitializer) {

@@ -51,7 +51,7 @@ struct ImportedModel {
 // operator changes before opset 7 that bdl models meet (legacy broadcasting,
 // attributes that became inputs) are handled per converter.
 constexpr int64_t kMinOpset = 1;
-constexpr int64_t kMaxOpset = 17;
+constexpr int64_t kMaxOpset = 21;
 
 // Reads and converts an ONNX file; errors name the file, and the node and
 // attribute at fault.

@@ -123,5 +123,7 @@ void arg_reduce(Context& c, bool max);
 void is_inf(Context& c);
 void mod(Context& c);
 void gelu(Context& c);
+void group_norm(Context& c);
+void einsum(Context& c);
 
 }  // namespace bdl::onnx::convert

@@ -174,6 +174,44 @@ void conv_transpose(Context& c) {
 
 // Resize (opsets 10+) and its predecessor Upsample: height and width of 4-d input,
 // nearest or bilinear.
+// Opset 18's additions: scales or sizes for the listed axes only (the others
+// keep their size), the aspect-ratio policy (only "stretch", the default), and
+// antialiasing, which changes nothing unless an axis shrinks.
+void resize_opset18(Context& c, const Shape& in, std::vector<float>& scales,
+                    std::vector<int64_t>& sizes) {
+  const auto axes = c.integers("axes", {});
+  if (!axes.empty()) {
+    const size_t given = sizes.empty() ? scales.size() : sizes.size();
+    if (given != axes.size()) c.invalid(given, " scales or sizes for ", axes.size(), " axes");
+    std::vector<float> all_scales(in.size(), 1.f);
+    Shape all_sizes = in;
+    for (size_t i = 0; i < axes.size(); ++i) {
+      const auto a = static_cast<size_t>(normalize_axis(c, axes[i], in.size()));
+      if (sizes.empty()) {
+        all_scales[a] = scales[i];
+      } else {
+        all_sizes[a] = sizes[i];
+      }
+    }
+    if (sizes.empty()) {
+      scales = all_scales;
+    } else {
+      sizes = all_sizes;
+    }
+  }
+  const std::string policy = c.text("keep_aspect_ratio_policy", "stretch");
+  if (policy != "stretch" && !sizes.empty())
+    c.unsupported("keep_aspect_ratio_policy '", policy, "'");
+  if (c.integer("antialias", 0) != 0) {
+    bool shrinks = false;
+    for (size_t d = 0; d < in.size(); ++d) {
+      shrinks = shrinks || (sizes.empty() ? (d < scales.size() && scales[d] < 1.f)
+                                          : (d < sizes.size() && sizes[d] < in[d]));
+    }
+    if (shrinks) c.unsupported("antialiased downscaling");
+  }
+}
+
 void resize(Context& c) {
   const Value& x = c.input(0);
   const bool upsample = c.node().op_type() == "Upsample";
@@ -213,6 +251,7 @@ void resize(Context& c) {
     if (c.has_input(3)) sizes = c.integers_input(3, "sizes");
     if (c.has_input(2)) scales = to_floats(c.constant_input(2, "scales"));
     if (!sizes.empty()) scales.clear();
+    resize_opset18(c, x.shape, scales, sizes);
   }
   if (!sizes.empty()) {
     if (sizes.size() != 4 || sizes[0] != x.shape[0] || sizes[1] != x.shape[1]) {

@@ -270,3 +270,57 @@ void layer_norm(Context& c) {
 }
 
 }  // namespace bdl::onnx::convert
+
+namespace bdl::onnx::convert {
+
+// GroupNormalization (opsets 18 and 21) as its definition composes it: the
+// channels in num_groups groups, each normalised over its channels and the
+// spatial dimensions with the biased variance, then a per-channel scale and
+// shift. Opset 18 gives scale and bias per group; they apply to each of the
+// group's channels.
+void group_norm(Context& c) {
+  const Value& x = c.input(0);
+  if (x.shape.size() < 3) c.invalid("input ", shape_str(x.shape), " has no spatial dimensions");
+  const int64_t channels = x.shape[1];
+  const int64_t groups = c.integer("num_groups", 0);
+  if (groups < 1 || channels % groups != 0) {
+    c.invalid("num_groups ", groups, " does not divide ", channels, " channels");
+  }
+  const float eps = c.real("epsilon", 1e-5f);
+  const int64_t n = x.shape[0];
+  const Value grouped = reshape_to(c, x, {n, groups, shape_numel(x.shape) / (n * groups)},
+                                   x.batch_axis == 0 ? 0 : -1);
+  const std::vector<int64_t> last{2};
+  const Value mean = c.add(make<nn::Reduce>(nn::ReduceOp::mean, last, true), {grouped});
+  const Value centred = binary(c, nn::BinaryOp::sub, grouped, mean);
+  const Value var = c.add(make<nn::Reduce>(nn::ReduceOp::mean, last, true),
+                          {c.add(make<nn::Binary>(nn::BinaryOp::mul), {centred, centred})});
+  const Value std_dev =
+      c.add(make<nn::Unary>(nn::UnaryOp::sqrt),
+            {binary(c, nn::BinaryOp::add, var, Context::constant(Tensor::full({}, eps)))});
+  Value y = reshape_to(c, binary(c, nn::BinaryOp::div, centred, std_dev), x.shape, x.batch_axis);
+  // Scale and bias as (C, 1, ..., 1), spread from groups to channels before opset 21.
+  Shape per_channel(x.shape.size() - 1, 1);
+  per_channel[0] = channels;
+  auto affine = [&](size_t i, nn::BinaryOp op) {
+    const Value& v = c.input(i);
+    if (!v.is_constant()) c.unsupported("a ", i == 1 ? "scale" : "bias", " computed at run time");
+    const auto values = to_floats(v.constant);
+    const int64_t want = c.opset() < 21 ? groups : channels;
+    if (static_cast<int64_t>(values.size()) != want) {
+      c.invalid(i == 1 ? "scale" : "bias", " has ", values.size(), " values, expected ", want);
+    }
+    Tensor t = Tensor::empty(per_channel);
+    for (int64_t ch = 0; ch < channels; ++ch) {
+      t.f32()[ch] = values[static_cast<size_t>(c.opset() < 21 ? ch / (channels / groups) : ch)];
+    }
+    Value k = Context::constant(std::move(t));
+    k.initializer = v.initializer;
+    y = binary(c, op, y, k);
+  };
+  affine(1, nn::BinaryOp::mul);
+  affine(2, nn::BinaryOp::add);
+  c.set_output(0, y);
+}
+
+}  // namespace bdl::onnx::convert

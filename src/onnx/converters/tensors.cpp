@@ -256,6 +256,21 @@ void slice(Context& c) {
   unary(c, make<nn::Slice>(axes, starts, ends, steps));
 }
 
+// Opset 18's axes input: pads (begins then ends) for those axes only, spread to
+// every axis of the input.
+std::vector<int64_t> pads_on_axes(Context& c, const std::vector<int64_t>& pads,
+                                  const std::vector<int64_t>& axes) {
+  const size_t rank = c.input(0).shape.size();
+  if (pads.size() != 2 * axes.size()) c.invalid(pads.size(), " pads for ", axes.size(), " axes");
+  std::vector<int64_t> all(2 * rank, 0);
+  for (size_t i = 0; i < axes.size(); ++i) {
+    const auto a = static_cast<size_t>(normalize_axis(c, axes[i], rank));
+    all[a] = pads[i];
+    all[rank + a] = pads[axes.size() + i];
+  }
+  return all;
+}
+
 void pad(Context& c) {
   const std::string mode = c.text("mode", "constant");
   nn::PadMode m = nn::PadMode::constant;
@@ -277,7 +292,7 @@ void pad(Context& c) {
       const auto v = to_floats(c.constant_input(2, "constant_value"));
       if (!v.empty()) value = v[0];
     }
-    if (c.has_input(3)) c.unsupported("the axes input");
+    if (c.has_input(3)) pads = pads_on_axes(c, pads, c.integers_input(3, "axes"));
   }
   for (int64_t p : pads) {
     if (p < 0) c.unsupported("negative pads (cropping)");
