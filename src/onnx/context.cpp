@@ -1,5 +1,6 @@
 #include "onnx/context.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -236,6 +237,42 @@ Value Context::constant(Tensor t) {
   return v;
 }
 
+// Runs a module on constants in evaluation mode (integers through float32, exact
+// below 2^24, which shape arithmetic stays under); `alt` takes each constant's
+// value at the batch size one larger where it has one.
+Tensor Context::fold(nn::Module& module, const std::vector<Value>& from, bool alt) const {
+  module.eval();
+  std::vector<Tensor> args;
+  bool any_integer = false;
+  for (const Value& v : from) {
+    const Tensor& t = alt && v.alt.defined() ? v.alt : v.constant;
+    if (t.dtype() == DType::i64) {
+      any_integer = true;
+      const auto ints = to_integers(t);
+      for (int64_t x : ints) {
+        if (x > (1 << 24) || x < -(1 << 24)) {
+          unsupported("integer constant ", x, " is too large to compute with at import");
+        }
+      }
+      std::vector<float> f(ints.begin(), ints.end());
+      args.push_back(Tensor::from_vector(std::span<const float>(f), t.shape()));
+    } else {
+      args.push_back(t.contiguous());
+    }
+  }
+  std::vector<const Tensor*> ptrs;
+  ptrs.reserve(args.size());
+  for (const Tensor& t : args) ptrs.push_back(&t);
+  auto* multi = dynamic_cast<nn::MultiInputModule*>(&module);
+  const Tensor& out = multi ? multi->forward_many(ptrs) : module.forward(args.at(0));
+  Tensor result = out.contiguous().clone();
+  if (any_integer) {
+    const auto ints = to_integers(result);
+    result = Tensor::from_vector(std::span<const int64_t>(ints), result.shape());
+  }
+  return result;
+}
+
 Value Context::add(std::unique_ptr<nn::Module> module, const std::vector<Value>& from,
                    bool takes_integers) {
   for (const Value& v : from) {
@@ -251,11 +288,9 @@ Value Context::add(std::unique_ptr<nn::Module> module, const std::vector<Value>&
   auto* multi = dynamic_cast<nn::MultiInputModule*>(module.get());
   std::vector<Shape> shapes;
   bool all_constant = true;
-  bool any_integer = false;
   for (const Value& v : from) {
     shapes.push_back(v.shape);
     all_constant = all_constant && v.is_constant();
-    any_integer = any_integer || (v.is_constant() && v.constant.dtype() == DType::i64);
   }
   Shape shape;
   try {
@@ -266,34 +301,16 @@ Value Context::add(std::unique_ptr<nn::Module> module, const std::vector<Value>&
     invalid(e.what());
   }
   if (all_constant) {
-    // Folded now: the module runs in evaluation mode on the constants (integers
-    // through float32, exact below 2^24, which shape arithmetic stays under).
-    module->eval();
-    std::vector<Tensor> args;
-    for (const Value& v : from) {
-      if (v.constant.dtype() == DType::i64) {
-        const auto ints = to_integers(v.constant);
-        for (int64_t x : ints) {
-          if (x > (1 << 24) || x < -(1 << 24)) {
-            unsupported("integer constant ", x, " is too large to compute with at import");
-          }
-        }
-        std::vector<float> f(ints.begin(), ints.end());
-        args.push_back(Tensor::from_vector(std::span<const float>(f), v.shape));
-      } else {
-        args.push_back(v.constant.contiguous());
-      }
+    Value folded = constant(fold(*module, from, false));
+    // Shape arithmetic on the batch size is folded a second time as if the batch
+    // were one larger, which tells the entries that depend on it.
+    const bool batch_dependent =
+        std::any_of(from.begin(), from.end(), [](const Value& v) { return v.alt.defined(); });
+    if (batch_dependent) {
+      Tensor alt = fold(*module, from, true);
+      if (alt.shape() == folded.constant.shape()) folded.alt = std::move(alt);
     }
-    std::vector<const Tensor*> ptrs;
-    ptrs.reserve(args.size());
-    for (const Tensor& t : args) ptrs.push_back(&t);
-    const Tensor& out = multi ? multi->forward_many(ptrs) : module->forward(args.at(0));
-    Tensor result = out.contiguous().clone();
-    if (any_integer) {
-      const auto ints = to_integers(result);
-      result = Tensor::from_vector(std::span<const int64_t>(ints), result.shape());
-    }
-    return constant(std::move(result));
+    return folded;
   }
   std::vector<nn::Graph::Node> nodes;
   for (size_t i = 0; i < from.size(); ++i) {
@@ -308,7 +325,8 @@ Value Context::add(std::unique_ptr<nn::Module> module, const std::vector<Value>&
   // By default the batch stays where it was when the rank does not change.
   if (!from.empty() && from[0].batch_axis >= 0 && from[0].shape.size() == shape.size()) {
     v.batch_axis = from[0].batch_axis;
-    v.batch_merged = from[0].batch_merged;
+    v.batch_outer = from[0].batch_outer;
+    v.batch_inner = from[0].batch_inner;
   }
   v.shape = std::move(shape);
   return v;

@@ -27,12 +27,21 @@ struct Value {
   // the import batch size; reshapes express the batch dimension as -1 so that
   // the graph runs on any batch size.
   int batch_axis = -1;
-  // Whether other dimensions were folded into the batch one (a flatten of
-  // (N, T, C) to (N*T, C)): its size then says nothing about where it goes.
-  bool batch_merged = false;
+  // Other dimensions folded into the batch one: its size is batch_outer times
+  // the batch times batch_inner (a flatten of (N, T, C) to (N*T, C) has inner T;
+  // attention's (L, N, E) to (L, N*H, E/H) inner H, and its (L, N, E) to
+  // (L*N, E) outer L), so that a later reshape can split them off again. 0 when
+  // not known.
+  int64_t batch_outer = 1;
+  int64_t batch_inner = 1;
+  bool batch_merged() const { return batch_outer != 1 || batch_inner != 1; }
   // Integer data at run time (token ids from an int64 input): bdl carries it as
   // float32 values, which only an embedding lookup (Gather) and Cast may read.
   bool integer = false;
+  // For a constant computed from the input's batch size (shape arithmetic on
+  // Shape's output): its value were the batch one larger; undefined when it
+  // does not depend on the batch. Where the two differ is where the batch is.
+  Tensor alt;
   bool is_constant() const { return constant.defined(); }
 };
 
@@ -79,6 +88,8 @@ class Context {
             bool takes_integers = false);
   // A constant value (not trainable).
   static Value constant(Tensor t);
+  // A module run now on constant inputs (alt: on their values at batch + 1).
+  Tensor fold(nn::Module& module, const std::vector<Value>& from, bool alt) const;
   void set_output(size_t i, Value v);
 
   // Errors from a converter; the importer prefixes the file and where().

@@ -41,9 +41,17 @@ void copy_into(Tensor& dst, const Tensor& src, Context& c, const char* what);
 // graph runs on other batch sizes than the import's.
 Value reshape_to(Context& c, const Value& v, const Shape& out, int out_batch);
 
-// Where the batch dimension of `in` lands in `out` when a reshape keeps the
-// dimensions before it: the output dimension whose leading product matches.
-int reshaped_batch_axis(const Value& v, const Shape& out);
+// The batch's own size in v's batch dimension (without what is folded into it):
+// the import's batch size; 0 when unknown.
+int64_t batch_size_of(const Value& v);
+
+// Where a reshape of v to `out` puts the batch, and what it folds around it.
+struct BatchPlace {
+  int axis = -1;
+  int64_t outer = 1, inner = 1;
+};
+std::optional<BatchPlace> batch_at(const Value& v, const Shape& out, int k);
+BatchPlace place_batch(const Value& v, const Shape& out, int prefer);
 
 // A binary operation of two values, either possibly constant. A constant
 // operand becomes the module's own tensor: trainable when it is an initializer.

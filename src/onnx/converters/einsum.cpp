@@ -221,7 +221,7 @@ Value two_operands(Context& c, Term a, Term b, const std::string& out) {
   for (char ch : free_a) full.push_back(size_of(a, ch));
   for (char ch : free_b) full.push_back(size_of(b, ch));
   int batch_axis = -1;
-  if (ma.batch_axis >= 0 && !ma.batch_merged) {
+  if (ma.batch_axis >= 0 && !ma.batch_merged()) {
     const int g = ma.batch_axis;
     const std::string& group = groups_a[static_cast<size_t>(g)];
     if (group.size() == 1) batch_axis = static_cast<int>(labels.find(group[0]));

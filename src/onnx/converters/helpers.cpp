@@ -68,35 +68,149 @@ Value reshape_to(Context& c, const Value& v, const Shape& out, int out_batch) {
     r = c.add(make<nn::View>(out), {v}, true);
   }
   r.batch_axis = v.batch_axis >= 0 ? out_batch : -1;
-  r.batch_merged =
-      r.batch_axis >= 0 && (v.batch_merged || out[static_cast<size_t>(out_batch)] !=
-                                                  v.shape[static_cast<size_t>(v.batch_axis)]);
+  // What is folded with the batch now (unknown when the caller's axis cannot hold it).
+  r.batch_outer = r.batch_inner = 1;
+  if (r.batch_axis >= 0) {
+    const auto place = batch_at(v, out, out_batch);
+    r.batch_outer = place ? place->outer : 0;
+    r.batch_inner = place ? place->inner : 0;
+  }
   r.integer = v.integer;  // a reshape moves ids without computing on them
   return r;
 }
 
-// Where the batch dimension of `in` lands in `out` when a reshape keeps the
-// dimensions before it: the output dimension whose leading product matches.
-int reshaped_batch_axis(const Value& v, const Shape& out) {
-  const Shape& in = v.shape;
-  const int batch_axis = v.batch_axis;
-  if (batch_axis < 0 || v.batch_merged) return -1;
-  const int64_t before = shape_numel(std::span(in).first(static_cast<size_t>(batch_axis)));
-  int64_t prefix = 1;
-  for (size_t k = 0; k < out.size(); ++k) {
-    if (prefix == before && out[k] == in[static_cast<size_t>(batch_axis)])
-      return static_cast<int>(k);
-    prefix *= out[k];
-    if (prefix > before) return -1;
+int64_t batch_size_of(const Value& v) {
+  if (v.batch_axis < 0 || v.batch_inner <= 0 || v.batch_outer <= 0) return 0;
+  return v.shape[static_cast<size_t>(v.batch_axis)] / (v.batch_outer * v.batch_inner);
+}
+
+// The batch, as a digit of the row-major index (its stride S and size N), lies
+// within output dimension k when k's stride divides S and k's span is a multiple
+// of S * N: then the dimensions k folds around it are outer and inner.
+std::optional<BatchPlace> batch_at(const Value& v, const Shape& out, int k) {
+  const int64_t n = batch_size_of(v);
+  if (n <= 0 || k < 0 || static_cast<size_t>(k) >= out.size()) return std::nullopt;
+  const auto b = static_cast<size_t>(v.batch_axis);
+  const int64_t stride = shape_numel(std::span(v.shape).subspan(b + 1)) * v.batch_inner;
+  const int64_t out_stride = shape_numel(std::span(out).subspan(static_cast<size_t>(k) + 1));
+  const int64_t span = out_stride * out[static_cast<size_t>(k)];
+  if (stride == 0 || out_stride == 0 || stride % out_stride != 0 || span % (stride * n) != 0) {
+    return std::nullopt;
   }
-  return -1;
+  return BatchPlace{k, span / (stride * n), stride / out_stride};
+}
+
+// Where the batch dimension of v lands in `out`: the dimension that holds it
+// alone if one does, else `prefer` (where the model wrote -1) if it can, else
+// the first that can; axis -1 when none (the batch is split across dimensions).
+BatchPlace place_batch(const Value& v, const Shape& out, int prefer) {
+  std::optional<BatchPlace> first, preferred;
+  for (size_t k = 0; k < out.size(); ++k) {
+    const auto p = batch_at(v, out, static_cast<int>(k));
+    if (!p) continue;
+    if (p->outer == 1 && p->inner == 1) return *p;
+    if (!first) first = p;
+    if (static_cast<int>(k) == prefer) preferred = p;
+  }
+  if (preferred) return *preferred;
+  return first.value_or(BatchPlace{});
 }
 
 namespace {
+
+// Integer arithmetic on two integer constants, exactly, as ONNX computes it on
+// int64 (division truncates; shape arithmetic such as chunk sizes (C + 1) / 2
+// depends on it).
+Tensor integer_arithmetic(Context& c, nn::BinaryOp op, const Shape& as, const Tensor& at,
+                          const Shape& bs, const Tensor& bt);
+
+std::optional<Value> fold_integers(Context& c, nn::BinaryOp op, const Value& a, const Value& b) {
+  if (a.constant.dtype() != DType::i64 || b.constant.dtype() != DType::i64) return std::nullopt;
+  using nn::BinaryOp;
+  if (op != BinaryOp::add && op != BinaryOp::sub && op != BinaryOp::mul && op != BinaryOp::div &&
+      op != BinaryOp::mod && op != BinaryOp::fmod && op != BinaryOp::max && op != BinaryOp::min) {
+    return std::nullopt;
+  }
+  Value y = Context::constant(integer_arithmetic(c, op, a.shape, a.constant, b.shape, b.constant));
+  if (a.alt.defined() || b.alt.defined()) {
+    y.alt = integer_arithmetic(c, op, a.shape, a.alt.defined() ? a.alt : a.constant, b.shape,
+                               b.alt.defined() ? b.alt : b.constant);
+  }
+  return y;
+}
+
+Tensor integer_arithmetic(Context& c, nn::BinaryOp op, const Shape& as, const Tensor& at,
+                          const Shape& bs, const Tensor& bt) {
+  using nn::BinaryOp;
+  const Shape out = [&] {
+    try {
+      return nn::Binary(op).output_shape_many(std::vector<Shape>{as, bs});
+    } catch (const Error& e) {
+      c.invalid(e.what());
+    }
+  }();
+  const auto va = to_integers(at), vb = to_integers(bt);
+  const Shape so = contiguous_strides(out);
+  auto strides_of = [&](const Shape& s) {
+    Shape st(out.size(), 0);
+    const Shape own = contiguous_strides(s);
+    for (size_t d = 0; d < s.size(); ++d) {
+      if (s[d] != 1) st[out.size() - s.size() + d] = own[d];
+    }
+    return st;
+  };
+  const Shape sa = strides_of(as), sb = strides_of(bs);
+  std::vector<int64_t> result(static_cast<size_t>(shape_numel(out)));
+  for (int64_t i = 0; i < static_cast<int64_t>(result.size()); ++i) {
+    int64_t ia = 0, ib = 0, rest = i;
+    for (size_t d = 0; d < out.size(); ++d) {
+      const int64_t at = so[d] == 0 ? 0 : rest / so[d];
+      rest -= at * so[d];
+      ia += at * sa[d];
+      ib += at * sb[d];
+    }
+    const int64_t x = va[static_cast<size_t>(ia)], y = vb[static_cast<size_t>(ib)];
+    if ((op == BinaryOp::div || op == BinaryOp::mod || op == BinaryOp::fmod) && y == 0) {
+      c.invalid("integer division by zero");
+    }
+    int64_t r = 0;
+    switch (op) {
+      case BinaryOp::add:
+        r = x + y;
+        break;
+      case BinaryOp::sub:
+        r = x - y;
+        break;
+      case BinaryOp::mul:
+        r = x * y;
+        break;
+      case BinaryOp::div:
+        r = x / y;
+        break;
+      case BinaryOp::fmod:
+        r = x % y;
+        break;
+      case BinaryOp::mod:
+        r = x % y;
+        if (r != 0 && ((r < 0) != (y < 0))) r += y;
+        break;
+      case BinaryOp::max:
+        r = std::max(x, y);
+        break;
+      default:
+        r = std::min(x, y);
+        break;
+    }
+    result[static_cast<size_t>(i)] = r;
+  }
+  return Tensor::from_vector(std::span<const int64_t>(result), out);
+}
+
 Value binary_nodes(Context& c, nn::BinaryOp op, const Value& a, const Value& b) {
   // Comparisons read integers exactly (below 2^24) and give 0 or 1.
   const bool predicate = nn::is_predicate(op);
   if (a.is_constant() && b.is_constant()) {
+    if (auto folded = fold_integers(c, op, a, b)) return *folded;
     auto m = make<nn::Binary>(op);
     return c.add(std::move(m), {a, b});
   }
@@ -137,7 +251,8 @@ Value binary(Context& c, nn::BinaryOp op, const Value& a, const Value& b) {
   for (const Value* v : {&a, &b}) {
     if (!v->is_constant() && v->batch_axis >= 0) {
       y.batch_axis = v->batch_axis + static_cast<int>(y.shape.size() - v->shape.size());
-      y.batch_merged = v->batch_merged;
+      y.batch_outer = v->batch_outer;
+      y.batch_inner = v->batch_inner;
       break;
     }
   }

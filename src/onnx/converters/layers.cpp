@@ -327,7 +327,14 @@ void pool(Context& c, bool average) {
 
 void global_pool(Context& c, bool average) {
   const Value& x = c.input(0);
-  if (x.shape.size() != 4) c.unsupported("global pooling of rank ", x.shape.size(), " input");
+  if (x.shape.size() < 3) c.invalid("global pooling of a rank ", x.shape.size(), " input");
+  if (x.shape.size() != 4) {
+    // 1-d and 3-d: a reduction over the spatial axes, kept as size 1.
+    std::vector<int64_t> axes;
+    for (size_t d = 2; d < x.shape.size(); ++d) axes.push_back(static_cast<int64_t>(d));
+    unary(c, make<nn::Reduce>(average ? nn::ReduceOp::mean : nn::ReduceOp::max, axes, true));
+    return;
+  }
   if (average) {
     unary(c, make<nn::GlobalAvgPool2d>());
   } else {

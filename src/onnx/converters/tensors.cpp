@@ -43,6 +43,52 @@ void flatten(Context& c) {
   c.set_output(0, reshape_to(c, x, {outer, inner}, batch));
 }
 
+namespace {
+
+// A target computed from the input's shape (a dynamic batch) says where the
+// batch goes: the one entry that changes with it.
+int batch_entry(Context& c, const Value& x) {
+  if (c.opset() < 5 || x.batch_axis < 0 || x.is_constant() || !c.input(1).alt.defined()) return -1;
+  const auto alt = to_integers(c.input(1).alt);
+  const auto given = c.integers_input(1, "the target shape");
+  int moved = -1;
+  for (size_t i = 0; i < alt.size() && i < given.size(); ++i) {
+    if (alt[i] == given[i] || given[i] <= 0) continue;
+    if (moved >= 0) return -1;
+    moved = static_cast<int>(i);
+  }
+  return moved;
+}
+
+// Reshape's output with the batch placed: where the shape arithmetic says, else
+// where it alone fits, else at the model's -1, else wherever it fits; when it
+// fits nowhere but the model wrote -1, the -1 stays and takes any batch.
+Value reshape_keeping_batch(Context& c, const Value& x, const Shape& target, int infer) {
+  if (x.is_constant() || x.batch_axis < 0) return reshape_to(c, x, target, -1);
+  const int entry = batch_entry(c, x);
+  BatchPlace place;
+  if (entry >= 0) {
+    place = batch_at(x, target, entry).value_or(BatchPlace{entry, 0, 0});
+  } else {
+    place = place_batch(x, target, infer);
+  }
+  if (place.axis < 0 && infer < 0) return reshape_to(c, x, target, -1);
+  const int axis = place.axis >= 0 ? place.axis : infer;
+  if (axis == 0 && x.batch_axis == 0 && target[0] == x.shape[0] && !x.batch_merged()) {
+    return reshape_to(c, x, target, 0);
+  }
+  Shape dynamic = target;
+  dynamic[static_cast<size_t>(axis)] = -1;
+  Value y = c.add(make<nn::View>(dynamic), {x}, true);
+  y.batch_axis = axis;
+  y.batch_outer = place.axis >= 0 ? place.outer : 0;
+  y.batch_inner = place.axis >= 0 ? place.inner : 0;
+  y.integer = x.integer;
+  return y;
+}
+
+}  // namespace
+
 void reshape(Context& c) {
   const Value& x = c.input(0);
   std::vector<int64_t> target =
@@ -77,20 +123,7 @@ void reshape(Context& c) {
   if (shape_numel(target) != total) {
     c.invalid("cannot reshape ", shape_str(x.shape), " to ", shape_str(target));
   }
-  const int batch = reshaped_batch_axis(x, target);
-  if (batch < 0 && infer >= 0 && x.batch_axis >= 0 && !x.is_constant()) {
-    // The batch merges with other dimensions: where the model asked for -1 it
-    // stays -1, which takes whatever batch size comes.
-    Shape dynamic = target;
-    dynamic[static_cast<size_t>(infer)] = -1;
-    Value y = c.add(make<nn::View>(dynamic), {x}, true);
-    y.batch_axis = infer;
-    y.batch_merged = true;
-    y.integer = x.integer;
-    c.set_output(0, y);
-    return;
-  }
-  c.set_output(0, reshape_to(c, x, target, batch));
+  c.set_output(0, reshape_keeping_batch(c, x, target, infer));
 }
 
 void squeeze(Context& c) {
@@ -375,25 +408,32 @@ void shape(Context& c) {
   start = std::clamp<int64_t>(start, 0, rank);
   end = std::clamp<int64_t>(end, start, rank);
   std::vector<int64_t> dims(x.shape.begin() + start, x.shape.begin() + end);
-  c.set_output(
-      0, Context::constant(Tensor::from_vector(std::span<const int64_t>(dims), {end - start})));
+  Value y = Context::constant(Tensor::from_vector(std::span<const int64_t>(dims), {end - start}));
+  // The batch's entry, as it were one larger, marks what shape arithmetic makes of it.
+  if (x.batch_axis >= start && x.batch_axis < end && batch_size_of(x) > 0) {
+    dims[static_cast<size_t>(x.batch_axis - start)] += x.batch_outer * x.batch_inner;
+    y.alt = Tensor::from_vector(std::span<const int64_t>(dims), {end - start});
+  }
+  c.set_output(0, y);
 }
 
 void cast(Context& c) {
   const Value& x = c.input(0);
   const int64_t to = c.integer("to", 0);
   const bool to_integer = to == ::onnx::TensorProto::INT64 || to == ::onnx::TensorProto::INT32;
-  if (x.is_constant()) {
-    if (to == ::onnx::TensorProto::FLOAT) {
-      const auto v = to_floats(x.constant);
-      c.set_output(0, Context::constant(Tensor::from_vector(std::span<const float>(v), x.shape)));
-      return;
-    }
-    if (to_integer) {
-      const auto v = to_integers(x.constant);
-      c.set_output(0, Context::constant(Tensor::from_vector(std::span<const int64_t>(v), x.shape)));
-      return;
-    }
+  if (x.is_constant() && (to == ::onnx::TensorProto::FLOAT || to_integer)) {
+    auto converted = [&](const Tensor& t) {
+      if (to_integer) {
+        const auto v = to_integers(t);
+        return Tensor::from_vector(std::span<const int64_t>(v), x.shape);
+      }
+      const auto v = to_floats(t);
+      return Tensor::from_vector(std::span<const float>(v), x.shape);
+    };
+    Value y = Context::constant(converted(x.constant));
+    if (x.alt.defined()) y.alt = converted(x.alt);
+    c.set_output(0, y);
+    return;
   }
   // Run-time values stay float32: a cast to float is the identity, a cast to
   // an integer type marks the value as integer (embedding indices), and a cast

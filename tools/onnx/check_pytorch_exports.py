@@ -1,0 +1,289 @@
+#!/usr/bin/env python3
+"""Current PyTorch as the client: every classification model of the installed
+torchvision, a transformer encoder and other real networks, exported by
+PyTorch 2.x's TorchScript-based exporter at opsets 13 and 17 and by its
+dynamo-based exporter at its default opset, imported and run by `bdl predict`,
+and compared with PyTorch at batch 1 and batch 3.
+
+    .venv/bin/python tools/onnx/check_pytorch_exports.py BDL [--set fast|all]
+        [--models NAME ...] [--exporters ts13 ts17 dynamo] [--json FILE] [--work DIR]
+
+Weights are PyTorch's seeded random initialisation (no downloads), with the
+BatchNorm statistics and affine parameters drawn away from 0 and 1 so that
+every layer matters. A model passes when, at both batch sizes, bdl's largest
+absolute difference from PyTorch is at most 1e-4 of the largest absolute PyTorch
+output. Every export is made with a dynamic batch dimension, as for serving.
+
+Outcomes per model and exporter: pass; mismatch (the error); refused (bdl's
+message naming the operator or attribute); export-failed (PyTorch's exporter
+failed, so there is nothing to import). `--set fast` (the CTest entry) runs
+the small models; `--set all` every model (the "slow" label). Exit 1 when any
+case is a mismatch or an unexpected refusal, 77 when PyTorch 2 is missing.
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+
+try:
+    import numpy as np
+    import torch
+    import torch.nn as nn
+    import torchvision
+except ImportError as e:  # the CTest entry counts exit 77 as skipped
+    print("check_pytorch_exports: skipped,", e)
+    sys.exit(77)
+if int(torch.__version__.split(".")[0]) < 2:
+    print("check_pytorch_exports: skipped, PyTorch", torch.__version__, "is not 2.x")
+    sys.exit(77)
+
+TOLERANCE = 1e-4
+EXPORTERS = ("ts13", "ts17", "dynamo")
+# The fast set: one or two of each family that stays small on two cores.
+FAST = ("resnet18", "mobilenet_v3_small", "shufflenet_v2_x0_5", "squeezenet1_1",
+        "efficientnet_b0", "mnasnet0_5", "regnet_y_400mf", "densenet121", "googlenet",
+        "convnext_tiny", "swin_t", "vit_b_32", "transformer_encoder", "bert_tiny", "mha_causal",
+        "lstm_gru", "unet_small", "conv1d_audio")
+# Refusals the README states, by model and exporter ("*": every exporter):
+# what bdl lacks, named. Anything else refused fails the check.
+EXPECTED_REFUSALS = {}
+
+
+def lenet_like_unet():
+    class UNet(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.down1 = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU())
+            self.down2 = nn.Sequential(nn.MaxPool2d(2), nn.Conv2d(8, 16, 3, padding=1), nn.ReLU())
+            self.up = nn.ConvTranspose2d(16, 8, 2, stride=2)
+            self.fuse = nn.Conv2d(16, 8, 3, padding=1)
+            self.head = nn.Conv2d(8, 2, 1)
+
+        def forward(self, x):
+            a = self.down1(x)
+            b = self.down2(a)
+            u = self.up(b)
+            y = self.fuse(torch.cat([a, u], 1))
+            y = y + nn.functional.interpolate(u, scale_factor=1.0, mode="bilinear")
+            return self.head(torch.relu(y))
+
+    return UNet()
+
+
+class Recurrent(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lstm = nn.LSTM(8, 16, batch_first=True)
+        self.gru = nn.GRU(16, 12, batch_first=True)
+        self.fc = nn.Linear(12, 5)
+
+    def forward(self, x):
+        y, _ = self.lstm(x)
+        _, h = self.gru(y)
+        return self.fc(h[-1])
+
+
+class CausalAttention(nn.Module):
+    """Self-attention with a causal mask (nn.MultiheadAttention's packed input
+    projection, split in three chunks), a residual and a LayerNorm."""
+
+    def __init__(self, d=32, heads=4, length=6):
+        super().__init__()
+        self.attn = nn.MultiheadAttention(d, heads, batch_first=True)
+        self.norm = nn.LayerNorm(d)
+        self.register_buffer("mask", torch.triu(torch.full((length, length), float("-inf")), 1))
+
+    def forward(self, x):
+        y, _ = self.attn(x, x, x, attn_mask=self.mask, need_weights=False)
+        return self.norm(x + y)
+
+
+class BertTiny(nn.Module):
+    """A BERT-style classifier: token and position embeddings, two post-norm
+    encoder layers with GELU, mean pooling, a linear head. Input: int64 ids."""
+
+    def __init__(self, vocab=100, d=32, length=12, classes=3):
+        super().__init__()
+        self.tokens = nn.Embedding(vocab, d)
+        self.positions = nn.Parameter(torch.randn(1, length, d) * 0.1)
+        layer = nn.TransformerEncoderLayer(d, 4, 64, dropout=0.0, activation="gelu",
+                                           batch_first=True)
+        self.encoder = nn.TransformerEncoder(layer, 2, enable_nested_tensor=False)
+        self.head = nn.Linear(d, classes)
+
+    def forward(self, ids):
+        h = self.encoder(self.tokens(ids) + self.positions)
+        return self.head(h.mean(1))
+
+
+def conv1d_audio():
+    return nn.Sequential(
+        nn.Conv1d(1, 8, 9, stride=2, padding=4), nn.BatchNorm1d(8), nn.GELU(),
+        nn.Conv1d(8, 16, 5, stride=2, padding=2, groups=2), nn.ReLU(),
+        nn.AdaptiveAvgPool1d(1), nn.Flatten(), nn.Linear(16, 4))
+
+
+def extra_models():
+    """name -> (constructor, input shape, integer vocabulary or 0)."""
+    encoder_layer = lambda: nn.TransformerEncoderLayer(  # noqa: E731
+        64, 4, 128, dropout=0.0, batch_first=True)
+    return {
+        "transformer_encoder": (lambda: nn.TransformerEncoder(encoder_layer(), 2,
+                                                              enable_nested_tensor=False),
+                                (10, 64), 0),
+        "mha_causal": (CausalAttention, (6, 32), 0),
+        "bert_tiny": (BertTiny, (12,), 100),
+        "lstm_gru": (Recurrent, (7, 8), 0),
+        "unet_small": (lenet_like_unet, (3, 32, 32), 0),
+        "conv1d_audio": (conv1d_audio, (1, 400), 0),
+    }
+
+
+def make_model(name):
+    extras = extra_models()
+    if name in extras:
+        ctor, shape, vocab = extras[name]
+        return ctor(), shape, vocab
+    kwargs = {"weights": None}
+    if name in ("googlenet", "inception_v3"):
+        kwargs.update(aux_logits=False, init_weights=True)
+    size = 299 if name == "inception_v3" else 224
+    return torchvision.models.get_model(name, **kwargs), (3, size, size), 0
+
+
+def randomise(model, gen):
+    for m in model.modules():
+        if isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)):
+            c = m.num_features
+            m.running_mean.copy_(torch.randn(c, generator=gen) * 0.1)
+            m.running_var.copy_(torch.rand(c, generator=gen) + 0.5)
+            if m.affine:
+                m.weight.data.copy_(torch.rand(c, generator=gen) + 0.5)
+                m.bias.data.copy_(torch.randn(c, generator=gen) * 0.1)
+
+
+def export(model, x, path, exporter):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if exporter == "dynamo":
+            batch = torch.export.Dim("batch", min=1, max=1024)
+            program = torch.onnx.export(model, (x,), dynamo=True, external_data=False,
+                                        dynamic_shapes=({0: batch},), verbose=False)
+            program.save(path)
+        else:
+            torch.onnx.export(model, (x,), path, dynamo=False, opset_version=int(exporter[2:]),
+                              input_names=["input"], output_names=["output"],
+                              dynamic_axes={"input": {0: "N"}, "output": {0: "N"}})
+
+
+def run_bdl(bdl, path, x, work):
+    inp = os.path.join(work, "input.npy")
+    out = os.path.join(work, "output.npy")
+    np.save(inp, x.numpy())
+    r = subprocess.run([bdl, "predict", "--model", path, "--input", inp, "--output", out],
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        return None, (r.stderr.strip().splitlines() or ["exit %d" % r.returncode])[-1]
+    return np.load(out), None
+
+
+def check(bdl, name, exporters, work, gen):
+    model, shape, vocab = make_model(name)
+    model.eval()
+    with torch.no_grad():
+        randomise(model, gen)
+    if vocab:
+        inputs = {b: torch.randint(0, vocab, (b,) + shape, generator=gen) for b in (1, 3)}
+    else:
+        inputs = {b: torch.randn((b,) + shape, generator=gen) for b in (1, 3)}
+    with torch.no_grad():
+        want = {b: model(x).numpy() for b, x in inputs.items()}
+    results = []
+    for exporter in exporters:
+        path = os.path.join(work, f"{name}_{exporter}.onnx")
+        started = time.time()
+        record = {"model": name, "exporter": exporter}
+        try:
+            # The dynamo exporter specialises a batch of 1; it traces batch 3.
+            export(model, inputs[3] if exporter == "dynamo" else inputs[1], path, exporter)
+        except Exception as e:  # noqa: BLE001 - PyTorch's exporter failing is an outcome
+            record.update(outcome="export-failed", detail=str(e).strip().splitlines()[0][:300])
+            results.append(record)
+            continue
+        worst = 0.0
+        for b, x in inputs.items():
+            got, error = run_bdl(bdl, path, x, work)
+            if error is not None:
+                record.update(outcome="refused", detail=error[:400])
+                break
+            if got.shape != want[b].shape:
+                record.update(outcome="mismatch",
+                              detail=f"batch {b}: shape {got.shape}, PyTorch {want[b].shape}")
+                break
+            scale = float(np.abs(want[b]).max()) or 1.0
+            worst = max(worst, float(np.abs(got - want[b]).max()) / scale)
+        else:
+            record.update(outcome="pass" if worst <= TOLERANCE else "mismatch",
+                          relative_error=worst)
+        record["seconds"] = round(time.time() - started, 1)
+        try:
+            import onnx
+            record["opset"] = next(o.version for o in onnx.load(path, load_external_data=False)
+                                   .opset_import if o.domain in ("", "ai.onnx"))
+        except Exception:  # noqa: BLE001
+            pass
+        os.remove(path)
+        results.append(record)
+    return results
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("bdl")
+    p.add_argument("--set", choices=("fast", "all"), default="fast")
+    p.add_argument("--models", nargs="*")
+    p.add_argument("--exporters", nargs="*", default=list(EXPORTERS))
+    p.add_argument("--json")
+    p.add_argument("--work")
+    args = p.parse_args()
+    torch.manual_seed(0)
+    torch.set_num_threads(2)
+    names = args.models or (list(FAST) if args.set == "fast" else
+                            torchvision.models.list_models(module=torchvision.models)
+                            + list(extra_models()))
+    work = args.work or tempfile.mkdtemp(prefix="bdl_pytorch_exports_")
+    os.makedirs(work, exist_ok=True)
+    print(f"PyTorch {torch.__version__}, torchvision {torchvision.__version__}; "
+          f"{len(names)} models x {len(args.exporters)} exporters", flush=True)
+    all_results = []
+    failed = False
+    for name in names:
+        gen = torch.Generator().manual_seed(1)
+        for r in check(args.bdl, name, args.exporters, work, gen):
+            all_results.append(r)
+            expected = EXPECTED_REFUSALS.get((r["model"], r["exporter"])) or \
+                EXPECTED_REFUSALS.get((r["model"], "*"))
+            bad = r["outcome"] == "mismatch" or (
+                r["outcome"] == "refused" and not (expected and expected in r["detail"]))
+            failed |= bad
+            err = f"{r['relative_error']:.1e}" if "relative_error" in r else ""
+            print(f"{r['model']:22} {r['exporter']:7} {str(r.get('opset', '')):>3} "
+                  f"{r['outcome']:14} {err:8} {r.get('seconds', '')!s:>6}  "
+                  f"{r.get('detail', '')}" + ("   <-- FAIL" if bad else ""), flush=True)
+            if args.json:
+                with open(args.json, "w") as f:
+                    json.dump({"torch": torch.__version__, "torchvision": torchvision.__version__,
+                               "tolerance": TOLERANCE, "results": all_results}, f, indent=1)
+    counts = {}
+    for r in all_results:
+        counts[r["outcome"]] = counts.get(r["outcome"], 0) + 1
+    print("check_pytorch_exports:", "FAIL" if failed else "PASS", counts)
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()
