@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "bdl/nn/activations.h"
+#include "bdl/nn/attention.h"
 #include "bdl/nn/batch_norm.h"
 #include "bdl/nn/concat.h"
 #include "bdl/nn/conv2d.h"
@@ -219,6 +220,34 @@ inline std::vector<LayerExample> layer_examples() {
           GatherElementsOptions{.axis = 1, .indices = {2, 0, 1, 1, 0, 2}, .indices_shape = {1, 6}}),
       {2, 3});  // fixed indices fix the batch: those of one sample
   add("arg_reduce", make_layer<ArgReduce>(ArgReduceOptions{.op = ArgOp::min, .axis = 1}), {2, 5});
+  add("layer_norm", make_layer<LayerNorm>(LayerNormOptions{.normalized_shape = {3, 4}}), {2, 3, 4});
+  add("multi_head_attention",
+      make_layer<MultiHeadAttention>(MultiHeadAttentionOptions{.embed_dim = 6, .num_heads = 2}),
+      {2, 5, 6});
+  add("multi_head_attention_causal_key_mask",
+      [] {
+        auto g = std::make_unique<Graph>();
+        const auto x = g->add_input("x");
+        // Keys whose first feature is positive are masked.
+        const auto first =
+            g->add(std::make_unique<Slice>(std::vector<int64_t>{2}, std::vector<int64_t>{0},
+                                           std::vector<int64_t>{1}, std::vector<int64_t>{1}),
+                   {x}, "first");
+        const auto flat = g->add(std::make_unique<View>(Shape{-1, 5}), {first}, "flat");
+        const auto mask = g->add(std::make_unique<Binary>(BinaryOp::greater, Shape{}, false, false),
+                                 {flat}, "mask");
+        g->add(std::make_unique<MultiHeadAttention>(
+                   MultiHeadAttentionOptions{.embed_dim = 4, .num_heads = 2, .causal = true}),
+               {x, mask}, "attention");
+        return g;
+      },
+      {2, 5, 4});
+  add("transformer_encoder_layer",
+      [] {
+        return transformer_encoder_layer(
+            {.d_model = 6, .nhead = 3, .dim_feedforward = 8, .gelu = true});
+      },
+      {2, 4, 6});
   return out;
 }
 

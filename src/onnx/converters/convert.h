@@ -133,5 +133,7 @@ void mod(Context& c);
 void gelu(Context& c);
 void group_norm(Context& c);
 void einsum(Context& c);
+void range(Context& c);
+void tile(Context& c);
 
 }  // namespace bdl::onnx::convert

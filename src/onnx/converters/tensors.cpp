@@ -468,3 +468,53 @@ void identity(Context& c) {
 }
 
 }  // namespace bdl::onnx::convert
+
+namespace bdl::onnx::convert {
+
+// Range of constants (start, limit, delta): folded; integer when they are.
+void range(Context& c) {
+  const Tensor& start = c.constant_input(0, "start");
+  const Tensor& limit = c.constant_input(1, "limit");
+  const Tensor& delta = c.constant_input(2, "delta");
+  const bool integer = start.dtype() == DType::i64;
+  const double s = to_floats(start).at(0), l = to_floats(limit).at(0), d = to_floats(delta).at(0);
+  if (d == 0) c.invalid("delta is 0");
+  const auto n = static_cast<int64_t>(std::max(0.0, std::ceil((l - s) / d)));
+  if (n > (int64_t{1} << 28)) c.invalid("a range of ", n, " elements");
+  if (integer) {
+    const auto si = to_integers(start).at(0), di = to_integers(delta).at(0);
+    std::vector<int64_t> v(static_cast<size_t>(n));
+    for (int64_t i = 0; i < n; ++i) v[static_cast<size_t>(i)] = si + i * di;
+    c.set_output(0, Context::constant(Tensor::from_vector(std::span<const int64_t>(v), {n})));
+    return;
+  }
+  std::vector<float> v(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i)
+    v[static_cast<size_t>(i)] = static_cast<float>(s + static_cast<double>(i) * d);
+  c.set_output(0, Context::constant(Tensor::from_vector(std::span<const float>(v), {n})));
+}
+
+// Tile by constant repeats: each dimension d of size s becomes (r, s) broadcast
+// from (1, s), then (r * s): a Binary product with ones and a reshape.
+void tile(Context& c) {
+  const Value& x = c.input(0);
+  const auto repeats = c.integers_input(1, "repeats");
+  if (repeats.size() != x.shape.size()) {
+    c.invalid(repeats.size(), " repeats for rank ", x.shape.size());
+  }
+  Shape spread, ones, out;
+  for (size_t d = 0; d < x.shape.size(); ++d) {
+    if (repeats[d] < 0) c.invalid("negative repeat ", repeats[d]);
+    spread.insert(spread.end(), {1, x.shape[d]});
+    ones.insert(ones.end(), {repeats[d], 1});
+    out.push_back(repeats[d] * x.shape[d]);
+  }
+  const int batch = x.batch_axis >= 0 && repeats[static_cast<size_t>(x.batch_axis)] == 1
+                        ? 2 * x.batch_axis + 1
+                        : -1;
+  Value v = reshape_to(c, x, spread, batch);
+  v = binary(c, nn::BinaryOp::mul, v, Context::constant(Tensor::full(ones, 1.f)));
+  c.set_output(0, reshape_to(c, v, out, batch < 0 ? -1 : x.batch_axis));
+}
+
+}  // namespace bdl::onnx::convert

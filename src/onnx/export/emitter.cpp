@@ -122,6 +122,7 @@ const ExporterTable& exporters() {
     add_layer_exporters(t);
     add_tensor_exporters(t);
     add_recurrent_exporters(t);
+    add_attention_exporters(t);
     return t;
   }();
   return table;

@@ -89,6 +89,7 @@ void add_activation_exporters(ExporterTable& table);
 void add_layer_exporters(ExporterTable& table);
 void add_tensor_exporters(ExporterTable& table);
 void add_recurrent_exporters(ExporterTable& table);
+void add_attention_exporters(ExporterTable& table);
 
 const ExporterTable& exporters();
 
