@@ -181,6 +181,16 @@ std::vector<int64_t> Context::integers_input(size_t i, const char* what) const {
   return to_integers(constant_input(i, what));
 }
 
+const Tensor& Context::fixed_input(size_t i, const char* what) const {
+  const Tensor& t = constant_input(i, what);
+  const Value& v = input(i);
+  if (v.alt.defined() && to_integers(v.alt) != to_integers(t)) {
+    unsupported(what, " (input '", node_.input(static_cast<int>(i)),
+                "') is computed from the batch size; bdl fixes such values when the model loads");
+  }
+  return t;
+}
+
 bool Context::output_used(size_t i) const {
   return i < static_cast<size_t>(node_.output_size()) &&
          !node_.output(static_cast<int>(i)).empty() &&
@@ -273,6 +283,17 @@ Tensor Context::fold(nn::Module& module, const std::vector<Value>& from, bool al
   return result;
 }
 
+void inherit_source(Value& to, const std::vector<Value>& from) {
+  for (const Value& v : from) {
+    if (v.alt.defined() && v.alt_source >= 0) {
+      to.alt_source = v.alt_source;
+      to.alt_source_shape = v.alt_source_shape;
+      to.alt_source_batch_axis = v.alt_source_batch_axis;
+      return;
+    }
+  }
+}
+
 Value Context::add(std::unique_ptr<nn::Module> module, const std::vector<Value>& from,
                    bool takes_integers) {
   for (const Value& v : from) {
@@ -308,7 +329,10 @@ Value Context::add(std::unique_ptr<nn::Module> module, const std::vector<Value>&
         std::any_of(from.begin(), from.end(), [](const Value& v) { return v.alt.defined(); });
     if (batch_dependent) {
       Tensor alt = fold(*module, from, true);
-      if (alt.shape() == folded.constant.shape()) folded.alt = std::move(alt);
+      if (alt.shape() == folded.constant.shape()) {
+        folded.alt = std::move(alt);
+        inherit_source(folded, from);
+      }
     }
     return folded;
   }

@@ -42,8 +42,16 @@ struct Value {
   // Shape's output): its value were the batch one larger; undefined when it
   // does not depend on the batch. Where the two differ is where the batch is.
   Tensor alt;
+  // The run-time value whose shape it was computed from (node, shape and batch
+  // axis), for layers that take the batch size from it.
+  nn::Graph::Node alt_source = -1;
+  Shape alt_source_shape;
+  int alt_source_batch_axis = -1;
   bool is_constant() const { return constant.defined(); }
 };
+
+// Copies the run-time source of the first batch-dependent value of `from`.
+void inherit_source(Value& to, const std::vector<Value>& from);
 
 // onnx.TensorProto -> Tensor; `what` names it in errors.
 Tensor to_tensor(const ::onnx::TensorProto& proto, const std::string& what);
@@ -69,6 +77,9 @@ class Context {
   // The input's constant value; Unsupported when it is computed at run time.
   const Tensor& constant_input(size_t i, const char* what) const;
   std::vector<int64_t> integers_input(size_t i, const char* what) const;
+  // A constant input that must not change with the batch size (indices, slice
+  // bounds); Unsupported when shape arithmetic makes it from the batch size.
+  const Tensor& fixed_input(size_t i, const char* what) const;
   // Whether output i is read by another node or is a model output.
   bool output_used(size_t i) const;
 

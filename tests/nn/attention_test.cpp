@@ -7,6 +7,7 @@
 
 #include <cmath>
 
+#include "bdl/nn/expand.h"
 #include "support/errors.h"
 #include "support/layer_case.h"
 
@@ -31,22 +32,24 @@ std::function<std::unique_ptr<nn::Module>()> encoder(bool norm_first, bool gelu)
 
 INSTANTIATE_TEST_SUITE_P(
     Attention, LayerTest,
-    ::testing::Values(LayerCase{"layer_norm_last",
-                                make<nn::LayerNorm>(nn::LayerNormOptions{.normalized_shape = {5}})},
-                      LayerCase{"layer_norm_two_dims",
-                                make<nn::LayerNorm>(nn::LayerNormOptions{.normalized_shape = {3, 4},
-                                                                         .eps = 1e-3f})},
-                      LayerCase{"layer_norm_no_affine",
-                                make<nn::LayerNorm>(nn::LayerNormOptions{
-                                    .normalized_shape = {6}, .elementwise_affine = false})},
-                      LayerCase{"multi_head_attention",
-                                make<nn::MultiHeadAttention>(nn::MultiHeadAttentionOptions{
-                                    .embed_dim = 8, .num_heads = 2})},
-                      LayerCase{"multi_head_attention_causal",
-                                make<nn::MultiHeadAttention>(nn::MultiHeadAttentionOptions{
-                                    .embed_dim = 8, .num_heads = 4, .causal = true})},
-                      LayerCase{"transformer_encoder_layer", encoder(false, false)},
-                      LayerCase{"transformer_encoder_layer_norm_first_gelu", encoder(true, true)}),
+    ::testing::Values(
+        LayerCase{"layer_norm_last",
+                  make<nn::LayerNorm>(nn::LayerNormOptions{.normalized_shape = {5}})},
+        LayerCase{"layer_norm_two_dims", make<nn::LayerNorm>(nn::LayerNormOptions{
+                                             .normalized_shape = {3, 4}, .eps = 1e-3f})},
+        LayerCase{"layer_norm_no_affine",
+                  make<nn::LayerNorm>(nn::LayerNormOptions{.normalized_shape = {6},
+                                                           .elementwise_affine = false})},
+        LayerCase{"multi_head_attention",
+                  make<nn::MultiHeadAttention>(nn::MultiHeadAttentionOptions{.embed_dim = 8,
+                                                                             .num_heads = 2})},
+        LayerCase{"multi_head_attention_causal",
+                  make<nn::MultiHeadAttention>(nn::MultiHeadAttentionOptions{
+                      .embed_dim = 8, .num_heads = 4, .causal = true})},
+        LayerCase{"transformer_encoder_layer", encoder(false, false)},
+        LayerCase{"transformer_encoder_layer_norm_first_gelu", encoder(true, true)},
+        LayerCase{"expand_to_batch", make<nn::ExpandToBatch>(nn::ExpandToBatchOptions{
+                                         .value_shape = {1, 2, 3}, .axis = 0, .input_axis = 0})}),
     case_name);
 
 Tensor sequence(int64_t n, int64_t len, int64_t e) {

@@ -19,6 +19,7 @@
 #include "bdl/nn/dropout.h"
 #include "bdl/nn/elementwise.h"
 #include "bdl/nn/embedding.h"
+#include "bdl/nn/expand.h"
 #include "bdl/nn/gather.h"
 #include "bdl/nn/graph.h"
 #include "bdl/nn/linear.h"
@@ -220,6 +221,14 @@ inline std::vector<LayerExample> layer_examples() {
           GatherElementsOptions{.axis = 1, .indices = {2, 0, 1, 1, 0, 2}, .indices_shape = {1, 6}}),
       {2, 3});  // fixed indices fix the batch: those of one sample
   add("arg_reduce", make_layer<ArgReduce>(ArgReduceOptions{.op = ArgOp::min, .axis = 1}), {2, 5});
+  add("expand_to_batch",
+      make_layer<ExpandToBatch>(ExpandToBatchOptions{
+          .value_shape = {1, 2, 3}, .axis = 0, .input_axis = 0, .trainable = true}),
+      {2, 5});
+  add("expand_to_batch_fixed_middle",
+      make_layer<ExpandToBatch>(ExpandToBatchOptions{
+          .value_shape = {4, 1}, .axis = 1, .input_axis = 0, .trainable = false}),
+      {3, 2});
   add("layer_norm", make_layer<LayerNorm>(LayerNormOptions{.normalized_shape = {3, 4}}), {2, 3, 4});
   add("multi_head_attention",
       make_layer<MultiHeadAttention>(MultiHeadAttentionOptions{.embed_dim = 6, .num_heads = 2}),

@@ -156,6 +156,11 @@ def make_model(name):
 
 
 def randomise(model, gen):
+    # Zero-initialised weights (ViT's head, some residual branches) would hide
+    # everything before them: drawn small and random instead.
+    for p in model.parameters():
+        if p.dim() >= 2 and not p.detach().abs().sum():
+            p.copy_(torch.randn(p.shape, generator=gen) * 0.02)
     for m in model.modules():
         if isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)):
             c = m.num_features

@@ -135,6 +135,7 @@ std::optional<Value> fold_integers(Context& c, nn::BinaryOp op, const Value& a, 
   if (a.alt.defined() || b.alt.defined()) {
     y.alt = integer_arithmetic(c, op, a.shape, a.alt.defined() ? a.alt : a.constant, b.shape,
                                b.alt.defined() ? b.alt : b.constant);
+    inherit_source(y, {a, b});
   }
   return y;
 }

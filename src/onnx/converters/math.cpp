@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "bdl/nn/activations.h"
+#include "bdl/nn/attention.h"
 #include "bdl/nn/batch_norm.h"
 #include "bdl/nn/conv2d.h"
 #include "bdl/nn/conv_transpose2d.h"
@@ -251,6 +252,27 @@ void layer_norm(Context& c) {
   std::vector<int64_t> axes;
   for (auto d = static_cast<size_t>(axis); d < rank; ++d) axes.push_back(static_cast<int64_t>(d));
   const float eps = c.real("epsilon", 1e-5f);
+  // bdl's LayerNorm when the scale and bias are weights of the normalised shape
+  // (what PyTorch exports) and only the normalised output is read.
+  const Shape normalized(x.shape.begin() + axis, x.shape.end());
+  auto weight_like = [&](size_t i) {
+    return c.has_input(i) && c.input(i).is_constant() &&
+           c.input(i).constant.dtype() == DType::f32 &&
+           c.input(i).constant.numel() == shape_numel(normalized);
+  };
+  if (!x.is_constant() && eps > 0.f && weight_like(1) && (!c.has_input(2) || weight_like(2)) &&
+      !c.output_used(1) && !c.output_used(2) && x.batch_axis < axis) {
+    auto m = std::make_unique<nn::LayerNorm>(
+        nn::LayerNormOptions{.normalized_shape = normalized, .eps = eps});
+    copy_into(m->weight(), c.input(1).constant, c, "the scale");
+    if (c.has_input(2)) {
+      copy_into(m->bias(), c.input(2).constant, c, "the bias");
+    } else {
+      m->bias().zero();
+    }
+    c.set_output(0, c.add(std::move(m), {x}));
+    return;
+  }
   auto mean_of = [&](const Value& v) {
     return c.add(make<nn::Reduce>(nn::ReduceOp::mean, axes, true), {v});
   };

@@ -12,6 +12,7 @@
 #include "bdl/nn/dropout.h"
 #include "bdl/nn/elementwise.h"
 #include "bdl/nn/embedding.h"
+#include "bdl/nn/expand.h"
 #include "bdl/nn/gather.h"
 #include "bdl/nn/linear.h"
 #include "bdl/nn/lrn.h"
@@ -209,7 +210,7 @@ void gather(Context& c) {
     c.set_output(0, y);
     return;
   }
-  const Tensor& idx = c.constant_input(1, "the indices");
+  const Tensor& idx = c.fixed_input(1, "the indices");
   auto indices = to_integers(idx);
   const int64_t axis = normalize_axis(c, c.integer("axis", 0), x.shape.size());
   Value y = c.add(make<nn::Gather>(axis, std::move(indices), idx.shape()), {x});
@@ -276,8 +277,8 @@ void slice(Context& c) {
     ends = c.integers("ends", {});
     axes = c.integers("axes", {});
   } else {
-    starts = c.integers_input(1, "starts");
-    ends = c.integers_input(2, "ends");
+    starts = to_integers(c.fixed_input(1, "starts"));
+    ends = to_integers(c.fixed_input(2, "ends"));
     if (c.has_input(3)) axes = c.integers_input(3, "axes");
     if (c.has_input(4)) steps = c.integers_input(4, "steps");
   }
@@ -413,6 +414,11 @@ void shape(Context& c) {
   if (x.batch_axis >= start && x.batch_axis < end && batch_size_of(x) > 0) {
     dims[static_cast<size_t>(x.batch_axis - start)] += x.batch_outer * x.batch_inner;
     y.alt = Tensor::from_vector(std::span<const int64_t>(dims), {end - start});
+    if (!x.is_constant() && !x.batch_merged()) {
+      y.alt_source = x.node;
+      y.alt_source_shape = x.shape;
+      y.alt_source_batch_axis = x.batch_axis;
+    }
   }
   c.set_output(0, y);
 }
@@ -431,7 +437,10 @@ void cast(Context& c) {
       return Tensor::from_vector(std::span<const float>(v), x.shape);
     };
     Value y = Context::constant(converted(x.constant));
-    if (x.alt.defined()) y.alt = converted(x.alt);
+    if (x.alt.defined()) {
+      y.alt = converted(x.alt);
+      inherit_source(y, {x});
+    }
     c.set_output(0, y);
     return;
   }
@@ -454,9 +463,52 @@ void cast(Context& c) {
                 " of a run-time value");
 }
 
+// A constant expanded to the batch size of the value the shape came from
+// (a vision transformer's class token): the constant broadcast to the target
+// with 1 at the batch's entry, repeated at run time by ExpandToBatch.
+Value expand_to_batch(Context& c, const Value& x, std::vector<int64_t> target, size_t entry) {
+  const Value& shape = c.input(1);
+  target[entry] = 1;
+  Tensor ones = Tensor::full(target, 1.f);
+  const Value spread = binary(c, nn::BinaryOp::mul, x, Context::constant(std::move(ones)));
+  auto m = std::make_unique<nn::ExpandToBatch>(
+      nn::ExpandToBatchOptions{.value_shape = spread.shape,
+                               .axis = static_cast<int64_t>(entry),
+                               .input_axis = shape.alt_source_batch_axis,
+                               .trainable = x.initializer});
+  copy_into(m->value(), spread.constant, c, "the expanded constant");
+  Value source;
+  source.node = shape.alt_source;
+  source.shape = shape.alt_source_shape;
+  source.batch_axis = shape.alt_source_batch_axis;
+  Value y = c.add(std::move(m), {source});
+  y.batch_axis = static_cast<int>(entry);
+  return y;
+}
+
 void expand(Context& c) {
   const Value& x = c.input(0);
-  const auto target = c.integers_input(1, "the shape");
+  auto target = c.integers_input(1, "the shape");
+  // A target computed from the batch size: the batch comes from x itself, so
+  // those entries broadcast as 1; a constant cannot grow to the batch size.
+  if (c.input(1).alt.defined()) {
+    const auto alt = to_integers(c.input(1).alt);
+    for (size_t i = 0; i < target.size() && i < alt.size(); ++i) {
+      if (alt[i] == target[i]) continue;
+      const size_t lead = target.size() - std::min(target.size(), x.shape.size());
+      if (x.is_constant() && c.input(1).alt_source >= 0 && alt[i] - target[i] == 1) {
+        c.set_output(0, expand_to_batch(c, x, target, i));
+        return;
+      }
+      if (x.is_constant() || x.batch_axis < 0 || i != lead + static_cast<size_t>(x.batch_axis)) {
+        c.unsupported("expanding ", x.is_constant() ? "a constant" : "a value",
+                      " to the batch size (entry ", i,
+                      " of the shape; bdl fixes the shapes of "
+                      "constants when the model loads)");
+      }
+      target[i] = 1;
+    }
+  }
   // Broadcast against ones of the target shape: x * 1 has the broadcast shape.
   Tensor ones = Tensor::full(target, 1.f);
   c.set_output(0, binary(c, nn::BinaryOp::mul, x, Context::constant(std::move(ones))));
@@ -473,9 +525,9 @@ namespace bdl::onnx::convert {
 
 // Range of constants (start, limit, delta): folded; integer when they are.
 void range(Context& c) {
-  const Tensor& start = c.constant_input(0, "start");
-  const Tensor& limit = c.constant_input(1, "limit");
-  const Tensor& delta = c.constant_input(2, "delta");
+  const Tensor& start = c.fixed_input(0, "start");
+  const Tensor& limit = c.fixed_input(1, "limit");
+  const Tensor& delta = c.fixed_input(2, "delta");
   const bool integer = start.dtype() == DType::i64;
   const double s = to_floats(start).at(0), l = to_floats(limit).at(0), d = to_floats(delta).at(0);
   if (d == 0) c.invalid("delta is 0");
@@ -498,7 +550,7 @@ void range(Context& c) {
 // from (1, s), then (r * s): a Binary product with ones and a reshape.
 void tile(Context& c) {
   const Value& x = c.input(0);
-  const auto repeats = c.integers_input(1, "repeats");
+  const auto repeats = to_integers(c.fixed_input(1, "repeats"));
   if (repeats.size() != x.shape.size()) {
     c.invalid(repeats.size(), " repeats for rank ", x.shape.size());
   }

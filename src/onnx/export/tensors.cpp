@@ -1,6 +1,7 @@
 // Reshapes, element-wise arithmetic, matrix products and the tensor layers
 // imported graphs are made of.
 #include "bdl/nn/elementwise.h"
+#include "bdl/nn/expand.h"
 #include "bdl/nn/gather.h"
 #include "bdl/nn/matmul.h"
 #include "bdl/nn/multi_input.h"
@@ -272,9 +273,33 @@ std::string arg_reduce(Emitter& e, nn::ArgReduce& m, const Inputs& in) {
   return cast(e, out, ::onnx::TensorProto::FLOAT, in.path);
 }
 
+// The target shape as value_shape with the input's batch size at axis.
+std::string expand_to_batch(Emitter& e, nn::ExpandToBatch& m, const Inputs& in) {
+  const auto& o = m.options();
+  const std::string& p = in.path;
+  std::string batch;
+  Emitter::attr(e.node("Gather", {e.op("Shape", {in.x()}, p), e.ints({o.input_axis}, p + ".axis")},
+                       p, &batch),
+                "axis", int64_t{0});
+  std::vector<std::string> parts;
+  const auto a = static_cast<size_t>(o.axis);
+  if (a > 0)
+    parts.push_back(
+        e.ints(Shape(o.value_shape.begin(), o.value_shape.begin() + o.axis), p + ".before"));
+  parts.push_back(batch);
+  if (a + 1 < o.value_shape.size()) {
+    parts.push_back(
+        e.ints(Shape(o.value_shape.begin() + o.axis + 1, o.value_shape.end()), p + ".after"));
+  }
+  std::string shape;
+  Emitter::attr(e.node("Concat", parts, p, &shape), "axis", int64_t{0});
+  return e.op("Expand", {e.initializer(tensor_of(m, "value"), p + ".value"), shape}, p);
+}
+
 }  // namespace
 
 void add_tensor_exporters(ExporterTable& table) {
+  add<nn::ExpandToBatch>(table, expand_to_batch);
   add<nn::Where>(table, where);
   add<nn::Trilu>(table, trilu);
   add<nn::GatherElements>(table, gather_elements);
