@@ -184,7 +184,7 @@ std::vector<int64_t> Context::integers_input(size_t i, const char* what) const {
 const Tensor& Context::fixed_input(size_t i, const char* what) const {
   const Tensor& t = constant_input(i, what);
   const Value& v = input(i);
-  if (v.alt.defined() && to_integers(v.alt) != to_integers(t)) {
+  if (v.batch_sized || (v.alt.defined() && to_integers(v.alt) != to_integers(t))) {
     unsupported(what, " (input '", node_.input(static_cast<int>(i)),
                 "') is computed from the batch size; bdl fixes such values when the model loads");
   }
@@ -323,15 +323,20 @@ Value Context::add(std::unique_ptr<nn::Module> module, const std::vector<Value>&
   }
   if (all_constant) {
     Value folded = constant(fold(*module, from, false));
+    folded.batch_sized =
+        std::any_of(from.begin(), from.end(), [](const Value& v) { return v.batch_sized; });
     // Shape arithmetic on the batch size is folded a second time as if the batch
     // were one larger, which tells the entries that depend on it.
     const bool batch_dependent =
+        !folded.batch_sized &&
         std::any_of(from.begin(), from.end(), [](const Value& v) { return v.alt.defined(); });
     if (batch_dependent) {
       Tensor alt = fold(*module, from, true);
       if (alt.shape() == folded.constant.shape()) {
         folded.alt = std::move(alt);
         inherit_source(folded, from);
+      } else {
+        folded.batch_sized = true;
       }
     }
     return folded;

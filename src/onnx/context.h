@@ -42,6 +42,9 @@ struct Value {
   // Shape's output): its value were the batch one larger; undefined when it
   // does not depend on the batch. Where the two differ is where the batch is.
   Tensor alt;
+  // A constant whose shape changes with the batch size (a Range up to it): its
+  // values hold at the import's batch size only.
+  bool batch_sized = false;
   // The run-time value whose shape it was computed from (node, shape and batch
   // axis), for layers that take the batch size from it.
   nn::Graph::Node alt_source = -1;

@@ -132,7 +132,8 @@ std::optional<Value> fold_integers(Context& c, nn::BinaryOp op, const Value& a, 
     return std::nullopt;
   }
   Value y = Context::constant(integer_arithmetic(c, op, a.shape, a.constant, b.shape, b.constant));
-  if (a.alt.defined() || b.alt.defined()) {
+  y.batch_sized = a.batch_sized || b.batch_sized;
+  if (!y.batch_sized && (a.alt.defined() || b.alt.defined())) {
     y.alt = integer_arithmetic(c, op, a.shape, a.alt.defined() ? a.alt : a.constant, b.shape,
                                b.alt.defined() ? b.alt : b.constant);
     inherit_source(y, {a, b});

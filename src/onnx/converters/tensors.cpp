@@ -210,6 +210,18 @@ void gather(Context& c) {
     c.set_output(0, y);
     return;
   }
+  // Indices sized by the batch that read a flat value in order (a strided view
+  // that is a plain reshape, as the dynamo exporter writes some): a reshape.
+  if (c.input(1).batch_sized && x.shape.size() == 1 && !x.is_constant()) {
+    const auto at = to_integers(c.input(1).constant);
+    bool in_order = static_cast<int64_t>(at.size()) == x.shape[0];
+    for (size_t i = 0; i < at.size() && in_order; ++i) in_order = at[i] == static_cast<int64_t>(i);
+    if (in_order) {
+      const Shape& out = c.input(1).shape;
+      c.set_output(0, reshape_to(c, x, out, place_batch(x, out, -1).axis));
+      return;
+    }
+  }
   const Tensor& idx = c.fixed_input(1, "the indices");
   auto indices = to_integers(idx);
   const int64_t axis = normalize_axis(c, c.integer("axis", 0), x.shape.size());
@@ -437,6 +449,7 @@ void cast(Context& c) {
       return Tensor::from_vector(std::span<const float>(v), x.shape);
     };
     Value y = Context::constant(converted(x.constant));
+    y.batch_sized = x.batch_sized;
     if (x.alt.defined()) {
       y.alt = converted(x.alt);
       inherit_source(y, {x});
@@ -525,9 +538,17 @@ namespace bdl::onnx::convert {
 
 // Range of constants (start, limit, delta): folded; integer when they are.
 void range(Context& c) {
-  const Tensor& start = c.fixed_input(0, "start");
-  const Tensor& limit = c.fixed_input(1, "limit");
-  const Tensor& delta = c.fixed_input(2, "delta");
+  const Tensor& start = c.constant_input(0, "start");
+  const Tensor& limit = c.constant_input(1, "limit");
+  const Tensor& delta = c.constant_input(2, "delta");
+  // A range up to the batch size (index arithmetic of a strided view) holds at
+  // the import's batch size only: marked so, for Gather to check.
+  bool sized = false;
+  for (size_t i = 0; i < 3; ++i) {
+    const Value& v = c.input(i);
+    sized = sized || v.batch_sized ||
+            (v.alt.defined() && to_integers(v.alt) != to_integers(v.constant));
+  }
   const bool integer = start.dtype() == DType::i64;
   const double s = to_floats(start).at(0), l = to_floats(limit).at(0), d = to_floats(delta).at(0);
   if (d == 0) c.invalid("delta is 0");
@@ -537,13 +558,17 @@ void range(Context& c) {
     const auto si = to_integers(start).at(0), di = to_integers(delta).at(0);
     std::vector<int64_t> v(static_cast<size_t>(n));
     for (int64_t i = 0; i < n; ++i) v[static_cast<size_t>(i)] = si + i * di;
-    c.set_output(0, Context::constant(Tensor::from_vector(std::span<const int64_t>(v), {n})));
+    Value y = Context::constant(Tensor::from_vector(std::span<const int64_t>(v), {n}));
+    y.batch_sized = sized;
+    c.set_output(0, y);
     return;
   }
   std::vector<float> v(static_cast<size_t>(n));
   for (int64_t i = 0; i < n; ++i)
     v[static_cast<size_t>(i)] = static_cast<float>(s + static_cast<double>(i) * d);
-  c.set_output(0, Context::constant(Tensor::from_vector(std::span<const float>(v), {n})));
+  Value y = Context::constant(Tensor::from_vector(std::span<const float>(v), {n}));
+  y.batch_sized = sized;
+  c.set_output(0, y);
 }
 
 // Tile by constant repeats: each dimension d of size s becomes (r, s) broadcast
