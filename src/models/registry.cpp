@@ -71,6 +71,12 @@ const std::vector<ZooEntry>& zoo() {
        2,
        1000,
        [](int64_t c) { return lstm_classifier(c); }},
+      {"bert_classifier",
+       "BERT-style text classifier (2 encoder layers, d_model 64, 4 heads), sequences of 64 tokens",
+       {64},
+       2,
+       1000,
+       [](int64_t c) { return bert_classifier({.classes = c}); }},
   };
   return all;
 }

@@ -77,7 +77,7 @@ TEST(TrainArgs, EachBadValueNamesItsFlag) {
   EXPECT_EQ(error_of(a),
             "unknown model 'alexnet' (known: lenet5, lenet5_bn, mlp, vgg16, vgg16_cifar, resnet18, "
             "resnet18_cifar, resnet50, resnet50_cifar, inception_v1, inception_v1_bn, "
-            "lstm_classifier)");
+            "lstm_classifier, bert_classifier)");
   a = {};
   a.spec.optimizer.name = "sgdx";
   EXPECT_EQ(error_of(a),
@@ -115,7 +115,7 @@ TEST(BdlCommand, BadInputIsOneLineAndNonZeroExit) {
        "bdl: error: unknown model 'alexnet' (known: lenet5, lenet5_bn, mlp, vgg16, vgg16_cifar, "
        "resnet18, "
        "resnet18_cifar, resnet50, resnet50_cifar, inception_v1, inception_v1_bn, "
-       "lstm_classifier)\n"},
+       "lstm_classifier, bert_classifier)\n"},
       {"train --model lenet5 --synthetic --image-size 32",
        "bdl: error: --image-size: model lenet5 does not take 32x32 images (fc1: input of shape "
        "[1, 576] does not end in in_features 400)\n"},

@@ -153,7 +153,7 @@ TEST(Zoo, UnknownNameListsKnownModels) {
         e.what(),
         "unknown model 'resnet9000' (known: lenet5, lenet5_bn, mlp, vgg16, vgg16_cifar, resnet18, "
         "resnet18_cifar, resnet50, resnet50_cifar, inception_v1, inception_v1_bn, "
-        "lstm_classifier)");
+        "lstm_classifier, bert_classifier)");
   }
 }
 

@@ -36,6 +36,40 @@ TEST(Sequential, LeNet5MatchesPyTorchEndToEnd) {
   }
 }
 
+// bdl's BERT-style classifier against the same network built in PyTorch
+// (tools/fixtures/gen_bert.py): logits, loss and every parameter's gradient.
+TEST(Sequential, BertClassifierMatchesPyTorchEndToEnd) {
+  const auto fixture = load_fixture("bert.json");
+  const auto& c = fixture["config"];
+  auto model = models::bert_classifier({.classes = c["classes"],
+                                        .vocabulary = c["vocabulary"],
+                                        .length = c["length"],
+                                        .d_model = c["d_model"],
+                                        .heads = c["heads"],
+                                        .dim_feedforward = c["dim_feedforward"],
+                                        .layers = c["layers"],
+                                        .dropout = 0.f});
+  EXPECT_EQ(model->parameters().size(), fixture["params"].size());
+  for (auto& p : model->parameters()) {
+    ASSERT_TRUE(fixture["params"].contains(p.name)) << p.name;
+    p.value->copy_from(tensor_of(fixture["params"][p.name]));
+  }
+  std::vector<float> ids;
+  for (const auto& v : fixture["ids"]["data"]) ids.push_back(v.get<float>());
+  const Tensor x =
+      Tensor::from_vector(std::span<const float>(ids), fixture["ids"]["shape"].get<Shape>());
+  const Tensor y = index_tensor_of(fixture["labels"]);
+  nn::CrossEntropy ce;
+  model->zero_grad();
+  const Tensor& out = model->forward(x);
+  EXPECT_TRUE(all_close(out, tensor_of(fixture["logits"]), 1e-4, 1e-5));
+  EXPECT_NEAR(ce.forward(out, y), fixture["loss"].get<double>(), 1e-5);
+  model->backward(x, ce.backward(out, y));
+  for (auto& p : model->parameters()) {
+    EXPECT_TRUE(all_close(*p.grad, tensor_of(fixture["grads"][p.name]), 1e-3, 1e-6)) << p.name;
+  }
+}
+
 TEST(FlatParameters, CompactKeepsValuesAndMakesViews) {
   auto model = models::lenet5(10);
   std::vector<Tensor> before;

@@ -50,6 +50,22 @@ std::unique_ptr<nn::Sequential> inception_v1(int64_t classes = 1000, bool batch_
 // LSTM(64 -> 128, last state) -> Linear(128 -> classes).
 std::unique_ptr<nn::Sequential> lstm_classifier(int64_t classes = 2, int64_t vocabulary = 1000);
 
+// A BERT-style text classifier: token ids (batch, length) -> token embeddings
+// plus learned positions, LayerNorm, dropout -> `layers` post-norm transformer
+// encoder layers with GELU -> the mean over positions -> Linear(d_model ->
+// classes). The default is a small BERT for two cores (0.17 M parameters).
+struct BertOptions {
+  int64_t classes = 2;
+  int64_t vocabulary = 1000;
+  int64_t length = 64;
+  int64_t d_model = 64;
+  int64_t heads = 4;
+  int64_t dim_feedforward = 256;
+  int64_t layers = 2;
+  float dropout = 0.1f;
+};
+std::unique_ptr<nn::Sequential> bert_classifier(const BertOptions& options = {});
+
 // The zoo by name, for the `bdl` command.
 struct ZooEntry {
   std::string name;
