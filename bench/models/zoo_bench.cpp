@@ -21,7 +21,9 @@
 int main(int argc, char** argv) {
   using namespace bdl;
   if (argc < 6) {
-    std::fprintf(stderr, "usage: %s MODEL BATCH IMAGE_SIZE train|infer ITERATIONS [THREADS]\n",
+    std::fprintf(stderr,
+                 "usage: %s MODEL BATCH IMAGE_SIZE train|infer ITERATIONS [THREADS]\n"
+                 "(IMAGE_SIZE is ignored for text models, which take their own length)\n",
                  argv[0]);
     return 2;
   }
@@ -36,10 +38,16 @@ int main(int argc, char** argv) {
     manual_seed(1);
     auto model = info.make(info.default_classes);
     Shape shape = info.sample;
-    shape[1] = shape[2] = size;
+    if (info.vocabulary == 0) shape[1] = shape[2] = size;  // text models: their length
     shape.insert(shape.begin(), batch);
     Tensor x(shape);
-    global_rng().fill_uniform(x.span_f32(), -1.f, 1.f);
+    if (info.vocabulary > 0) {
+      for (float& v : x.span_f32()) {
+        v = static_cast<float>(global_rng().below(static_cast<uint64_t>(info.vocabulary)));
+      }
+    } else {
+      global_rng().fill_uniform(x.span_f32(), -1.f, 1.f);
+    }
     Tensor y({batch}, DType::i64);
     for (int64_t i = 0; i < batch; ++i) {
       y.data<int64_t>()[i] =

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <limits>
 
+#include "bdl/kernels/eltwise.h"
 #include "bdl/kernels/gemm.h"
 #include "bdl/nn/activations.h"
 #include "bdl/nn/dropout.h"
@@ -59,6 +60,9 @@ const Tensor& LayerNorm::forward(const Tensor& input) {
   float* py = output_.f32();
   const float* w = options_.elementwise_affine ? weight_.f32() : nullptr;
   const float* b = options_.elementwise_affine ? bias_.f32() : nullptr;
+  float* pm = mean_.f32();
+  float* pr = rstd_.f32();
+#pragma omp parallel for schedule(static)
   for (int64_t r = 0; r < rows; ++r) {
     const float* row = px + r * d;
     double sum = 0;
@@ -68,8 +72,8 @@ const Tensor& LayerNorm::forward(const Tensor& input) {
     for (int64_t i = 0; i < d; ++i) sq += double{row[i] - mean} * (row[i] - mean);
     const auto rstd =
         static_cast<float>(1.0 / std::sqrt(sq / static_cast<double>(d) + options_.eps));
-    mean_.f32()[r] = mean;
-    rstd_.f32()[r] = rstd;
+    pm[r] = mean;
+    pr[r] = rstd;
     float* out = py + r * d;
     for (int64_t i = 0; i < d; ++i) {
       const float n = (row[i] - mean) * rstd;
@@ -143,7 +147,10 @@ MultiHeadAttention::MultiHeadAttention(MultiHeadAttentionOptions options) : opti
     grad_out_bias_ = Tensor({e});
   }
   grad_inputs_.resize(2);
+  softmax_ = std::make_unique<kernels::SoftmaxKernel>(false);
 }
+
+MultiHeadAttention::~MultiHeadAttention() = default;
 
 void MultiHeadAttention::own_parameters(std::vector<Parameter>& out) {
   out.push_back({"in_proj_weight", &in_weight_, &grad_in_weight_});
@@ -177,7 +184,10 @@ double MultiHeadAttention::flops(const Shape& input) const {
   return 2 * n * l * (4 * e * e + 2 * l * e);
 }
 
-void MultiHeadAttention::attend(int64_t n, int64_t h, const float* key_mask) {
+// Scaled scores of head h of sample n into its block of probs_, masked with
+// -inf; rows with every key masked are listed in empty_rows_ (they attend to
+// nothing: zero after the softmax, where PyTorch gives NaN).
+void MultiHeadAttention::scores(int64_t n, int64_t h, const float* key_mask) {
   const int64_t len = qkv_.shape()[1];
   const int64_t e = options_.embed_dim;
   const int64_t d = e / options_.num_heads;
@@ -186,23 +196,22 @@ void MultiHeadAttention::attend(int64_t n, int64_t h, const float* key_mask) {
   float* p = probs_.f32() + (n * options_.num_heads + h) * len * len;
   const float scale = 1.f / std::sqrt(static_cast<float>(d));
   kernels::gemm(false, true, len, len, d, scale, q, 3 * e, k, 3 * e, 0.f, p, len);
+  if (!options_.causal && key_mask == nullptr) return;
   constexpr float kMasked = -std::numeric_limits<float>::infinity();
   for (int64_t i = 0; i < len; ++i) {
     float* row = p + i * len;
+    int64_t kept = 0;
     for (int64_t j = 0; j < len; ++j) {
-      if ((options_.causal && j > i) || (key_mask != nullptr && key_mask[j] != 0.f))
+      if ((options_.causal && j > i) || (key_mask != nullptr && key_mask[j] != 0.f)) {
         row[j] = kMasked;
+      } else {
+        ++kept;
+      }
     }
-    float top = kMasked;
-    for (int64_t j = 0; j < len; ++j) top = std::max(top, row[j]);
-    float sum = 0;
-    for (int64_t j = 0; j < len; ++j) {
-      row[j] = row[j] == kMasked ? 0.f : std::exp(row[j] - top);
-      sum += row[j];
+    if (kept == 0) {
+#pragma omp critical(bdl_attention_empty_rows)
+      empty_rows_.push_back((n * options_.num_heads + h) * len + i);
     }
-    // A row with every key masked attends to nothing (PyTorch gives NaN there).
-    const float inv = sum > 0.f ? 1.f / sum : 0.f;
-    for (int64_t j = 0; j < len; ++j) row[j] *= inv;
   }
 }
 
@@ -220,26 +229,45 @@ const Tensor& MultiHeadAttention::forward_many(Inputs inputs) {
   kernels::gemm(false, true, rows, 3 * e, e, 1.f, x.f32(), e, in_weight_.f32(), e, 0.f, qkv_.f32(),
                 3 * e);
   if (options_.bias) {
+    const float* bias = in_bias_.f32();
+    float* qkv = qkv_.f32();
+#pragma omp parallel for schedule(static)
     for (int64_t r = 0; r < rows; ++r) {
-      float* row = qkv_.f32() + r * 3 * e;
-      for (int64_t i = 0; i < 3 * e; ++i) row[i] += in_bias_.f32()[i];
+      float* row = qkv + r * 3 * e;
+      for (int64_t i = 0; i < 3 * e; ++i) row[i] += bias[i];
     }
   }
   const Tensor mask = inputs.size() == 2 ? inputs[1]->contiguous() : Tensor();
-  for (int64_t n = 0; n < batch; ++n) {
-    for (int64_t h = 0; h < heads; ++h) {
-      attend(n, h, mask.defined() ? mask.f32() + n * len : nullptr);
-      const float* v = qkv_.f32() + n * len * 3 * e + 2 * e + h * d;
-      kernels::gemm(false, false, len, d, len, 1.f, probs_.f32() + (n * heads + h) * len * len, len,
-                    v, 3 * e, 0.f, context_.f32() + n * len * e + h * d, e);
-    }
+  // The heads of the samples in parallel, each on one thread (the products are
+  // small: oneDNN's own threading would cost more than they take); the softmax
+  // over every row at once, on oneDNN.
+  empty_rows_.clear();
+  const float* pm = mask.defined() ? mask.f32() : nullptr;
+#pragma omp parallel for schedule(static)
+  for (int64_t w = 0; w < batch * heads; ++w) {
+    scores(w / heads, w % heads, pm != nullptr ? pm + (w / heads) * len : nullptr);
+  }
+  float* probs = probs_.f32();
+  softmax_->forward(batch * heads * len, len, 1, probs, probs, pass());
+  for (const int64_t row : empty_rows_) std::fill_n(probs + row * len, len, 0.f);
+  const float* qkv = qkv_.f32();
+  float* context = context_.f32();
+#pragma omp parallel for schedule(static)
+  for (int64_t w = 0; w < batch * heads; ++w) {
+    const int64_t n = w / heads, h = w % heads;
+    kernels::gemm(false, false, len, d, len, 1.f, probs + w * len * len, len,
+                  qkv + n * len * 3 * e + 2 * e + h * d, 3 * e, 0.f, context + n * len * e + h * d,
+                  e);
   }
   kernels::gemm(false, true, rows, e, e, 1.f, context_.f32(), e, out_weight_.f32(), e, 0.f,
                 output_.f32(), e);
   if (options_.bias) {
+    const float* bias = out_bias_.f32();
+    float* out = output_.f32();
+#pragma omp parallel for schedule(static)
     for (int64_t r = 0; r < rows; ++r) {
-      float* row = output_.f32() + r * e;
-      for (int64_t i = 0; i < e; ++i) row[i] += out_bias_.f32()[i];
+      float* row = out + r * e;
+      for (int64_t i = 0; i < e; ++i) row[i] += bias[i];
     }
   }
   return output_;
@@ -260,42 +288,51 @@ const std::vector<Tensor>& MultiHeadAttention::backward_many(Inputs inputs,
   kernels::gemm(true, false, e, e, rows, 1.f, g.f32(), e, context_.f32(), e, 1.f,
                 grad_out_weight_.f32(), e);
   if (options_.bias) {
+    float* gb = grad_out_bias_.f32();
+    const float* pg = g.f32();
     for (int64_t r = 0; r < rows; ++r) {
-      for (int64_t i = 0; i < e; ++i) grad_out_bias_.f32()[i] += g.f32()[r * e + i];
+      for (int64_t i = 0; i < e; ++i) gb[i] += pg[r * e + i];
     }
   }
-  // Per head: dV = P^T dO; dP = dO V^T; dS = P (dP - rowsum(dP P)) * scale;
-  // dQ = dS K; dK = dS^T Q.
+  // Per head: dV = P^T dO and dP = dO V^T; the softmax's backward over every
+  // row (dS); then dQ = dS K and dK = dS^T Q, both times the scale.
   grad_qkv_.resize({batch, len, 3 * e});
-  grad_scores_.resize({len, len});
-  for (int64_t n = 0; n < batch; ++n) {
-    for (int64_t h = 0; h < heads; ++h) {
-      const float* q = qkv_.f32() + n * len * 3 * e + h * d;
-      const float* k = q + e;
-      const float* v = q + 2 * e;
-      float* dq = grad_qkv_.f32() + n * len * 3 * e + h * d;
-      const float* p = probs_.f32() + (n * heads + h) * len * len;
-      const float* dout = grad_context_.f32() + n * len * e + h * d;
-      float* ds = grad_scores_.f32();
-      kernels::gemm(true, false, len, d, len, 1.f, p, len, dout, e, 0.f, dq + 2 * e, 3 * e);
-      kernels::gemm(false, true, len, len, d, 1.f, dout, e, v, 3 * e, 0.f, ds, len);
-      for (int64_t i = 0; i < len; ++i) {
-        float dot = 0;
-        for (int64_t j = 0; j < len; ++j) dot += ds[i * len + j] * p[i * len + j];
-        for (int64_t j = 0; j < len; ++j) {
-          ds[i * len + j] = p[i * len + j] * (ds[i * len + j] - dot) * scale;
-        }
-      }
-      kernels::gemm(false, false, len, d, len, 1.f, ds, len, k, 3 * e, 0.f, dq, 3 * e);
-      kernels::gemm(true, false, len, d, len, 1.f, ds, len, q, 3 * e, 0.f, dq + e, 3 * e);
-    }
+  grad_probs_.resize(probs_.shape());
+  grad_scores_.resize(probs_.shape());
+  const float* qkv = qkv_.f32();
+  const float* probs = probs_.f32();
+  const float* dcontext = grad_context_.f32();
+  float* dqkv = grad_qkv_.f32();
+  float* dprobs = grad_probs_.f32();
+  float* dscores = grad_scores_.f32();
+#pragma omp parallel for schedule(static)
+  for (int64_t w = 0; w < batch * heads; ++w) {
+    const int64_t n = w / heads, h = w % heads;
+    const float* dout = dcontext + n * len * e + h * d;
+    kernels::gemm(true, false, len, d, len, 1.f, probs + w * len * len, len, dout, e, 0.f,
+                  dqkv + n * len * 3 * e + 2 * e + h * d, 3 * e);
+    kernels::gemm(false, true, len, len, d, 1.f, dout, e, qkv + n * len * 3 * e + 2 * e + h * d,
+                  3 * e, 0.f, dprobs + w * len * len, len);
+  }
+  softmax_->backward(batch * heads * len, len, 1, probs, dprobs, dscores);
+  for (const int64_t row : empty_rows_) std::fill_n(dscores + row * len, len, 0.f);
+#pragma omp parallel for schedule(static)
+  for (int64_t w = 0; w < batch * heads; ++w) {
+    const int64_t n = w / heads, h = w % heads;
+    const float* q = qkv + n * len * 3 * e + h * d;
+    float* dq = dqkv + n * len * 3 * e + h * d;
+    const float* ds = dscores + w * len * len;
+    kernels::gemm(false, false, len, d, len, scale, ds, len, q + e, 3 * e, 0.f, dq, 3 * e);
+    kernels::gemm(true, false, len, d, len, scale, ds, len, q, 3 * e, 0.f, dq + e, 3 * e);
   }
   // Input projection.
   kernels::gemm(true, false, 3 * e, e, rows, 1.f, grad_qkv_.f32(), 3 * e, x.f32(), e, 1.f,
                 grad_in_weight_.f32(), e);
   if (options_.bias) {
+    float* gb = grad_in_bias_.f32();
+    const float* pg = grad_qkv_.f32();
     for (int64_t r = 0; r < rows; ++r) {
-      for (int64_t i = 0; i < 3 * e; ++i) grad_in_bias_.f32()[i] += grad_qkv_.f32()[r * 3 * e + i];
+      for (int64_t i = 0; i < 3 * e; ++i) gb[i] += pg[r * 3 * e + i];
     }
   }
   grad_inputs_.resize(inputs.size());

@@ -11,6 +11,10 @@
 #include "bdl/nn/layer.h"
 #include "bdl/nn/multi_input.h"
 
+namespace bdl::kernels {
+class SoftmaxKernel;
+}
+
 namespace bdl::nn {
 
 struct LayerNormOptions {
@@ -71,6 +75,7 @@ class MultiHeadAttention : public Layer<MultiHeadAttention, MultiInputModule> {
  public:
   static constexpr std::string_view kType = "MultiHeadAttention";
   explicit MultiHeadAttention(MultiHeadAttentionOptions options);
+  ~MultiHeadAttention() override;
   const Tensor& forward_many(Inputs inputs) override;
   const std::vector<Tensor>& backward_many(Inputs inputs, const Tensor& grad_output) override;
   Shape output_shape_many(std::span<const Shape> inputs) const override;
@@ -80,15 +85,16 @@ class MultiHeadAttention : public Layer<MultiHeadAttention, MultiInputModule> {
 
  private:
   void check(std::span<const Shape> inputs) const;
-  // Scores of head h of sample n into probs_, masked and normalised.
-  void attend(int64_t n, int64_t h, const float* key_mask);
+  void scores(int64_t n, int64_t h, const float* key_mask);
   MultiHeadAttentionOptions options_;
   Tensor in_weight_, in_bias_, out_weight_, out_bias_;
   Tensor grad_in_weight_, grad_in_bias_, grad_out_weight_, grad_out_bias_;
   // From forward: the packed projections (N, L, 3E), the attention weights
   // (N, H, L, L) and the heads' outputs joined (N, L, E).
   Tensor qkv_, probs_, context_;
-  Tensor grad_qkv_, grad_context_, grad_scores_;
+  std::vector<int64_t> empty_rows_;
+  std::unique_ptr<kernels::SoftmaxKernel> softmax_;
+  Tensor grad_qkv_, grad_context_, grad_probs_, grad_scores_;
   Tensor dense_x_, dense_grad_;
 };
 
