@@ -65,13 +65,15 @@ const Tensor& LayerNorm::forward(const Tensor& input) {
 #pragma omp parallel for schedule(static)
   for (int64_t r = 0; r < rows; ++r) {
     const float* row = px + r * d;
-    double sum = 0;
+    // Two passes in float, vectorised: the mean, then the centred squares.
+    float sum = 0;
+#pragma omp simd reduction(+ : sum)
     for (int64_t i = 0; i < d; ++i) sum += row[i];
-    const auto mean = static_cast<float>(sum / static_cast<double>(d));
-    double sq = 0;
-    for (int64_t i = 0; i < d; ++i) sq += double{row[i] - mean} * (row[i] - mean);
-    const auto rstd =
-        static_cast<float>(1.0 / std::sqrt(sq / static_cast<double>(d) + options_.eps));
+    const float mean = sum / static_cast<float>(d);
+    float sq = 0;
+#pragma omp simd reduction(+ : sq)
+    for (int64_t i = 0; i < d; ++i) sq += (row[i] - mean) * (row[i] - mean);
+    const float rstd = 1.f / std::sqrt(sq / static_cast<float>(d) + options_.eps);
     pm[r] = mean;
     pr[r] = rstd;
     float* out = py + r * d;
@@ -108,14 +110,15 @@ const Tensor& LayerNorm::backward(const Tensor& input, const Tensor& grad_output
     }
     if (!needs_input_grad_) continue;
     // dx = rstd * (gw - mean(gw) - xhat * mean(gw * xhat)), gw = g * weight.
-    double sum_g = 0, sum_gx = 0;
+    float sum_g = 0, sum_gx = 0;
+#pragma omp simd reduction(+ : sum_g, sum_gx)
     for (int64_t i = 0; i < d; ++i) {
       const float gi = w != nullptr ? grow[i] * w[i] : grow[i];
       sum_g += gi;
-      sum_gx += double{gi} * (row[i] - mean) * rstd;
+      sum_gx += gi * (row[i] - mean) * rstd;
     }
-    const auto mg = static_cast<float>(sum_g / static_cast<double>(d));
-    const auto mgx = static_cast<float>(sum_gx / static_cast<double>(d));
+    const float mg = sum_g / static_cast<float>(d);
+    const float mgx = sum_gx / static_cast<float>(d);
     float* dx = grad_input_.f32() + r * d;
     for (int64_t i = 0; i < d; ++i) {
       const float gi = w != nullptr ? grow[i] * w[i] : grow[i];
