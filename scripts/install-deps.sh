@@ -8,7 +8,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config
   libdnnl-dev ocl-icd-opencl-dev zlib1g-dev nlohmann-json3-dev libcli11-dev libopenmpi-dev openmpi-bin
-  libgloo-dev
+  libgloo-dev libhdf5-dev libminizip-dev
   libprotobuf-dev protobuf-compiler clang libclang-rt-14-dev libjpeg62-turbo-dev libpng-dev
   libonnx-dev libonnx-testdata python3-onnx
   libgtest-dev libgmock-dev libbenchmark-dev

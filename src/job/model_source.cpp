@@ -2,6 +2,7 @@
 
 #include <filesystem>
 
+#include "bdl/keras/import.h"
 #include "bdl/models/zoo.h"
 #include "bdl/onnx/import.h"
 
@@ -44,6 +45,19 @@ Model import_onnx(const std::string& path) {
   return m;
 }
 
+Model import_keras(const std::string& path) {
+  keras::ImportedModel imported = keras::import_model(path);
+  Model m;
+  m.sample_shape = imported.input_shape;
+  m.description = imported.format + " '" + imported.name + "'" +
+                  (imported.keras_version.empty() ? "" : ", Keras " + imported.keras_version);
+  m.module = std::move(imported.graph);
+  m.name = path;
+  m.from_file = true;
+  m.outputs = outputs_of(*m.module, m.sample_shape);
+  return m;
+}
+
 io::ModelMetadata Model::metadata() const {
   io::ModelMetadata meta{sample_shape, description, 0.f, 0.f};
   if (normalize) {
@@ -55,12 +69,15 @@ io::ModelMetadata Model::metadata() const {
 
 bool is_model_file(const std::string& name) {
   return std::filesystem::is_regular_file(name) || ends_with(name, ".bdl") ||
-         ends_with(name, ".onnx");
+         ends_with(name, ".onnx") || ends_with(name, ".keras") || ends_with(name, ".h5");
 }
 
 Model load_model(const std::string& path) {
   BDL_CHECK(!path.empty(), "a model file is required");
   if (!io::looks_like_native_model(path) && ends_with(path, ".onnx")) return import_onnx(path);
+  if (!io::looks_like_native_model(path) && (ends_with(path, ".keras") || ends_with(path, ".h5"))) {
+    return import_keras(path);
+  }
   io::LoadedModel loaded = io::load_model(path);  // its error names the file and the format
   Model m;
   m.module = std::move(loaded.model);

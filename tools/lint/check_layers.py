@@ -20,8 +20,9 @@ DEPENDS = {
     "dist": ["optim"],
     "io": ["optim"],
     "onnx": ["nn"],
+    "keras": ["nn"],
     "models": ["nn"],
-    "job": ["dist", "io", "onnx", "models"],
+    "job": ["dist", "io", "onnx", "keras", "models"],
     "cli": ["job"],
     "python": ["job"],  # the extension module bdl._core, in python/src
 }

@@ -54,6 +54,8 @@ Model load_model(const std::string& path);
 // An ONNX file, imported: errors name the file ("not an ONNX model" for
 // another format).
 Model import_onnx(const std::string& path);
+// A Keras file (.keras or .h5), imported: errors name the file and the layer.
+Model import_keras(const std::string& path);
 // The model a spec names. `classes` is the data's class count, used for zoo
 // models when the spec gives none (0: the zoo's default).
 Model build_model(const ModelSpec& spec, int64_t data_classes = 0);
