@@ -1,4 +1,4 @@
-// bdl import (ONNX -> bdl) and bdl export (bdl -> ONNX).
+// bdl import (ONNX or Keras -> bdl) and bdl export (bdl -> ONNX).
 #include <ostream>
 
 #include "bdl/cli/commands.h"
@@ -9,8 +9,28 @@
 
 namespace bdl::cli {
 
+namespace {
+bool keras_file(const std::string& path) {
+  auto ends = [&](const std::string& s) {
+    return path.size() >= s.size() && path.compare(path.size() - s.size(), s.size(), s) == 0;
+  };
+  return ends(".keras") || ends(".h5");
+}
+}  // namespace
+
 int run_import(const ImportArgs& a, std::ostream& out) {
   validate(a);
+  if (keras_file(a.input)) {
+    const job::Model model = job::import_keras(a.input);
+    io::save_model(*model.module, a.output, model.metadata());
+    out << "import: " << a.input << " (" << model.description
+        << "): " << job::parameter_count(*model.module) << " parameters, input [N, ";
+    for (size_t i = 0; i < model.sample_shape.size(); ++i) {
+      out << (i ? ", " : "") << model.sample_shape[i];
+    }
+    out << "] as Keras takes it -> " << a.output << "\n";
+    return 0;
+  }
   const job::Model model = job::import_onnx(a.input);
   io::save_model(*model.module, a.output, model.metadata());
   out << "import: " << a.input << " (" << model.description

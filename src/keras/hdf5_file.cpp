@@ -31,11 +31,16 @@ struct Handle {
 
 }  // namespace
 
+bool Hdf5File::is_hdf5(const std::string& path) {
+  silence_hdf5();
+  return H5Fis_hdf5(path.c_str()) > 0;
+}
+
 Hdf5File Hdf5File::open(const std::string& path) {
   silence_hdf5();
   BDL_CHECK(H5Fis_hdf5(path.c_str()) > 0, path, ": not an HDF5 file");
   const hid_t id = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
-  BDL_CHECK(id >= 0, path, ": cannot open the HDF5 file");
+  BDL_CHECK(id >= 0, path, ": cannot open the HDF5 file (truncated or damaged?)");
   return {id, path};
 }
 

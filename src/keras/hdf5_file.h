@@ -16,6 +16,7 @@ namespace bdl::keras {
 class Hdf5File {
  public:
   static Hdf5File open(const std::string& path);
+  static bool is_hdf5(const std::string& path);
   // `bytes` must outlive the object; `name` stands for it in messages.
   static Hdf5File from_memory(const std::string& bytes, const std::string& name);
   ~Hdf5File();

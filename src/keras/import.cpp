@@ -371,6 +371,8 @@ ImportedModel import_model(const std::string& path) {
     if (metadata) m.keras_version = parse_json(*metadata, path).value("keras_version", "");
     return m;
   }
+  BDL_CHECK(Hdf5File::is_hdf5(path), path,
+            ": not a Keras model file (neither a .keras zip archive nor HDF5)");
   const Hdf5File h5 = Hdf5File::open(path);
   const auto config = h5.text_attribute("/", "model_config");
   BDL_CHECK(config.has_value(), path,

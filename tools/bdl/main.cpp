@@ -240,7 +240,8 @@ void add_info(CLI::App& app, Commands& c) {
 
 // bdl import.
 void add_import(CLI::App& app, Commands& c) {
-  c.import_cmd = app.add_subcommand("import", "Convert an ONNX model to bdl's format");
+  c.import_cmd =
+      app.add_subcommand("import", "Convert an ONNX or Keras (.keras, .h5) model to bdl's format");
   c.import_cmd->add_option("input", c.import_args.input, "ONNX model (.onnx)")->required();
   c.import_cmd->add_option("-o,--output", c.import_args.output, "bdl model file to write")
       ->required();
