@@ -6,7 +6,7 @@ CMAKE_FLAGS ?=
 EPOCHS ?= 5
 THREADS ?= 0
 
-.PHONY: all deps build run test bench bench-deps clean format lint
+.PHONY: all deps build run test test-slow bench bench-deps clean format lint
 
 all: build
 
@@ -25,9 +25,13 @@ build: deps $(BUILD)/build.ninja
 run: build
 	$(BUILD)/bdl train --model lenet5 --data fashion-mnist --epochs $(EPOCHS) --threads $(THREADS)
 
-# Every test, through CTest.
+# Every test, through CTest, but the "slow" label (every torchvision model
+# through PyTorch 2's exporters, about an hour on two cores): make test-slow.
 test: build
-	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) -LE slow
+
+test-slow: build
+	cd $(BUILD) && ctest --output-on-failure -L slow
 
 bench-deps:
 	@scripts/install-deps.sh --bench

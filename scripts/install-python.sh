@@ -13,7 +13,10 @@ files=(python/requirements.txt python/constraints.txt)
 if [[ "${1:-}" == "--bench" ]]; then
   files+=(python/requirements-bench.txt)
 fi
+# One stamp per set: the base one, and the base with the peers (--bench), so
+# that a plain run after --bench finds the base installed and leaves the peers.
 stamp="$venv/.bdl-requirements"
+[[ ${#files[@]} -eq 3 ]] && stamp="$venv/.bdl-requirements-bench"
 want=$(cat "${files[@]}" | sha256sum)
 if [[ -x "$venv/bin/python" && -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
   exit 0
@@ -25,3 +28,6 @@ requirements=(-r python/requirements.txt)
 "$venv/bin/python" -m pip install --disable-pip-version-check -q \
   "${requirements[@]}" -c python/constraints.txt
 echo "$want" > "$stamp"
+# The peers' set includes the base one.
+[[ ${#files[@]} -eq 3 ]] && cat python/requirements.txt python/constraints.txt | sha256sum > "$venv/.bdl-requirements"
+exit 0
