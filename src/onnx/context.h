@@ -45,6 +45,9 @@ struct Value {
   // A constant whose shape changes with the batch size (a Range up to it): its
   // values hold at the import's batch size only.
   bool batch_sized = false;
+  // Zeros at run time (a zero constant repeated to the batch size: the initial
+  // state TensorFlow's recurrent layers start from).
+  bool zeros = false;
   // The run-time value whose shape it was computed from (node, shape and batch
   // axis), for layers that take the batch size from it.
   nn::Graph::Node alt_source = -1;

@@ -76,6 +76,7 @@ Value reshape_to(Context& c, const Value& v, const Shape& out, int out_batch) {
     r.batch_inner = place ? place->inner : 0;
   }
   r.integer = v.integer;  // a reshape moves ids without computing on them
+  r.zeros = v.zeros;
   return r;
 }
 
@@ -216,12 +217,25 @@ Value binary_nodes(Context& c, nn::BinaryOp op, const Value& a, const Value& b) 
     auto m = make<nn::Binary>(op);
     return c.add(std::move(m), {a, b});
   }
+  // Integer arithmetic on run-time integers (index wrapping in TensorFlow's
+  // embedding lookups: ids + vocabulary where ids < 0), exact in float32 below
+  // 2^24: the result is integer data again.
+  auto integer = [](const Value& v) {
+    return v.is_constant() ? v.constant.dtype() != DType::f32 : v.integer;
+  };
+  const bool exact = op == nn::BinaryOp::add || op == nn::BinaryOp::sub ||
+                     op == nn::BinaryOp::mul || op == nn::BinaryOp::max || op == nn::BinaryOp::min;
+  const bool integer_arithmetic = exact && integer(a) && integer(b);
+  auto mark = [&](Value v) {
+    v.integer = integer_arithmetic;
+    return v;
+  };
   if (a.is_constant() || b.is_constant()) {
     const Value& k = a.is_constant() ? a : b;
     // An integer constant: only as an exponent (Pow's only mixed types), where its
-    // float value computes the same, or compared; anywhere else the result would
-    // be integer.
-    if (k.constant.dtype() != DType::f32 && !predicate &&
+    // float value computes the same, compared, or in integer arithmetic; anywhere
+    // else the result would be integer.
+    if (k.constant.dtype() != DType::f32 && !predicate && !integer_arithmetic &&
         (op != nn::BinaryOp::pow || a.is_constant())) {
       c.unsupported("an integer operand where the result is integer");
     }
@@ -232,14 +246,14 @@ Value binary_nodes(Context& c, nn::BinaryOp op, const Value& a, const Value& b) 
       const auto v = to_floats(k.constant);
       std::copy(v.begin(), v.end(), m->constant().f32());
     }
-    return c.add(std::move(m), {a.is_constant() ? b : a}, predicate);
+    return mark(c.add(std::move(m), {a.is_constant() ? b : a}, predicate || integer_arithmetic));
   }
-  if (op == nn::BinaryOp::add && a.shape == b.shape) {
+  if (op == nn::BinaryOp::add && a.shape == b.shape && !integer_arithmetic) {
     // Same shapes (a residual connection): Add works in the layout the
     // convolutions leave, where Binary would convert both to plain.
     return c.add(make<nn::Add>(), {a, b});
   }
-  return c.add(make<nn::Binary>(op), {a, b}, predicate);
+  return mark(c.add(make<nn::Binary>(op), {a, b}, predicate || integer_arithmetic));
 }
 }  // namespace
 

@@ -1,6 +1,7 @@
 
 #include "bdl/nn/recurrent.h"
 
+#include <cctype>
 #include <cstring>
 
 #include "bdl/nn/gather.h"
@@ -42,12 +43,29 @@ void check_supported(Context& c) {
     c.unsupported("direction '", c.text("direction", "forward"),
                   "' (bdl's recurrent layers run forward)");
   }
-  if (c.has_attribute("activations")) c.unsupported("custom activations");
+  if (c.has_attribute("activations")) {
+    // The defaults written out (tf2onnx does) are the defaults.
+    const bool lstm = c.node().op_type() == "LSTM";
+    const std::vector<std::string> defaults =
+        lstm ? std::vector<std::string>{"sigmoid", "tanh", "tanh"}
+             : std::vector<std::string>{"sigmoid", "tanh"};
+    const auto& a = c.node().attribute();
+    for (const auto& attr : a) {
+      if (attr.name() != "activations") continue;
+      bool same = attr.strings_size() == static_cast<int>(defaults.size());
+      for (int i = 0; same && i < attr.strings_size(); ++i) {
+        std::string s = attr.strings(i);
+        for (char& ch : s) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+        same = s == defaults[static_cast<size_t>(i)];
+      }
+      if (!same) c.unsupported("custom activations");
+    }
+  }
   if (c.has_attribute("clip")) c.unsupported("cell clipping");
   if (c.integer("input_forget", 0) != 0) c.unsupported("input_forget");
   if (c.has_input(4)) c.unsupported("sequence_lens");
   for (size_t i = 5; i < c.input_count(); ++i) {
-    if (!c.has_input(i)) continue;
+    if (!c.has_input(i) || c.input(i).zeros) continue;
     const auto v = to_floats(c.constant_input(i, i == 7 ? "peepholes" : "the initial state"));
     for (float x : v) {
       if (x != 0.f) c.unsupported(i == 7 ? "peepholes" : "a non-zero initial state");

@@ -494,8 +494,10 @@ Value expand_to_batch(Context& c, const Value& x, std::vector<int64_t> target, s
   source.node = shape.alt_source;
   source.shape = shape.alt_source_shape;
   source.batch_axis = shape.alt_source_batch_axis;
+  const auto values = to_floats(spread.constant);
   Value y = c.add(std::move(m), {source});
   y.batch_axis = static_cast<int>(entry);
+  y.zeros = std::all_of(values.begin(), values.end(), [](float v) { return v == 0.f; });
   return y;
 }
 
