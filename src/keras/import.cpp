@@ -116,7 +116,9 @@ void collect(const Hdf5File& h5, const std::string& group, std::vector<Tensor>& 
     return a > b;             // "vars" before "cell"
   });
   for (const auto& n : names) {
-    const std::string path = group + "/" + n;
+    std::string path = group;
+    path += "/";
+    path += n;
     if (h5.is_group(path)) {
       collect(h5, path, out);
     } else {
@@ -147,10 +149,15 @@ std::map<std::string, std::vector<Tensor>> hdf5_weights(const Hdf5File& h5) {
   std::map<std::string, std::vector<Tensor>> out;
   const std::string root = h5.exists("/model_weights") ? "/model_weights" : "/";
   for (const auto& layer : h5.text_list_attribute(root, "layer_names")) {
-    const std::string group = root + (root == "/" ? "" : "/") + layer;
+    std::string group = root;
+    if (root != "/") group += "/";
+    group += layer;
     std::vector<Tensor> weights;
     for (const auto& w : h5.text_list_attribute(group, "weight_names")) {
-      weights.push_back(h5.dataset(group + "/" + w));
+      std::string path = group;
+      path += "/";
+      path += w;
+      weights.push_back(h5.dataset(path));
     }
     out[layer] = std::move(weights);
   }

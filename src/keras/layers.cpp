@@ -221,7 +221,7 @@ Value global_pool(Builder& b, const LayerSpec& l, const std::vector<Value>& in, 
     m = make<nn::GlobalMaxPool2d>();
   }
   // keepdims: (N, 1, 1, C) to Keras, (N, C, 1, 1) as held.
-  const Value pooled = b.add(std::move(m), {x}, l.name, true);
+  Value pooled = b.add(std::move(m), {x}, l.name, true);
   if (l.get<bool>("keepdims", false)) return pooled;
   return b.add(make<nn::View>(Shape{-1, x.shape[1]}), {pooled}, l.name + "/flat", false);
 }
@@ -248,7 +248,7 @@ Value batch_norm(Builder& b, const LayerSpec& l, const std::vector<Value>& in) {
                 " input (bdl normalises the channels of images and the features of vectors)");
   }
   if (rank == 4) x = b.channels_first(x, l.name + "/to_nchw");
-  const int64_t c = rank == 4 ? x.shape[1] : x.shape[1];
+  const int64_t c = x.shape[1];  // channels as held, or features
   auto m = std::make_unique<nn::BatchNorm>(
       nn::BatchNormOptions{.num_features = c,
                            .eps = l.get<float>("epsilon", 1e-3f),
@@ -481,6 +481,7 @@ Value concatenate(Builder& b, const LayerSpec& l, const std::vector<Value>& in) 
   if (axis < 0) axis += rank;
   std::vector<Value> xs;
   const bool first = in[0].channels_first;
+  xs.reserve(in.size());
   for (const Value& v : in) {
     xs.push_back(first ? b.channels_first(v, l.name + "/to_nchw")
                        : b.keras_layout(v, l.name + "/to_nhwc"));
@@ -545,6 +546,7 @@ Value normalization(Builder& b, const LayerSpec& l, const std::vector<Value>& in
     variance = numbers(l, "variance", 1.f);
   }
   std::vector<float> inv;
+  inv.reserve(variance.size());
   for (float v : variance) inv.push_back(1.f / std::sqrt(std::max(v, 1e-7f)));
   const Value centred = with_constant(b, x, nn::BinaryOp::sub, mean, l.name + "/centre");
   return with_constant(b, centred, nn::BinaryOp::mul, inv, l.name);

@@ -30,14 +30,8 @@ struct Equation {
   std::string output;
 };
 
-Equation parse(Context& c, const std::string& text, const std::vector<Value>& operands) {
-  std::string eq;
-  for (char ch : text) {
-    if (ch != ' ') eq += ch;
-  }
-  const auto arrow = eq.find("->");
-  const std::string lhs = eq.substr(0, arrow);
-  Equation out;
+// The terms left of "->", split at the commas.
+std::vector<std::string> split_terms(const std::string& lhs) {
   std::vector<std::string> terms;
   size_t start = 0;
   for (size_t i = 0; i <= lhs.size(); ++i) {
@@ -45,32 +39,73 @@ Equation parse(Context& c, const std::string& text, const std::vector<Value>& op
     terms.push_back(lhs.substr(start, i - start));
     start = i + 1;
   }
-  if (terms.size() != operands.size()) {
-    c.invalid("equation '", text, "' has ", terms.size(), " terms for ", operands.size(),
-              " inputs");
-  }
-  // How many dimensions "..." stands for: the most any operand needs.
-  size_t ellipsis_rank = 0;
+  return terms;
+}
+
+// How many dimensions "..." stands for: the most any operand needs.
+size_t ellipsis_rank(Context& c, const std::vector<std::string>& terms,
+                     const std::vector<Value>& operands) {
+  size_t rank = 0;
   for (size_t k = 0; k < terms.size(); ++k) {
     if (terms[k].find("...") == std::string::npos) continue;
     const size_t named = terms[k].size() - 3;
     if (operands[k].shape.size() < named) {
       c.invalid("term '", terms[k], "' for input ", k, " of shape ", shape_str(operands[k].shape));
     }
-    ellipsis_rank = std::max(ellipsis_rank, operands[k].shape.size() - named);
+    rank = std::max(rank, operands[k].shape.size() - named);
   }
+  return rank;
+}
+
+// "..." as labels '0', '1', ... of its `rank` dimensions, right-aligned within
+// `total` (as broadcasting aligns them).
+std::string expand_ellipsis(std::string term, size_t rank, size_t total) {
+  const auto dots = term.find("...");
+  if (dots == std::string::npos) return term;
+  std::string fill;
+  for (size_t r = 0; r < rank; ++r) fill += static_cast<char>('0' + (total - rank + r));
+  term.replace(dots, 3, fill);
+  return term;
+}
+
+// Implicit output: "..." first, then the labels used once, in alphabetical order.
+std::string implicit_output(const std::vector<std::string>& inputs) {
+  std::map<char, int> count;
+  for (const auto& t : inputs) {
+    for (char ch : t) ++count[ch];
+  }
+  std::string out;
+  for (const auto& [ch, n] : count) {
+    if (std::isdigit(static_cast<unsigned char>(ch))) out += ch;
+  }
+  for (const auto& [ch, n] : count) {
+    if (n == 1 && !std::isdigit(static_cast<unsigned char>(ch))) out += ch;
+  }
+  return out;
+}
+
+Equation parse(Context& c, const std::string& text, const std::vector<Value>& operands) {
+  std::string eq;
+  for (char ch : text) {
+    if (ch != ' ') eq += ch;
+  }
+  const auto arrow = eq.find("->");
+  const std::vector<std::string> terms = split_terms(eq.substr(0, arrow));
+  if (terms.size() != operands.size()) {
+    c.invalid("equation '", text, "' has ", terms.size(), " terms for ", operands.size(),
+              " inputs");
+  }
+  const size_t dots = ellipsis_rank(c, terms, operands);
+  Equation out;
   for (size_t k = 0; k < terms.size(); ++k) {
-    std::string term = terms[k];
-    const auto dots = term.find("...");
-    if (dots != std::string::npos) {
-      const size_t rank = operands[k].shape.size() - (term.size() - 3);
-      std::string fill;  // right-aligned, as broadcasting aligns them
-      for (size_t r = 0; r < rank; ++r) fill += static_cast<char>('0' + (ellipsis_rank - rank + r));
-      term = term.substr(0, dots) + fill + term.substr(dots + 3);
-    }
+    const size_t named = terms[k].find("...") == std::string::npos ? 0 : terms[k].size() - 3;
+    const std::string term = expand_ellipsis(terms[k], operands[k].shape.size() - named, dots);
     for (char ch : term) {
       if (!std::isalnum(static_cast<unsigned char>(ch))) {
         c.invalid("equation '", text, "' has character '", ch, "'");
+      }
+      if (std::count(term.begin(), term.end(), ch) > 1) {
+        c.unsupported("a label repeated within one term ('", term, "': a diagonal)");
       }
     }
     if (term.size() != operands[k].shape.size()) {
@@ -79,37 +114,8 @@ Equation parse(Context& c, const std::string& text, const std::vector<Value>& op
     }
     out.inputs.push_back(term);
   }
-  if (out.inputs.size() != operands.size())
-    c.invalid("equation '", text, "' for ", operands.size(), " inputs");
-  if (arrow != std::string::npos) {
-    std::string rhs = eq.substr(arrow + 2);
-    const auto dots = rhs.find("...");
-    if (dots != std::string::npos) {
-      std::string fill;
-      for (size_t r = 0; r < ellipsis_rank; ++r) fill += static_cast<char>('0' + r);
-      rhs = rhs.substr(0, dots) + fill + rhs.substr(dots + 3);
-    }
-    out.output = rhs;
-  } else {
-    // Implicit: "..." first, then the labels used once, in alphabetical order.
-    std::map<char, int> count;
-    for (const auto& t : out.inputs) {
-      for (char ch : t) ++count[ch];
-    }
-    for (const auto& [ch, n] : count) {
-      if (std::isdigit(static_cast<unsigned char>(ch))) out.output += ch;
-    }
-    for (const auto& [ch, n] : count) {
-      if (n == 1 && !std::isdigit(static_cast<unsigned char>(ch))) out.output += ch;
-    }
-  }
-  for (const auto& t : out.inputs) {
-    for (size_t i = 0; i < t.size(); ++i) {
-      if (t.find(t[i], i + 1) != std::string::npos) {
-        c.unsupported("a label repeated within one term ('", t, "': a diagonal)");
-      }
-    }
-  }
+  out.output = arrow != std::string::npos ? expand_ellipsis(eq.substr(arrow + 2), dots, dots)
+                                          : implicit_output(out.inputs);
   return out;
 }
 
@@ -193,8 +199,8 @@ Value two_operands(Context& c, Term a, Term b, const std::string& out) {
   for (char ch : batch) {
     sa.push_back(size_of(a, ch));
     sb.push_back(size_of(b, ch));
-    groups_a.push_back(std::string(1, ch));
-    groups_b.push_back(std::string(1, ch));
+    groups_a.emplace_back(1, ch);
+    groups_b.emplace_back(1, ch);
   }
   sa.push_back(product(a, free_a));
   sa.push_back(product(a, contract));

@@ -35,7 +35,7 @@ std::string layer_norm(Emitter& e, nn::LayerNorm& m, const Inputs& in) {
   return e.op("Add", {y, e.initializer(tensor_of(m, "bias"), p + ".bias")}, p);
 }
 
-std::string transposed(Emitter& e, const std::string& x, std::vector<int64_t> perm,
+std::string transposed(Emitter& e, const std::string& x, const std::vector<int64_t>& perm,
                        const std::string& path) {
   std::string out;
   Emitter::attr(e.node("Transpose", {x}, path, &out), "perm", perm);

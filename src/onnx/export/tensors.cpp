@@ -222,6 +222,7 @@ std::string reduce(Emitter& e, nn::Reduce& m, const Inputs& in) {
 std::string where(Emitter& e, nn::Where& m, const Inputs& in) {
   static constexpr const char* kNames[3] = {"condition", "x", "y"};
   std::vector<std::string> args;
+  args.reserve(3);
   size_t next = 0;
   for (int k = 0; k < 3; ++k) {
     args.push_back(m.owned(k).defined()
