@@ -114,6 +114,7 @@ constexpr std::pair<const char*, Converter> kConverters[] = {
     {"Reshape", &reshape},
     {"Resize", &resize},
     {"Round", [](Context& c) { unary_fn(c, UnaryOp::round); }},
+    {"ScatterND", &scatter_nd},
     {"Selu",
      [](Context& c) {
        unary_fn(c, UnaryOp::selu, c.real("alpha", 1.67326319217681884765625f),

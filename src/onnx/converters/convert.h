@@ -41,6 +41,13 @@ void copy_into(Tensor& dst, const Tensor& src, Context& c, const char* what);
 // graph runs on other batch sizes than the import's.
 Value reshape_to(Context& c, const Value& v, const Shape& out, int out_batch);
 
+// y's batch dimension is x's (moved, not reshaped): what is folded into it too.
+inline void keep_folds(Value& y, const Value& x) {
+  if (y.batch_axis < 0) return;
+  y.batch_outer = x.batch_outer;
+  y.batch_inner = x.batch_inner;
+}
+
 // The batch's own size in v's batch dimension (without what is folded into it):
 // the import's batch size; 0 when unknown.
 int64_t batch_size_of(const Value& v);
@@ -135,5 +142,6 @@ void group_norm(Context& c);
 void einsum(Context& c);
 void range(Context& c);
 void tile(Context& c);
+void scatter_nd(Context& c);
 
 }  // namespace bdl::onnx::convert

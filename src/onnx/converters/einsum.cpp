@@ -146,6 +146,7 @@ Term summed(Context& c, const Term& t, const std::string& keep) {
   if (axes.empty()) return t;
   Value y = c.add(make<nn::Reduce>(nn::ReduceOp::sum, axes, false), {t.v});
   y.batch_axis = reduced_batch_axis(t.v, axes, false);
+  keep_folds(y, t.v);
   return {y, left};
 }
 

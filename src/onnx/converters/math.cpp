@@ -216,6 +216,7 @@ void reduce(Context& c, nn::ReduceOp op) {
   const bool keep = c.integer("keepdims", 1) != 0;
   Value y = c.add(make<nn::Reduce>(op, axes, keep), {x});
   y.batch_axis = reduced_batch_axis(x, axes, keep);
+  keep_folds(y, x);
   c.set_output(0, y);
 }
 
@@ -238,6 +239,7 @@ void reduce_composed(Context& c, std::optional<nn::UnaryOp> before, bool square,
   const bool keep = c.integer("keepdims", 1) != 0;
   v = c.add(make<nn::Reduce>(nn::ReduceOp::sum, axes, keep), {v});
   v.batch_axis = reduced_batch_axis(x, axes, keep);
+  keep_folds(v, x);
   if (after) v = c.add(make<nn::Unary>(*after), {v});
   c.set_output(0, v);
 }

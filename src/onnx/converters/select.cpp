@@ -41,6 +41,7 @@ void where(Context& c) {
   for (const Value& v : inputs) {
     if (v.batch_axis >= 0) {
       y.batch_axis = v.batch_axis + static_cast<int>(y.shape.size() - v.shape.size());
+      keep_folds(y, v);
       break;
     }
   }
@@ -79,6 +80,7 @@ void arg_reduce(Context& c, bool max) {
                   {x});
   if (!y.is_constant()) {
     y.batch_axis = reduced_batch_axis(x, {axis}, keep);
+    keep_folds(y, x);
     y.integer = true;
   } else {
     const auto v = to_integers(y.constant);
@@ -114,6 +116,68 @@ void gelu(Context& c) {
     c.invalid("approximate is '", approximate, "', expected 'none' or 'tanh'");
   }
   unary(c, make<nn::GELU>(approximate == "tanh"));
+}
+
+}  // namespace bdl::onnx::convert
+
+namespace bdl::onnx::convert {
+
+// ScatterND of constants (a Swin transformer's attention mask, built by
+// assigning to slices): folded at import. Indices (..., k) address the first k
+// dimensions of data; each writes (or adds, multiplies, takes the max or min
+// with) the update's slice of the remaining dimensions.
+void scatter_nd(Context& c) {
+  const Tensor data = c.fixed_input(0, "the data").contiguous();
+  const Tensor& index = c.fixed_input(1, "the indices");
+  const Tensor updates = c.fixed_input(2, "the updates").contiguous();
+  const std::string reduction = c.text("reduction", "none");
+  const Shape& ds = data.shape();
+  const Shape& is = index.shape();
+  if (is.empty() || is.back() > static_cast<int64_t>(ds.size())) {
+    c.invalid("indices ", shape_str(is), " for data ", shape_str(ds));
+  }
+  const auto k = static_cast<size_t>(is.back());
+  const int64_t slice = shape_numel(std::span(ds).subspan(k));
+  const int64_t count = shape_numel(is) / static_cast<int64_t>(k == 0 ? 1 : k);
+  if (updates.numel() != count * slice) {
+    c.invalid("updates ", shape_str(updates.shape()), " for ", count, " slices of ", slice);
+  }
+  const auto idx = to_integers(index);
+  auto values = to_floats(data);
+  const auto upd = to_floats(updates);
+  const Shape strides = contiguous_strides(ds);
+  for (int64_t n = 0; n < count; ++n) {
+    int64_t offset = 0;
+    for (size_t d = 0; d < k; ++d) {
+      int64_t at = idx[static_cast<size_t>(n) * k + d];
+      if (at < 0) at += ds[d];
+      if (at < 0 || at >= ds[d]) c.invalid("index ", at, " is out of range for ", ds[d]);
+      offset += at * strides[d];
+    }
+    for (int64_t i = 0; i < slice; ++i) {
+      float& dst = values[static_cast<size_t>(offset + i)];
+      const float u = upd[static_cast<size_t>(n * slice + i)];
+      if (reduction == "add") {
+        dst += u;
+      } else if (reduction == "mul") {
+        dst *= u;
+      } else if (reduction == "max") {
+        dst = std::max(dst, u);
+      } else if (reduction == "min") {
+        dst = std::min(dst, u);
+      } else if (reduction == "none") {
+        dst = u;
+      } else {
+        c.invalid("reduction '", reduction, "'");
+      }
+    }
+  }
+  if (data.dtype() == DType::i64) {
+    std::vector<int64_t> ints(values.begin(), values.end());
+    c.set_output(0, Context::constant(Tensor::from_vector(std::span<const int64_t>(ints), ds)));
+    return;
+  }
+  c.set_output(0, Context::constant(Tensor::from_vector(std::span<const float>(values), ds)));
 }
 
 }  // namespace bdl::onnx::convert

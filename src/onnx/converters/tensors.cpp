@@ -207,6 +207,7 @@ void gather(Context& c) {
     copy_into(m->weight(), x.constant, c, "the table");
     Value y = c.add(std::move(m), {index}, /*takes_integers=*/true);
     y.batch_axis = index.batch_axis;
+    keep_folds(y, index);
     c.set_output(0, y);
     return;
   }
@@ -229,6 +230,7 @@ void gather(Context& c) {
   y.batch_axis = x.batch_axis < 0 || x.batch_axis == axis ? -1
                  : x.batch_axis < axis                    ? x.batch_axis
                                        : x.batch_axis + static_cast<int>(idx.dim()) - 1;
+  keep_folds(y, x);
   c.set_output(0, y);
 }
 
