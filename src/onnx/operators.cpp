@@ -61,6 +61,7 @@ constexpr std::pair<const char*, Converter> kConverters[] = {
     {"Floor", [](Context& c) { unary_fn(c, UnaryOp::floor); }},
     {"GRU", &convert_gru},
     {"Gather", &gather},
+    {"GatherND", &gather_nd},
     {"GatherElements", &gather_elements},
     {"Gelu", &gelu},
     {"Gemm", &gemm},

@@ -143,5 +143,6 @@ void einsum(Context& c);
 void range(Context& c);
 void tile(Context& c);
 void scatter_nd(Context& c);
+void gather_nd(Context& c);
 
 }  // namespace bdl::onnx::convert

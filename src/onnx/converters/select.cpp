@@ -5,6 +5,7 @@
 
 #include "bdl/nn/activations.h"
 #include "bdl/nn/elementwise.h"
+#include "bdl/nn/gather.h"
 #include "onnx/converters/convert.h"
 
 namespace bdl::onnx::convert {
@@ -178,6 +179,50 @@ void scatter_nd(Context& c) {
     return;
   }
   c.set_output(0, Context::constant(Tensor::from_vector(std::span<const float>(values), ds)));
+}
+
+}  // namespace bdl::onnx::convert
+
+namespace bdl::onnx::convert {
+
+// GatherND with fixed indices (batch_dims 0): the first k dimensions of the
+// data flattened into one, then a Gather of the flat positions. A Swin v2's
+// relative position tables; folded when the data is constant too.
+void gather_nd(Context& c) {
+  const Value& x = c.input(0);
+  if (c.integer("batch_dims", 0) != 0) c.unsupported("batch_dims ", c.integer("batch_dims", 0));
+  const Tensor& index = c.fixed_input(1, "the indices");
+  const Shape& is = index.shape();
+  const Shape& ds = x.shape;
+  if (is.empty() || is.back() < 1 || is.back() > static_cast<int64_t>(ds.size())) {
+    c.invalid("indices ", shape_str(is), " for data ", shape_str(ds));
+  }
+  const auto k = static_cast<size_t>(is.back());
+  if (!x.is_constant() && x.batch_axis >= 0 && static_cast<size_t>(x.batch_axis) < k) {
+    c.unsupported("indices into the batch dimension");
+  }
+  const auto idx = to_integers(index);
+  std::vector<int64_t> flat;
+  flat.reserve(idx.size() / k);
+  for (size_t n = 0; n < idx.size(); n += k) {
+    int64_t at = 0;
+    for (size_t d = 0; d < k; ++d) {
+      int64_t i = idx[n + d];
+      if (i < 0) i += ds[d];
+      if (i < 0 || i >= ds[d]) c.invalid("index ", idx[n + d], " is out of range for ", ds[d]);
+      at = at * ds[d] + i;
+    }
+    flat.push_back(at);
+  }
+  Shape merged{shape_numel(std::span(ds).first(k))};
+  merged.insert(merged.end(), ds.begin() + static_cast<int64_t>(k), ds.end());
+  const int batch = x.batch_axis < 0 ? -1 : x.batch_axis - static_cast<int>(k) + 1;
+  const Value m = reshape_to(c, x, merged, batch);
+  const Shape out_index(is.begin(), is.end() - 1);
+  Value y = c.add(make<nn::Gather>(int64_t{0}, std::move(flat), out_index), {m});
+  y.batch_axis = batch < 0 ? -1 : batch - 1 + static_cast<int>(out_index.size());
+  keep_folds(y, m);
+  c.set_output(0, y);
 }
 
 }  // namespace bdl::onnx::convert
