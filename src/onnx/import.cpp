@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <cstring>
+#include <filesystem>
 #include <limits>
 #include <map>
+#include <optional>
 #include <set>
 
 #include "bdl/core/file.h"
@@ -150,8 +152,50 @@ void set_outputs(const ::onnx::GraphProto& g, const std::string& file,
   out.graph->set_output(out.output_nodes.front());
 }
 
+// An initializer whose data is in another file (what exporters write for models
+// over protobuf's 2 GiB): location relative to the model's folder, offset and
+// length in bytes. Float32 only; the file opened once per location.
+Tensor external_tensor(const ::onnx::TensorProto& p, const std::filesystem::path& dir,
+                       std::map<std::string, std::unique_ptr<InputFile>>& files,
+                       const std::string& what) {
+  std::string location;
+  uint64_t offset = 0;
+  std::optional<uint64_t> length;
+  for (const auto& e : p.external_data()) {
+    try {
+      if (e.key() == "location") location = e.value();
+      if (e.key() == "offset") offset = std::stoull(e.value());
+      if (e.key() == "length") length = std::stoull(e.value());
+    } catch (const std::exception&) {
+      fail(what, ": external_data ", e.key(), " '", e.value(), "' is not a number");
+    }
+  }
+  const std::filesystem::path rel(location);
+  BDL_CHECK(!location.empty() && rel.is_relative() &&
+                std::none_of(rel.begin(), rel.end(), [](const auto& part) { return part == ".."; }),
+            what, ": external data location '", location,
+            "' must be a file beside the model (a relative path without '..')");
+  BDL_CHECK(
+      p.data_type() == ::onnx::TensorProto::FLOAT, what, ": external data of type ",
+      ::onnx::TensorProto::DataType_Name(static_cast<::onnx::TensorProto::DataType>(p.data_type())),
+      " (bdl reads float32 there)");
+  Shape shape(p.dims().begin(), p.dims().end());
+  for (int64_t d : shape) BDL_CHECK(d >= 0, what, ": negative dimension ", d);
+  const auto bytes = static_cast<uint64_t>(shape_numel(shape)) * 4;
+  BDL_CHECK(!length || *length == bytes, what, ": external data of ", *length, " bytes for ",
+            bytes / 4, " float32 elements");
+  auto& file = files[location];
+  if (!file) file = std::make_unique<InputFile>((dir / rel).string());
+  BDL_CHECK(offset + bytes <= file->size(), what, ": external data at ", offset, "+", bytes,
+            " is past the end of ", file->path(), " (", file->size(), " bytes)");
+  Tensor t = Tensor::empty(shape);
+  if (bytes > 0) file->read(t.f32(), bytes, offset, what.c_str());
+  return t;
+}
+
 ImportedModel convert(const ::onnx::ModelProto& model, const std::string& file,
-                      const ImportOptions& options) {
+                      const ImportOptions& options,
+                      const std::optional<std::filesystem::path>& external_dir) {
   const auto& g = model.graph();
   check_operators(g, file);
   ImportedModel out;
@@ -160,11 +204,27 @@ ImportedModel convert(const ::onnx::ModelProto& model, const std::string& file,
   out.opset = opset_of(model, file);
   // Data for constants cannot outgrow the file by much; folding (Expand,
   // ConstantOfShape) is held to a budget too.
-  AllocationBudget budget(static_cast<size_t>(model.ByteSizeLong()) * 4 + (size_t{256} << 20),
-                          file);
-  std::map<std::string, Value> values;
+  // Weights in external files count as part of the file.
+  size_t external_bytes = 0;
   for (const auto& init : g.initializer()) {
-    Value v = Context::constant(to_tensor(init, file + ": initializer '" + init.name() + "'"));
+    if (init.data_location() != ::onnx::TensorProto::EXTERNAL) continue;
+    int64_t n = 1;
+    for (int64_t d : init.dims()) n *= std::max<int64_t>(d, 0);
+    external_bytes += static_cast<size_t>(n) * 4;
+  }
+  AllocationBudget budget(
+      (static_cast<size_t>(model.ByteSizeLong()) + external_bytes) * 4 + (size_t{256} << 20), file);
+  std::map<std::string, Value> values;
+  std::map<std::string, std::unique_ptr<InputFile>> external_files;
+  for (const auto& init : g.initializer()) {
+    const std::string what = file + ": initializer '" + init.name() + "'";
+    const bool external = init.data_location() == ::onnx::TensorProto::EXTERNAL;
+    if (external && !external_dir) {
+      throw Unsupported(what + ": data in an external file, for a model read from memory");
+    }
+    Value v =
+        Context::constant(external ? external_tensor(init, *external_dir, external_files, what)
+                                   : to_tensor(init, what));
     v.initializer = true;
     values[init.name()] = std::move(v);
   }
@@ -178,22 +238,31 @@ ImportedModel convert(const ::onnx::ModelProto& model, const std::string& file,
 
 }  // namespace
 
-ImportedModel import_model(std::span<const std::byte> bytes, const std::string& name,
-                           const ImportOptions& options) {
+namespace {
+ImportedModel parse_and_convert(std::span<const std::byte> bytes, const std::string& name,
+                                const ImportOptions& options,
+                                const std::optional<std::filesystem::path>& external_dir) {
   BDL_CHECK(bytes.size() < (size_t{1} << 31), name, ": ", bytes.size(),
-            " bytes; ONNX files over 2 GiB keep weights in external data, which bdl does not read");
+            " bytes; protobuf reads 2 GiB at most (exporters keep larger models' weights in "
+            "external data files, which bdl reads)");
   ::onnx::ModelProto model;
   BDL_CHECK(model.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())), name,
             ": not an ONNX model (protobuf parse failed; truncated or another format?)");
   BDL_CHECK(model.has_graph(), name, ": not an ONNX model (no graph)");
-  return convert(model, name, options);
+  return convert(model, name, options, external_dir);
+}
+}  // namespace
+
+ImportedModel import_model(std::span<const std::byte> bytes, const std::string& name,
+                           const ImportOptions& options) {
+  return parse_and_convert(bytes, name, options, std::nullopt);
 }
 
 ImportedModel import_model(const std::string& path, const ImportOptions& options) {
   // Parsed straight from the page cache through a read-only mapping: reading
   // the file into a buffer first would touch as much fresh memory as the weights.
   InputFile file(path);
-  return import_model(file.bytes(), path, options);
+  return parse_and_convert(file.bytes(), path, options, std::filesystem::path(path).parent_path());
 }
 
 std::vector<std::string> graph_input_names(const std::string& path) {

@@ -115,6 +115,61 @@ TEST(OnnxImport, OpsetBeyondTwentyOneIsUnsupported) {
   EXPECT_THROW(import_bytes(bytes_of(m)), onnx::Unsupported);
 }
 
+// MatMul by a (4, 3) weight kept in a file beside the model, as exporters write
+// models over 2 GiB; `location`, `offset` and `length` as the model records them.
+void write_external_model(const fs::path& dir, const std::string& location, uint64_t offset,
+                          uint64_t length) {
+  auto m = model_with({2, 4});
+  auto* w = m.mutable_graph()->add_initializer();
+  w->set_name("w");
+  w->set_data_type(::onnx::TensorProto::FLOAT);
+  w->add_dims(4);
+  w->add_dims(3);
+  w->set_data_location(::onnx::TensorProto::EXTERNAL);
+  auto entry = [&](const std::string& k, const std::string& v) {
+    auto* e = w->add_external_data();
+    e->set_key(k);
+    e->set_value(v);
+  };
+  entry("location", location);
+  entry("offset", std::to_string(offset));
+  entry("length", std::to_string(length));
+  add_node(m, "MatMul", {"x", "w"}, "y");
+  add_output(m, "y");
+  std::ofstream(dir / "model.onnx", std::ios::binary) << bytes_of(m);
+}
+
+TEST(OnnxImport, ReadsWeightsFromExternalDataFiles) {
+  const fs::path dir = fs::temp_directory_path() / "bdl_onnx_external";
+  fs::create_directories(dir);
+  std::vector<float> values(16, 0.f);  // 4 bytes of padding, then the 12 weights
+  for (int i = 0; i < 12; ++i) values[static_cast<size_t>(i) + 1] = 0.5f * static_cast<float>(i);
+  std::ofstream(dir / "weights.bin", std::ios::binary)
+      .write(reinterpret_cast<const char*>(values.data()), 64);
+  write_external_model(dir, "weights.bin", 4, 48);
+  auto imported = onnx::import_model((dir / "model.onnx").string());
+  const Tensor x = Tensor::full({2, 4}, 1.f);
+  const auto y = imported.graph->forward(x).to_vector();
+  // Column j sums rows 0..3 of w: 0.5 * (j + (3 + j) + (6 + j) + (9 + j)).
+  EXPECT_FLOAT_EQ(y[0], 0.5f * 18);
+  EXPECT_FLOAT_EQ(y[2], 0.5f * 26);
+  const std::string model = (dir / "model.onnx").string();
+  write_external_model(dir, "../weights.bin", 0, 48);
+  EXPECT_NE(error_of([&] { onnx::import_model(model); }).find("a relative path without '..'"),
+            std::string::npos);
+  write_external_model(dir, "weights.bin", 0, 40);
+  EXPECT_NE(error_of([&] {
+              onnx::import_model(model);
+            }).find("external data of 40 bytes for 12 float32 elements"),
+            std::string::npos);
+  write_external_model(dir, "weights.bin", 32, 48);
+  EXPECT_NE(error_of([&] { onnx::import_model(model); }).find("is past the end of"),
+            std::string::npos);
+  write_external_model(dir, "missing.bin", 0, 48);
+  EXPECT_NE(error_of([&] { onnx::import_model(model); }).find("missing.bin"), std::string::npos);
+  fs::remove_all(dir);
+}
+
 ::onnx::AttributeProto& add_text(::onnx::ModelProto& m, const std::string& name,
                                  const std::string& value) {
   auto* n = m.mutable_graph()->mutable_node(m.graph().node_size() - 1);

@@ -176,9 +176,10 @@ def export(model, x, path, exporter):
         warnings.simplefilter("ignore")
         if exporter == "dynamo":
             batch = torch.export.Dim("batch", min=1, max=1024)
-            program = torch.onnx.export(model, (x,), dynamo=True, external_data=False,
+            program = torch.onnx.export(model, (x,), dynamo=True,
                                         dynamic_shapes=({0: batch},), verbose=False)
-            program.save(path)
+            # Weights beside the model when it is over protobuf's 2 GiB (bdl reads both).
+            program.save(path, external_data=sum(p.numel() for p in model.parameters()) > 4e8)
         else:
             torch.onnx.export(model, (x,), path, dynamo=False, opset_version=int(exporter[2:]),
                               input_names=["input"], output_names=["output"],
@@ -241,7 +242,9 @@ def check(bdl, name, exporters, work, gen):
                                    .opset_import if o.domain in ("", "ai.onnx"))
         except Exception:  # noqa: BLE001
             pass
-        os.remove(path)
+        for f in os.listdir(work):  # the model and any external data beside it
+            if f.startswith(f"{name}_{exporter}") or f.endswith(".data"):
+                os.remove(os.path.join(work, f))
         results.append(record)
     return results
 
