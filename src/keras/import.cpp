@@ -256,7 +256,11 @@ Architecture read_architecture(const Json& top, const std::string& file) {
     Layer layer{
         l.at("class_name").get<std::string>(), l["config"].value("name", ""), l["config"], {}};
     if (!a.sequential) read_inbound(l, layer);
-    if (find_converter(layer.class_name) == nullptr) ++count[layer.class_name];
+    if (find_converter(layer.class_name) == nullptr) {
+      const bool nested = layer.class_name == "Sequential" || layer.class_name == "Functional" ||
+                          layer.class_name == "Model";
+      ++count[nested ? layer.class_name + " (a nested model)" : layer.class_name];
+    }
     a.layers.push_back(std::move(layer));
   }
   if (!count.empty()) {
@@ -372,8 +376,8 @@ ImportedModel import_model(const std::string& path) {
     BDL_CHECK(weights_bytes.has_value(), path, ": the archive has no model.weights.h5");
     const auto metadata = zip_entry(path, "metadata.json");
     const Hdf5File h5 = Hdf5File::from_memory(*weights_bytes, path + ": model.weights.h5");
-    ImportedModel m = build(read_architecture(parse_json(*config, path + ": config.json"), path),
-                            keras3_weights(h5), path);
+    const Architecture a = read_architecture(parse_json(*config, path + ": config.json"), path);
+    ImportedModel m = build(a, keras3_weights(h5), path);
     m.format = "Keras 3 archive (.keras)";
     if (metadata) m.keras_version = parse_json(*metadata, path).value("keras_version", "");
     return m;
@@ -384,8 +388,8 @@ ImportedModel import_model(const std::string& path) {
   const auto config = h5.text_attribute("/", "model_config");
   BDL_CHECK(config.has_value(), path,
             ": an HDF5 file without a model_config (weights only, or not a Keras model)");
-  ImportedModel m = build(read_architecture(parse_json(*config, path + ": model_config"), path),
-                          hdf5_weights(h5), path);
+  const Architecture a = read_architecture(parse_json(*config, path + ": model_config"), path);
+  ImportedModel m = build(a, hdf5_weights(h5), path);
   m.format = "Keras HDF5 (.h5)";
   m.keras_version = h5.text_attribute("/", "keras_version").value_or("");
   return m;
