@@ -349,8 +349,15 @@ Value Context::add(std::unique_ptr<nn::Module> module, const std::vector<Value>&
     }
     nodes.push_back(from[i].node);
   }
+  // Zeros moved (sliced, reshaped, transposed, joined) are zeros: an initial
+  // state built as zeros of the batch size and then sliced stays known.
+  static const std::set<std::string, std::less<>> kMoves{
+      "Slice", "View", "Reshape", "Flatten", "Transpose", "Identity", "Gather", "JoinTable"};
+  const bool zeros = kMoves.count(module->type()) > 0 &&
+                     std::all_of(from.begin(), from.end(), [](const Value& f) { return f.zeros; });
   Value v;
   v.node = graph_.add(std::move(module), nodes, name);
+  v.zeros = zeros && !from.empty();
   // By default the batch stays where it was when the rank does not change.
   if (!from.empty() && from[0].batch_axis >= 0 && from[0].shape.size() == shape.size()) {
     v.batch_axis = from[0].batch_axis;
