@@ -351,9 +351,9 @@ Value Context::add(std::unique_ptr<nn::Module> module, const std::vector<Value>&
   }
   // Zeros moved (sliced, reshaped, transposed, joined) are zeros: an initial
   // state built as zeros of the batch size and then sliced stays known.
-  static const std::set<std::string, std::less<>> kMoves{
+  static const std::set<std::string, std::less<>> moves{
       "Slice", "View", "Reshape", "Flatten", "Transpose", "Identity", "Gather", "JoinTable"};
-  const bool zeros = kMoves.count(module->type()) > 0 &&
+  const bool zeros = moves.count(module->type()) > 0 &&
                      std::all_of(from.begin(), from.end(), [](const Value& f) { return f.zeros; });
   Value v;
   v.node = graph_.add(std::move(module), nodes, name);
