@@ -46,8 +46,9 @@ Hdf5File Hdf5File::open(const std::string& path) {
 
 Hdf5File Hdf5File::from_memory(const std::string& bytes, const std::string& name) {
   silence_hdf5();
-  const hid_t id = H5LTopen_file_image(const_cast<char*>(bytes.data()), bytes.size(),
-                                       H5LT_FILE_IMAGE_DONT_COPY | H5LT_FILE_IMAGE_DONT_RELEASE);
+  // HDF5 takes its own copy of the image (flags 0) and frees it on close: with
+  // DONT_COPY | DONT_RELEASE it would leak its bookkeeping for the image.
+  const hid_t id = H5LTopen_file_image(const_cast<char*>(bytes.data()), bytes.size(), 0);
   BDL_CHECK(id >= 0, name, ": not an HDF5 file");
   return {id, name};
 }

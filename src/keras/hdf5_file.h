@@ -17,7 +17,7 @@ class Hdf5File {
  public:
   static Hdf5File open(const std::string& path);
   static bool is_hdf5(const std::string& path);
-  // `bytes` must outlive the object; `name` stands for it in messages.
+  // HDF5 reads a copy of `bytes`; `name` stands for them in messages.
   static Hdf5File from_memory(const std::string& bytes, const std::string& name);
   ~Hdf5File();
   Hdf5File(Hdf5File&& other) noexcept;
