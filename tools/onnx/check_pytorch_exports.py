@@ -37,6 +37,10 @@ try:
 except ImportError as e:  # the CTest entry counts exit 77 as skipped
     print("check_pytorch_exports: skipped,", e)
     sys.exit(77)
+# The LSTM-GRU classifier of the Debian-torch check, shared.
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from check_torchvision import Recurrent  # noqa: E402
+
 if int(torch.__version__.split(".")[0]) < 2:
     print("check_pytorch_exports: skipped, PyTorch", torch.__version__, "is not 2.x")
     sys.exit(77)
@@ -71,19 +75,6 @@ def lenet_like_unet():
             return self.head(torch.relu(y))
 
     return UNet()
-
-
-class Recurrent(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.lstm = nn.LSTM(8, 16, batch_first=True)
-        self.gru = nn.GRU(16, 12, batch_first=True)
-        self.fc = nn.Linear(12, 5)
-
-    def forward(self, x):
-        y, _ = self.lstm(x)
-        _, h = self.gru(y)
-        return self.fc(h[-1])
 
 
 class CausalAttention(nn.Module):
