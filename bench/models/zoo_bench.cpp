@@ -4,6 +4,10 @@
 //
 //   zoo_bench MODEL BATCH IMAGE_SIZE train|infer ITERATIONS [THREADS]
 //
+// MODEL is a zoo name or an ONNX file (what PyTorch exported: imported ones
+// against the zoo's native layers, bench/compare_import.py); for a file whose
+// input is integer ids, IMAGE_SIZE is the vocabulary the ids are drawn below.
+//
 // Prints one JSON object. Warm-up iterations (which create the oneDNN
 // primitives and touch every buffer) are excluded from the timing.
 #include <chrono>
@@ -16,6 +20,7 @@
 #include "bdl/models/zoo.h"
 #include "bdl/nn/flat_parameters.h"
 #include "bdl/nn/losses/cross_entropy.h"
+#include "bdl/onnx/import.h"
 #include "bdl/optim/sgd.h"
 
 int main(int argc, char** argv) {
@@ -34,16 +39,37 @@ int main(int argc, char** argv) {
     const bool train = std::string(argv[4]) == "train";
     const int iterations = std::atoi(argv[5]);
     set_num_threads(argc > 6 ? std::atoi(argv[6]) : 0);
-    const auto& info = models::find(name);
     manual_seed(1);
-    auto model = info.make(info.default_classes);
-    Shape shape = info.sample;
-    if (info.vocabulary == 0) shape[1] = shape[2] = size;  // text models: their length
-    shape.insert(shape.begin(), batch);
+    std::unique_ptr<nn::Module> model;
+    Shape shape;
+    int64_t vocabulary = 0, classes = 0;
+    if (name.ends_with(".onnx")) {
+      onnx::ImportOptions options;
+      options.batch = batch;
+      // BDL_BENCH_UNFUSED=1: every node as exported, for the fusion's effect.
+      const char* unfused = std::getenv("BDL_BENCH_UNFUSED");
+      options.fuse = unfused == nullptr || std::string(unfused) != "1";
+      auto imported = onnx::import_model(name, options);
+      shape = imported.input_shapes.at(0);
+      model = std::move(imported.graph);
+      const Tensor probe(shape);
+      model->train(false);
+      const Shape out = model->forward(probe).shape();
+      classes = out.back();
+      vocabulary = size;  // read as the vocabulary for integer ids; 0: float inputs
+    } else {
+      const auto& info = models::find(name);
+      model = info.make(info.default_classes);
+      shape = info.sample;
+      if (info.vocabulary == 0) shape[1] = shape[2] = size;  // text models: their length
+      shape.insert(shape.begin(), batch);
+      vocabulary = info.vocabulary;
+      classes = info.default_classes;
+    }
     Tensor x(shape);
-    if (info.vocabulary > 0) {
+    if (vocabulary > 0) {
       for (float& v : x.span_f32()) {
-        v = static_cast<float>(global_rng().below(static_cast<uint64_t>(info.vocabulary)));
+        v = static_cast<float>(global_rng().below(static_cast<uint64_t>(vocabulary)));
       }
     } else {
       global_rng().fill_uniform(x.span_f32(), -1.f, 1.f);
@@ -51,7 +77,7 @@ int main(int argc, char** argv) {
     Tensor y({batch}, DType::i64);
     for (int64_t i = 0; i < batch; ++i) {
       y.data<int64_t>()[i] =
-          static_cast<int64_t>(global_rng().below(static_cast<uint64_t>(info.default_classes)));
+          static_cast<int64_t>(global_rng().below(static_cast<uint64_t>(classes)));
     }
     nn::FlatParameters flat = nn::compact(*model);
     model->set_needs_input_grad(false);

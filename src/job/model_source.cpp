@@ -35,6 +35,12 @@ Model import_onnx(const std::string& path) {
   m.description = "ONNX model" +
                   (imported.producer.empty() ? std::string() : " from " + imported.producer) +
                   ", opset " + std::to_string(imported.opset);
+  // What the importer recognised and computes with bdl's native layers.
+  std::string fused;
+  for (const auto& [op, count] : imported.fused) {
+    fused += (fused.empty() ? "" : ", ") + std::to_string(count) + " " + op;
+  }
+  if (!fused.empty()) m.description += "; fused to native layers: " + fused;
   m.onnx_inputs = imported.input_names;
   m.onnx_outputs = imported.output_names;
   m.onnx_input_shapes = imported.input_shapes;

@@ -18,20 +18,21 @@ void broadcast_apply(const Tensor& a, const Tensor& b, Tensor& out, F f) {
   const float* pa = a.f32();
   const float* pb = b.f32();
   float* po = out.f32();
-  for_each_row<3>(out.shape(), {&sa, &sb, &so}, {0, 0, 0},
-                  [&](const std::array<int64_t, 3>& o, int64_t n, const std::array<int64_t, 3>& s) {
-                    const float* x = pa + o[0];
-                    const float* y = pb + o[1];
-                    float* z = po + o[2];
-                    if (s[0] == 1 && s[1] == 1) {
-                      for (int64_t i = 0; i < n; ++i) z[i] = f(x[i], y[i]);
-                    } else if (s[0] == 1 && s[1] == 0) {
-                      const float yv = *y;
-                      for (int64_t i = 0; i < n; ++i) z[i] = f(x[i], yv);
-                    } else {
-                      for (int64_t i = 0; i < n; ++i) z[i] = f(x[i * s[0]], y[i * s[1]]);
-                    }
-                  });
+  parallel_for_each_row<3>(
+      out.shape(), {&sa, &sb, &so}, {0, 0, 0},
+      [&](const std::array<int64_t, 3>& o, int64_t n, const std::array<int64_t, 3>& s) {
+        const float* x = pa + o[0];
+        const float* y = pb + o[1];
+        float* z = po + o[2];
+        if (s[0] == 1 && s[1] == 1) {
+          for (int64_t i = 0; i < n; ++i) z[i] = f(x[i], y[i]);
+        } else if (s[0] == 1 && s[1] == 0) {
+          const float yv = *y;
+          for (int64_t i = 0; i < n; ++i) z[i] = f(x[i], yv);
+        } else {
+          for (int64_t i = 0; i < n; ++i) z[i] = f(x[i * s[0]], y[i * s[1]]);
+        }
+      });
 }
 
 // grad += d(out)/d(operand) * g, summed over the dimensions the operand was
@@ -383,7 +384,9 @@ const Tensor& Unary::forward(const Tensor& input) {
   const float* px = x.f32();
   float* py = output_.f32();
   const int64_t n = x.numel();
+  const bool parallel = n >= (int64_t{1} << 15);
   dispatch_unary(op_, alpha_, beta_, [&](auto f, auto) {
+#pragma omp parallel for schedule(static) if (parallel)
     for (int64_t i = 0; i < n; ++i) py[i] = f(px[i]);
   });
   return output_;
@@ -400,7 +403,9 @@ const Tensor& Unary::backward(const Tensor& input, const Tensor& grad_output) {
   const float* pg = g.f32();
   float* pd = grad_input_.f32();
   const int64_t n = x.numel();
+  const bool parallel = n >= (int64_t{1} << 15);
   dispatch_unary(op_, alpha_, beta_, [&](auto, auto d) {
+#pragma omp parallel for schedule(static) if (parallel)
     for (int64_t i = 0; i < n; ++i) pd[i] = pg[i] * d(px[i], py[i]);
   });
   return grad_input_;

@@ -4,6 +4,8 @@
 // (broadcasting arithmetic, transposes, slices, padding, reductions). The
 // innermost dimension is one call with its strides, so the compiler vectorises
 // the common contiguous case.
+#include <omp.h>
+
 #include <array>
 #include <cstdint>
 #include <span>
@@ -81,22 +83,77 @@ void for_each_row(const Shape& shape, const std::array<const Shape*, K>& strides
   }
 }
 
+// for_each_row over rows [first, last) of its order (row-major over all but the
+// innermost dimension): a share of the work for one thread.
+template <size_t K, typename Row>
+void for_row_range(const Shape& shape, const std::array<const Shape*, K>& strides,
+                   const std::array<int64_t, K>& base, int64_t first, int64_t last, Row&& row) {
+  const size_t rank = shape.size();
+  std::array<int64_t, K> off = base;
+  std::array<int64_t, K> step{};
+  for (size_t k = 0; k < K; ++k) step[k] = (*strides[k])[rank - 1];
+  std::vector<int64_t> index(rank, 0);
+  int64_t rest = first;
+  for (size_t d = rank - 1; d-- > 0;) {
+    index[d] = rest % shape[d];
+    rest /= shape[d];
+    for (size_t k = 0; k < K; ++k) off[k] += index[d] * (*strides[k])[d];
+  }
+  const int64_t n = shape[rank - 1];
+  for (int64_t r = first; r < last; ++r) {
+    row(off, n, step);
+    for (size_t d = rank - 1; d-- > 0;) {
+      ++index[d];
+      for (size_t k = 0; k < K; ++k) off[k] += (*strides[k])[d];
+      if (index[d] < shape[d]) break;
+      for (size_t k = 0; k < K; ++k) off[k] -= (*strides[k])[d] * shape[d];
+      index[d] = 0;
+    }
+  }
+}
+
+// for_each_row with the rows shared among the OpenMP threads, for loops whose
+// rows write disjoint outputs. Small index spaces stay on one thread: their
+// work is less than waking the others.
+template <size_t K, typename Row>
+void parallel_for_each_row(const Shape& shape, const std::array<const Shape*, K>& strides,
+                           const std::array<int64_t, K>& base, Row&& row) {
+  constexpr int64_t kMinElements = int64_t{1} << 15;
+  const int64_t numel = shape_numel(shape);
+  const int64_t rows = shape.empty() || shape.back() == 0 ? 0 : numel / shape.back();
+  if (numel < kMinElements || rows < 2 || omp_get_max_threads() == 1) {
+    for_each_row<K>(shape, strides, base, row);
+    return;
+  }
+#pragma omp parallel
+  {
+    const int64_t t = omp_get_thread_num();
+    const int64_t threads = omp_get_num_threads();
+    for_row_range<K>(shape, strides, base, rows * t / threads, rows * (t + 1) / threads, row);
+  }
+}
+
 // dst[i] = src[i] (or += when accumulate) over `shape`, each side with its own
 // strides and offset.
 inline void strided_copy(const Shape& shape, const float* src, const Shape& src_strides, float* dst,
                          const Shape& dst_strides, bool accumulate = false) {
-  for_each_row<2>(shape, {&src_strides, &dst_strides}, {0, 0},
-                  [&](const std::array<int64_t, 2>& o, int64_t n, const std::array<int64_t, 2>& s) {
-                    const float* a = src + o[0];
-                    float* b = dst + o[1];
-                    if (accumulate) {
-                      for (int64_t i = 0; i < n; ++i) b[i * s[1]] += a[i * s[0]];
-                    } else if (s[0] == 1 && s[1] == 1) {
-                      for (int64_t i = 0; i < n; ++i) b[i] = a[i];
-                    } else {
-                      for (int64_t i = 0; i < n; ++i) b[i * s[1]] = a[i * s[0]];
-                    }
-                  });
+  auto row = [&](const std::array<int64_t, 2>& o, int64_t n, const std::array<int64_t, 2>& s) {
+    const float* a = src + o[0];
+    float* b = dst + o[1];
+    if (accumulate) {
+      for (int64_t i = 0; i < n; ++i) b[i * s[1]] += a[i * s[0]];
+    } else if (s[0] == 1 && s[1] == 1) {
+      for (int64_t i = 0; i < n; ++i) b[i] = a[i];
+    } else {
+      for (int64_t i = 0; i < n; ++i) b[i * s[1]] = a[i * s[0]];
+    }
+  };
+  // An accumulating copy may add several sources into one element: one thread.
+  if (accumulate) {
+    for_each_row<2>(shape, {&src_strides, &dst_strides}, {0, 0}, row);
+  } else {
+    parallel_for_each_row<2>(shape, {&src_strides, &dst_strides}, {0, 0}, row);
+  }
 }
 
 }  // namespace bdl::nn

@@ -137,5 +137,7 @@ using Converter = void (*)(Context&);
 // The converter for an operator type, or null.
 Converter find_converter(const std::string& op_type);
 std::vector<std::string> converter_names();
+// The converter for a node fuse_patterns made (domain kFusedDomain), or null.
+Converter find_fused_converter(const std::string& op_type);
 
 }  // namespace bdl::onnx

@@ -11,6 +11,7 @@
 #include "bdl/core/file.h"
 #include "bdl/nn/module.h"
 #include "onnx/context.h"
+#include "onnx/fuse.h"
 
 namespace bdl::onnx {
 namespace {
@@ -107,9 +108,32 @@ void add_inputs(const ::onnx::GraphProto& g, const std::string& file, const Impo
   }
 }
 
-// Each node through its converter, errors naming the node.
-void convert_nodes(const ::onnx::GraphProto& g, const std::string& file, int64_t opset,
-                   std::map<std::string, Value>& values, nn::Graph& graph) {
+// One node through its converter, errors naming the node.
+void convert_node(const ::onnx::NodeProto& n, Converter converter, const std::string& file,
+                  int64_t opset, int index, const std::set<std::string>& consumed,
+                  std::map<std::string, Value>& values, nn::Graph& graph) {
+  Context ctx(graph, values, consumed, opset, n, index);
+  try {
+    converter(ctx);
+  } catch (const Unsupported& e) {
+    throw Unsupported(file + ": " + ctx.where() + ": " + e.what());
+  } catch (const Error& e) {
+    throw Error(file + ": " + ctx.where() + ": " + e.what());
+  }
+  for (int i = 0; i < n.output_size(); ++i) {
+    if (ctx.output_used(static_cast<size_t>(i)) && !values.count(n.output(i))) {
+      throw Unsupported(file + ": " + ctx.where() + ": output " + std::to_string(i) + " ('" +
+                        n.output(i) + "') is used, and bdl computes only the first");
+    }
+  }
+}
+
+// The nodes in order, the fused ones (fuse.h) on their native layers where the
+// shapes fit and as their original nodes where not. Returns the fused nodes
+// kept, by operator.
+std::map<std::string, int> convert_nodes(const ::onnx::GraphProto& g, const std::string& file,
+                                         int64_t opset, bool fuse,
+                                         std::map<std::string, Value>& values, nn::Graph& graph) {
   std::set<std::string> consumed;
   for (const auto& n : g.node()) {
     for (const auto& i : n.input()) consumed.insert(i);
@@ -117,23 +141,29 @@ void convert_nodes(const ::onnx::GraphProto& g, const std::string& file, int64_t
   for (const auto& o : g.output()) consumed.insert(o.name());
   // Weights come from the file: no random initial values to draw.
   nn::SkipInitialisation skip;
+  const FusedGraph fused = fuse_patterns(g, opset, fuse);
+  std::map<std::string, int> kept;
   int index = 0;
-  for (const auto& n : g.node()) {
-    Context ctx(graph, values, consumed, opset, n, index++);
-    try {
-      find_converter(n.op_type())(ctx);
-    } catch (const Unsupported& e) {
-      throw Unsupported(file + ": " + ctx.where() + ": " + e.what());
-    } catch (const Error& e) {
-      throw Error(file + ": " + ctx.where() + ": " + e.what());
+  for (const auto& step : fused.steps) {
+    const auto& n = *step.node;
+    if (step.originals.empty()) {
+      convert_node(n, find_converter(n.op_type()), file, opset, index++, consumed, values, graph);
+      continue;
     }
-    for (int i = 0; i < n.output_size(); ++i) {
-      if (ctx.output_used(static_cast<size_t>(i)) && !values.count(n.output(i))) {
-        throw Unsupported(file + ": " + ctx.where() + ": output " + std::to_string(i) + " ('" +
-                          n.output(i) + "') is used, and bdl computes only the first");
+    try {
+      const Converter converter = n.domain() == kFusedDomain ? find_fused_converter(n.op_type())
+                                                             : find_converter(n.op_type());
+      if (converter == nullptr) throw NotFusable{"no converter"};
+      convert_node(n, converter, file, opset, index, consumed, values, graph);
+      ++kept[n.op_type()];
+    } catch (const NotFusable&) {
+      for (const auto* o : step.originals) {
+        convert_node(*o, find_converter(o->op_type()), file, opset, index, consumed, values, graph);
       }
     }
+    index += static_cast<int>(step.originals.size());
   }
+  return kept;
 }
 
 void set_outputs(const ::onnx::GraphProto& g, const std::string& file,
@@ -231,7 +261,7 @@ ImportedModel convert(const ::onnx::ModelProto& model, const std::string& file,
   out.graph = std::make_unique<nn::Graph>();
   out.graph->set_name(g.name());
   add_inputs(g, file, options, values, out);
-  convert_nodes(g, file, out.opset, values, *out.graph);
+  out.fused = convert_nodes(g, file, out.opset, options.fuse, values, *out.graph);
   set_outputs(g, file, values, out);
   return out;
 }

@@ -164,6 +164,10 @@ Converter find_converter(const std::string& op_type) {
   return it == converters().end() ? nullptr : it->second;
 }
 
+Converter find_fused_converter(const std::string& op_type) {
+  return op_type == "ScaledDotProductAttention" ? &scaled_dot_product_attention : nullptr;
+}
+
 std::vector<std::string> converter_names() {
   std::vector<std::string> out;
   for (const auto& [name, f] : converters()) out.push_back(name);

@@ -6,8 +6,11 @@
 #include <gmock/gmock.h>
 
 #include <cmath>
+#include <limits>
 
 #include "bdl/nn/expand.h"
+#include "bdl/nn/slice.h"
+#include "bdl/nn/transpose.h"
 #include "support/errors.h"
 #include "support/layer_case.h"
 
@@ -30,6 +33,35 @@ std::function<std::unique_ptr<nn::Module>()> encoder(bool norm_first, bool gelu)
   };
 }
 
+// ScaledDotProductAttention in a Graph that slices q, k, v (and a mask) from
+// one input (..., L, 3d [+ L]), like tools/fixtures/gen_nn.py's AttentionCore.
+std::function<std::unique_ptr<nn::Module>()> core(int64_t d, nn::ScaledDotProductAttentionOptions o,
+                                                  bool input_mask = false) {
+  return [=]() -> std::unique_ptr<nn::Module> {
+    auto g = std::make_unique<nn::Graph>();
+    const auto x = g->add_input("x");
+    auto slice = [&](int64_t from, int64_t to, const char* name) {
+      return g->add(
+          std::make_unique<nn::Slice>(std::vector<int64_t>{-1}, std::vector<int64_t>{from},
+                                      std::vector<int64_t>{to}, std::vector<int64_t>{1}),
+          {x}, name);
+    };
+    const auto q = slice(0, d, "q");
+    auto k = slice(d, 2 * d, "k");
+    const auto v = slice(2 * d, 3 * d, "v");
+    if (o.key_transposed) {
+      // A rank-4 or rank-3 input: swap the last two axes.
+      const std::vector<int64_t> perm =
+          d == 5 ? std::vector<int64_t>{0, 2, 1} : std::vector<int64_t>{0, 1, 3, 2};
+      k = g->add(std::make_unique<nn::Transpose>(perm), {k}, "kt");
+    }
+    std::vector<nn::Graph::Node> from = {q, k, v};
+    if (input_mask) from.push_back(slice(3 * d, std::numeric_limits<int64_t>::max(), "mask"));
+    g->set_output(g->add(std::make_unique<nn::ScaledDotProductAttention>(o), from, "attention"));
+    return g;
+  };
+}
+
 INSTANTIATE_TEST_SUITE_P(
     Attention, LayerTest,
     ::testing::Values(
@@ -48,6 +80,11 @@ INSTANTIATE_TEST_SUITE_P(
                       .embed_dim = 8, .num_heads = 4, .causal = true})},
         LayerCase{"transformer_encoder_layer", encoder(false, false)},
         LayerCase{"transformer_encoder_layer_norm_first_gelu", encoder(true, true)},
+        LayerCase{"scaled_dot_product", core(5, {})},
+        LayerCase{"scaled_dot_product_scaled_masked",
+                  core(5, {.scale = 0.3f, .key_transposed = true, .mask_shape = Shape{4, 4}})},
+        LayerCase{"scaled_dot_product_causal", core(3, {.causal = true})},
+        LayerCase{"scaled_dot_product_input_mask", core(4, {}, true)},
         LayerCase{"expand_to_batch", make<nn::ExpandToBatch>(nn::ExpandToBatchOptions{
                                          .value_shape = {1, 2, 3}, .axis = 0, .input_axis = 0})}),
     case_name);

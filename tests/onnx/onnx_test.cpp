@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 
 #include "bdl/core/random.h"
 #include "bdl/models/zoo.h"
@@ -318,7 +319,13 @@ TEST_P(ExportRoundTrip, ReimportGivesTheSameOutputs) {
   // Attention and LayerNorm come back composed from ONNX's operators (opset 13
   // has neither), with their scalars (eps, the scores' scale) as constants of
   // their own; every other zoo model comes back layer for layer.
-  if (GetParam() == "bert_classifier") return;
+  // The importer maps that arithmetic back onto native layers (src/onnx/fuse.cpp).
+  if (GetParam() == "bert_classifier") {
+    EXPECT_GT(imported.fused["LayerNormalization"], 0);
+    EXPECT_GT(imported.fused["ScaledDotProductAttention"], 0);
+    return;
+  }
+  EXPECT_TRUE(imported.fused.empty());
   EXPECT_EQ(imported.graph->parameters().size() + imported.graph->buffers().size(),
             model->parameters().size() + model->buffers().size());
 }
@@ -328,6 +335,76 @@ INSTANTIATE_TEST_SUITE_P(Zoo, ExportRoundTrip,
                                            "resnet18_cifar", "inception_v1_bn", "lstm_classifier",
                                            "bert_classifier"),
                          [](const auto& info) { return info.param; });
+
+// The layer types of a graph's nodes, counted.
+std::map<std::string, int> layer_types(nn::Graph& g) {
+  std::map<std::string, int> out;
+  for (nn::Module* m : g.children()) ++out[std::string(m->type())];
+  return out;
+}
+
+// The arithmetic of tests/fixtures/onnx_ops/fused_* (what exporters write for
+// GELU, LayerNorm and attention) becomes one native layer each; onnx_ops_cases
+// checks the outputs stay ONNX Runtime's.
+TEST(OnnxImport, ExportersArithmeticBecomesNativeLayers) {
+  const std::string dir = std::string(BDL_FIXTURE_DIR) + "/onnx_ops/";
+  struct Case {
+    const char* name;
+    const char* op;
+    const char* layer;
+  };
+  for (const Case& c :
+       {Case{"fused_gelu_erf", "Gelu", "GELU"}, Case{"fused_gelu_erf_half_first", "Gelu", "GELU"},
+        Case{"fused_layer_norm", "LayerNormalization", "LayerNorm"},
+        Case{"fused_attention_transposed_key", "ScaledDotProductAttention",
+             "ScaledDotProductAttention"},
+        Case{"fused_attention_scaled_operands", "ScaledDotProductAttention",
+             "ScaledDotProductAttention"}}) {
+    SCOPED_TRACE(c.name);
+    auto imported = onnx::import_model(dir + c.name + "/model.onnx");
+    EXPECT_EQ(imported.fused, (std::map<std::string, int>{{c.op, 1}}));
+    const auto types = layer_types(*imported.graph);
+    EXPECT_EQ(types.count(c.layer), 1u);
+    // Nothing of the arithmetic is left.
+    for (const char* gone : {"Unary", "Softmax", "MatMul", "Reduce"}) {
+      EXPECT_EQ(types.count(gone), 0u) << gone;
+    }
+  }
+  // A constant key does not fit the native layer: the nodes convert as written.
+  auto unfused = onnx::import_model(dir + "attention_constant_key_unfused/model.onnx");
+  EXPECT_TRUE(unfused.fused.empty());
+  EXPECT_EQ(layer_types(*unfused.graph).count("ScaledDotProductAttention"), 0u);
+}
+
+// An imported model with fused attention trains: its gradients reach the input,
+// exports again and comes back the same.
+TEST(OnnxImport, FusedAttentionTrainsAndRoundTrips) {
+  const std::string path =
+      std::string(BDL_FIXTURE_DIR) + "/onnx_ops/fused_attention_transposed_key/model.onnx";
+  onnx::ImportOptions options;
+  options.batch = 2;
+  auto imported = onnx::import_model(path, options);
+  Tensor x({2, 2, 5, 12});
+  global_rng().reseed(3);
+  global_rng().fill_uniform(x.span_f32(), -1, 1);
+  const Tensor y = imported.graph->forward(x).contiguous().clone();
+  const Tensor& dx = imported.graph->backward(x, Tensor::full(y.shape(), 1.f));
+  EXPECT_EQ(dx.shape(), x.shape());
+  // Softmax rows sum to one, so a gradient of ones on the output reaches the
+  // value part only through the probabilities: nonzero there.
+  double value_grad = 0;
+  const Tensor dxc = dx.contiguous();
+  for (int64_t i = 0; i < dxc.numel(); ++i) {
+    if (i % 12 >= 8) value_grad += std::abs(dxc.f32()[i]);
+  }
+  EXPECT_GT(value_grad, 0);
+  onnx::ExportOptions eo;
+  eo.input_shape = {2, 5, 12};
+  const std::string bytes = onnx::export_model_bytes(*imported.graph, eo);
+  auto again = import_bytes(bytes, "again.onnx");
+  EXPECT_EQ(again.fused["ScaledDotProductAttention"], 1);
+  EXPECT_TRUE(all_close(again.graph->forward(x), y, 1e-5, 1e-6));
+}
 
 TEST(OnnxExport, RecurrentLayersRoundTrip) {
   // Embedding -> LSTM (sequences) -> TimeDistributed(Linear) -> GRU (last state):

@@ -251,6 +251,29 @@ inline std::vector<LayerExample> layer_examples() {
         return g;
       },
       {2, 5, 4});
+  add("scaled_dot_product_masked",
+      [] {
+        // x as query, key and value; the constant mask filled in.
+        auto g = std::make_unique<Graph>();
+        const auto x = g->add_input("x");
+        auto a = std::make_unique<ScaledDotProductAttention>(
+            ScaledDotProductAttentionOptions{.scale = 0.5f, .mask_shape = Shape{5, 5}});
+        for (int64_t i = 0; i < 25; ++i) a->mask().f32()[i] = static_cast<float>(i % 3) - 1.f;
+        g->add(std::move(a), {x, x, x}, "attention");
+        return g;
+      },
+      {2, 3, 5, 4});
+  add("scaled_dot_product_causal_input_mask_key_transposed",
+      [] {
+        // x (N, L, L): query, transposed key, value and the mask.
+        auto g = std::make_unique<Graph>();
+        const auto x = g->add_input("x");
+        g->add(std::make_unique<ScaledDotProductAttention>(
+                   ScaledDotProductAttentionOptions{.key_transposed = true, .causal = true}),
+               {x, x, x, x}, "attention");
+        return g;
+      },
+      {2, 4, 4});
   add("transformer_encoder_layer",
       [] {
         return transformer_encoder_layer(

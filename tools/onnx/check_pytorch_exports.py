@@ -50,7 +50,8 @@ EXPORTERS = ("ts13", "ts17", "dynamo")
 # The fast set: one or two of each family that stays small on two cores.
 FAST = ("resnet18", "mobilenet_v3_small", "shufflenet_v2_x0_5", "squeezenet1_1",
         "efficientnet_b0", "convnext_tiny", "swin_t", "vit_b_32", "transformer_encoder",
-        "bert_tiny", "mha_causal", "lstm_gru", "unet_small", "conv1d_audio")
+        "bert_tiny", "bert_hf", "gpt_tiny", "mha_causal", "lstm_gru", "unet_small",
+        "conv1d_audio")
 # Refusals the README states, by model and exporter ("*": every exporter):
 # what bdl lacks, named. Anything else refused fails the check.
 EXPECTED_REFUSALS = {}
@@ -110,6 +111,80 @@ class BertTiny(nn.Module):
         return self.head(h.mean(1))
 
 
+class HandWrittenAttention(nn.Module):
+    """Self-attention as HuggingFace's BERT and GPT-2 write it: separate query,
+    key and value projections, heads by view and transpose, a product divided
+    by sqrt(head size), an additive mask, softmax, and the heads joined again."""
+
+    def __init__(self, d, heads):
+        super().__init__()
+        self.heads, self.size = heads, d // heads
+        self.query, self.key, self.value = nn.Linear(d, d), nn.Linear(d, d), nn.Linear(d, d)
+        self.out = nn.Linear(d, d)
+
+    def split(self, x):
+        n, length, _ = x.shape
+        return x.view(n, length, self.heads, self.size).transpose(1, 2)
+
+    def forward(self, x, mask):
+        q, k, v = self.split(self.query(x)), self.split(self.key(x)), self.split(self.value(x))
+        scores = torch.matmul(q, k.transpose(-1, -2)) / (self.size ** 0.5) + mask
+        context = torch.matmul(torch.softmax(scores, dim=-1), v)
+        n, _, length, _ = context.shape
+        return self.out(context.transpose(1, 2).reshape(n, length, -1))
+
+
+class BertHF(nn.Module):
+    """A BERT in HuggingFace's style, which the TorchScript exporter writes at
+    opset 13 too: hand-written attention with a padding mask from the ids (id 0
+    is padding, -10000 added to its scores), erf GELU and LayerNorm, which
+    opset 13 decomposes. Input: int64 ids."""
+
+    def __init__(self, vocab=50, d=32, heads=4, length=10, classes=3, layers=2):
+        super().__init__()
+        self.tokens = nn.Embedding(vocab, d)
+        self.positions = nn.Parameter(torch.randn(1, length, d) * 0.1)
+        self.norm = nn.LayerNorm(d, eps=1e-12)
+        self.attention = nn.ModuleList(HandWrittenAttention(d, heads) for _ in range(layers))
+        self.norm1 = nn.ModuleList(nn.LayerNorm(d, eps=1e-12) for _ in range(layers))
+        self.up = nn.ModuleList(nn.Linear(d, 2 * d) for _ in range(layers))
+        self.down = nn.ModuleList(nn.Linear(2 * d, d) for _ in range(layers))
+        self.norm2 = nn.ModuleList(nn.LayerNorm(d, eps=1e-12) for _ in range(layers))
+        self.head = nn.Linear(d, classes)
+
+    def forward(self, ids):
+        mask = (ids == 0).float()[:, None, None, :] * -10000.0
+        h = self.norm(self.tokens(ids) + self.positions)
+        for a, n1, up, down, n2 in zip(self.attention, self.norm1, self.up, self.down, self.norm2):
+            h = n1(h + a(h, mask))
+            h = n2(h + down(nn.functional.gelu(up(h))))
+        return self.head(h[:, 0])
+
+
+class GPTTiny(nn.Module):
+    """A GPT-2-style decoder block stack: pre-norm, causal attention by a
+    constant additive mask (0 and -inf), tanh-approximate GELU, logits of the
+    last position. Input: int64 ids."""
+
+    def __init__(self, vocab=60, d=32, heads=4, length=8, layers=2):
+        super().__init__()
+        self.tokens = nn.Embedding(vocab, d)
+        self.positions = nn.Parameter(torch.randn(1, length, d) * 0.1)
+        self.register_buffer("causal", torch.triu(torch.full((length, length), float("-inf")), 1))
+        self.blocks = nn.ModuleList(nn.ModuleDict({
+            "ln1": nn.LayerNorm(d), "attn": HandWrittenAttention(d, heads), "ln2": nn.LayerNorm(d),
+            "fc": nn.Linear(d, 4 * d), "proj": nn.Linear(4 * d, d)}) for _ in range(layers))
+        self.ln = nn.LayerNorm(d)
+        self.lm_head = nn.Linear(d, vocab, bias=False)
+
+    def forward(self, ids):
+        h = self.tokens(ids) + self.positions
+        for b in self.blocks:
+            h = h + b["attn"](b["ln1"](h), self.causal)
+            h = h + b["proj"](nn.functional.gelu(b["fc"](b["ln2"](h)), approximate="tanh"))
+        return self.lm_head(self.ln(h))[:, -1]
+
+
 def conv1d_audio():
     return nn.Sequential(
         nn.Conv1d(1, 8, 9, stride=2, padding=4), nn.BatchNorm1d(8), nn.GELU(),
@@ -127,6 +202,8 @@ def extra_models():
                                 (10, 64), 0),
         "mha_causal": (CausalAttention, (6, 32), 0),
         "bert_tiny": (BertTiny, (12,), 100),
+        "bert_hf": (BertHF, (10,), 50),
+        "gpt_tiny": (GPTTiny, (8,), 60),
         "lstm_gru": (Recurrent, (7, 8), 0),
         "unet_small": (lenet_like_unet, (3, 32, 32), 0),
         "conv1d_audio": (conv1d_audio, (1, 400), 0),
@@ -187,6 +264,16 @@ def run_bdl(bdl, path, x, work):
     return np.load(out), None
 
 
+def fused_layers(bdl, path):
+    """The exporter's arithmetic bdl mapped onto native layers, as `bdl info`
+    reports it ("2 Gelu, 2 ScaledDotProductAttention"); "" for none."""
+    r = subprocess.run([bdl, "info", "--model", path], capture_output=True, text=True)
+    for line in r.stdout.splitlines():
+        if "fused to native layers: " in line:
+            return line.split("fused to native layers: ")[1].split(", input")[0]
+    return ""
+
+
 def check(bdl, name, exporters, work, gen):
     model, shape, vocab = make_model(name)
     model.eval()
@@ -225,6 +312,7 @@ def check(bdl, name, exporters, work, gen):
         else:
             record.update(outcome="pass" if worst <= TOLERANCE else "mismatch",
                           relative_error=worst)
+            record["fused"] = fused_layers(bdl, path)
         record["seconds"] = round(time.time() - started, 1)
         try:
             import onnx
@@ -271,7 +359,8 @@ def main():
             err = f"{r['relative_error']:.1e}" if "relative_error" in r else ""
             print(f"{r['model']:22} {r['exporter']:7} {str(r.get('opset', '')):>3} "
                   f"{r['outcome']:14} {err:8} {r.get('seconds', '')!s:>6}  "
-                  f"{r.get('detail', '')}" + ("   <-- FAIL" if bad else ""), flush=True)
+                  f"{r.get('detail', r.get('fused', ''))}" + ("   <-- FAIL" if bad else ""),
+                  flush=True)
             if args.json:
                 with open(args.json, "w") as f:
                     json.dump({"torch": torch.__version__, "torchvision": torchvision.__version__,

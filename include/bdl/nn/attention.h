@@ -4,6 +4,7 @@
 // causal and key-padding masks), and TransformerEncoderLayer, a Graph of them
 // with the names and arithmetic of PyTorch's nn.TransformerEncoderLayer.
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -96,6 +97,61 @@ class MultiHeadAttention : public Layer<MultiHeadAttention, MultiInputModule> {
   std::unique_ptr<kernels::SoftmaxKernel> softmax_;
   Tensor grad_qkv_, grad_context_, grad_probs_, grad_scores_;
   Tensor dense_x_, dense_grad_;
+};
+
+struct ScaledDotProductAttentionOptions {
+  // The scores' factor; 0: 1 / sqrt(head size).
+  float scale = 0;
+  // The key comes transposed, (..., head size, keys): what exporters often
+  // compute ahead of the product.
+  bool key_transposed = false;
+  // Position i attends to keys up to i only.
+  bool causal = false;
+  // An additive mask held by the layer (a buffer, not trained), broadcast to
+  // the scores (..., queries, keys): a model's constant mask.
+  std::optional<Shape> mask_shape = {};
+  static void fields(auto& o, auto& field) {
+    field("scale", o.scale);
+    field("key_transposed", o.key_transposed);
+    field("causal", o.causal);
+    field("mask_shape", o.mask_shape);
+  }
+};
+
+// softmax(scale * Q K^T + mask) V over the last two dimensions, with any leading
+// dimensions (batch, heads) shared by Q (..., Lq, d), K (..., Lk, d) and V
+// (..., Lk, dv): attention without its projections, as PyTorch's
+// scaled_dot_product_attention. An optional fourth input is an additive mask
+// that broadcasts to the scores (..., Lq, Lk); it has a gradient. Rows that mask
+// every key give NaN, as the unfused arithmetic would. The ONNX importer maps
+// the exporters' attention arithmetic onto it.
+class ScaledDotProductAttention : public Layer<ScaledDotProductAttention, MultiInputModule> {
+ public:
+  static constexpr std::string_view kType = "ScaledDotProductAttention";
+  explicit ScaledDotProductAttention(ScaledDotProductAttentionOptions options);
+  ~ScaledDotProductAttention() override;
+  const Tensor& forward_many(Inputs inputs) override;
+  const std::vector<Tensor>& backward_many(Inputs inputs, const Tensor& grad_output) override;
+  Shape output_shape_many(std::span<const Shape> inputs) const override;
+  double flops(const Shape& input) const override;
+  void own_buffers(std::vector<Buffer>& out) override;
+  const ScaledDotProductAttentionOptions& options() const { return options_; }
+  // The constant mask (mask_shape), to fill after construction.
+  Tensor& mask() { return mask_; }
+
+ private:
+  struct Dims {
+    int64_t groups, lq, lk, d, dv;
+  };
+  Dims check(std::span<const Shape> inputs) const;
+  void add_mask(const Tensor& mask, const Shape& scores);
+  ScaledDotProductAttentionOptions options_;
+  Tensor mask_;
+  Tensor probs_;  // (groups, Lq, Lk), from forward
+  std::unique_ptr<kernels::SoftmaxKernel> softmax_;
+  Tensor grad_probs_, grad_scores_;
+  std::vector<Tensor> dense_;
+  Tensor dense_grad_;
 };
 
 struct TransformerEncoderLayerOptions {

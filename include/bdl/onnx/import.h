@@ -30,6 +30,9 @@ struct ImportOptions {
   // initializers (trainable when float), as when a model is exported with its
   // weights, shapes and axes fixed. ONNX's operator tests pass those as inputs.
   std::map<std::string, Tensor> bind;
+  // Map the exporters' arithmetic for GELU, LayerNorm and attention onto bdl's
+  // native layers (ImportedModel::fused); off, every node converts as written.
+  bool fuse = true;
 };
 
 // An ONNX model as a bdl Graph: one graph input per ONNX input that is not an
@@ -45,6 +48,9 @@ struct ImportedModel {
   std::vector<nn::Graph::Node> output_nodes;
   int64_t opset = 0;
   std::string producer;  // "pytorch 1.13.0"
+  // The exporters' arithmetic mapped onto bdl's native layers, by ONNX
+  // operator: {"Gelu": 12, "LayerNormalization": 25, "ScaledDotProductAttention": 12}.
+  std::map<std::string, int> fused;
 };
 
 // Opsets the importer reads (the default domain); others are rejected. The

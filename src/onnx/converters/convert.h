@@ -144,5 +144,6 @@ void range(Context& c);
 void tile(Context& c);
 void scatter_nd(Context& c);
 void gather_nd(Context& c);
+void scaled_dot_product_attention(Context& c);
 
 }  // namespace bdl::onnx::convert

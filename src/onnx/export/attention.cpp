@@ -105,11 +105,51 @@ std::string attention(Emitter& e, nn::MultiHeadAttention& m, const Inputs& in) {
   return projection(e, m, context, "out_proj_weight", "out_proj_bias", o.bias, p);
 }
 
+// softmax(scale Q K^T + mask) V as the exporters write it: MatMul, Mul, Add,
+// Softmax, MatMul (what the importer maps back onto the layer).
+std::string scaled_dot_product(Emitter& e, nn::ScaledDotProductAttention& m, const Inputs& in) {
+  const auto& o = m.options();
+  const std::string& p = in.path;
+  const Shape& q = in.shape();
+  const size_t rank = q.size();
+  std::string key = in.names.at(1);
+  if (!o.key_transposed) {
+    std::vector<int64_t> perm;
+    for (size_t i = 0; i < rank; ++i) perm.push_back(static_cast<int64_t>(i));
+    std::swap(perm[rank - 1], perm[rank - 2]);
+    key = transposed(e, key, perm, p);
+  }
+  const float scale = o.scale > 0 ? o.scale : 1.f / std::sqrt(static_cast<float>(q.back()));
+  std::string scores = e.op("MatMul", {in.x(), key}, p);
+  scores = e.op("Mul", {scores, e.scalar(scale, p + ".scale")}, p);
+  if (o.causal) {
+    const int64_t lq = q[rank - 2];
+    const Shape& k = in.shapes.at(1);
+    const int64_t lk = o.key_transposed ? k.back() : k[rank - 2];
+    Tensor mask({lq, lk});
+    for (int64_t i = 0; i < lq; ++i) {
+      for (int64_t j = 0; j < lk; ++j) {
+        mask.f32()[i * lk + j] = j > i ? -std::numeric_limits<float>::infinity() : 0.f;
+      }
+    }
+    scores = e.op("Add", {scores, e.initializer(mask, p + ".causal")}, p);
+  }
+  if (o.mask_shape) {
+    scores = e.op("Add", {scores, e.initializer(m.mask(), p + ".mask")}, p);
+  } else if (in.names.size() == 4) {
+    scores = e.op("Add", {scores, in.names[3]}, p);
+  }
+  std::string probs;
+  Emitter::attr(e.node("Softmax", {scores}, p, &probs), "axis", int64_t{-1});
+  return e.op("MatMul", {probs, in.names.at(2)}, p);
+}
+
 }  // namespace
 
 void add_attention_exporters(ExporterTable& table) {
   add<nn::LayerNorm>(table, layer_norm);
   add<nn::MultiHeadAttention>(table, attention);
+  add<nn::ScaledDotProductAttention>(table, scaled_dot_product);
 }
 
 }  // namespace bdl::onnx::exporting
