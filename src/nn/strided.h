@@ -49,42 +49,8 @@ inline Shape broadcast_shapes(const Shape& a, const Shape& b, const std::string&
   return out;
 }
 
-// Calls row(offsets, n, steps) for every innermost row of `shape`, where
-// offsets[k] is operand k's element offset at the row's start and steps[k] its
-// stride along the row. K operands, each with its strides over `shape`.
-template <size_t K, typename Row>
-void for_each_row(const Shape& shape, const std::array<const Shape*, K>& strides,
-                  const std::array<int64_t, K>& base, Row&& row) {
-  const size_t rank = shape.size();
-  std::array<int64_t, K> off = base;
-  std::array<int64_t, K> step{};
-  if (rank == 0) {
-    row(off, int64_t{1}, step);
-    return;
-  }
-  for (int64_t s : shape) {
-    if (s == 0) return;
-  }
-  for (size_t k = 0; k < K; ++k) step[k] = (*strides[k])[rank - 1];
-  const int64_t n = shape[rank - 1];
-  std::vector<int64_t> index(rank, 0);
-  while (true) {
-    row(off, n, step);
-    size_t d = rank - 1;
-    while (true) {
-      if (d == 0) return;
-      --d;
-      ++index[d];
-      for (size_t k = 0; k < K; ++k) off[k] += (*strides[k])[d];
-      if (index[d] < shape[d]) break;
-      for (size_t k = 0; k < K; ++k) off[k] -= (*strides[k])[d] * shape[d];
-      index[d] = 0;
-    }
-  }
-}
-
-// for_each_row over rows [first, last) of its order (row-major over all but the
-// innermost dimension): a share of the work for one thread.
+// for_each_row (below) over rows [first, last) of its order (row-major over all
+// but the innermost dimension): a share of the work for one thread.
 template <size_t K, typename Row>
 void for_row_range(const Shape& shape, const std::array<const Shape*, K>& strides,
                    const std::array<int64_t, K>& base, int64_t first, int64_t last, Row&& row) {
@@ -110,6 +76,21 @@ void for_row_range(const Shape& shape, const std::array<const Shape*, K>& stride
       index[d] = 0;
     }
   }
+}
+
+// Calls row(offsets, n, steps) for every innermost row of `shape`, where
+// offsets[k] is operand k's element offset at the row's start and steps[k] its
+// stride along the row. K operands, each with its strides over `shape`.
+template <size_t K, typename Row>
+void for_each_row(const Shape& shape, const std::array<const Shape*, K>& strides,
+                  const std::array<int64_t, K>& base, Row&& row) {
+  if (shape.empty()) {
+    row(base, int64_t{1}, std::array<int64_t, K>{});
+    return;
+  }
+  const int64_t numel = shape_numel(shape);
+  if (numel == 0) return;
+  for_row_range<K>(shape, strides, base, 0, numel / shape.back(), row);
 }
 
 // for_each_row with the rows shared among the OpenMP threads, for loops whose
