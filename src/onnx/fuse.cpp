@@ -119,7 +119,53 @@ struct Match {
   NodeProto fused;
 };
 
-// x * 0.5 * (1 + erf(x / sqrt(2))), from its Erf, in the orders PyTorch writes.
+// The tail both forms of GELU share, x * 0.5 * (1 + f) in the orders PyTorch
+// writes, from f's node: the nodes appended, the last one the output.
+bool gelu_tail(const Index& ix, int f, const std::string& x, std::vector<int>& nodes) {
+  const std::string fx = ix.node(f).output(0);
+  const int a = ix.sole_consumer(fx);
+  if (!ix.is(a, "Add") || !near(ix.scalar(other(ix.node(a), fx).value_or("")), 1, 1e-6)) {
+    return false;
+  }
+  const int m = ix.sole_consumer(ix.node(a).output(0));
+  if (!ix.is(m, "Mul")) return false;
+  const auto y = other(ix.node(m), ix.node(a).output(0));
+  if (!y) return false;
+  if (*y == x) {
+    // (x * (1 + f)) * 0.5
+    const int half = ix.sole_consumer(ix.node(m).output(0));
+    if (!ix.is(half, "Mul")) return false;
+    const auto h = scaled(ix, half);
+    if (!h || h->first != ix.node(m).output(0) || !near(h->second, 0.5, 1e-6)) return false;
+    nodes.insert(nodes.end(), {f, a, m, half});
+    return true;
+  }
+  // (x * 0.5) * (1 + f)
+  const int half = ix.producer(*y);
+  if (!ix.is(half, "Mul") || ix.sole_consumer(*y) != m) return false;
+  const auto h = scaled(ix, half);
+  if (!h || h->first != x || !near(h->second, 0.5, 1e-6)) return false;
+  nodes.insert(nodes.end(), {half, f, a, m});
+  return true;
+}
+
+Match gelu_node(const Index& ix, const std::string& x, std::vector<int> nodes, bool tanh) {
+  Match match;
+  match.nodes = std::move(nodes);
+  NodeProto& g = match.fused;
+  g.set_op_type("Gelu");
+  g.add_input(x);
+  g.add_output(ix.node(match.nodes.back()).output(0));
+  if (tanh) {
+    auto* a = g.add_attribute();
+    a->set_name("approximate");
+    a->set_type(::onnx::AttributeProto::STRING);
+    a->set_s("tanh");
+  }
+  return match;
+}
+
+// x * 0.5 * (1 + erf(x / sqrt(2))), from its Erf.
 std::optional<Match> match_gelu(const Index& ix, int erf) {
   const NodeProto& e = ix.node(erf);
   const int d = ix.producer(e.input(0));
@@ -129,36 +175,52 @@ std::optional<Match> match_gelu(const Index& ix, int erf) {
   const auto x_over = scaled(ix, d);
   const double want = ix.node(d).op_type() == "Div" ? std::sqrt(2.0) : std::sqrt(0.5);
   if (!x_over || !near(x_over->second, want, 1e-4)) return std::nullopt;
-  const std::string x = x_over->first;
-  const int a = ix.sole_consumer(e.output(0));
-  if (!ix.is(a, "Add") || !near(ix.scalar(other(ix.node(a), e.output(0)).value_or("")), 1, 1e-6)) {
+  std::vector<int> nodes = {d};
+  if (!gelu_tail(ix, erf, x_over->first, nodes)) return std::nullopt;
+  return gelu_node(ix, x_over->first, std::move(nodes), false);
+}
+
+// x * 0.5 * (1 + tanh(sqrt(2 / pi) * (x + 0.044715 x^3))), from its Tanh: x^3
+// as Pow(x, 3) or x * (x * x).
+std::optional<Match> match_gelu_tanh(const Index& ix, int tanh) {
+  const std::string u = ix.node(tanh).input(0);
+  const int outer = ix.producer(u);
+  if (ix.sole_consumer(u) != tanh || !ix.is(outer, "Mul")) return std::nullopt;
+  const auto inner = scaled(ix, outer);
+  if (!inner || !near(inner->second, std::sqrt(2.0 / 3.141592653589793), 1e-5)) {
     return std::nullopt;
   }
-  const int m = ix.sole_consumer(ix.node(a).output(0));
-  if (!ix.is(m, "Mul")) return std::nullopt;
-  const auto y = other(ix.node(m), ix.node(a).output(0));
-  if (!y) return std::nullopt;
-  Match match;
-  if (*y == x) {
-    // (x * (1 + erf)) * 0.5
-    const int half = ix.sole_consumer(ix.node(m).output(0));
-    if (!ix.is(half, "Mul")) return std::nullopt;
-    const auto h = scaled(ix, half);
-    if (!h || h->first != ix.node(m).output(0) || !near(h->second, 0.5, 1e-6)) return std::nullopt;
-    match.nodes = {d, erf, a, m, half};
-  } else {
-    // (x * 0.5) * (1 + erf)
-    const int half = ix.producer(*y);
-    if (!ix.is(half, "Mul") || ix.sole_consumer(*y) != m) return std::nullopt;
-    const auto h = scaled(ix, half);
-    if (!h || h->first != x || !near(h->second, 0.5, 1e-6)) return std::nullopt;
-    match.nodes = {half, d, erf, a, m};
+  const int add = ix.producer(inner->first);
+  if (!ix.is(add, "Add") || ix.sole_consumer(inner->first) != outer) return std::nullopt;
+  // One addend is x, the other 0.044715 x^3 (whose chain reads x).
+  for (int side = 0; side < 2; ++side) {
+    const std::string x = ix.node(add).input(side);
+    const std::string term = ix.node(add).input(1 - side);
+    const int mul = ix.producer(term);
+    if (!ix.is(mul, "Mul") || ix.sole_consumer(term) != add) continue;
+    const auto cube = scaled(ix, mul);
+    if (!cube || !near(cube->second, 0.044715, 1e-7)) continue;
+    const int c = ix.producer(cube->first);
+    if (ix.sole_consumer(cube->first) != mul) continue;
+    std::vector<int> nodes;
+    if (ix.is(c, "Pow") && ix.node(c).input(0) == x && near(ix.scalar(ix.node(c).input(1)), 3, 0)) {
+      nodes = {c};
+    } else if (ix.is(c, "Mul")) {
+      const auto sq = other(ix.node(c), x);
+      const int s = sq ? ix.producer(*sq) : -1;
+      if (!ix.is(s, "Mul") || ix.sole_consumer(*sq) != c || ix.node(s).input(0) != x ||
+          ix.node(s).input(1) != x) {
+        continue;
+      }
+      nodes = {s, c};
+    } else {
+      continue;
+    }
+    nodes.insert(nodes.end(), {mul, add, outer});
+    if (!gelu_tail(ix, tanh, x, nodes)) return std::nullopt;
+    return gelu_node(ix, x, std::move(nodes), true);
   }
-  NodeProto& g = match.fused;
-  g.set_op_type("Gelu");
-  g.add_input(x);
-  g.add_output(ix.node(match.nodes.back()).output(0));
-  return match;
+  return std::nullopt;
 }
 
 // ReduceMean over the last axis, keeping it: its input, else nullopt.
@@ -368,6 +430,7 @@ FusedGraph fuse_patterns(const ::onnx::GraphProto& g, int64_t opset, bool enable
     const char* name;
   };
   const Pattern patterns[] = {{"Erf", &match_gelu, "Gelu"},
+                              {"Tanh", &match_gelu_tanh, "Gelu"},
                               {"ReduceMean", &match_layer_norm, "LayerNormalization"},
                               {"Softmax", &match_attention, "ScaledDotProductAttention"}};
   for (const auto& p : patterns) {

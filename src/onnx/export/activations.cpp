@@ -43,16 +43,23 @@ std::string soft_plus(Emitter& e, nn::SoftPlus& m, const Inputs& in) {
   return e.op("Div", {e.op("Softplus", {bx}, in.path), b}, in.path);
 }
 
-// x * (1 + erf(x / sqrt(2))) / 2.
+// x * (1 + erf(x / sqrt(2))) / 2, or with the tanh approximation
+// x * (1 + tanh(sqrt(2 / pi) * (x + 0.044715 x^3))) / 2: PyTorch's forms, which
+// the importer maps back onto GELU.
 std::string gelu(Emitter& e, nn::GELU& m, const Inputs& in) {
-  if (m.tanh_approximation()) {
-    fail(in.path, ": GELU's tanh approximation has no ONNX form in opset 13");
-  }
   const std::string& x = in.x();
-  const std::string scaled =
-      e.op("Div", {x, e.scalar(std::sqrt(2.f), in.path + ".sqrt2")}, in.path);
-  const std::string one =
-      e.op("Add", {e.op("Erf", {scaled}, in.path), e.scalar(1.f, in.path + ".one")}, in.path);
+  const std::string& p = in.path;
+  std::string f;
+  if (m.tanh_approximation()) {
+    const std::string cube = e.op("Mul", {x, e.op("Mul", {x, x}, p)}, p);
+    const std::string inner =
+        e.op("Add", {x, e.op("Mul", {cube, e.scalar(0.044715f, p + ".c")}, p)}, p);
+    const auto k = static_cast<float>(std::sqrt(2.0 / 3.141592653589793));
+    f = e.op("Tanh", {e.op("Mul", {inner, e.scalar(k, p + ".k")}, p)}, p);
+  } else {
+    f = e.op("Erf", {e.op("Div", {x, e.scalar(std::sqrt(2.f), p + ".sqrt2")}, p)}, p);
+  }
+  const std::string one = e.op("Add", {f, e.scalar(1.f, in.path + ".one")}, in.path);
   return e.op("Mul", {e.op("Mul", {x, one}, in.path), e.scalar(0.5f, in.path + ".half")}, in.path);
 }
 
