@@ -41,6 +41,10 @@ Model import_onnx(const std::string& path) {
     fused += (fused.empty() ? "" : ", ") + std::to_string(count) + " " + op;
   }
   if (!fused.empty()) m.description += "; fused to native layers: " + fused;
+  if (!imported.unfused.empty()) {
+    m.description += "; " + std::to_string(imported.unfused.size()) +
+                     " recognised but left as exported (" + imported.unfused.front() + ")";
+  }
   m.onnx_inputs = imported.input_names;
   m.onnx_outputs = imported.output_names;
   m.onnx_input_shapes = imported.input_shapes;

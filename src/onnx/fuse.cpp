@@ -309,11 +309,46 @@ std::optional<Match> match_layer_norm(const Index& ix, int r1) {
   return match;
 }
 
+// An Einsum that is one of attention's products, over shared leading axes:
+// "...id,...jd->...ij" (queries by keys) or "...ij,...jd->...id" (weights by
+// values). Spaces and ellipses allowed, as the exporters write them.
+enum class EinsumForm { none, scores, values };
+EinsumForm einsum_form(const Index& ix, int i) {
+  if (!ix.is(i, "Einsum") || ix.node(i).input_size() != 2) return EinsumForm::none;
+  std::string eq;
+  for (const auto& a : ix.node(i).attribute()) {
+    if (a.name() == "equation") eq = a.s();
+  }
+  std::erase(eq, ' ');
+  const auto arrow = eq.find("->");
+  const auto comma = eq.find(',');
+  if (arrow == std::string::npos || comma == std::string::npos || comma > arrow) {
+    return EinsumForm::none;
+  }
+  const std::string a = eq.substr(0, comma), b = eq.substr(comma + 1, arrow - comma - 1);
+  const std::string out = eq.substr(arrow + 2);
+  if (a.size() < 2 || a.size() != b.size() || a.size() != out.size()) return EinsumForm::none;
+  const std::string prefix = a.substr(0, a.size() - 2);
+  if (b.compare(0, prefix.size(), prefix) != 0 || out.compare(0, prefix.size(), prefix) != 0) {
+    return EinsumForm::none;
+  }
+  const char x = a[a.size() - 2], y = a.back(), z = b[b.size() - 2], w = b.back();
+  const char o1 = out[out.size() - 2], o2 = out.back();
+  auto distinct = [&](char p, char q, char r) {
+    const std::string letters = {p, q, r};
+    return p != q && p != r && q != r && prefix.find_first_of(letters) == std::string::npos;
+  };
+  if (o1 != x) return EinsumForm::none;
+  if (w == y && o2 == z && distinct(x, y, z)) return EinsumForm::scores;  // id,jd->ij
+  if (z == y && o2 == w && distinct(x, y, w)) return EinsumForm::values;  // ij,jd->id
+  return EinsumForm::none;
+}
+
 // Whether `name` is a product's result, possibly scaled by constants: which
 // input of an Add is the scores (the other being the mask).
 bool scores_like(const Index& ix, std::string name) {
   for (int i = ix.producer(name); i >= 0 && ix.sole_consumer(name) >= 0; i = ix.producer(name)) {
-    if (ix.is(i, "MatMul")) return true;
+    if (ix.is(i, "MatMul") || einsum_form(ix, i) == EinsumForm::scores) return true;
     if (!(ix.is(i, "Mul") || ix.is(i, "Div"))) return false;
     const auto s = scaled(ix, i);
     if (!s) return false;
@@ -336,7 +371,8 @@ void add_attribute(NodeProto& n, const char* name, int64_t i) {
 }
 
 // softmax(scale * A B + mask) V, from its Softmax: scale factors on A, B or the
-// product, an additive mask after them, a Transpose of the key absorbed.
+// product, an additive mask after them, a Transpose of the key absorbed; the
+// products MatMul or their Einsum forms.
 std::optional<Match> match_attention(const Index& ix, int softmax) {
   const NodeProto& sm = ix.node(softmax);
   int64_t axis = ix.opset() < 13 ? 1 : -1;
@@ -344,7 +380,10 @@ std::optional<Match> match_attention(const Index& ix, int softmax) {
     if (a.name() == "axis") axis = a.i();
   }
   const int out = ix.sole_consumer(sm.output(0));
-  if (!ix.is(out, "MatMul") || ix.node(out).input(0) != sm.output(0)) return std::nullopt;
+  if (!(ix.is(out, "MatMul") || einsum_form(ix, out) == EinsumForm::values) ||
+      ix.node(out).input(0) != sm.output(0)) {
+    return std::nullopt;
+  }
   Match match;
   match.nodes = {out, softmax};
   double scale = 1;
@@ -354,7 +393,7 @@ std::optional<Match> match_attention(const Index& ix, int softmax) {
   while (product < 0) {
     const int i = ix.producer(cur);
     if (ix.sole_consumer(cur) < 0) return std::nullopt;
-    if (ix.is(i, "MatMul")) {
+    if (ix.is(i, "MatMul") || einsum_form(ix, i) == EinsumForm::scores) {
       product = i;
     } else if (ix.is(i, "Add")) {
       if (!mask.empty() || scaled_after) return std::nullopt;
@@ -375,21 +414,23 @@ std::optional<Match> match_attention(const Index& ix, int softmax) {
     match.nodes.push_back(i);
   }
   std::string operand[2] = {ix.node(product).input(0), ix.node(product).input(1)};
-  for (auto& name : operand) {
-    const int i = ix.producer(name);
-    if (!ix.is(i, "Mul") || ix.sole_consumer(name) != product) continue;
+  int reader[2] = {product, product};  // the node of the match reading each operand
+  for (int k = 0; k < 2; ++k) {
+    const int i = ix.producer(operand[k]);
+    if (!ix.is(i, "Mul") || ix.sole_consumer(operand[k]) != product) continue;
     const auto s = scaled(ix, i);
     if (!s || !(s->second > 0 && std::isfinite(s->second))) continue;
     scale *= s->second;
-    name = s->first;
+    operand[k] = s->first;
+    reader[k] = i;
     match.nodes.push_back(i);
   }
   if (!(scale > 0 && std::isfinite(scale))) return std::nullopt;
   // The key: transposed by the exporter, unless a Transpose of its last two
-  // axes is there to absorb.
-  int64_t key_transposed = 1;
+  // axes is there to absorb. An Einsum reads it untransposed.
+  int64_t key_transposed = ix.is(product, "Einsum") ? 0 : 1;
   if (const int t = ix.producer(operand[1]);
-      ix.is(t, "Transpose") && ix.sole_consumer(operand[1]) == product) {
+      key_transposed == 1 && ix.is(t, "Transpose") && ix.sole_consumer(operand[1]) == reader[1]) {
     std::vector<int64_t> perm;
     for (const auto& a : ix.node(t).attribute()) {
       if (a.name() == "perm") perm.assign(a.ints().begin(), a.ints().end());

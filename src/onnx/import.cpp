@@ -129,11 +129,12 @@ void convert_node(const ::onnx::NodeProto& n, Converter converter, const std::st
 }
 
 // The nodes in order, the fused ones (fuse.h) on their native layers where the
-// shapes fit and as their original nodes where not. Returns the fused nodes
-// kept, by operator.
+// shapes fit and as their original nodes where not (with the reason in
+// `unfused`). Returns the fused nodes kept, by operator.
 std::map<std::string, int> convert_nodes(const ::onnx::GraphProto& g, const std::string& file,
                                          int64_t opset, bool fuse,
-                                         std::map<std::string, Value>& values, nn::Graph& graph) {
+                                         std::map<std::string, Value>& values, nn::Graph& graph,
+                                         std::vector<std::string>& unfused) {
   std::set<std::string> consumed;
   for (const auto& n : g.node()) {
     for (const auto& i : n.input()) consumed.insert(i);
@@ -156,7 +157,8 @@ std::map<std::string, int> convert_nodes(const ::onnx::GraphProto& g, const std:
       if (converter == nullptr) throw NotFusable{"no converter"};
       convert_node(n, converter, file, opset, index, consumed, values, graph);
       ++kept[n.op_type()];
-    } catch (const NotFusable&) {
+    } catch (const NotFusable& e) {
+      unfused.push_back((n.name().empty() ? n.op_type() : n.name()) + ": " + e.reason);
       for (const auto* o : step.originals) {
         convert_node(*o, find_converter(o->op_type()), file, opset, index, consumed, values, graph);
       }
@@ -261,7 +263,7 @@ ImportedModel convert(const ::onnx::ModelProto& model, const std::string& file,
   out.graph = std::make_unique<nn::Graph>();
   out.graph->set_name(g.name());
   add_inputs(g, file, options, values, out);
-  out.fused = convert_nodes(g, file, out.opset, options.fuse, values, *out.graph);
+  out.fused = convert_nodes(g, file, out.opset, options.fuse, values, *out.graph, out.unfused);
   set_outputs(g, file, values, out);
   return out;
 }

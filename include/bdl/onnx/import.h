@@ -51,6 +51,9 @@ struct ImportedModel {
   // The exporters' arithmetic mapped onto bdl's native layers, by ONNX
   // operator: {"Gelu": 12, "LayerNormalization": 25, "ScaledDotProductAttention": 12}.
   std::map<std::string, int> fused;
+  // Patterns recognised but converted as written, since the native layer does
+  // not fit their shapes: "node: reason" (the result is the same, slower).
+  std::vector<std::string> unfused;
 };
 
 // Opsets the importer reads (the default domain); others are rejected. The

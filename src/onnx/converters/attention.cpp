@@ -38,10 +38,11 @@ void scaled_dot_product_attention(Context& c) {
     if (m.shape.size() > rank) refuse("the mask's rank");
     if (m.is_constant()) {
       if (m.alt.defined() || m.batch_sized) refuse("a mask that depends on the batch size");
-      // Only its last two dimensions may be other than 1: the same mask for
-      // every sample and head, at any batch size.
-      for (size_t d = 0; d + 2 < m.shape.size(); ++d) {
-        if (m.shape[d] != 1) refuse("a constant mask that differs by sample or head");
+      // One mask for every sample (per head, as Swin's and MaxViT's position
+      // biases, may differ): 1 along the batch, so it holds at any batch size.
+      const auto lead = static_cast<int>(rank - m.shape.size());
+      if (batch >= lead && m.shape[static_cast<size_t>(batch - lead)] != 1) {
+        refuse("a constant mask that differs by sample");
       }
       constant_mask = Tensor::from_vector(std::span<const float>(to_floats(m.constant)), m.shape);
       o.mask_shape = m.shape;
