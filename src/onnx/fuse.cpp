@@ -370,6 +370,27 @@ void add_attribute(NodeProto& n, const char* name, int64_t i) {
   a->set_i(i);
 }
 
+// The key: transposed by the exporter, unless a Transpose of its last two axes
+// is there to absorb (then the key before it, and 0). An Einsum reads it
+// untransposed.
+int64_t absorb_key_transpose(const Index& ix, int product, int reader, std::string& key,
+                             Match& match) {
+  if (ix.is(product, "Einsum")) return 0;
+  const int t = ix.producer(key);
+  if (!ix.is(t, "Transpose") || ix.sole_consumer(key) != reader) return 1;
+  std::vector<int64_t> perm;
+  for (const auto& a : ix.node(t).attribute()) {
+    if (a.name() == "perm") perm.assign(a.ints().begin(), a.ints().end());
+  }
+  const auto r = static_cast<int64_t>(perm.size());
+  bool swap = r >= 2 && perm[r - 1] == r - 2 && perm[r - 2] == r - 1;
+  for (int64_t k = 0; swap && k < r - 2; ++k) swap = perm[k] == k;
+  if (!swap) return 1;
+  key = ix.node(t).input(0);
+  match.nodes.push_back(t);
+  return 0;
+}
+
 // softmax(scale * A B + mask) V, from its Softmax: scale factors on A, B or the
 // product, an additive mask after them, a Transpose of the key absorbed; the
 // products MatMul or their Einsum forms.
@@ -426,24 +447,7 @@ std::optional<Match> match_attention(const Index& ix, int softmax) {
     match.nodes.push_back(i);
   }
   if (!(scale > 0 && std::isfinite(scale))) return std::nullopt;
-  // The key: transposed by the exporter, unless a Transpose of its last two
-  // axes is there to absorb. An Einsum reads it untransposed.
-  int64_t key_transposed = ix.is(product, "Einsum") ? 0 : 1;
-  if (const int t = ix.producer(operand[1]);
-      key_transposed == 1 && ix.is(t, "Transpose") && ix.sole_consumer(operand[1]) == reader[1]) {
-    std::vector<int64_t> perm;
-    for (const auto& a : ix.node(t).attribute()) {
-      if (a.name() == "perm") perm.assign(a.ints().begin(), a.ints().end());
-    }
-    const auto r = static_cast<int64_t>(perm.size());
-    bool swap = r >= 2 && perm[r - 1] == r - 2 && perm[r - 2] == r - 1;
-    for (int64_t k = 0; swap && k < r - 2; ++k) swap = perm[k] == k;
-    if (swap) {
-      operand[1] = ix.node(t).input(0);
-      key_transposed = 0;
-      match.nodes.push_back(t);
-    }
-  }
+  const int64_t key_transposed = absorb_key_transpose(ix, product, reader[1], operand[1], match);
   NodeProto& g = match.fused;
   g.set_domain(kFusedDomain);
   g.set_op_type("ScaledDotProductAttention");

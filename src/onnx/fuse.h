@@ -12,8 +12,12 @@
 
 #include <deque>
 #include <map>
+#include <optional>
+#include <set>
 #include <string>
 #include <vector>
+
+#include "onnx/context.h"
 
 namespace bdl::onnx {
 
@@ -34,9 +38,25 @@ struct FusedGraph {
   std::vector<Step> steps;             // in an order that computes every input first
   std::deque<::onnx::NodeProto> made;  // the fused nodes
   std::map<std::string, int> counts;   // fused nodes by operator
+  // The fused nodes that conversion kept on their native layers.
+  std::set<const ::onnx::NodeProto*> kept;
 };
 
 // With `enabled` false, every node as it is.
 FusedGraph fuse_patterns(const ::onnx::GraphProto& g, int64_t opset, bool enabled = true);
+
+// The second pass, once the graph has been converted with the patterns above
+// and every value's shape is known: whole self-attention blocks around each
+// kept ScaledDotProductAttention (the input projections, the head split, the
+// core, the head join and the output projection, packed as in
+// nn.MultiheadAttention or separate as in HuggingFace's models) onto one
+// MultiHeadAttention. The reshapes and transposes between are checked by
+// running them on element indices at the batch size plus one (where a layout
+// that only holds for one sample would show). Returns the steps with the blocks
+// in place of their nodes, or nothing when there is no block.
+std::optional<FusedGraph> fuse_attention_blocks(const ::onnx::GraphProto& g,
+                                                const FusedGraph& first,
+                                                const std::map<std::string, Value>& values,
+                                                int64_t opset);
 
 }  // namespace bdl::onnx

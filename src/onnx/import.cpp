@@ -132,7 +132,7 @@ void convert_node(const ::onnx::NodeProto& n, Converter converter, const std::st
 // shapes fit and as their original nodes where not (with the reason in
 // `unfused`). Returns the fused nodes kept, by operator.
 std::map<std::string, int> convert_nodes(const ::onnx::GraphProto& g, const std::string& file,
-                                         int64_t opset, bool fuse,
+                                         int64_t opset, FusedGraph& fused,
                                          std::map<std::string, Value>& values, nn::Graph& graph,
                                          std::vector<std::string>& unfused) {
   std::set<std::string> consumed;
@@ -142,7 +142,6 @@ std::map<std::string, int> convert_nodes(const ::onnx::GraphProto& g, const std:
   for (const auto& o : g.output()) consumed.insert(o.name());
   // Weights come from the file: no random initial values to draw.
   nn::SkipInitialisation skip;
-  const FusedGraph fused = fuse_patterns(g, opset, fuse);
   std::map<std::string, int> kept;
   int index = 0;
   for (const auto& step : fused.steps) {
@@ -157,6 +156,7 @@ std::map<std::string, int> convert_nodes(const ::onnx::GraphProto& g, const std:
       if (converter == nullptr) throw NotFusable{"no converter"};
       convert_node(n, converter, file, opset, index, consumed, values, graph);
       ++kept[n.op_type()];
+      fused.kept.insert(&n);
     } catch (const NotFusable& e) {
       unfused.push_back((n.name().empty() ? n.op_type() : n.name()) + ": " + e.reason);
       for (const auto* o : step.originals) {
@@ -244,8 +244,9 @@ ImportedModel convert(const ::onnx::ModelProto& model, const std::string& file,
     for (int64_t d : init.dims()) n *= std::max<int64_t>(d, 0);
     external_bytes += static_cast<size_t>(n) * 4;
   }
-  AllocationBudget budget(
-      (static_cast<size_t>(model.ByteSizeLong()) + external_bytes) * 4 + (size_t{256} << 20), file);
+  const size_t limit =
+      (static_cast<size_t>(model.ByteSizeLong()) + external_bytes) * 4 + (size_t{256} << 20);
+  std::optional<AllocationBudget> budget(std::in_place, limit, file);
   std::map<std::string, Value> values;
   std::map<std::string, std::unique_ptr<InputFile>> external_files;
   for (const auto& init : g.initializer()) {
@@ -260,10 +261,30 @@ ImportedModel convert(const ::onnx::ModelProto& model, const std::string& file,
     v.initializer = true;
     values[init.name()] = std::move(v);
   }
-  out.graph = std::make_unique<nn::Graph>();
-  out.graph->set_name(g.name());
-  add_inputs(g, file, options, values, out);
-  out.fused = convert_nodes(g, file, out.opset, options.fuse, values, *out.graph, out.unfused);
+  // Converted once with the patterns of fuse_patterns; when attention cores
+  // were kept, once more with the whole blocks around them (their layouts are
+  // checked on the shapes and constants of the first conversion).
+  const std::map<std::string, Value> initializers = values;
+  FusedGraph first = fuse_patterns(g, out.opset, options.fuse);
+  std::optional<FusedGraph> second;  // its steps point into the first's fused nodes too
+  FusedGraph* steps = &first;
+  for (int pass = 0; pass < 2; ++pass) {
+    // Each conversion is held to the budget on its own.
+    budget.reset();
+    budget.emplace(limit, file);
+    out.graph = std::make_unique<nn::Graph>();
+    out.graph->set_name(g.name());
+    out.input_names.clear();
+    out.input_shapes.clear();
+    out.unfused.clear();
+    values = initializers;
+    add_inputs(g, file, options, values, out);
+    out.fused = convert_nodes(g, file, out.opset, *steps, values, *out.graph, out.unfused);
+    if (pass == 1 || !out.fused.count("ScaledDotProductAttention")) break;
+    second = fuse_attention_blocks(g, first, values, out.opset);
+    if (!second) break;
+    steps = &*second;
+  }
   set_outputs(g, file, values, out);
   return out;
 }

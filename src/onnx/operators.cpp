@@ -165,7 +165,9 @@ Converter find_converter(const std::string& op_type) {
 }
 
 Converter find_fused_converter(const std::string& op_type) {
-  return op_type == "ScaledDotProductAttention" ? &scaled_dot_product_attention : nullptr;
+  if (op_type == "ScaledDotProductAttention") return &scaled_dot_product_attention;
+  if (op_type == "MultiHeadAttention") return &multi_head_attention;
+  return nullptr;
 }
 
 std::vector<std::string> converter_names() {

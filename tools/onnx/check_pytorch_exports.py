@@ -16,9 +16,10 @@ output. Every export is made with a dynamic batch dimension, as for serving.
 
 Outcomes per model and exporter: pass; mismatch (the error); refused (bdl's
 message naming the operator or attribute); export-failed (PyTorch's exporter
-failed, so there is nothing to import). `--set fast` (the CTest entry) runs
+failed, so there is nothing to import); unfused (right, but the attention,
+LayerNorm or GELU that EXPECTED_FUSED names was not mapped onto native layers). `--set fast` (the CTest entry) runs
 the small models; `--set all` every model (the "slow" label). Exit 1 when any
-case is a mismatch or an unexpected refusal, 77 when PyTorch 2 is missing.
+case is a mismatch, unfused or an unexpected refusal, 77 when PyTorch 2 is missing.
 """
 import argparse
 import json
@@ -55,6 +56,30 @@ FAST = ("resnet18", "mobilenet_v3_small", "shufflenet_v2_x0_5", "squeezenet1_1",
 # Refusals the README states, by model and exporter ("*": every exporter):
 # what bdl lacks, named. Anything else refused fails the check.
 EXPECTED_REFUSALS = {}
+# What the importer must map onto native layers (bdl info's "fused to native
+# layers"), by model and exporter: each entry must appear. Attention with a
+# padding mask from the ids (bert_hf) or a relative position bias (Swin) keeps
+# its projections and stays ScaledDotProductAttention; whole blocks become
+# MultiHeadAttention.
+EXPECTED_FUSED = {
+    ("transformer_encoder", "ts17"): ["2 MultiHeadAttention"],
+    ("transformer_encoder", "dynamo"): ["2 MultiHeadAttention"],
+    ("bert_tiny", "ts17"): ["2 Gelu", "2 MultiHeadAttention"],
+    ("bert_tiny", "dynamo"): ["2 MultiHeadAttention"],
+    ("mha_causal", "ts17"): ["1 MultiHeadAttention"],
+    ("mha_causal", "dynamo"): ["1 MultiHeadAttention"],
+    ("bert_hf", "ts13"): ["2 Gelu", "5 LayerNormalization", "2 ScaledDotProductAttention"],
+    ("bert_hf", "ts17"): ["2 Gelu", "2 ScaledDotProductAttention"],
+    ("bert_hf", "dynamo"): ["2 ScaledDotProductAttention"],
+    ("gpt_tiny", "ts13"): ["2 Gelu", "5 LayerNormalization", "2 MultiHeadAttention"],
+    ("gpt_tiny", "ts17"): ["2 Gelu", "2 MultiHeadAttention"],
+    ("gpt_tiny", "dynamo"): ["2 MultiHeadAttention"],
+    ("vit_b_32", "ts17"): ["12 Gelu", "12 MultiHeadAttention"],
+    ("vit_b_32", "dynamo"): ["12 MultiHeadAttention"],
+    ("swin_t", "ts13"): ["12 Gelu", "29 LayerNormalization", "7 ScaledDotProductAttention"],
+    ("swin_t", "ts17"): ["7 ScaledDotProductAttention"],
+    ("swin_t", "dynamo"): ["7 ScaledDotProductAttention"],
+}
 
 
 def lenet_like_unet():
@@ -313,6 +338,11 @@ def check(bdl, name, exporters, work, gen):
             record.update(outcome="pass" if worst <= TOLERANCE else "mismatch",
                           relative_error=worst)
             record["fused"] = fused_layers(bdl, path)
+            missing = [f for f in EXPECTED_FUSED.get((name, exporter), [])
+                       if f not in record["fused"].split(", ")]
+            if record["outcome"] == "pass" and missing:
+                record.update(outcome="unfused", detail=f"fused {record['fused'] or 'nothing'}; "
+                              f"expected {', '.join(missing)}")
         record["seconds"] = round(time.time() - started, 1)
         try:
             import onnx
@@ -353,7 +383,7 @@ def main():
             all_results.append(r)
             expected = EXPECTED_REFUSALS.get((r["model"], r["exporter"])) or \
                 EXPECTED_REFUSALS.get((r["model"], "*"))
-            bad = r["outcome"] == "mismatch" or (
+            bad = r["outcome"] in ("mismatch", "unfused") or (
                 r["outcome"] == "refused" and not (expected and expected in r["detail"]))
             failed |= bad
             err = f"{r['relative_error']:.1e}" if "relative_error" in r else ""

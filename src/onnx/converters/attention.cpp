@@ -72,4 +72,23 @@ void scaled_dot_product_attention(Context& c) {
   c.set_output(0, out);
 }
 
+// A whole self-attention block (fuse_attention_blocks) onto MultiHeadAttention,
+// its weights carried by the fused node.
+void multi_head_attention(Context& c) {
+  const Value& x = c.input(0);
+  if (x.is_constant() || x.integer || x.shape.size() != 3 || x.batch_axis != 0 ||
+      x.batch_merged()) {
+    throw NotFusable{"the input is not (batch, length, embedding)"};
+  }
+  const int64_t heads = c.integer("num_heads", 0);
+  auto m = std::make_unique<nn::MultiHeadAttention>(nn::MultiHeadAttentionOptions{
+      .embed_dim = x.shape[2], .num_heads = heads, .causal = c.integer("causal", 0) != 0});
+  std::vector<nn::Parameter> params;
+  m->own_parameters(params);
+  for (auto& p : params) copy_into(*p.value, c.tensor(p.name), c, p.name.c_str());
+  Value out = c.add(std::move(m), {x});
+  out.batch_axis = 0;
+  c.set_output(0, out);
+}
+
 }  // namespace bdl::onnx::convert

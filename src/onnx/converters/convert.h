@@ -145,5 +145,6 @@ void tile(Context& c);
 void scatter_nd(Context& c);
 void gather_nd(Context& c);
 void scaled_dot_product_attention(Context& c);
+void multi_head_attention(Context& c);
 
 }  // namespace bdl::onnx::convert
