@@ -291,11 +291,10 @@ const std::vector<Tensor>& MultiHeadAttention::backward_many(Inputs inputs,
   kernels::gemm(true, false, e, e, rows, 1.f, g.f32(), e, context_.f32(), e, 1.f,
                 grad_out_weight_.f32(), e);
   if (options_.bias) {
-    float* gb = grad_out_bias_.f32();
-    const float* pg = g.f32();
-    for (int64_t r = 0; r < rows; ++r) {
-      for (int64_t i = 0; i < e; ++i) gb[i] += pg[r * e + i];
-    }
+    // Column sums as a product with ones, on oneDNN's threads.
+    if (ones_.numel() != rows) ones_ = Tensor::full({rows}, 1.f);
+    kernels::gemm(false, false, 1, e, rows, 1.f, ones_.f32(), rows, g.f32(), e, 1.f,
+                  grad_out_bias_.f32(), e);
   }
   // Per head: dV = P^T dO and dP = dO V^T; the softmax's backward over every
   // row (dS); then dQ = dS K and dK = dS^T Q, both times the scale.
@@ -332,11 +331,8 @@ const std::vector<Tensor>& MultiHeadAttention::backward_many(Inputs inputs,
   kernels::gemm(true, false, 3 * e, e, rows, 1.f, grad_qkv_.f32(), 3 * e, x.f32(), e, 1.f,
                 grad_in_weight_.f32(), e);
   if (options_.bias) {
-    float* gb = grad_in_bias_.f32();
-    const float* pg = grad_qkv_.f32();
-    for (int64_t r = 0; r < rows; ++r) {
-      for (int64_t i = 0; i < 3 * e; ++i) gb[i] += pg[r * 3 * e + i];
-    }
+    kernels::gemm(false, false, 1, 3 * e, rows, 1.f, ones_.f32(), rows, grad_qkv_.f32(), 3 * e, 1.f,
+                  grad_in_bias_.f32(), 3 * e);
   }
   grad_inputs_.resize(inputs.size());
   if (needs_input_grad_) {

@@ -97,6 +97,7 @@ class MultiHeadAttention : public Layer<MultiHeadAttention, MultiInputModule> {
   std::unique_ptr<kernels::SoftmaxKernel> softmax_;
   Tensor grad_qkv_, grad_context_, grad_probs_, grad_scores_;
   Tensor dense_x_, dense_grad_;
+  Tensor ones_;  // (rows): the bias gradients' column sums as products
 };
 
 struct ScaledDotProductAttentionOptions {
