@@ -50,7 +50,7 @@ bool is_layout(const NodeProto* n) {
                                                       "Unsqueeze", "Identity",  "Flatten",
                                                       "Gather",    "Slice",     "Split"};
   return n != nullptr && (n->domain().empty() || n->domain() == "ai.onnx") &&
-         ops.count(n->op_type()) > 0;
+         ops.count(n->op_type()) > 0 && n->input_size() >= 1 && n->output_size() >= 1;
 }
 
 // The value's shape at the import's batch size plus one.
@@ -172,7 +172,9 @@ Tensor transposed(const Tensor& w) {
 // The product node (MatMul or Gemm) applied to `x` with a constant weight.
 std::optional<Projection> product_of(const NodeProto* m, const std::string& x,
                                      const std::map<std::string, Value>& values) {
-  if (m == nullptr || m->input_size() < 2 || m->input(0) != x) return std::nullopt;
+  if (m == nullptr || m->input_size() < 2 || m->output_size() < 1 || m->input(0) != x) {
+    return std::nullopt;
+  }
   const Tensor* w = constant_of(values, m->input(1));
   if (w == nullptr || w->shape().size() != 2) return std::nullopt;
   Projection p{x, m->output(0), *w, Tensor(), {m}};
@@ -196,7 +198,10 @@ std::optional<Projection> product_of(const NodeProto* m, const std::string& x,
 // A bias added to the projection's output, when one is (its only reader).
 void add_bias(Projection& p, const Links& links, const std::map<std::string, Value>& values) {
   const NodeProto* a = links.sole_reader(p.out);
-  if (p.bias.defined() || a == nullptr || a->op_type() != "Add" || a->input_size() != 2) return;
+  if (p.bias.defined() || a == nullptr || a->op_type() != "Add" || a->input_size() != 2 ||
+      a->output_size() < 1) {
+    return;
+  }
   const std::string other = a->input(0) == p.out ? a->input(1) : a->input(0);
   const Tensor* b = constant_of(values, other);
   if (b == nullptr || b->numel() != p.weight.shape()[1] || b->shape().size() > 1) return;
@@ -217,7 +222,10 @@ std::optional<Projection> projection_into(const std::string& name, const Links& 
       if (m != nullptr && (m->op_type() == "MatMul" || m->op_type() == "Gemm")) product = m;
     }
   }
-  if (product->op_type() != "MatMul" && product->op_type() != "Gemm") return std::nullopt;
+  if ((product->op_type() != "MatMul" && product->op_type() != "Gemm") ||
+      product->input_size() < 2) {
+    return std::nullopt;
+  }
   auto p = product_of(product, product->input(0), values);
   if (!p) return std::nullopt;
   if (product != n) {

@@ -35,8 +35,14 @@ class Index {
   bool taken(int i) const { return taken_[static_cast<size_t>(i)]; }
   void take(int i) { taken_[static_cast<size_t>(i)] = true; }
 
-  bool is(int i, const char* op) const {
-    return i >= 0 && !taken(i) && default_domain(node(i).domain()) && node(i).op_type() == op;
+  // Node i is an operator `op` of ONNX's domain, not taken, with an output and
+  // `inputs` inputs (at least one when -1): the matchers read no further.
+  bool is(int i, const char* op, int inputs = -1) const {
+    if (i < 0 || taken(i) || !default_domain(node(i).domain()) || node(i).op_type() != op) {
+      return false;
+    }
+    const int n = node(i).input_size();
+    return node(i).output_size() >= 1 && (inputs < 0 ? n >= 1 : n == inputs);
   }
   // The node computing `name` (-1: an input or initializer).
   int producer(const std::string& name) const {
@@ -124,17 +130,17 @@ struct Match {
 bool gelu_tail(const Index& ix, int f, const std::string& x, std::vector<int>& nodes) {
   const std::string fx = ix.node(f).output(0);
   const int a = ix.sole_consumer(fx);
-  if (!ix.is(a, "Add") || !near(ix.scalar(other(ix.node(a), fx).value_or("")), 1, 1e-6)) {
+  if (!ix.is(a, "Add", 2) || !near(ix.scalar(other(ix.node(a), fx).value_or("")), 1, 1e-6)) {
     return false;
   }
   const int m = ix.sole_consumer(ix.node(a).output(0));
-  if (!ix.is(m, "Mul")) return false;
+  if (!ix.is(m, "Mul", 2)) return false;
   const auto y = other(ix.node(m), ix.node(a).output(0));
   if (!y) return false;
   if (*y == x) {
     // (x * (1 + f)) * 0.5
     const int half = ix.sole_consumer(ix.node(m).output(0));
-    if (!ix.is(half, "Mul")) return false;
+    if (!ix.is(half, "Mul", 2)) return false;
     const auto h = scaled(ix, half);
     if (!h || h->first != ix.node(m).output(0) || !near(h->second, 0.5, 1e-6)) return false;
     nodes.insert(nodes.end(), {f, a, m, half});
@@ -142,7 +148,7 @@ bool gelu_tail(const Index& ix, int f, const std::string& x, std::vector<int>& n
   }
   // (x * 0.5) * (1 + f)
   const int half = ix.producer(*y);
-  if (!ix.is(half, "Mul") || ix.sole_consumer(*y) != m) return false;
+  if (!ix.is(half, "Mul", 2) || ix.sole_consumer(*y) != m) return false;
   const auto h = scaled(ix, half);
   if (!h || h->first != x || !near(h->second, 0.5, 1e-6)) return false;
   nodes.insert(nodes.end(), {half, f, a, m});
@@ -169,7 +175,7 @@ Match gelu_node(const Index& ix, const std::string& x, std::vector<int> nodes, b
 std::optional<Match> match_gelu(const Index& ix, int erf) {
   const NodeProto& e = ix.node(erf);
   const int d = ix.producer(e.input(0));
-  if (ix.sole_consumer(e.input(0)) != erf || !(ix.is(d, "Div") || ix.is(d, "Mul"))) {
+  if (ix.sole_consumer(e.input(0)) != erf || !(ix.is(d, "Div", 2) || ix.is(d, "Mul", 2))) {
     return std::nullopt;
   }
   const auto x_over = scaled(ix, d);
@@ -185,30 +191,31 @@ std::optional<Match> match_gelu(const Index& ix, int erf) {
 std::optional<Match> match_gelu_tanh(const Index& ix, int tanh) {
   const std::string u = ix.node(tanh).input(0);
   const int outer = ix.producer(u);
-  if (ix.sole_consumer(u) != tanh || !ix.is(outer, "Mul")) return std::nullopt;
+  if (ix.sole_consumer(u) != tanh || !ix.is(outer, "Mul", 2)) return std::nullopt;
   const auto inner = scaled(ix, outer);
   if (!inner || !near(inner->second, std::sqrt(2.0 / 3.141592653589793), 1e-5)) {
     return std::nullopt;
   }
   const int add = ix.producer(inner->first);
-  if (!ix.is(add, "Add") || ix.sole_consumer(inner->first) != outer) return std::nullopt;
+  if (!ix.is(add, "Add", 2) || ix.sole_consumer(inner->first) != outer) return std::nullopt;
   // One addend is x, the other 0.044715 x^3 (whose chain reads x).
   for (int side = 0; side < 2; ++side) {
     const std::string x = ix.node(add).input(side);
     const std::string term = ix.node(add).input(1 - side);
     const int mul = ix.producer(term);
-    if (!ix.is(mul, "Mul") || ix.sole_consumer(term) != add) continue;
+    if (!ix.is(mul, "Mul", 2) || ix.sole_consumer(term) != add) continue;
     const auto cube = scaled(ix, mul);
     if (!cube || !near(cube->second, 0.044715, 1e-7)) continue;
     const int c = ix.producer(cube->first);
     if (ix.sole_consumer(cube->first) != mul) continue;
     std::vector<int> nodes;
-    if (ix.is(c, "Pow") && ix.node(c).input(0) == x && near(ix.scalar(ix.node(c).input(1)), 3, 0)) {
+    if (ix.is(c, "Pow", 2) && ix.node(c).input(0) == x &&
+        near(ix.scalar(ix.node(c).input(1)), 3, 0)) {
       nodes = {c};
-    } else if (ix.is(c, "Mul")) {
+    } else if (ix.is(c, "Mul", 2)) {
       const auto sq = other(ix.node(c), x);
       const int s = sq ? ix.producer(*sq) : -1;
-      if (!ix.is(s, "Mul") || ix.sole_consumer(*sq) != c || ix.node(s).input(0) != x ||
+      if (!ix.is(s, "Mul", 2) || ix.sole_consumer(*sq) != c || ix.node(s).input(0) != x ||
           ix.node(s).input(1) != x) {
         continue;
       }
@@ -248,16 +255,16 @@ std::optional<Match> match_layer_norm(const Index& ix, int r1) {
   const auto x = mean_of_last(ix, r1);
   if (!x) return std::nullopt;
   const int sub = ix.sole_consumer(ix.node(r1).output(0));
-  if (!ix.is(sub, "Sub") || ix.node(sub).input(0) != *x) return std::nullopt;
+  if (!ix.is(sub, "Sub", 2) || ix.node(sub).input(0) != *x) return std::nullopt;
   const std::string centred = ix.node(sub).output(0);
   // Read twice: squared (Pow 2, or Mul by itself) and divided.
   int square = -1, div = -1;
   for (int c : ix.consumers(centred)) {
-    if (ix.is(c, "Div") && ix.node(c).input(0) == centred) {
+    if (ix.is(c, "Div", 2) && ix.node(c).input(0) == centred) {
       div = c;
-    } else if ((ix.is(c, "Pow") && ix.node(c).input(0) == centred &&
+    } else if ((ix.is(c, "Pow", 2) && ix.node(c).input(0) == centred &&
                 near(ix.scalar(ix.node(c).input(1)), 2, 0)) ||
-               (ix.is(c, "Mul") && ix.node(c).input(0) == centred &&
+               (ix.is(c, "Mul", 2) && ix.node(c).input(0) == centred &&
                 ix.node(c).input(1) == centred)) {
       square = c;
     } else {
@@ -268,7 +275,7 @@ std::optional<Match> match_layer_norm(const Index& ix, int r1) {
   const int r2 = ix.sole_consumer(ix.node(square).output(0));
   if (mean_of_last(ix, r2) != ix.node(square).output(0)) return std::nullopt;
   const int add = ix.sole_consumer(ix.node(r2).output(0));
-  if (!ix.is(add, "Add")) return std::nullopt;
+  if (!ix.is(add, "Add", 2)) return std::nullopt;
   const auto eps = ix.scalar(other(ix.node(add), ix.node(r2).output(0)).value_or(""));
   if (!eps || !(*eps > 0)) return std::nullopt;
   const int sqrt = ix.sole_consumer(ix.node(add).output(0));
@@ -279,7 +286,7 @@ std::optional<Match> match_layer_norm(const Index& ix, int r1) {
   // The affine part: weight and bias of the last axis's size.
   auto affine = [&](int from, const char* op) -> std::optional<std::pair<int, std::string>> {
     const int n = ix.sole_consumer(ix.node(from).output(0));
-    if (!ix.is(n, op)) return std::nullopt;
+    if (!ix.is(n, op, 2)) return std::nullopt;
     const auto w = other(ix.node(n), ix.node(from).output(0));
     if (!w) return std::nullopt;
     const auto t = ix.constant(*w);
@@ -348,8 +355,8 @@ EinsumForm einsum_form(const Index& ix, int i) {
 // input of an Add is the scores (the other being the mask).
 bool scores_like(const Index& ix, std::string name) {
   for (int i = ix.producer(name); i >= 0 && ix.sole_consumer(name) >= 0; i = ix.producer(name)) {
-    if (ix.is(i, "MatMul") || einsum_form(ix, i) == EinsumForm::scores) return true;
-    if (!(ix.is(i, "Mul") || ix.is(i, "Div"))) return false;
+    if (ix.is(i, "MatMul", 2) || einsum_form(ix, i) == EinsumForm::scores) return true;
+    if (!(ix.is(i, "Mul", 2) || ix.is(i, "Div", 2))) return false;
     const auto s = scaled(ix, i);
     if (!s) return false;
     name = s->first;
@@ -401,7 +408,7 @@ std::optional<Match> match_attention(const Index& ix, int softmax) {
     if (a.name() == "axis") axis = a.i();
   }
   const int out = ix.sole_consumer(sm.output(0));
-  if (!(ix.is(out, "MatMul") || einsum_form(ix, out) == EinsumForm::values) ||
+  if (!(ix.is(out, "MatMul", 2) || einsum_form(ix, out) == EinsumForm::values) ||
       ix.node(out).input(0) != sm.output(0)) {
     return std::nullopt;
   }
@@ -414,16 +421,16 @@ std::optional<Match> match_attention(const Index& ix, int softmax) {
   while (product < 0) {
     const int i = ix.producer(cur);
     if (ix.sole_consumer(cur) < 0) return std::nullopt;
-    if (ix.is(i, "MatMul") || einsum_form(ix, i) == EinsumForm::scores) {
+    if (ix.is(i, "MatMul", 2) || einsum_form(ix, i) == EinsumForm::scores) {
       product = i;
-    } else if (ix.is(i, "Add")) {
+    } else if (ix.is(i, "Add", 2)) {
       if (!mask.empty() || scaled_after) return std::nullopt;
       const NodeProto& n = ix.node(i);
       const bool first = scores_like(ix, n.input(0));
       if (first == scores_like(ix, n.input(1))) return std::nullopt;
       cur = n.input(first ? 0 : 1);
       mask = n.input(first ? 1 : 0);
-    } else if (ix.is(i, "Mul") || ix.is(i, "Div")) {
+    } else if (ix.is(i, "Mul", 2) || ix.is(i, "Div", 2)) {
       const auto s = scaled(ix, i);
       if (!s || !(s->second != 0 && std::isfinite(s->second))) return std::nullopt;
       scale = ix.node(i).op_type() == "Div" ? scale / s->second : scale * s->second;
@@ -438,7 +445,7 @@ std::optional<Match> match_attention(const Index& ix, int softmax) {
   int reader[2] = {product, product};  // the node of the match reading each operand
   for (int k = 0; k < 2; ++k) {
     const int i = ix.producer(operand[k]);
-    if (!ix.is(i, "Mul") || ix.sole_consumer(operand[k]) != product) continue;
+    if (!ix.is(i, "Mul", 2) || ix.sole_consumer(operand[k]) != product) continue;
     const auto s = scaled(ix, i);
     if (!s || !(s->second > 0 && std::isfinite(s->second))) continue;
     scale *= s->second;

@@ -380,6 +380,31 @@ TEST(OnnxImport, ExportersArithmeticBecomesNativeLayers) {
   EXPECT_EQ(layer_types(*unfused.graph).count("ScaledDotProductAttention"), 0u);
 }
 
+// The patterns' first nodes with inputs and outputs missing, or with fewer
+// than their operators take: the fusion passes read nothing that is not
+// there, and the converters name the node.
+TEST(OnnxImport, BrokenNodesWherePatternsStartAreNamed) {
+  for (const char* op : {"Erf", "Tanh", "Softmax", "ReduceMean", "MatMul"}) {
+    SCOPED_TRACE(op);
+    auto m = model_with({2, 4});
+    add_node(m, "Relu", {"x"}, "a");
+    auto* broken = m.mutable_graph()->add_node();
+    broken->set_op_type(op);
+    broken->set_name("broken");
+    add_node(m, "Mul", {"a", "a"}, "b");
+    add_node(m, "Add", {"b", "a"}, "c");
+    add_output(m, "c");
+    // No inputs and no outputs, then an output read by the next node.
+    const std::string unread = error_of([&] { import_bytes(bytes_of(m)); });
+    EXPECT_NE(unread.find("node 'broken'"), std::string::npos) << unread;
+    broken->add_output("d");
+    add_node(m, "Add", {"c", "d"}, "e");
+    add_output(m, "e");
+    const std::string e = error_of([&] { import_bytes(bytes_of(m)); });
+    EXPECT_NE(e.find("node 'broken'"), std::string::npos) << e;
+  }
+}
+
 // An imported model with fused attention trains: its gradients reach the input,
 // exports again and comes back the same.
 TEST(OnnxImport, FusedAttentionTrainsAndRoundTrips) {
