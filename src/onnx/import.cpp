@@ -281,6 +281,9 @@ ImportedModel convert(const ::onnx::ModelProto& model, const std::string& file,
     add_inputs(g, file, options, values, out);
     out.fused = convert_nodes(g, file, out.opset, *steps, values, *out.graph, out.unfused);
     if (pass == 1 || !out.fused.count("ScaledDotProductAttention")) break;
+    // The layout checks' index tensors are held to a budget of their own.
+    budget.reset();
+    budget.emplace(limit, file);
     second = fuse_attention_blocks(g, first, values, out.opset);
     if (!second) break;
     steps = &*second;
