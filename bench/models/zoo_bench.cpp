@@ -1,6 +1,7 @@
 // Images per second of a zoo model on random data, training (forward, backward,
 // SGD update) or inference (eval mode, forward only), for the side-by-side
-// comparison with PyTorch (bench/compare_zoo.py; BENCHMARKS.md).
+// comparison with PyTorch (bench/compare_zoo.py; BENCHMARKS.md), with the
+// process's peak resident memory.
 //
 //   zoo_bench MODEL BATCH IMAGE_SIZE train|infer ITERATIONS [THREADS]
 //
@@ -10,6 +11,8 @@
 //
 // Prints one JSON object. Warm-up iterations (which create the oneDNN
 // primitives and touch every buffer) are excluded from the timing.
+#include <sys/resource.h>
+
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -82,6 +85,9 @@ int main(int argc, char** argv) {
     nn::FlatParameters flat = nn::compact(*model);
     model->set_needs_input_grad(false);
     model->train(train);
+    // Inference as `bdl predict` runs it: the kernels' inference form, and each
+    // activation released once read (PyTorch's side runs under no_grad).
+    model->set_inference(!train);
     nn::CrossEntropy ce;
     optim::SGD sgd({.lr = 0.01, .momentum = 0.9});
     auto step = [&] {
@@ -101,13 +107,16 @@ int main(int argc, char** argv) {
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     const double flops = model->flops(shape) * (train ? 3.0 : 1.0);
+    rusage usage{};
+    getrusage(RUSAGE_SELF, &usage);  // ru_maxrss: the peak resident set, in KiB on Linux
     std::printf(
         "{\"framework\": \"bdl\", \"model\": \"%s\", \"mode\": \"%s\", \"batch\": %lld, "
         "\"image_size\": %lld, \"threads\": %d, \"iterations\": %d, \"images_per_sec\": %.3f, "
-        "\"gflops_per_sec\": %.1f}\n",
+        "\"gflops_per_sec\": %.1f, \"peak_rss_mib\": %.1f}\n",
         name.c_str(), train ? "train" : "infer", static_cast<long long>(batch),
         static_cast<long long>(size), num_threads(), iterations,
-        static_cast<double>(batch) * iterations / seconds, flops * iterations / seconds / 1e9);
+        static_cast<double>(batch) * iterations / seconds, flops * iterations / seconds / 1e9,
+        static_cast<double>(usage.ru_maxrss) / 1024.0);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "zoo_bench: %s\n", e.what());
     return 1;

@@ -6,6 +6,8 @@
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
+#include <map>
+#include <mutex>
 #include <new>
 
 namespace bdl {
@@ -103,6 +105,74 @@ Storage::Storage(void* data, size_t bytes, std::shared_ptr<const void> owner)
 }
 
 int64_t Storage::allocations() { return g_allocations.load(std::memory_order_relaxed); }
+
+// The pool of idle blocks. A block enters only when its last handle lets
+// go of it through Tensor::recycle() or a resize() that outgrew it, so no tensor
+// can still read or write it; resize() takes the smallest block that fits and is
+// at most twice the size asked for (a small buffer must not strand a large block
+// that the next large gradient would then have to map afresh).
+namespace {
+
+struct IdleBlocks {
+  std::atomic<bool> recycling{true};
+  std::mutex mutex;
+  std::multimap<size_t, std::shared_ptr<Storage>> by_size;
+  size_t bytes = 0;
+};
+
+IdleBlocks& idle_blocks() {
+  static auto* blocks = new IdleBlocks;  // never destroyed: tensors may outlive statics
+  return *blocks;
+}
+
+void give_to_pool(std::shared_ptr<Storage> storage) {
+  auto& idle = idle_blocks();
+  if (!storage || storage.use_count() != 1 || !storage->poolable() || !idle.recycling) return;
+  const std::lock_guard lock(idle.mutex);
+  idle.bytes += storage->bytes();
+  idle.by_size.emplace(storage->bytes(), std::move(storage));
+}
+
+std::shared_ptr<Storage> take_or_allocate(size_t bytes) {
+  if (bytes > 0) {
+    auto& idle = idle_blocks();
+    const std::lock_guard lock(idle.mutex);
+    auto it = idle.by_size.lower_bound(bytes);
+    if (it != idle.by_size.end() && it->first / 2 <= bytes) {
+      auto storage = std::move(it->second);
+      idle.by_size.erase(it);
+      idle.bytes -= storage->bytes();
+      return storage;
+    }
+  }
+  return std::make_shared<Storage>(bytes);
+}
+
+}  // namespace
+
+bool Storage::poolable() const { return owner_ == nullptr && bytes_ > 0; }
+
+size_t Storage::idle_bytes() {
+  auto& idle = idle_blocks();
+  const std::lock_guard lock(idle.mutex);
+  return idle.bytes;
+}
+
+bool Storage::set_recycling(bool on) {
+  const bool before = idle_blocks().recycling.exchange(on);
+  if (!on) release_idle();
+  return before;
+}
+
+void Storage::release_idle() {
+  std::multimap<size_t, std::shared_ptr<Storage>> blocks;
+  auto& idle = idle_blocks();
+  {
+    const std::lock_guard lock(idle.mutex);
+    blocks.swap(idle.by_size);
+    idle.bytes = 0;
+  }
+}
 
 Storage::~Storage() {
   if (owner_ != nullptr) return;  // another owner's memory
@@ -337,13 +407,21 @@ Tensor Tensor::clone() const {
   return out;
 }
 
+void Tensor::recycle() {
+  give_to_pool(std::move(storage_));
+  *this = Tensor();
+}
+
 void Tensor::resize(const Shape& shape, std::shared_ptr<const Layout> layout) {
   if (!layout) {
     resize(shape, DType::f32);
     return;
   }
   const size_t bytes = layout->bytes();
-  if (!storage_ || storage_->bytes() < bytes) storage_ = std::make_shared<Storage>(bytes);
+  if (!storage_ || storage_->bytes() < bytes) {
+    give_to_pool(std::move(storage_));
+    storage_ = take_or_allocate(bytes);
+  }
   dtype_ = DType::f32;
   shape_ = shape;
   strides_ = contiguous_strides(shape_);
@@ -358,7 +436,10 @@ void Tensor::resize(const Shape& shape, DType dtype) {
     return;
   }
   layout_.reset();
-  if (!storage_ || storage_->bytes() < bytes) storage_ = std::make_shared<Storage>(bytes);
+  if (!storage_ || storage_->bytes() < bytes) {
+    give_to_pool(std::move(storage_));
+    storage_ = take_or_allocate(bytes);
+  }
   dtype_ = dtype;
   shape_ = shape;
   strides_ = contiguous_strides(shape_);

@@ -45,6 +45,19 @@ const Tensor& ReLU::adopt_rectified(const Tensor& rectified) {
   return output_;
 }
 
+bool ReLU::can_rectify_in_place(const Tensor& input) {
+  return input.defined() && input.offset() == 0 && (input.is_contiguous() || !input.is_plain());
+}
+
+const Tensor& ReLU::forward_in_place(const Tensor& input) {
+  BDL_CHECK(can_rectify_in_place(input), label(), ": an in-place forward of a ",
+            input.is_plain() ? "strided view" : "view", " of shape ", input.shape_str());
+  output_ = input;  // a handle: the kernel writes max(x, 0) over x
+  output_is_input_ = true;
+  kernel_->forward(input, output_, pass());
+  return output_;
+}
+
 LeakyReLU::LeakyReLU(LeakyReLUOptions options)
     : Layer(kernels::Eltwise::relu, options.negative_slope, 0.f), options_(options) {
   BDL_CHECK(std::isfinite(options.negative_slope), "LeakyReLU: negative_slope must be finite");

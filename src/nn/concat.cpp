@@ -37,6 +37,10 @@ const Tensor& Concat::forward(const Tensor& input) {
   outputs_.clear();
   for (auto& b : branches_) outputs_.push_back(&b->forward(input));
   output_ = join_.forward_many(outputs_);
+  if (inference_) {
+    for (auto& b : branches_) b->release_output();  // joined: the branches' outputs are read
+    join_.release_output();                         // output_ holds the join's result
+  }
   return output_;
 }
 
@@ -44,14 +48,29 @@ const Tensor& Concat::backward(const Tensor& input, const Tensor& grad_output) {
   const auto& grads = join_.backward_many(outputs_, grad_output);
   for (size_t i = 0; i < branches_.size(); ++i) {
     const Tensor& g = branches_[i]->backward(input, grads[i]);
-    if (!needs_input_grad_) continue;
-    if (i == 0) {
-      kernels::copy_into(grad_input_, g);
-    } else {
-      kernels::add_into(grad_input_, g, scratch_);
+    if (needs_input_grad_) {
+      if (i == 0) {
+        kernels::copy_into(grad_input_, g);
+      } else {
+        kernels::add_into(grad_input_, g, scratch_);
+      }
     }
+    // The branch's gradient is summed in: its memory serves the next branch's.
+    branches_[i]->release_grad_input();
   }
+  join_.release_grad_input();
   return grad_input_;
+}
+
+void Concat::release_output() {
+  output_.recycle();
+  for (auto& b : branches_) b->release_output();
+  join_.release_output();
+}
+
+void Concat::release_grad_input() {
+  grad_input_.recycle();
+  for (auto& b : branches_) b->release_grad_input();
 }
 
 std::unique_ptr<Module> Concat::create(const Attributes& a, Children children) {

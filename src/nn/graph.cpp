@@ -1,6 +1,7 @@
 #include "bdl/nn/graph.h"
 
 #include "bdl/kernels/layout_ops.h"
+#include "bdl/nn/activations.h"
 
 namespace bdl::nn {
 
@@ -76,6 +77,15 @@ void Graph::update_flags() {
     for (Node f : n.from) ++nodes_[static_cast<size_t>(f)].uses;
   }
   if (out_node_ >= 0) ++nodes_[static_cast<size_t>(out_node_)].uses;
+  relu_in_place_.assign(nodes_.size(), nullptr);
+  add_in_place_.assign(nodes_.size(), nullptr);
+  for (size_t i = 0; i < nodes_.size(); ++i) {
+    if (nodes_[i].module && !nodes_[i].multi) {
+      relu_in_place_[i] = dynamic_cast<ReLU*>(nodes_[i].module.get());
+    } else if (nodes_[i].multi) {
+      add_in_place_[i] = dynamic_cast<Add*>(nodes_[i].module.get());
+    }
+  }
   for (auto& n : nodes_) {
     if (!n.module) {
       n.needs_grad = needs_input_grad_;
@@ -135,32 +145,85 @@ const Tensor& Graph::forward_many(Inputs inputs) {
   if (flags_stale_) update_flags();
   outs_.assign(nodes_.size(), nullptr);
   for (size_t i = 0; i < inputs_.size(); ++i) outs_[static_cast<size_t>(inputs_[i])] = inputs[i];
+  unread_.resize(nodes_.size());
+  for (size_t i = 0; i < nodes_.size(); ++i) unread_[i] = nodes_[i].uses;
   for (size_t i = 0; i < nodes_.size(); ++i) {
     auto& n = nodes_[i];
     if (!n.module) continue;
     if (n.multi) {
       args_.clear();
       for (Node f : n.from) args_.push_back(outs_[static_cast<size_t>(f)]);
-      outs_[i] = &n.multi->forward_many(args_);
+      outs_[i] = sums_in_place(i) ? &add_in_place_[i]->forward_in_place(args_)
+                                  : &n.multi->forward_many(args_);
+    } else if (rectifies_in_place(i)) {
+      outs_[i] = &relu_in_place_[i]->forward_in_place(*outs_[static_cast<size_t>(n.from[0])]);
     } else {
       outs_[i] = &n.module->forward(*outs_[static_cast<size_t>(n.from[0])]);
+    }
+    if (inference_) {
+      for (Node f : n.from) read_output(f);
     }
   }
   output_ = *outs_[static_cast<size_t>(out_node_)];
   return output_;
 }
 
-void Graph::contribute(Node node, const Tensor& grad) {
+// A ReLU whose input is read by nothing else, from a module that allows it,
+// rectifies that input in place (Module::output_may_be_overwritten).
+bool Graph::rectifies_in_place(size_t i) const {
+  if (i >= relu_in_place_.size() || relu_in_place_[i] == nullptr) return false;
+  return first_input_overwritable(i);
+}
+
+// An Add whose first input is read by nothing else, from a module that allows
+// it, sums into that input.
+bool Graph::sums_in_place(size_t i) const {
+  if (i >= add_in_place_.size() || add_in_place_[i] == nullptr) return false;
+  return first_input_overwritable(i);
+}
+
+bool Graph::first_input_overwritable(size_t i) const {
+  const auto from = static_cast<size_t>(nodes_[i].from[0]);
+  const NodeData& producer = nodes_[from];
+  return producer.module != nullptr && producer.uses == 1 &&
+         producer.module->output_may_be_overwritten() &&
+         outs_[from] == &producer.module->output() && ReLU::can_rectify_in_place(*outs_[from]);
+}
+
+void Graph::contribute(Node node, const Tensor& grad, Node by) {
   const auto i = static_cast<size_t>(node);
-  if (!nodes_[i].needs_grad) return;
-  if (nodes_[i].uses == 1) {
-    grads_[i] = &grad;
+  if (!nodes_[i].needs_grad) {
+    consumed(by);
+  } else if (nodes_[i].uses == 1) {
+    grads_[i] = &grad;  // read when node i runs its backward (or by whoever gets the graph's)
+    feeder_[i] = by;
   } else if (grads_[i] == nullptr) {
     kernels::copy_into(accumulated_[i], grad);
     grads_[i] = &accumulated_[i];
+    consumed(by);
   } else {
     kernels::add_into(accumulated_[i], grad, scratch_);
+    consumed(by);
   }
+}
+
+// In inference: one reader of node f's output is done; after the last, the
+// node releases it. The graph's output and kept outputs count as readers that
+// never finish.
+void Graph::read_output(Node f) {
+  const auto j = static_cast<size_t>(f);
+  if (--unread_[j] == 0 && nodes_[j].module && !nodes_[j].kept) nodes_[j].module->release_output();
+}
+
+void Graph::keep_output(Node node) {
+  check_node(node, "keep_output");
+  nodes_[static_cast<size_t>(node)].kept = true;
+}
+
+void Graph::consumed(Node by) {
+  if (by < 0) return;
+  const auto j = static_cast<size_t>(by);
+  if (--unread_[j] == 0) nodes_[j].module->release_grad_input();
 }
 
 const std::vector<Tensor>& Graph::backward_many(Inputs inputs, const Tensor& grad_output) {
@@ -168,20 +231,30 @@ const std::vector<Tensor>& Graph::backward_many(Inputs inputs, const Tensor& gra
   check_grad_output(grad_output, outs_[static_cast<size_t>(out_node_)]->shape());
   grads_.assign(nodes_.size(), nullptr);
   accumulated_.resize(nodes_.size());
+  feeder_.assign(nodes_.size(), -1);
+  unread_.assign(nodes_.size(), 0);
+  for (size_t i = 0; i < nodes_.size(); ++i) unread_[i] = static_cast<int>(nodes_[i].from.size());
   // The output's gradient arrives from outside. If the output needs none, no
   // node before it has parameters or a wanted input gradient: nothing runs.
-  contribute(out_node_, grad_output);
+  contribute(out_node_, grad_output, -1);
   for (size_t i = nodes_.size(); i-- > 0;) {
     auto& n = nodes_[i];
     if (!n.module || grads_[i] == nullptr) continue;
+    const auto self = static_cast<Node>(i);
     if (n.multi) {
       args_.clear();
       for (Node f : n.from) args_.push_back(outs_[static_cast<size_t>(f)]);
       const auto& g = n.multi->backward_many(args_, *grads_[i]);
-      for (size_t k = 0; k < n.from.size(); ++k) contribute(n.from[k], g[k]);
+      for (size_t k = 0; k < n.from.size(); ++k) contribute(n.from[k], g[k], self);
     } else {
       const Tensor& g = n.module->backward(*outs_[static_cast<size_t>(n.from[0])], *grads_[i]);
-      contribute(n.from[0], g);
+      contribute(n.from[0], g, self);
+    }
+    // Node i's gradient is read: its memory can serve the gradients to come.
+    if (n.uses == 1) {
+      consumed(feeder_[i]);
+    } else {
+      accumulated_[i].recycle();
     }
   }
   grad_inputs_.resize(inputs_.size());
@@ -197,6 +270,21 @@ const std::vector<Tensor>& Graph::backward_many(Inputs inputs, const Tensor& gra
     }
   }
   return grad_inputs_;
+}
+
+void Graph::release_output() {
+  output_.recycle();
+  for (auto& n : nodes_) {
+    if (n.module) n.module->release_output();
+  }
+}
+
+void Graph::release_grad_input() {
+  MultiInputModule::release_grad_input();
+  for (Tensor& t : accumulated_) t.recycle();
+  for (auto& n : nodes_) {
+    if (n.module) n.module->release_grad_input();
+  }
 }
 
 // Nodes in order: "from" lists each module node's inputs (inputs of the graph have

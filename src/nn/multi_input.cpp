@@ -26,6 +26,11 @@ const Tensor& MultiInputModule::backward(const Tensor& input, const Tensor& grad
   return grad_input_;
 }
 
+void MultiInputModule::release_grad_input() {
+  grad_input_.recycle();
+  for (Tensor& g : grad_inputs_) g.recycle();
+}
+
 Shape MultiInputModule::output_shape(const Shape& input) const {
   return output_shape_many(std::span<const Shape>(&input, 1));
 }
@@ -42,7 +47,23 @@ Shape Add::output_shape_many(std::span<const Shape> inputs) const {
 const Tensor& Add::forward_many(Inputs inputs) {
   const std::vector<Shape> shapes = shapes_of(inputs);
   output_shape_many(shapes);
+  if (output_is_input_) {
+    output_ = Tensor();  // the last pass's handle on another module's output
+    output_is_input_ = false;
+  }
   kernels::copy_into(output_, *inputs[0]);
+  for (size_t i = 1; i < inputs.size(); ++i) kernels::add_into(output_, *inputs[i], scratch_);
+  return output_;
+}
+
+const Tensor& Add::forward_in_place(Inputs inputs) {
+  const std::vector<Shape> shapes = shapes_of(inputs);
+  output_shape_many(shapes);
+  const Tensor& first = *inputs[0];
+  BDL_CHECK(first.offset() == 0 && (first.is_contiguous() || !first.is_plain()), label(),
+            ": an in-place sum into a view of shape ", first.shape_str());
+  output_ = first;
+  output_is_input_ = true;
   for (size_t i = 1; i < inputs.size(); ++i) kernels::add_into(output_, *inputs[i], scratch_);
   return output_;
 }

@@ -8,6 +8,12 @@ namespace bdl::nn {
 
 const Tensor& Sequential::forward(const Tensor& input) {
   const Tensor* x = &input;
+  // In inference, the module whose output x is: released once the next has read it.
+  Module* producer = nullptr;
+  auto consumed = [&](Module* next) {
+    if (producer != nullptr && inference_) producer->release_output();
+    producer = next;
+  };
   for (size_t i = 0; i < modules_.size(); ++i) {
     // A Conv2d followed by a ReLU runs as one convolution that rectifies as it
     // writes: one pass over the tensor instead of three (the ReLU's read and
@@ -18,10 +24,22 @@ const Tensor& Sequential::forward(const Tensor& input) {
         conv && i + 1 < modules_.size() ? dynamic_cast<ReLU*>(modules_[i + 1].get()) : nullptr;
     if (relu) {
       x = &relu->adopt_rectified(conv->forward_rectified(*x));
+      if (inference_) conv->release_output();  // the ReLU holds the same tensor
+      consumed(relu);
       ++i;
       continue;
     }
+    // A ReLU after a module that allows it rectifies that module's output in
+    // place: the module after the ReLU reads nothing else.
+    auto* in_place = i > 0 ? dynamic_cast<ReLU*>(modules_[i].get()) : nullptr;
+    if (in_place && modules_[i - 1]->output_may_be_overwritten() &&
+        x == &modules_[i - 1]->output() && ReLU::can_rectify_in_place(*x)) {
+      x = &in_place->forward_in_place(*x);
+      consumed(in_place);
+      continue;
+    }
     x = &modules_[i]->forward(*x);
+    consumed(modules_[i].get());
   }
   // output() of a nested Sequential is what the next module backward reads: a
   // handle on the last module's output (no copy).
@@ -31,6 +49,15 @@ const Tensor& Sequential::forward(const Tensor& input) {
 
 const Tensor& Sequential::backward(const Tensor& input, const Tensor& grad_output) {
   const Tensor* dy = &grad_output;
+  // The modules whose gradient dy is: released once the next backward has read
+  // it, so that its memory serves the gradients still to come.
+  Module* producers[2] = {nullptr, nullptr};
+  auto release_producers = [&] {
+    for (Module*& m : producers) {
+      if (m != nullptr) m->release_grad_input();
+      m = nullptr;
+    }
+  };
   for (size_t i = modules_.size(); i-- > 0;) {
     // A ReLU followed by pooling: the pooling's backward applies the ReLU's
     // mask as it writes, and the ReLU's backward is skipped (its gradient is
@@ -40,16 +67,31 @@ const Tensor& Sequential::backward(const Tensor& input, const Tensor& grad_outpu
     auto* relu = pool ? dynamic_cast<ReLU*>(modules_[i - 1].get()) : nullptr;
     if (relu && pool->needs_input_grad() && relu->needs_input_grad()) {
       dy = &relu->adopt_grad(pool->backward_rectified(relu->output(), *dy));
+      release_producers();
+      producers[0] = relu;
+      producers[1] = pool;
       --i;
       continue;
     }
     const Tensor& x = i == 0 ? input : modules_[i - 1]->output();
     dy = &modules_[i]->backward(x, *dy);
+    release_producers();
+    producers[0] = modules_[i].get();
     // Nothing before a module that needs no input gradient has parameters.
     if (!modules_[i]->needs_input_grad()) return grad_input_;
   }
   if (modules_.empty()) grad_input_ = grad_output;
   return modules_.empty() ? grad_input_ : *dy;
+}
+
+void Sequential::release_output() {
+  output_.recycle();
+  for (auto& m : modules_) m->release_output();
+}
+
+void Sequential::release_grad_input() {
+  grad_input_.recycle();
+  for (auto& m : modules_) m->release_grad_input();
 }
 
 Shape Sequential::output_shape(const Shape& input) const {

@@ -180,6 +180,7 @@ void set_outputs(const ::onnx::GraphProto& g, const std::string& file,
     }
     out.output_names.push_back(o.name());
     out.output_nodes.push_back(it->second.node);
+    out.graph->keep_output(it->second.node);
   }
   out.graph->set_output(out.output_nodes.front());
 }

@@ -73,6 +73,62 @@ TEST(Tensor, ResizeReusesLargeEnoughStorage) {
   EXPECT_EQ(t.shape(), (Shape{10, 10}));
 }
 
+// A block whose last handle is recycled waits in the pool and serves the next
+// resize() that fits it; a block something else still holds, memory another
+// owner lent, or a block more than twice the request never does. A new tensor
+// is never handed a used block: it must read as zeros.
+TEST(Tensor, RecycledLargeBlocksServeTheNextResize) {
+  Storage::release_idle();
+  const Shape big{1 << 20};  // 4 MiB
+  Tensor a(big);
+  const float* block = a.f32();
+  a.recycle();
+  EXPECT_FALSE(a.defined());
+  EXPECT_EQ(Storage::idle_bytes(), size_t{4} << 20);
+  Tensor b;
+  b.resize({1 << 19});  // 2 MiB: within twice the request, served from the pool
+  EXPECT_EQ(b.f32(), block);
+  EXPECT_EQ(Storage::idle_bytes(), 0u);
+
+  Tensor fresh(big);  // a new tensor maps fresh zeros
+  EXPECT_NE(fresh.f32(), block);
+  EXPECT_EQ(fresh.at({0}), 0.f);
+
+  b.fill(1.f);
+  Tensor view = b.view({1 << 19});
+  b.recycle();  // the view still holds it
+  EXPECT_EQ(Storage::idle_bytes(), 0u);
+  view.recycle();
+  EXPECT_EQ(Storage::idle_bytes(), size_t{4} << 20);
+  Tensor small;
+  small.resize({1 << 18});  // 1 MiB: a quarter of the block
+  EXPECT_NE(small.f32(), block);
+  EXPECT_EQ(Storage::idle_bytes(), size_t{4} << 20);
+  Tensor tiny({16});
+  const float* tiny_block = tiny.f32();
+  tiny.recycle();
+  EXPECT_EQ(Storage::idle_bytes(), (size_t{4} << 20) + 64);
+  tiny.resize({10});
+  EXPECT_EQ(tiny.f32(), tiny_block);
+
+  std::vector<float> owned(1 << 20);
+  Tensor borrowed = Tensor::borrow(owned.data(), DType::f32, big, std::make_shared<int>(0));
+  borrowed.recycle();  // never pooled: the memory is not bdl's to reuse
+  EXPECT_EQ(Storage::idle_bytes(), size_t{4} << 20);
+
+  Tensor grown({1 << 19});
+  grown.resize(big);  // outgrows its own block, takes the pooled one, pools its own
+  EXPECT_EQ(grown.f32(), block);
+  EXPECT_EQ(Storage::idle_bytes(), size_t{2} << 20);
+
+  const bool before = Storage::set_recycling(false);
+  EXPECT_TRUE(before);
+  EXPECT_EQ(Storage::idle_bytes(), 0u);
+  grown.recycle();
+  EXPECT_EQ(Storage::idle_bytes(), 0u);
+  Storage::set_recycling(true);
+}
+
 TEST(Tensor, ErrorsNameTheShape) {
   Tensor t({2, 3});
   try {

@@ -72,6 +72,36 @@ TEST(Zoo, InferenceGivesTheOutputsOfEvaluationMode) {
   }
 }
 
+// In inference, containers release each activation once the layers after it
+// have read it (Module::release_output): a forward keeps a few, not one per
+// layer, and gives the same outputs (InferenceGivesTheOutputsOfEvaluationMode).
+TEST(Zoo, InferenceReleasesActivationsOnceRead) {
+  auto held = [](nn::Module& root) {
+    int count = 0;
+    std::vector<nn::Module*> stack{&root};
+    while (!stack.empty()) {
+      nn::Module* m = stack.back();
+      stack.pop_back();
+      if (m->output().defined() && m->children().empty()) ++count;
+      for (nn::Module* c : m->children()) stack.push_back(c);
+    }
+    return count;
+  };
+  for (const char* name : {"resnet18", "inception_v1_bn"}) {
+    auto model = models::make(name, 10);
+    model->eval();
+    Tensor x({2, 3, 64, 64});
+    global_rng().fill_uniform(x.span_f32(), -1, 1);
+    model->forward(x);
+    const int evaluation = held(*model);
+    model->set_inference(true);
+    model->forward(x);
+    const int inference = held(*model);
+    EXPECT_LT(inference * 10, evaluation) << name << ": " << inference << " layers hold outputs, "
+                                          << evaluation << " in evaluation mode";
+  }
+}
+
 TEST(Zoo, BackwardAfterAnInferenceForwardIsAnError) {
   auto model = lenet5(10);
   model->set_inference(true);
@@ -81,6 +111,54 @@ TEST(Zoo, BackwardAfterAnInferenceForwardIsAnError) {
   model->set_inference(false);
   model->forward(x);
   EXPECT_NO_THROW(model->backward(x, Tensor::full(y.shape(), 1.f)));
+}
+
+// Containers recycle each gradient once it is read (Module::release_grad_input):
+// a backward pass maps a few large gradient blocks instead of one per layer,
+// iterations after the first few map none (the pool's best fits settle within
+// three), and the gradients are those of a run without
+// recycling, bit for bit. ResNet-18 has Graph blocks inside Sequential stages
+// and a ReLU fused with max pooling; Inception v1 has Concat branches.
+TEST(Zoo, BackwardRecyclesGradientsOnceRead) {
+  struct Run {
+    std::vector<float> grads;
+    int64_t first = 0, later = 0;  // Storage blocks mapped by the first and the last backwards
+  };
+  auto run = [](const std::string& name, Shape in, bool recycling) {
+    const bool before = Storage::set_recycling(recycling);
+    manual_seed(4);
+    auto model = models::make(name, 10);
+    nn::FlatParameters flat = nn::compact(*model);
+    model->set_needs_input_grad(false);
+    Tensor x(in);
+    global_rng().fill_uniform(x.span_f32(), -1, 1);
+    Tensor dy({in[0], 10});
+    global_rng().fill_uniform(dy.span_f32(), -1, 1);
+    Run r;
+    for (int step = 0; step < 6; ++step) {
+      model->zero_grad();
+      model->forward(x);
+      const int64_t start = Storage::allocations();
+      model->backward(x, dy);
+      if (step == 0) r.first = Storage::allocations() - start;
+      if (step >= 3) r.later += Storage::allocations() - start;
+    }
+    r.grads = flat.grads.to_vector();
+    Storage::set_recycling(before);
+    return r;
+  };
+  for (const auto& [name, in] : {std::pair<std::string, Shape>{"resnet18", {4, 3, 64, 64}},
+                                 {"inception_v1_bn", {2, 3, 64, 64}}}) {
+    const Run kept = run(name, in, false);
+    const Run recycled = run(name, in, true);
+    EXPECT_EQ(recycled.grads, kept.grads) << name;
+    EXPECT_EQ(recycled.later, 0) << name;
+    if (name == "resnet18") {
+      // One gradient per layer kept, against a few.
+      EXPECT_LT(recycled.first + 20, kept.first)
+          << "blocks mapped: " << recycled.first << " recycled, " << kept.first << " kept";
+    }
+  }
 }
 
 // Names and shapes of every parameter and buffer as torchvision has them

@@ -1,5 +1,7 @@
 // Concat, JoinTable, Add and Graph: the containers that join branches; and
 // Sequential's fusion of a Conv2d with the ReLU after it.
+#include <algorithm>
+
 #include "bdl/nn/activations.h"
 #include "bdl/nn/batch_norm.h"
 #include "bdl/nn/concat.h"
@@ -49,6 +51,16 @@ std::unique_ptr<nn::Module> residual_block(int64_t c) {
   return g;
 }
 
+// A ReLU after a BatchNorm in a Sequential rectifies the BatchNorm's output in place.
+std::unique_ptr<nn::Module> conv_bn_relu() {
+  auto s = std::make_unique<nn::Sequential>();
+  s->add(conv({.in_channels = 3, .out_channels = 4, .kernel = 3, .padding = 1}));
+  s->add(std::make_unique<nn::BatchNorm>(4));
+  s->emplace<nn::ReLU>();
+  s->add(conv({.in_channels = 4, .out_channels = 2, .kernel = 1}));
+  return s;
+}
+
 // LeNet's pattern: Sequential runs each Conv2d + ReLU as one rectifying convolution.
 std::unique_ptr<nn::Module> conv_relu_pool() {
   auto s = std::make_unique<nn::Sequential>();
@@ -67,6 +79,8 @@ INSTANTIATE_TEST_SUITE_P(
                       // Weights move every convolution output at once: a step of 1e-3
                       // already flips pooling maxima; 3e-4 stays clear of them.
                       LayerCase{"conv_relu_fused", conv_relu_pool, 1e-4, 1e-5, {.step = 3e-4f}},
+                      LayerCase{
+                          "bn_relu_in_place", conv_bn_relu, 1e-4, 1e-5, {.step = 3e-4f}, false},
                       LayerCase{"residual_graph",
                                 [] { return residual_block(3); },
                                 1e-4,
@@ -79,6 +93,35 @@ Tensor random(Shape shape) {
   Tensor t(std::move(shape));
   global_rng().fill_uniform(t.span_f32(), -1, 1);
   return t;
+}
+
+// ResNet's `relu(bn(x))` and `relu(bn(x) + shortcut)` keep one activation, not
+// three, as PyTorch's inplace=True does: a ReLU or an Add overwrites an output
+// that only it reads. An output something else reads too is left alone.
+TEST(Graph, ReLUAndAddOverwriteOutputsThatOnlyTheyRead) {
+  auto block = residual_block(4);
+  auto& g = dynamic_cast<nn::Graph&>(*block);
+  g.forward(random({2, 4, 8, 8}));
+  // Nodes: 0 input, 1 conv1, 2 bn1, 3 relu, 4 conv2, 5 bn2, 6 add, 7 relu.
+  const auto storage = [&](int node) { return g.module(node)->output().storage(); };
+  EXPECT_EQ(storage(3), storage(2));
+  EXPECT_EQ(storage(6), storage(5));
+  EXPECT_EQ(storage(7), storage(5));
+  EXPECT_NE(storage(4), storage(2));
+
+  nn::Graph shared;
+  const auto x = shared.add_input();
+  const auto bn = shared.add(std::make_unique<nn::BatchNorm>(4), {x});
+  const auto relu = shared.add(std::make_unique<nn::ReLU>(), {bn});
+  shared.add(std::make_unique<nn::Add>(), {relu, bn});  // bn read twice
+  const Tensor in = random({2, 4, 8, 8});
+  const Tensor& out = shared.forward(in);
+  EXPECT_NE(shared.module(relu)->output().storage(), shared.module(bn)->output().storage());
+  const Tensor& normalized = shared.module(bn)->output();
+  for (int64_t i = 0; i < 8; ++i) {
+    const float v = normalized.at({1, 2, 3, i});
+    EXPECT_FLOAT_EQ(out.at({1, 2, 3, i}), v + std::max(v, 0.f));
+  }
 }
 
 TEST(Graph, SumsTheGradientsOfANodeUsedTwice) {

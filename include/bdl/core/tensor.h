@@ -58,6 +58,17 @@ class Storage {
   // Storage blocks allocated by this process so far: tests use it to check that
   // a training iteration after the first allocates none.
   static int64_t allocations();
+  // Blocks of this process's own that no tensor holds any more wait in a pool
+  // for the next Tensor::resize() that needs memory, instead of being unmapped
+  // (or handed back to malloc, which unmaps large blocks too) and first-touched
+  // again: how one layer's gradient memory becomes the next layer's.
+  // idle_bytes() is what waits there now; release_idle() frees it.
+  static size_t idle_bytes();
+  static void release_idle();
+  // Whether blocks are pooled (on by default); returns the previous setting.
+  // Turning it off empties the pool. Tests and benchmarks compare the two.
+  static bool set_recycling(bool on);
+  bool poolable() const;
 
  private:
   void* data_ = nullptr;
@@ -153,6 +164,10 @@ class Tensor {
   void resize(const Shape& shape, DType dtype = DType::f32);
   // Like resize(), but f32 in the given blocked layout (plain when null).
   void resize(const Shape& shape, std::shared_ptr<const Layout> layout);
+  // Drops this handle, leaving the tensor undefined. When it was the storage's
+  // last handle, the block goes to the pool that resize() draws on (see
+  // Storage::idle_bytes): containers recycle a gradient once it is consumed.
+  void recycle();
   // Copies values from a tensor of the same shape and dtype (any strides); from a
   // blocked tensor into a plain one, or between tensors of the same layout.
   void copy_from(const Tensor& source);

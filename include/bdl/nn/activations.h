@@ -27,8 +27,6 @@ class EltwiseActivation : public Module {
   // write into them.
   bool output_is_input_ = false;
   bool grad_is_shared_ = false;
-
- private:
   std::unique_ptr<kernels::EltwiseKernel> kernel_;
 };
 
@@ -45,6 +43,14 @@ class ReLU : public Layer<ReLU, EltwiseActivation> {
   // Backward when the module after this one has applied this ReLU's mask already
   // (Pool2d::backward_rectified): that gradient is this module's, as a handle.
   const Tensor& adopt_grad(const Tensor& grad_input);
+  // Forward that rectifies the input where it lies and returns it as the output,
+  // for an input that nothing else reads and whose producer allows it
+  // (Module::output_may_be_overwritten): one activation less to keep for
+  // backward, which is unchanged for the same reason as adopt_rectified's.
+  const Tensor& forward_in_place(const Tensor& input);
+  // Whether forward_in_place() can take this tensor: its own dense buffer from
+  // the start of its storage, plain or blocked.
+  static bool can_rectify_in_place(const Tensor& input);
 };
 
 struct LeakyReLUOptions {

@@ -40,6 +40,7 @@ class BatchNorm : public Layer<BatchNorm> {
 
   const Tensor& forward(const Tensor& input) override;
   const Tensor& backward(const Tensor& input, const Tensor& grad_output) override;
+  bool output_may_be_overwritten() const override { return true; }
   std::string describe() const override;
   Shape output_shape(const Shape& input) const override;
   void own_parameters(std::vector<Parameter>& out) override;

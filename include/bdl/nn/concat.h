@@ -38,6 +38,8 @@ class Concat : public Layer<Concat> {
   double flops(const Shape& input) const override;
   std::vector<Module*> children() override;
   void set_needs_input_grad(bool needed) override;
+  void release_grad_input() override;
+  void release_output() override;
   size_t size() const { return branches_.size(); }
   ConcatOptions options() const { return {join_.dim()}; }
 

@@ -51,6 +51,7 @@ class Conv2d : public Layer<Conv2d> {
   // output() is then the rectified one. For Sequential's Conv2d + ReLU fusion.
   const Tensor& forward_rectified(const Tensor& input);
   const Tensor& backward(const Tensor& input, const Tensor& grad_output) override;
+  bool output_may_be_overwritten() const override { return true; }
   std::string describe() const override;
   Shape output_shape(const Shape& input) const override;
   double flops(const Shape& input) const override;

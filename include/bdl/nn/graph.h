@@ -8,6 +8,8 @@
 
 namespace bdl::nn {
 
+class ReLU;
+
 // A directed acyclic graph of modules (BigDL's Graph, Keras' functional model):
 // nodes are the graph's inputs and modules fed by earlier nodes, so the order
 // nodes are added in is a topological order. Forward runs the nodes in that
@@ -58,6 +60,8 @@ class Graph : public Layer<Graph, MultiInputModule> {
   std::string describe() const override;
   std::vector<Module*> children() override;
   void set_needs_input_grad(bool needed) override;
+  void release_grad_input() override;
+  void release_output() override;
 
   size_t node_count() const { return nodes_.size(); }
   Module* module(Node node) { return nodes_.at(static_cast<size_t>(node)).module.get(); }
@@ -69,7 +73,11 @@ class Graph : public Layer<Graph, MultiInputModule> {
   }
   // Any node's output from the last forward (forward runs every node): a graph
   // with several results, such as an imported ONNX model, reads the others here.
+  // In inference a graph releases each node's output once the nodes that read
+  // it have run (Module::release_output); node_output() of a node kept here
+  // stays readable (an imported model's further results).
   const Tensor& node_output(Node node) const;
+  void keep_output(Node node);
 
  private:
   struct NodeData {
@@ -79,12 +87,23 @@ class Graph : public Layer<Graph, MultiInputModule> {
     std::string name;
     int uses = 0;             // edges out of this node, the graph output counting as one
     bool needs_grad = false;  // whether anything upstream wants this node's gradient
+    bool kept = false;        // its output is read from outside (keep_output)
   };
   void update_flags();
   // The output shape of every node for the given input shapes.
   std::vector<Shape> node_shapes(std::span<const Shape> inputs) const;
   void check_node(Node node, const char* what) const;
-  void contribute(Node node, const Tensor& grad);
+  // Hands `grad` (computed by node `by`, or from outside when by < 0) to `node`.
+  void contribute(Node node, const Tensor& grad, Node by);
+  // Where a ReLU or an Add may overwrite its first input (see
+  // Module::output_may_be_overwritten): ResNet keeps a third fewer activations.
+  bool rectifies_in_place(size_t node) const;
+  bool sums_in_place(size_t node) const;
+  bool first_input_overwritable(size_t node) const;
+  // One gradient node `by` returned has been read: when none is left unread, the
+  // node releases them (Module::release_grad_input).
+  void consumed(Node by);
+  void read_output(Node f);
 
   std::vector<NodeData> nodes_;
   std::vector<Node> inputs_;
@@ -94,6 +113,12 @@ class Graph : public Layer<Graph, MultiInputModule> {
   // or an accumulation buffer where gradients fan in).
   std::vector<const Tensor*> outs_, grads_;
   std::vector<Tensor> accumulated_;
+  std::vector<ReLU*> relu_in_place_;  // per node: the module when it is a ReLU
+  std::vector<Add*> add_in_place_;    // per node: the module when it is an Add
+  // Per node: in backward, the gradients it returned that are not yet read; in
+  // an inference forward, the readers of its output still to run.
+  std::vector<int> unread_;
+  std::vector<Node> feeder_;  // per node of one use: the node its gradient came from
   std::vector<const Tensor*> args_;
   Tensor scratch_;
 };

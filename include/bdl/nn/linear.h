@@ -33,6 +33,7 @@ class Linear : public Layer<Linear> {
 
   const Tensor& forward(const Tensor& input) override;
   const Tensor& backward(const Tensor& input, const Tensor& grad_output) override;
+  bool output_may_be_overwritten() const override { return true; }
   std::string describe() const override;
   Shape output_shape(const Shape& input) const override;
   double flops(const Shape& input) const override;

@@ -111,6 +111,24 @@ class Module {
 
   const Tensor& output() const { return output_; }
   const Tensor& grad_input() const { return grad_input_; }
+  // A container calls this once the gradient backward() returned has been
+  // consumed (the module before it has run its backward, or the gradient was
+  // added into a sum). The module drops every handle it holds on that gradient,
+  // and whatever no handle holds any more becomes memory for the next layer's
+  // gradient (Tensor::recycle): a backward pass keeps a few gradients alive, not
+  // one per layer. The next backward() writes a fresh gradient as usual.
+  virtual void release_grad_input() { grad_input_.recycle(); }
+  // The same for the output, in inference only (is_inference(): no backward
+  // will read it): once the modules after this one have read the output, a
+  // container releases it, and a forward pass keeps a few activations alive, not
+  // one per layer. Containers release their children's as they go.
+  virtual void release_output() { output_.recycle(); }
+  // Whether the module after this one may overwrite this module's output in
+  // place (a ReLU after a BatchNorm, as PyTorch's inplace=True): true only of a
+  // module whose output is its own buffer, never a view of its input, and whose
+  // backward reads its input but not its output. Containers check as well that
+  // nothing else reads the output.
+  virtual bool output_may_be_overwritten() const { return false; }
 
  protected:
   virtual void on_train(bool /*on*/) {}

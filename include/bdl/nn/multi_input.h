@@ -29,6 +29,7 @@ class MultiInputModule : public Module {
   const Tensor& forward(const Tensor& input) override;
   const Tensor& backward(const Tensor& input, const Tensor& grad_output) override;
   Shape output_shape(const Shape& input) const override;
+  void release_grad_input() override;
 
  protected:
   std::vector<Tensor> grad_inputs_;
@@ -42,9 +43,16 @@ class Add : public Layer<Add, MultiInputModule> {
   const Tensor& forward_many(Inputs inputs) override;
   const std::vector<Tensor>& backward_many(Inputs inputs, const Tensor& grad_output) override;
   Shape output_shape_many(std::span<const Shape> inputs) const override;
+  bool output_may_be_overwritten() const override { return true; }
+  // Forward that adds the other inputs into the first where it lies and returns
+  // it as the output, for a first input that nothing else reads and whose
+  // producer allows it (Module::output_may_be_overwritten): ResNet's
+  // `out += identity`. Backward reads no input, so it is unchanged.
+  const Tensor& forward_in_place(Inputs inputs);
 
  private:
   Tensor scratch_;
+  bool output_is_input_ = false;  // output_ is a handle on the first input's storage
 };
 
 // Its inputs concatenated along one dimension (channels by default), as torch.cat.

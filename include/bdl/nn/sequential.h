@@ -34,6 +34,8 @@ class Sequential : public Layer<Sequential> {
   double flops(const Shape& input) const override;
   std::vector<Module*> children() override;
   void set_needs_input_grad(bool needed) override;
+  void release_grad_input() override;
+  void release_output() override;
 
   size_t size() const { return modules_.size(); }
   Module& operator[](size_t i) { return *modules_.at(i); }
