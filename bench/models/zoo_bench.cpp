@@ -87,7 +87,9 @@ int main(int argc, char** argv) {
     model->train(train);
     // Inference as `bdl predict` runs it: the kernels' inference form, and each
     // activation released once read (PyTorch's side runs under no_grad).
-    model->set_inference(!train);
+    // BDL_BENCH_EVAL=1: evaluation mode instead, which keeps every activation.
+    const char* eval_only = std::getenv("BDL_BENCH_EVAL");
+    model->set_inference(!train && (eval_only == nullptr || std::string(eval_only) != "1"));
     nn::CrossEntropy ce;
     optim::SGD sgd({.lr = 0.01, .momentum = 0.9});
     auto step = [&] {
