@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <ctime>
@@ -449,7 +450,14 @@ TEST(ModelFile, ManyModulesLoadInLinearTime) {
   for (const bool graph : {false, true}) {
     SCOPED_TRACE(graph ? "Graph" : "Sequential");
     seconds_to_load(1000, graph);  // warm up
-    const double small = seconds_to_load(10000, graph), large = seconds_to_load(80000, graph);
+    // The best of three: a busy neighbour (another test, a benchmark) can slow
+    // one measurement through the caches it shares, never all three.
+    auto best = [&](int modules) {
+      double s = seconds_to_load(modules, graph);
+      for (int i = 0; i < 2; ++i) s = std::min(s, seconds_to_load(modules, graph));
+      return s;
+    };
+    const double small = best(10000), large = best(80000);
     // Linear: 8 times the modules take about 8 times as long; quadratic would be 64.
     EXPECT_LT(large, 20 * std::max(small, 0.01))
         << small << " s for 10,000, " << large << " s for 80,000";
