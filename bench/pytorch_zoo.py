@@ -8,6 +8,9 @@ OpenBLAS unpinned, as bench/compare_zoo.py does. channels_last puts the image
 models' weights and inputs in NHWC (torch.channels_last).
 
   pytorch_zoo.py MODEL BATCH IMAGE_SIZE train|infer ITERATIONS THREADS [channels_last]
+  pytorch_zoo.py MODEL BATCH IMAGE_SIZE export 0 THREADS FILE.onnx
+
+MODEL also names the twins of bdl's lenet5 and mlp (1x28x28 input, 10 classes).
 """
 import json
 import resource
@@ -33,10 +36,41 @@ class LSTMClassifier(torch.nn.Module):
         return self.fc(out[:, -1])
 
 
+class LeNet5(torch.nn.Module):
+    """bdl's lenet5: conv 1->6 5x5 pad 2, ReLU, max-pool 2, conv 6->16 5x5, ReLU,
+    max-pool 2, 400-120-84-10 with ReLUs."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv1 = torch.nn.Conv2d(1, 6, 5, padding=2)
+        self.conv2 = torch.nn.Conv2d(6, 16, 5)
+        self.fc1 = torch.nn.Linear(400, 120)
+        self.fc2 = torch.nn.Linear(120, 84)
+        self.fc3 = torch.nn.Linear(84, 10)
+
+    def forward(self, x):
+        x = F.max_pool2d(F.relu(self.conv1(x)), 2)
+        x = F.max_pool2d(F.relu(self.conv2(x)), 2)
+        x = torch.flatten(x, 1)
+        return self.fc3(F.relu(self.fc2(F.relu(self.fc1(x)))))
+
+
+def mlp():
+    """bdl's mlp: Flatten, 784-512-256-10 with ReLUs."""
+    return torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(784, 512), torch.nn.ReLU(),
+                               torch.nn.Linear(512, 256), torch.nn.ReLU(),
+                               torch.nn.Linear(256, 10))
+
+
+# Fashion-MNIST-sized models: their input channels and classes.
+SMALL = {"lenet5": (1, 10), "mlp": (1, 10)}
+
 # Text models: their sequence length, vocabulary and classes.
 TEXT = {"lstm_classifier": (50, 1000, 2)}
 
 NETS = {
+    "lenet5": LeNet5,
+    "mlp": mlp,
     "lstm_classifier": LSTMClassifier,
     "inception_v1_bn": lambda: tvm.googlenet(aux_logits=False, init_weights=True),
     "resnet18": lambda: tvm.resnet18(),
@@ -54,10 +88,19 @@ def main():
     if name in TEXT:
         length, vocabulary, classes = TEXT[name]
         x = torch.randint(0, vocabulary, (batch, length))
+    elif name in SMALL:
+        channels, classes = SMALL[name]
+        x = torch.rand(batch, channels, size, size) * 2 - 1
     else:
         x = torch.rand(batch, 3, size, size) * 2 - 1
         classes = 1000
     y = torch.randint(0, classes, (batch,))
+    if mode == "export":
+        # The inference model as ONNX (opset 17, evaluation mode) for bench/ort_zoo.py.
+        model.eval()
+        torch.onnx.export(model, (x,), sys.argv[7], opset_version=17, input_names=["input"],
+                          output_names=["output"], dynamo=False)
+        return
     channels_last = len(sys.argv) > 7 and sys.argv[7] == "channels_last"
     if channels_last and name not in TEXT:
         model = model.to(memory_format=torch.channels_last)

@@ -1,5 +1,6 @@
 #include "bdl/kernels/conv2d.h"
 
+#include <map>
 #include <optional>
 
 #include "bdl/kernels/backend.h"
@@ -71,6 +72,13 @@ struct Entry {
   // The same convolution with max(., 0) applied as it writes (a post-op), made
   // on first use; null when oneDNN has none for these layouts.
   std::optional<std::optional<dnnl::convolution_forward>> fwd_relu;
+  // Inference forwards with an epilogue (forward_fused), by what they apply;
+  // null where oneDNN has none.
+  std::map<int, std::optional<dnnl::convolution_forward>> fused;
+  // Plain weights to the forward's layout, times a per-output-channel scale
+  // given at run time: a BatchNorm folded in the reorder the weights take anyway.
+  std::optional<dnnl::reorder> scaled_reorder;
+  Tensor folded_weight, folded_bias, residual_scratch;
   std::optional<dnnl::convolution_backward_data::primitive_desc> bwd_data_pd;
   std::optional<dnnl::convolution_backward_data> bwd_data;
   std::optional<dnnl::convolution_backward_weights::primitive_desc> bwd_weights_pd;
@@ -167,6 +175,41 @@ dnnl::convolution_forward* rectifying_forward(Entry& e, const Conv2dGeometry& g,
   return *e.fwd_relu ? &**e.fwd_relu : nullptr;
 }
 
+// The forward with a bias (when folding), a residual addition and a ReLU
+// applied as it writes, in exactly the forward's layouts.
+dnnl::convolution_forward* fused_forward(Entry& e, Pass pass, bool bias, bool residual, bool relu) {
+  const int key = (bias ? 1 : 0) | (residual ? 2 : 0) | (relu ? 4 : 0);
+  auto it = e.fused.find(key);
+  if (it == e.fused.end()) {
+    const Geometry& d = e.dims;
+    const auto& pd = e.fwd_pd;
+    dnnl::post_ops ops;
+    if (residual) ops.append_binary(algorithm::binary_add, pd.dst_desc());
+    if (relu) ops.append_eltwise(1.f, algorithm::eltwise_relu, 0.f, 0.f);
+    dnnl::primitive_attr attr;
+    attr.set_post_ops(ops);
+    const prop_kind kind = conv_kind(pass, e.bf16);
+    auto desc = bias ? dnnl::convolution_forward::desc(kind, e.algo, pd.src_desc(),
+                                                       pd.weights_desc(), e.bias, pd.dst_desc(),
+                                                       d.strides, d.dilation, d.pad_l, d.pad_r)
+                     : dnnl::convolution_forward::desc(kind, e.algo, pd.src_desc(),
+                                                       pd.weights_desc(), pd.dst_desc(), d.strides,
+                                                       d.dilation, d.pad_l, d.pad_r);
+    std::optional<dnnl::convolution_forward> made;
+    try {
+      dnnl::convolution_forward::primitive_desc fused_pd(desc, attr, cpu_engine());
+      // Only where the kernel stays the one the plain forward runs: a binary
+      // post-op, for one, rules Winograd out, and ResNet-18's 3x3 convolutions
+      // lost more in the direct kernel than the separate addition costs.
+      if (std::string(fused_pd.impl_info_str()) == pd.impl_info_str()) made.emplace(fused_pd);
+    } catch (const dnnl::error&) {
+      // none for these layouts: the caller runs the parts separately
+    }
+    it = e.fused.emplace(key, std::move(made)).first;
+  }
+  return it->second ? &*it->second : nullptr;
+}
+
 void ensure_backward_data(Entry& e) {
   if (e.bwd_data) return;
   const Geometry& d = e.dims;
@@ -196,6 +239,41 @@ const float* weights_in(Entry& e, const float* weight, const memory::desc& want)
   resize_to(e.weight_scratch, want.dims(), want);
   reorder(e.plain_weight, weight, want, e.weight_scratch.f32());
   return e.weight_scratch.f32();
+}
+
+// The weights scaled per output channel, in the forward's layout: one reorder
+// with run-time scales (oneDNN's output scales over the output-channel
+// dimensions), or a plain pass where the forward reads plain weights.
+const float* folded_weights(Entry& e, const Conv2dGeometry& g, const float* weight,
+                            const float* scale) {
+  const memory::desc want = e.fwd_pd.weights_desc();
+  resize_to(e.folded_weight, want.dims(), want);
+  float* out = e.folded_weight.f32();
+  if (want == e.plain_weight) {
+    // Plain: each output channel's weights are contiguous, grouped or not.
+    const int64_t channels = g.out_channels;
+    const auto per_channel =
+        static_cast<int64_t>(e.plain_weight.get_size() / sizeof(float)) / channels;
+#pragma omp parallel for if (channels * per_channel > 65536)
+    for (int64_t c = 0; c < channels; ++c) {
+      for (int64_t k = 0; k < per_channel; ++k) {
+        out[c * per_channel + k] = weight[c * per_channel + k] * scale[c];
+      }
+    }
+    return out;
+  }
+  if (!e.scaled_reorder) {
+    // Output channels are dimension 0 of OIHW, dimensions 0 and 1 of GOIHW.
+    dnnl::primitive_attr attr;
+    attr.set_output_scales(g.groups == 1 ? 1 : 3, {DNNL_RUNTIME_F32_VAL});
+    e.scaled_reorder.emplace(
+        dnnl::reorder::primitive_desc(cpu_engine(), e.plain_weight, cpu_engine(), want, attr));
+  }
+  const memory::desc scales_desc({g.out_channels}, memory::data_type::f32, Tag::x);
+  execute(*e.scaled_reorder, {{DNNL_ARG_FROM, wrap(e.plain_weight, weight)},
+                              {DNNL_ARG_TO, wrap(want, out)},
+                              {DNNL_ARG_ATTR_OUTPUT_SCALES, wrap(scales_desc, scale)}});
+  return out;
 }
 
 }  // namespace
@@ -235,6 +313,45 @@ void Conv2dKernel::forward(const Conv2dGeometry& g, const Tensor& src, const flo
   const auto n = static_cast<int64_t>(dst.physical_bytes() / sizeof(float));
 #pragma omp parallel for simd if (n > 65536)
   for (int64_t i = 0; i < n; ++i) y[i] = y[i] > 0.f ? y[i] : 0.f;
+}
+
+bool Conv2dKernel::forward_fused(const Conv2dGeometry& g, const Tensor& src, const float* weight,
+                                 const float* bias, Tensor& dst, const ConvEpilogue& ep) {
+  Entry& e = impl_->entry(g, Pass::inference);
+  const auto& pd = e.fwd_pd;
+  const Shape dst_shape(e.dims.dst.begin(), e.dims.dst.end());
+  if (ep.residual != nullptr && ep.residual->shape() != dst_shape) return false;  // broadcasting
+  const bool fold = ep.scale != nullptr;
+  const bool with_bias = fold || g.has_bias;
+  dnnl::convolution_forward* prim =
+      fused_forward(e, Pass::inference, with_bias, ep.residual != nullptr, ep.relu);
+  if (prim == nullptr) return false;
+  const float* x = in_layout(src, pd.src_desc(), e.src_scratch);
+  e.src_reordered = false;
+  e.last_weights = nullptr;  // nothing kept for backward
+  const float* w =
+      fold ? folded_weights(e, g, weight, ep.scale) : weights_in(e, weight, pd.weights_desc());
+  if (fold) {
+    // bias = scale * bias + shift, per output channel.
+    e.folded_bias.resize({g.out_channels});
+    float* b = e.folded_bias.f32();
+    for (int64_t c = 0; c < g.out_channels; ++c) {
+      b[c] = (bias != nullptr ? bias[c] * ep.scale[c] : 0.f) +
+             (ep.shift != nullptr ? ep.shift[c] : 0.f);
+    }
+    bias = b;
+  }
+  resize_to(dst, e.dims.dst, pd.dst_desc());
+  std::unordered_map<int, dnnl::memory> args{{DNNL_ARG_SRC, wrap(pd.src_desc(), x)},
+                                             {DNNL_ARG_WEIGHTS, wrap(pd.weights_desc(), w)},
+                                             {DNNL_ARG_DST, wrap(pd.dst_desc(), dst.f32())}};
+  if (with_bias) args.emplace(DNNL_ARG_BIAS, wrap(e.bias, bias));
+  if (ep.residual != nullptr) {
+    const float* r = in_layout(*ep.residual, pd.dst_desc(), e.residual_scratch);
+    args.emplace(DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1, wrap(pd.dst_desc(), r));
+  }
+  execute(*prim, args);
+  return true;
 }
 
 void Conv2dKernel::backward(const Conv2dGeometry& g, const Tensor& src, const Tensor& grad_dst,

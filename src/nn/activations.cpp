@@ -45,12 +45,8 @@ const Tensor& ReLU::adopt_rectified(const Tensor& rectified) {
   return output_;
 }
 
-bool ReLU::can_rectify_in_place(const Tensor& input) {
-  return input.defined() && input.offset() == 0 && (input.is_contiguous() || !input.is_plain());
-}
-
 const Tensor& ReLU::forward_in_place(const Tensor& input) {
-  BDL_CHECK(can_rectify_in_place(input), label(), ": an in-place forward of a ",
+  BDL_CHECK(input.is_dense_from_start(), label(), ": an in-place forward of a ",
             input.is_plain() ? "strided view" : "view", " of shape ", input.shape_str());
   output_ = input;  // a handle: the kernel writes max(x, 0) over x
   output_is_input_ = true;

@@ -1,5 +1,7 @@
 #include "bdl/nn/batch_norm.h"
 
+#include <cmath>
+
 #include "bdl/kernels/normalization.h"
 #include "nn/dense.h"
 
@@ -93,6 +95,24 @@ const Tensor& BatchNorm::forward(const Tensor& input) {
   }
   if (input.dim() != 4) output_ = output_.view(input.shape());
   return output_;
+}
+
+bool BatchNorm::affine_form(std::vector<float>& scale, std::vector<float>& shift) const {
+  if (uses_batch_stats()) return false;
+  const int64_t channels = options_.num_features;
+  scale.resize(static_cast<size_t>(channels));
+  shift.resize(static_cast<size_t>(channels));
+  const float* mean = running_mean_.f32();
+  const float* var = running_var_.f32();
+  for (int64_t c = 0; c < channels; ++c) {
+    // As the kernel computes it: gamma * (x - mean) / sqrt(var + eps) + beta.
+    const float inv = 1.f / std::sqrt(var[c] + options_.eps);
+    const float gamma = options_.affine ? weight_.f32()[c] : 1.f;
+    const float beta = options_.affine ? bias_.f32()[c] : 0.f;
+    scale[static_cast<size_t>(c)] = gamma * inv;
+    shift[static_cast<size_t>(c)] = beta - mean[c] * gamma * inv;
+  }
+  return true;
 }
 
 const Tensor& BatchNorm::backward(const Tensor& input, const Tensor& grad_output) {

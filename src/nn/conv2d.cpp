@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "bdl/kernels/conv2d.h"
+#include "bdl/nn/batch_norm.h"
 #include "nn/init.h"
 
 namespace bdl::nn {
@@ -97,15 +98,44 @@ void Conv2d::own_parameters(std::vector<Parameter>& out) {
 }
 
 const Tensor& Conv2d::forward(const Tensor& input) {
+  last_fusion_.clear();
   kernel_->forward(geometry(input.shape()), input, weight_.f32(),
                    options_.bias ? bias_.f32() : nullptr, output_, pass());
   return output_;
 }
 
 const Tensor& Conv2d::forward_rectified(const Tensor& input) {
+  last_fusion_ = "relu";
   kernel_->forward(geometry(input.shape()), input, weight_.f32(),
                    options_.bias ? bias_.f32() : nullptr, output_, pass(), /*relu=*/true);
   return output_;
+}
+
+const Tensor* Conv2d::forward_fused(const Tensor& input, const BatchNorm* bn,
+                                    const Tensor* residual, bool relu) {
+  BDL_CHECK(inference_, label(), ": forward_fused is for inference (set_inference)");
+  kernels::ConvEpilogue ep;
+  if (bn != nullptr) {
+    if (!bn->affine_form(folded_scale_, folded_shift_)) return nullptr;
+    BDL_CHECK(static_cast<int64_t>(folded_scale_.size()) == options_.out_channels, label(),
+              ": a BatchNorm of ", folded_scale_.size(), " channels after ", options_.out_channels,
+              " output channels");
+    ep.scale = folded_scale_.data();
+    ep.shift = folded_shift_.data();
+  }
+  ep.residual = residual;
+  ep.relu = relu;
+  const bool fused = kernel_->forward_fused(geometry(input.shape()), input, weight_.f32(),
+                                            options_.bias ? bias_.f32() : nullptr, output_, ep);
+  if (!fused) return nullptr;
+  last_fusion_.clear();
+  for (const auto& [part, on] : {std::pair{"bn", bn != nullptr},
+                                 std::pair{"add", residual != nullptr}, std::pair{"relu", relu}}) {
+    if (!on) continue;
+    if (!last_fusion_.empty()) last_fusion_ += "+";
+    last_fusion_ += part;
+  }
+  return &output_;
 }
 
 const Tensor& Conv2d::backward(const Tensor& input, const Tensor& grad_output) {

@@ -1,7 +1,11 @@
 #include "bdl/nn/graph.h"
 
+#include <algorithm>
+
 #include "bdl/kernels/layout_ops.h"
 #include "bdl/nn/activations.h"
+#include "bdl/nn/batch_norm.h"
+#include "bdl/nn/conv2d.h"
 
 namespace bdl::nn {
 
@@ -77,15 +81,16 @@ void Graph::update_flags() {
     for (Node f : n.from) ++nodes_[static_cast<size_t>(f)].uses;
   }
   if (out_node_ >= 0) ++nodes_[static_cast<size_t>(out_node_)].uses;
-  relu_in_place_.assign(nodes_.size(), nullptr);
-  add_in_place_.assign(nodes_.size(), nullptr);
+  in_place_.assign(nodes_.size(), InPlace::none);
   for (size_t i = 0; i < nodes_.size(); ++i) {
-    if (nodes_[i].module && !nodes_[i].multi) {
-      relu_in_place_[i] = dynamic_cast<ReLU*>(nodes_[i].module.get());
-    } else if (nodes_[i].multi) {
-      add_in_place_[i] = dynamic_cast<Add*>(nodes_[i].module.get());
+    Module* m = nodes_[i].module.get();
+    if (m != nullptr && !nodes_[i].multi && dynamic_cast<ReLU*>(m) != nullptr) {
+      in_place_[i] = InPlace::relu;
+    } else if (nodes_[i].multi && dynamic_cast<Add*>(m) != nullptr) {
+      in_place_[i] = InPlace::add;
     }
   }
+  plan_fusions();
   for (auto& n : nodes_) {
     if (!n.module) {
       n.needs_grad = needs_input_grad_;
@@ -96,6 +101,89 @@ void Graph::update_flags() {
     n.module->set_needs_input_grad(upstream);
     n.needs_grad = upstream || !n.module->parameters().empty();
   }
+}
+
+void Graph::plan_fusions() {
+  const size_t count = nodes_.size();
+  fusions_.assign(count, Fusion{});
+  fused_into_.assign(count, -1);
+  covered_by_.assign(count, -1);
+  // The one node reading node i's output, when exactly one does and nothing
+  // outside the graph does.
+  std::vector<Node> reader(count, -1);
+  for (size_t i = 0; i < count; ++i) {
+    for (Node f : nodes_[i].from) reader[static_cast<size_t>(f)] = static_cast<Node>(i);
+  }
+  auto sole_reader = [&](size_t i) -> Node {
+    const auto& n = nodes_[i];
+    if (n.uses != 1 || n.kept || static_cast<Node>(i) == out_node_) return -1;
+    return reader[i];
+  };
+  for (size_t c = 0; c < count; ++c) {
+    auto* conv = dynamic_cast<Conv2d*>(nodes_[c].module.get());
+    if (conv == nullptr || nodes_[c].multi != nullptr) continue;
+    Fusion f;
+    size_t last = c;
+    Node next = sole_reader(last);
+    if (next >= 0) {
+      if (auto* bn = dynamic_cast<BatchNorm*>(nodes_[static_cast<size_t>(next)].module.get())) {
+        f.bn = bn;
+        f.rest.push_back(next);
+        last = static_cast<size_t>(next);
+        next = sole_reader(last);
+      }
+    }
+    if (next >= 0) {
+      const auto& a = nodes_[static_cast<size_t>(next)];
+      if (dynamic_cast<Add*>(a.module.get()) != nullptr && a.from.size() == 2) {
+        const Node other = a.from[0] == static_cast<Node>(last) ? a.from[1] : a.from[0];
+        // The residual must be ready when the convolution runs: computed by a
+        // node before it, or by a chain whose head is.
+        const Node other_head = fused_into_[static_cast<size_t>(other)];
+        if (other != static_cast<Node>(last) && static_cast<size_t>(other) < c &&
+            (other_head < 0 || static_cast<size_t>(other_head) < c)) {
+          f.residual = other;
+          f.rest.push_back(next);
+          last = static_cast<size_t>(next);
+          next = sole_reader(last);
+        }
+      }
+    }
+    if (next >= 0 && dynamic_cast<ReLU*>(nodes_[static_cast<size_t>(next)].module.get())) {
+      f.relu = true;
+      f.rest.push_back(next);
+    }
+    if (f.rest.empty()) continue;
+    f.conv = conv;
+    for (Node r : f.rest) fused_into_[static_cast<size_t>(r)] = static_cast<Node>(c);
+    fusions_[c] = std::move(f);
+  }
+}
+
+bool Graph::forward_fused(size_t i) {
+  const Fusion& f = fusions_[i];
+  const Tensor& x = *outs_[static_cast<size_t>(nodes_[i].from[0])];
+  const Tensor* residual = f.residual >= 0 ? outs_[static_cast<size_t>(f.residual)] : nullptr;
+  size_t covered = f.rest.size();
+  const Tensor* y = f.conv->forward_fused(x, f.bn, residual, f.relu);
+  if (y == nullptr && f.bn != nullptr && f.rest.size() > 1) {
+    // No kernel for the whole chain (the addition, typically): fold the
+    // BatchNorm alone, and the nodes after it run as usual.
+    y = f.conv->forward_fused(x, f.bn, nullptr, false);
+    covered = 1;
+  }
+  if (y == nullptr) return false;
+  outs_[i] = y;
+  for (size_t k = 0; k < covered; ++k) {
+    const auto r = static_cast<size_t>(f.rest[k]);
+    outs_[r] = y;
+    covered_by_[r] = static_cast<Node>(i);
+    nodes_[r].module->release_output();  // what a training forward left
+  }
+  // What the covered nodes read from outside the chain.
+  read_output(nodes_[i].from[0]);
+  if (covered == f.rest.size() && f.residual >= 0) read_output(f.residual);
+  return true;
 }
 
 Shape Graph::output_shape_many(std::span<const Shape> inputs) const {
@@ -142,21 +230,29 @@ const Tensor& Graph::forward_many(Inputs inputs) {
   BDL_CHECK(out_node_ >= 0, label(), ": no output node");
   BDL_CHECK(inputs.size() == inputs_.size(), label(), ": given ", inputs.size(),
             " inputs, the graph has ", inputs_.size());
-  if (flags_stale_) update_flags();
+  if (flags_stale_ || fusions_.size() != nodes_.size()) update_flags();
+  activations_released_ = false;
   outs_.assign(nodes_.size(), nullptr);
   for (size_t i = 0; i < inputs_.size(); ++i) outs_[static_cast<size_t>(inputs_[i])] = inputs[i];
   unread_.resize(nodes_.size());
   for (size_t i = 0; i < nodes_.size(); ++i) unread_[i] = nodes_[i].uses;
+  std::fill(covered_by_.begin(), covered_by_.end(), -1);
   for (size_t i = 0; i < nodes_.size(); ++i) {
     auto& n = nodes_[i];
     if (!n.module) continue;
+    if (inference_ && fusions_[i].conv != nullptr) {
+      if (forward_fused(i)) continue;
+    }
+    if (covered_by_[i] >= 0) continue;
     if (n.multi) {
       args_.clear();
       for (Node f : n.from) args_.push_back(outs_[static_cast<size_t>(f)]);
-      outs_[i] = sums_in_place(i) ? &add_in_place_[i]->forward_in_place(args_)
-                                  : &n.multi->forward_many(args_);
-    } else if (rectifies_in_place(i)) {
-      outs_[i] = &relu_in_place_[i]->forward_in_place(*outs_[static_cast<size_t>(n.from[0])]);
+      outs_[i] = overwrites_first_input(i)
+                     ? &static_cast<Add*>(n.module.get())->forward_in_place(args_)
+                     : &n.multi->forward_many(args_);
+    } else if (overwrites_first_input(i)) {
+      outs_[i] = &static_cast<ReLU*>(n.module.get())
+                      ->forward_in_place(*outs_[static_cast<size_t>(n.from[0])]);
     } else {
       outs_[i] = &n.module->forward(*outs_[static_cast<size_t>(n.from[0])]);
     }
@@ -168,26 +264,20 @@ const Tensor& Graph::forward_many(Inputs inputs) {
   return output_;
 }
 
-// A ReLU whose input is read by nothing else, from a module that allows it,
-// rectifies that input in place (Module::output_may_be_overwritten).
-bool Graph::rectifies_in_place(size_t i) const {
-  if (i >= relu_in_place_.size() || relu_in_place_[i] == nullptr) return false;
-  return first_input_overwritable(i);
-}
-
-// An Add whose first input is read by nothing else, from a module that allows
-// it, sums into that input.
-bool Graph::sums_in_place(size_t i) const {
-  if (i >= add_in_place_.size() || add_in_place_[i] == nullptr) return false;
-  return first_input_overwritable(i);
+// A ReLU rectifies its input in place, an Add sums into its first input, where
+// nothing else reads that input and its producer allows it
+// (Module::output_may_be_overwritten).
+bool Graph::overwrites_first_input(size_t i) const {
+  return in_place_[i] != InPlace::none && first_input_overwritable(i);
 }
 
 bool Graph::first_input_overwritable(size_t i) const {
   const auto from = static_cast<size_t>(nodes_[i].from[0]);
-  const NodeData& producer = nodes_[from];
-  return producer.module != nullptr && producer.uses == 1 &&
-         producer.module->output_may_be_overwritten() &&
-         outs_[from] == &producer.module->output() && ReLU::can_rectify_in_place(*outs_[from]);
+  // The module holding the input: its producer, or the head of the fused chain
+  // that computed it.
+  const Module* producer = nodes_[holder(from)].module.get();
+  return producer != nullptr && nodes_[from].uses == 1 && producer->output_may_be_overwritten() &&
+         outs_[from] == &producer->output() && outs_[from]->is_dense_from_start();
 }
 
 void Graph::contribute(Node node, const Tensor& grad, Node by) {
@@ -212,12 +302,26 @@ void Graph::contribute(Node node, const Tensor& grad, Node by) {
 // never finish.
 void Graph::read_output(Node f) {
   const auto j = static_cast<size_t>(f);
-  if (--unread_[j] == 0 && nodes_[j].module && !nodes_[j].kept) nodes_[j].module->release_output();
+  if (--unread_[j] == 0 && nodes_[j].module && !nodes_[j].kept) {
+    // A fused chain's output is its head's (the convolution's).
+    nodes_[holder(j)].module->release_output();
+  }
+}
+
+// In backward: every reader of node i's output (the nodes after it) and node i
+// itself have run their backward, so nothing reads the output again before the
+// next forward, and its memory serves the gradients still to come. The graph's
+// output and kept outputs stay readable.
+void Graph::release_activation(size_t i) {
+  if (retain_activations_) return;
+  const auto& n = nodes_[i];
+  if (n.module && !n.kept && static_cast<Node>(i) != out_node_) n.module->release_output();
 }
 
 void Graph::keep_output(Node node) {
   check_node(node, "keep_output");
   nodes_[static_cast<size_t>(node)].kept = true;
+  flags_stale_ = true;  // a kept output is no longer fused away
 }
 
 void Graph::consumed(Node by) {
@@ -228,6 +332,9 @@ void Graph::consumed(Node by) {
 
 const std::vector<Tensor>& Graph::backward_many(Inputs inputs, const Tensor& grad_output) {
   BDL_CHECK(outs_.size() == nodes_.size(), label(), ": backward before forward");
+  BDL_CHECK(!activations_released_, label(),
+            ": backward again after one forward; the first backward released the "
+            "activations it read (run forward before each backward)");
   check_grad_output(grad_output, outs_[static_cast<size_t>(out_node_)]->shape());
   grads_.assign(nodes_.size(), nullptr);
   accumulated_.resize(nodes_.size());
@@ -239,7 +346,11 @@ const std::vector<Tensor>& Graph::backward_many(Inputs inputs, const Tensor& gra
   contribute(out_node_, grad_output, -1);
   for (size_t i = nodes_.size(); i-- > 0;) {
     auto& n = nodes_[i];
-    if (!n.module || grads_[i] == nullptr) continue;
+    if (!n.module) continue;
+    if (grads_[i] == nullptr) {
+      release_activation(i);
+      continue;
+    }
     const auto self = static_cast<Node>(i);
     if (n.multi) {
       args_.clear();
@@ -256,7 +367,9 @@ const std::vector<Tensor>& Graph::backward_many(Inputs inputs, const Tensor& gra
     } else {
       accumulated_[i].recycle();
     }
+    release_activation(i);
   }
+  activations_released_ = !retain_activations_;
   grad_inputs_.resize(inputs_.size());
   for (size_t k = 0; k < inputs_.size(); ++k) {
     const auto i = static_cast<size_t>(inputs_[k]);

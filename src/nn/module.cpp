@@ -88,6 +88,11 @@ void Module::set_inference(bool on) {
   for (Module* child : children()) child->set_inference(on);
 }
 
+void Module::retain_activations(bool on) {
+  retain_activations_ = on;
+  for (Module* child : children()) child->retain_activations(on);
+}
+
 void Module::train(bool on) {
   training_ = on;
   on_train(on);

@@ -60,8 +60,8 @@ const Tensor& Add::forward_in_place(Inputs inputs) {
   const std::vector<Shape> shapes = shapes_of(inputs);
   output_shape_many(shapes);
   const Tensor& first = *inputs[0];
-  BDL_CHECK(first.offset() == 0 && (first.is_contiguous() || !first.is_plain()), label(),
-            ": an in-place sum into a view of shape ", first.shape_str());
+  BDL_CHECK(first.is_dense_from_start(), label(), ": an in-place sum into a view of shape ",
+            first.shape_str());
   output_ = first;
   output_is_input_ = true;
   for (size_t i = 1; i < inputs.size(); ++i) kernels::add_into(output_, *inputs[i], scratch_);

@@ -4,8 +4,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 
 #include "bdl/core/random.h"
+#include "bdl/nn/batch_norm.h"
+#include "bdl/nn/conv2d.h"
 #include "bdl/nn/flat_parameters.h"
 #include "support/fixtures.h"
 
@@ -99,6 +102,74 @@ TEST(Zoo, InferenceReleasesActivationsOnceRead) {
     const int inference = held(*model);
     EXPECT_LT(inference * 10, evaluation) << name << ": " << inference << " layers hold outputs, "
                                           << evaluation << " in evaluation mode";
+  }
+}
+
+// In inference, every BatchNorm after a convolution is folded into it, with
+// the ReLU and the residual addition after it where nothing else reads the
+// intermediate results (Conv2d::forward_fused): the outputs are evaluation
+// mode's with non-trivial statistics (random means, variances, scales, shifts),
+// and the fused chains are where they should be.
+TEST(Zoo, InferenceFoldsBatchNormAndFusesWhatFollows) {
+  auto walk = [](nn::Module& root, auto&& visit) {
+    std::vector<nn::Module*> stack{&root};
+    while (!stack.empty()) {
+      nn::Module* m = stack.back();
+      stack.pop_back();
+      visit(*m);
+      for (nn::Module* c : m->children()) stack.push_back(c);
+    }
+  };
+  struct Expect {
+    const char* model;
+    int convs, bn_relu, bn, bn_add_relu;  // convolutions, and how many ran each fusion
+  };
+  // ResNet-18: the stem and each block's first conv fuse BN+ReLU, its second
+  // BN+add+ReLU where the shortcut is the block input (5 of 8 blocks), BN
+  // alone where it is a downsampling convolution computed after it; the 3
+  // downsampling convolutions fold their BN. Inception v1: every conv is
+  // conv-BN-ReLU.
+  for (const Expect& want :
+       {Expect{"resnet18", 20, 9, 6, 5}, Expect{"inception_v1_bn", 57, 57, 0, 0}}) {
+    manual_seed(6);
+    auto model = models::make(want.model, 10);
+    walk(*model, [](nn::Module& m) {
+      if (auto* bn = dynamic_cast<nn::BatchNorm*>(&m)) {
+        global_rng().fill_uniform(bn->running_mean().span_f32(), -0.5f, 0.5f);
+        global_rng().fill_uniform(bn->running_var().span_f32(), 0.3f, 2.f);
+        global_rng().fill_uniform(bn->weight().span_f32(), 0.5f, 1.5f);
+        global_rng().fill_uniform(bn->bias().span_f32(), -0.5f, 0.5f);
+      }
+    });
+    model->eval();
+    Tensor x({2, 3, 64, 64});
+    global_rng().fill_uniform(x.span_f32(), -1, 1);
+    const auto evaluation = model->forward(x).contiguous().to_vector();
+    model->set_inference(true);
+    const auto inference = model->forward(x).contiguous().to_vector();
+    ASSERT_EQ(evaluation.size(), inference.size());
+    for (size_t i = 0; i < evaluation.size(); ++i) {
+      ASSERT_NEAR(inference[i], evaluation[i], 1e-4 * (1 + std::fabs(evaluation[i])))
+          << want.model << " output " << i;
+    }
+    std::map<std::string, int> fusions;
+    int convs = 0;
+    walk(*model, [&](nn::Module& m) {
+      if (auto* conv = dynamic_cast<nn::Conv2d*>(&m)) {
+        ++convs;
+        ++fusions[conv->last_fusion()];
+      }
+    });
+    EXPECT_EQ(convs, want.convs) << want.model;
+    EXPECT_EQ(fusions["bn+relu"], want.bn_relu) << want.model;
+    // The addition is fused only where oneDNN keeps the convolution's kernel
+    // with it (Conv2d::forward_fused); otherwise the BatchNorm alone is folded.
+    EXPECT_EQ(fusions["bn"] + fusions["bn+add+relu"], want.bn + want.bn_add_relu) << want.model;
+    EXPECT_LE(fusions["bn+add+relu"], want.bn_add_relu) << want.model;
+    // Back to evaluation mode: the modules run one by one again.
+    model->set_inference(false);
+    const auto again = model->forward(x).contiguous().to_vector();
+    EXPECT_EQ(again, evaluation) << want.model;
   }
 }
 

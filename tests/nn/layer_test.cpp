@@ -35,14 +35,20 @@ TEST_P(LayerTest, BackwardAccumulatesParameterGradients) {
   auto m = make_loaded();
   const Tensor x = tensor_of(fixture()["input"]);
   const Tensor gy = tensor_of(fixture()["grad_output"]);
-  m->zero_grad();
-  m->forward(x);
-  m->backward(x, gy);
-  m->backward(x, gy);
-  for (auto& p : m->parameters()) {
-    Tensor twice = tensor_of(fixture()["grads"][p.name]);
-    for (float& v : twice.span_f32()) v *= 2;
-    EXPECT_TRUE(all_close(*p.grad, twice, 1e-4, 1e-5)) << p.name;
+  // Two steps of gradient accumulation, then two backward passes of one forward
+  // with the activations retained (containers otherwise release them).
+  for (bool retain : {false, true}) {
+    m->retain_activations(retain);
+    m->zero_grad();
+    m->forward(x);
+    m->backward(x, gy);
+    if (!retain) m->forward(x);
+    m->backward(x, gy);
+    for (auto& p : m->parameters()) {
+      Tensor twice = tensor_of(fixture()["grads"][p.name]);
+      for (float& v : twice.span_f32()) v *= 2;
+      EXPECT_TRUE(all_close(*p.grad, twice, 1e-4, 1e-5)) << p.name << " retain " << retain;
+    }
   }
 }
 

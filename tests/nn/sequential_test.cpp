@@ -120,9 +120,13 @@ TEST(Sequential, NestedSequentialPassesItsOutputToBackward) {
   outer.zero_grad();
   const Tensor y = outer.forward(x).clone();
   EXPECT_EQ(y.shape(), (Shape{5, 2}));
+  const Tensor h = outer[0].output().clone();
   outer.backward(x, Tensor::full({5, 2}, 1.f));
+  // Backward released the inner output (no one reads it again), not the outer's.
+  EXPECT_FALSE(outer[0].output().defined());
+  EXPECT_TRUE(outer.output().defined());
+  EXPECT_THROW(outer.backward(x, Tensor::full({5, 2}, 1.f)), Error);
   // d(sum y)/d(last.weight)[j][k] = sum over the batch of the inner output k.
-  const Tensor h = outer[0].output().contiguous();
   for (int64_t k = 0; k < 3; ++k) {
     double s = 0;
     for (int64_t b = 0; b < 5; ++b) s += h.at({b, k});

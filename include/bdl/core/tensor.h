@@ -124,6 +124,11 @@ class Tensor {
   bool is_contiguous() const;
   // Strided row-major (possibly a non-contiguous view), as opposed to blocked.
   bool is_plain() const { return layout_ == nullptr; }
+  // Covers its own buffer densely from its start (contiguous, or a whole
+  // blocked tensor): what an elementwise kernel may overwrite in place.
+  bool is_dense_from_start() const {
+    return defined() && offset_ == 0 && (!is_plain() || is_contiguous());
+  }
   const std::shared_ptr<const Layout>& layout() const { return layout_; }
   // Bytes the elements occupy in storage from the offset on.
   size_t physical_bytes() const;

@@ -30,6 +30,17 @@ struct Conv2dGeometry {
   std::vector<int64_t> key() const;
 };
 
+// What an inference convolution applies to its result as it writes it, in the
+// same pass over dst: a BatchNorm folded in (weights scaled per output channel,
+// the bias replaced), a residual added, a ReLU. ResNet's conv-BN-add-ReLU then
+// reads and writes its output once instead of four times.
+struct ConvEpilogue {
+  const float* scale = nullptr;      // per output channel, or null: no folding
+  const float* shift = nullptr;      // per output channel, added after the scale
+  const Tensor* residual = nullptr;  // of dst's shape, added after the shift
+  bool relu = false;
+};
+
 // Convolution forward, backward-data and backward-weights on oneDNN, with the
 // created primitives cached per geometry and input layout. Activations may come
 // in any layout; outputs are produced in the layout oneDNN prefers (channel-
@@ -46,6 +57,12 @@ class Conv2dKernel {
   // convolution's own pass over dst. Backward is the same either way.
   void forward(const Conv2dGeometry& g, const Tensor& src, const float* weight, const float* bias,
                Tensor& dst, Pass pass = Pass::training, bool relu = false);
+  // The forward for inference with an epilogue: dst = relu(scale * conv(src, weight)
+  // + scale * bias + shift + residual), each part when given. Keeps nothing for
+  // backward. Returns false, having done nothing, where oneDNN has no fused
+  // kernel for these layouts: the caller then runs the parts separately.
+  bool forward_fused(const Conv2dGeometry& g, const Tensor& src, const float* weight,
+                     const float* bias, Tensor& dst, const ConvEpilogue& epilogue);
   // Backward of the last forward() with this geometry: src must be the input it
   // was given and unchanged since. Computes grad_src unless it is null, and writes
   // (does not accumulate) the weight and bias gradients.

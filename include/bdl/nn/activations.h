@@ -48,9 +48,6 @@ class ReLU : public Layer<ReLU, EltwiseActivation> {
   // (Module::output_may_be_overwritten): one activation less to keep for
   // backward, which is unchanged for the same reason as adopt_rectified's.
   const Tensor& forward_in_place(const Tensor& input);
-  // Whether forward_in_place() can take this tensor: its own dense buffer from
-  // the start of its storage, plain or blocked.
-  static bool can_rectify_in_place(const Tensor& input);
 };
 
 struct LeakyReLUOptions {

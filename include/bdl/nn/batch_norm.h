@@ -46,6 +46,11 @@ class BatchNorm : public Layer<BatchNorm> {
   void own_parameters(std::vector<Parameter>& out) override;
   void own_buffers(std::vector<Buffer>& out) override;
 
+  // What this BatchNorm computes when it uses its running statistics, as
+  // y = scale * x + shift per channel (for folding into the convolution before
+  // it). False, with nothing written, when it normalises by batch statistics.
+  bool affine_form(std::vector<float>& scale, std::vector<float>& shift) const;
+
   const BatchNormOptions& options() const { return options_; }
   Tensor& weight() { return weight_; }
   Tensor& bias() { return bias_; }

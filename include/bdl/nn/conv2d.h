@@ -12,6 +12,8 @@ struct Conv2dGeometry;
 
 namespace bdl::nn {
 
+class BatchNorm;
+
 // The fields Conv2dOptions and ConvTranspose2dOptions share, in file order.
 void convolution_fields(auto& o, auto& field) {
   field("in_channels", o.in_channels);
@@ -50,6 +52,16 @@ class Conv2d : public Layer<Conv2d> {
   // forward() followed by max(., 0), in one pass (oneDNN's ReLU post-op); its
   // output() is then the rectified one. For Sequential's Conv2d + ReLU fusion.
   const Tensor& forward_rectified(const Tensor& input);
+  // For inference (is_inference()): the convolution with what follows it in
+  // one pass, bn folded in (its running statistics), then residual added, then
+  // ReLU, each when given; output() holds the result. Returns null, having done
+  // nothing, where oneDNN has no fused kernel or bn normalises by batch
+  // statistics: the caller then runs the modules one by one.
+  const Tensor* forward_fused(const Tensor& input, const BatchNorm* bn, const Tensor* residual,
+                              bool relu);
+  // What the last forward fused in (for tests and `bdl info`): "" when it ran
+  // alone, else e.g. "bn+add+relu".
+  const std::string& last_fusion() const { return last_fusion_; }
   const Tensor& backward(const Tensor& input, const Tensor& grad_output) override;
   bool output_may_be_overwritten() const override { return true; }
   std::string describe() const override;
@@ -68,6 +80,8 @@ class Conv2d : public Layer<Conv2d> {
 
   Conv2dOptions options_;
   Tensor weight_, bias_, grad_weight_, grad_bias_;
+  std::vector<float> folded_scale_, folded_shift_;  // forward_fused's BatchNorm
+  std::string last_fusion_;
   std::unique_ptr<kernels::Conv2dKernel> kernel_;
 };
 

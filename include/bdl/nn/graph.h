@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -9,6 +10,8 @@
 namespace bdl::nn {
 
 class ReLU;
+class Conv2d;
+class BatchNorm;
 
 // A directed acyclic graph of modules (BigDL's Graph, Keras' functional model):
 // nodes are the graph's inputs and modules fed by earlier nodes, so the order
@@ -97,24 +100,51 @@ class Graph : public Layer<Graph, MultiInputModule> {
   void contribute(Node node, const Tensor& grad, Node by);
   // Where a ReLU or an Add may overwrite its first input (see
   // Module::output_may_be_overwritten): ResNet keeps a third fewer activations.
-  bool rectifies_in_place(size_t node) const;
-  bool sums_in_place(size_t node) const;
+  bool overwrites_first_input(size_t node) const;
   bool first_input_overwritable(size_t node) const;
   // One gradient node `by` returned has been read: when none is left unread, the
   // node releases them (Module::release_grad_input).
   void consumed(Node by);
   void read_output(Node f);
+  // Drops node i's output once backward no longer reads it.
+  void release_activation(size_t i);
+
+  // In inference, a Conv2d node runs what follows it in one pass where only that
+  // reads its output: a BatchNorm (folded), an Add whose other input is already
+  // computed (the residual), a ReLU (Conv2d::forward_fused). The chain's other
+  // nodes are then skipped and their outputs are the convolution's.
+  struct Fusion {
+    Conv2d* conv = nullptr;  // null: node heads no chain
+    BatchNorm* bn = nullptr;
+    Node residual = -1;  // the Add's other input
+    bool relu = false;
+    std::vector<Node> rest;  // the chain's nodes after the convolution, in order
+  };
+  void plan_fusions();
+  // Runs the chain node i heads in one pass, or as much of it as oneDNN fuses
+  // (the BatchNorm alone); false where none of it.
+  bool forward_fused(size_t i);
+  // The node whose module holds node i's output in this forward: the head of
+  // the chain that computed it, or itself.
+  size_t holder(size_t i) const {
+    return covered_by_[i] >= 0 ? static_cast<size_t>(covered_by_[i]) : i;
+  }
 
   std::vector<NodeData> nodes_;
+  std::vector<Fusion> fusions_;   // per node
+  std::vector<Node> fused_into_;  // per node: the head of the chain it belongs to, or -1
+  std::vector<Node> covered_by_;  // per node: the head that computed it in this forward, or -1
   std::vector<Node> inputs_;
   Node out_node_ = -1;
   bool flags_stale_ = false;  // nodes added since update_flags()
+  // Backward released the nodes' outputs: another backward needs a forward first.
+  bool activations_released_ = false;
   // Per pass: each node's output and gradient (a module's own buffers, an input,
   // or an accumulation buffer where gradients fan in).
   std::vector<const Tensor*> outs_, grads_;
   std::vector<Tensor> accumulated_;
-  std::vector<ReLU*> relu_in_place_;  // per node: the module when it is a ReLU
-  std::vector<Add*> add_in_place_;    // per node: the module when it is an Add
+  enum class InPlace : uint8_t { none, relu, add };
+  std::vector<InPlace> in_place_;  // per node: a ReLU or an Add, which may work in place
   // Per node: in backward, the gradients it returned that are not yet read; in
   // an inference forward, the readers of its output still to run.
   std::vector<int> unread_;

@@ -100,6 +100,14 @@ class Module {
   // (BatchNorm statistics frozen while fine-tuning); one set for inference not.
   void set_inference(bool on = true);
   bool is_inference() const { return inference_; }
+  // Containers release their children's outputs during backward once nothing
+  // reads them (PyTorch frees saved tensors the same way), so that the memory
+  // serves the gradients still to come: a second backward then needs a forward
+  // first, and a child's output() is empty after backward (the container's own
+  // output stays). retain_activations(true) keeps them, for this module and its
+  // children, as PyTorch's retain_graph=True.
+  void retain_activations(bool on = true);
+  bool retains_activations() const { return retain_activations_; }
   // A module whose input is the network input need not compute an input gradient.
   virtual void set_needs_input_grad(bool needed) { needs_input_grad_ = needed; }
   bool needs_input_grad() const { return needs_input_grad_; }
@@ -170,6 +178,7 @@ class Module {
   bool training_ = true;
   bool inference_ = false;
   bool needs_input_grad_ = true;
+  bool retain_activations_ = false;
   // The kernels' pass for this module's forward.
   kernels::Pass pass() const {
     return inference_ ? kernels::Pass::inference : kernels::Pass::training;

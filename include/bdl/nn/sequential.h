@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <vector>
 
@@ -21,6 +22,7 @@ class Sequential : public Layer<Sequential> {
     if (!name.empty()) ref.set_name(std::move(name));
     modules_.push_back(std::move(module));
     set_last_input_grad_flag();  // constant time per add: loading 10^5 modules stays linear
+    classify_last();
     return ref;
   }
   template <typename M, typename... Args>
@@ -48,7 +50,18 @@ class Sequential : public Layer<Sequential> {
   // The same for a module just added at the end.
   void set_last_input_grad_flag();
 
+  // The kinds of module forward and backward fuse with their neighbours, worked
+  // out once per module as it is added (not cast per module per pass).
+  enum class Kind : uint8_t { other, conv, batch_norm, relu, pool };
+  void classify_last();
+  Kind kind(size_t i) const { return i < kinds_.size() ? kinds_[i] : Kind::other; }
+  std::vector<Kind> kinds_;
+  // Drops module i's output once backward no longer reads it.
+  void release_activation(size_t i);
+
   bool parameters_so_far_ = false;  // some module has parameters (for the next one added)
+  // Backward released the children's outputs: another backward needs a forward first.
+  bool activations_released_ = false;
 
   std::vector<std::unique_ptr<Module>> modules_;
 };
